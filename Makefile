@@ -1,0 +1,125 @@
+# plugind — privilege-separated Docker-compatible plugin manager.
+# Plain GNU make; every object goes to build/.
+
+PREFIX		?= /usr/local
+BINDIR		?= $(PREFIX)/bin
+SBINDIR		?= $(PREFIX)/sbin
+LIBEXECDIR	?= $(PREFIX)/libexec/plugind
+UNITDIR		?= /etc/systemd/system
+B		:= build
+
+CC		?= cc
+PKGS		:= libcurl jansson libarchive zlib openssl libseccomp libcap-ng
+PKG_CFLAGS	:= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN		:= -Wall -Wextra -Werror -Wformat=2 -Wformat-security \
+		   -Wshadow -Wpointer-arith -Wcast-qual -Wwrite-strings \
+		   -Wstrict-prototypes -Wmissing-prototypes -Wnull-dereference \
+		   -Wimplicit-fallthrough -Wvla -Wundef -Wno-unused-parameter
+HARDEN		:= -fPIE -fstack-protector-strong -fstack-clash-protection \
+		   -D_FORTIFY_SOURCE=2 -fno-strict-aliasing
+OPT		?= -O2 -g
+CFLAGS_ALL	:= -std=gnu11 $(OPT) $(WARN) $(HARDEN) -D_GNU_SOURCE \
+		   -DLIBEXECDIR='"$(LIBEXECDIR)"' -Icommon $(PKG_CFLAGS) $(CFLAGS)
+LDFLAGS_ALL	:= -pie -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack -pthread $(LDFLAGS)
+
+ifeq ($(SANITIZE),1)
+CFLAGS_ALL	+= -fsanitize=address,undefined -fno-omit-frame-pointer -U_FORTIFY_SOURCE
+LDFLAGS_ALL	+= -fsanitize=address,undefined
+endif
+
+COMMON_SRCS	:= $(filter-out common/sandbox-null.c,$(wildcard common/*.c))
+BROKER_SRCS	:= $(filter-out broker/plugind.c broker/pluginctl%.c,$(wildcard broker/*.c))
+CTL_SRCS	:= $(wildcard broker/pluginctl*.c)
+FETCH_SRCS	:= $(filter-out fetcher/fetcher.c,$(wildcard fetcher/*.c))
+EXTRACT_SRCS	:= $(filter-out extractor/extractor.c,$(wildcard extractor/*.c))
+TEST_SRCS	:= $(wildcard tests/unit/test_*.c tests/sandbox/*.c)
+FIXTURE_SRCS	:= $(wildcard tests/fixtures/*.c)
+
+obj		= $(patsubst %.c,$(B)/obj/%.o,$(1))
+LIBCOMMON	:= $(B)/libpdcommon.a
+LIBBROKER	:= $(B)/libpdbroker.a
+LIBFETCH	:= $(B)/libpdfetch.a
+LIBEXTRACT	:= $(B)/libpdextract.a
+LIBS_ALL	:= $(LIBBROKER) $(LIBFETCH) $(LIBEXTRACT) $(LIBCOMMON)
+
+PROGS		:= $(B)/plugind $(B)/plugind-fetcher $(B)/plugind-extractor $(B)/pluginctl
+TESTS		:= $(patsubst %.c,$(B)/tests/%,$(notdir $(TEST_SRCS)))
+FIXTURES	:= $(patsubst %.c,$(B)/fixtures/%,$(notdir $(FIXTURE_SRCS)))
+
+all: $(PROGS)
+
+$(B)/obj/%.o: %.c $(wildcard common/*.h broker/*.h fetcher/*.h extractor/*.h tests/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(LIBCOMMON): $(call obj,$(COMMON_SRCS))
+$(LIBBROKER): $(call obj,$(BROKER_SRCS))
+$(LIBFETCH): $(call obj,$(FETCH_SRCS))
+$(LIBEXTRACT): $(call obj,$(EXTRACT_SRCS))
+$(B)/lib%.a:
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^ $(if $^,,$(B)/obj/empty.o)
+
+$(B)/obj/empty.o:
+	@mkdir -p $(dir $@)
+	echo 'extern int pd_empty_unit; int pd_empty_unit;' | $(CC) -x c -c -o $@ -
+$(LIBS_ALL): | $(B)/obj/empty.o
+
+$(B)/plugind: $(call obj,broker/plugind.c) $(LIBS_ALL)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+$(B)/pluginctl: $(call obj,$(CTL_SRCS)) $(LIBS_ALL)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+$(B)/plugind-fetcher: $(call obj,fetcher/fetcher.c) $(LIBFETCH) $(LIBCOMMON)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+$(B)/plugind-extractor: $(call obj,extractor/extractor.c) $(LIBEXTRACT) $(LIBCOMMON)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
+# Unit tests and probes: one program per file, linked against every library.
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(LIBS_ALL)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+$(B)/tests/%: $(B)/obj/tests/sandbox/%.o $(LIBS_ALL)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+# Test fixtures (sample plugins) are static so they run in a bare rootfs.
+$(B)/fixtures/%: tests/fixtures/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -Wall -Werror -static -o $@ $<
+
+tests: $(TESTS) $(FIXTURES)
+
+check: all tests
+	tests/run.sh
+
+bench: all tests
+	tests/bench/run.sh
+
+fuzz: all
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+deps:
+	tests/deps.sh
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)
+	install -m 0755 $(B)/plugind $(DESTDIR)$(SBINDIR)/plugind
+	install -m 0755 $(B)/pluginctl $(DESTDIR)$(BINDIR)/pluginctl
+	install -m 0755 $(B)/plugind-fetcher $(B)/plugind-extractor $(DESTDIR)$(LIBEXECDIR)/
+	install -d $(DESTDIR)$(UNITDIR)
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' docs/plugind.service.in > $(DESTDIR)$(UNITDIR)/plugind.service
+	if [ -z "$(DESTDIR)" ]; then \
+		getent group plugind >/dev/null || groupadd --system plugind; \
+		for u in _pd_fetch _pd_extract; do \
+			getent passwd $$u >/dev/null || useradd --system --no-create-home \
+			    --home-dir /nonexistent --shell /usr/sbin/nologin $$u; \
+		done; \
+	fi
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all tests check bench fuzz deps install clean
+.SECONDARY:
