@@ -35,6 +35,7 @@ CTL_SRCS	:= $(wildcard broker/pluginctl*.c)
 FETCH_SRCS	:= $(filter-out fetcher/fetcher.c,$(wildcard fetcher/*.c))
 EXTRACT_SRCS	:= $(filter-out extractor/extractor.c,$(wildcard extractor/*.c))
 TEST_SRCS	:= $(wildcard tests/unit/test_*.c tests/sandbox/*.c)
+TOOL_SRCS	:= $(wildcard tests/tools/*.c)
 FIXTURE_SRCS	:= $(wildcard tests/fixtures/*.c)
 
 obj		= $(patsubst %.c,$(B)/obj/%.o,$(1))
@@ -46,6 +47,7 @@ LIBS_ALL	:= $(LIBBROKER) $(LIBFETCH) $(LIBEXTRACT) $(LIBCOMMON)
 
 PROGS		:= $(B)/plugind $(B)/plugind-fetcher $(B)/plugind-extractor $(B)/pluginctl
 TESTS		:= $(patsubst %.c,$(B)/tests/%,$(notdir $(TEST_SRCS)))
+TOOLS		:= $(patsubst %.c,$(B)/tests/tools/%,$(notdir $(TOOL_SRCS)))
 FIXTURES	:= $(patsubst %.c,$(B)/fixtures/%,$(notdir $(FIXTURE_SRCS)))
 
 all: $(PROGS)
@@ -84,12 +86,15 @@ $(B)/tests/%: $(B)/obj/tests/unit/%.o $(LIBS_ALL)
 $(B)/tests/%: $(B)/obj/tests/sandbox/%.o $(LIBS_ALL)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+$(B)/tests/tools/%: $(B)/obj/tests/tools/%.o $(LIBS_ALL)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 # Test fixtures (sample plugins) are static so they run in a bare rootfs.
 $(B)/fixtures/%: tests/fixtures/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -Wall -Werror -static -o $@ $<
 
-tests: $(TESTS) $(FIXTURES)
+tests: $(TESTS) $(TOOLS) $(FIXTURES)
 
 check: all tests
 	tests/run.sh
