@@ -96,8 +96,16 @@ $(B)/fixtures/%: tests/fixtures/%.c
 
 tests: $(TESTS) $(TOOLS) $(FIXTURES)
 
-check: all tests
+# check and demo install their own dependencies first (README.md).
+check:
+	tests/deps.sh
+	$(MAKE) all tests
 	tests/run.sh
+
+demo:
+	tests/deps.sh
+	$(MAKE) all tests
+	tests/demo.sh
 
 bench: all tests
 	tests/bench/run.sh
@@ -126,5 +134,5 @@ install: all
 clean:
 	rm -rf $(B)
 
-.PHONY: all tests check bench fuzz deps install clean
+.PHONY: all tests check demo bench fuzz deps install clean
 .SECONDARY:

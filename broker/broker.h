@@ -1,0 +1,133 @@
+/*
+ * Broker-only types and functions.  The broker (plugind, root) owns the
+ * data root, the content store, plugin state and every helper process.
+ */
+#ifndef PD_BROKER_H
+#define PD_BROKER_H
+
+#include <sys/types.h>
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "error.h"
+#include "msg.h"
+#include "proto.h"
+
+#define PD_VERSION		"0.1.0"
+#define PD_DEFAULT_DATA_ROOT	"/var/lib/plugind"
+#define PD_DEFAULT_EXEC_ROOT	"/run/plugind"
+#define PD_DEFAULT_SOCKET	"/run/plugind/plugind.sock"
+#define PD_CTL_GROUP		"plugind"
+#define PD_FETCH_USER		"_pd_fetch"
+#define PD_EXTRACT_USER		"_pd_extract"
+
+struct pd_limits {
+	uint64_t	 max_layer_bytes;	/* uncompressed bytes per layer */
+	uint64_t	 max_entries;
+	uint32_t	 max_path;
+	uint32_t	 max_depth;
+	uint32_t	 max_ratio;
+	uint64_t	 max_xattr;
+	uint64_t	 max_pax;
+	uint64_t	 max_manifest;		/* manifest/index/config bytes */
+	uint32_t	 max_clients;
+	uint32_t	 max_clients_per_uid;
+	uint32_t	 helper_timeout;	/* seconds for SETUP round trip */
+	uint32_t	 client_timeout;	/* seconds a request may take to arrive */
+};
+
+struct pd_conf {
+	char		*data_root;
+	char		*exec_root;
+	char		*socket_path;
+	char		*libexec_dir;
+	char		*fetch_user;
+	char		*extract_user;
+	char		*runtime;
+	json_t		*insecure_registries;	/* array of "host:port" */
+	char		*proxy;
+	int		 log_level;
+	struct pd_limits limits;
+};
+
+extern struct pd_conf	 conf;
+extern volatile int	 pd_quit;
+
+/* conf.c */
+void	conf_defaults(struct pd_conf *);
+int	conf_load_file(struct pd_conf *, const char *, struct pd_err *);
+
+/* helper.c: one helper process, one job. */
+struct helper {
+	pid_t		 pid;
+	int		 role;
+	int		 sock;
+	uid_t		 uid;
+	gid_t		 gid;
+	struct pd_chan	 chan;
+	char		 rootdir[4096];
+	char		 sandbox[512];	/* outside check summary */
+};
+
+int	helper_spawn(struct helper *, int, int, const char *, struct pd_err *);
+int	helper_recv(struct helper *, const uint32_t *, size_t, int,
+	    struct pd_msg *, struct pd_err *);
+void	helper_stop(struct helper *);
+void	helper_kill(struct helper *);
+const char *helper_path(int, char *, size_t);
+int	helper_lookup_user(int, uid_t *, gid_t *, struct pd_err *);
+int	helper_check_outside(struct helper *, struct pd_err *);
+
+/* store.c: content-addressed blobs under <data-root>/storage. */
+int	store_init(struct pd_err *);
+int	store_tmpfile(struct pd_err *);
+int	store_commit(int, const char *, uint64_t, struct pd_err *);
+int	store_has(const char *);
+int	store_open(const char *, struct pd_err *);
+int	store_stats(uint64_t *, uint64_t *);
+int	store_gc(const json_t *, unsigned *, struct pd_err *);
+
+/* plugin.c: plugin records and their state files. */
+struct plugin {
+	char		 id[65];
+	json_t		*state;		/* the persisted wrapper (SPEC §2.3) */
+	struct plugin	*next;
+};
+
+extern pthread_rwlock_t	 plugins_lock;
+extern struct plugin	*plugins;
+
+int	plugins_load(struct pd_err *);
+int	plugin_save(struct plugin *, struct pd_err *);
+struct plugin *plugin_resolve(const char *, struct pd_err *);
+json_t	*plugin_api_object(const struct plugin *);
+const char *plugin_name(const struct plugin *);
+int	plugin_enabled(const struct plugin *);
+json_t	*plugins_used_blobs(void);
+void	plugins_counts(unsigned *, unsigned *);
+
+/* control.c */
+int	control_listen(const char *, struct pd_err *);
+void	control_accept(int);
+void	control_drain(int);
+
+/* ops.c: verbs */
+struct ctl_client {
+	int		 fd;
+	uid_t		 uid;
+	gid_t		 gid;
+	pid_t		 pid;
+	uint32_t	 reqid;
+};
+
+int	ctl_reply_data(struct ctl_client *, const void *, size_t);
+int	ctl_reply_json(struct ctl_client *, json_t *);
+int	ctl_progress(struct ctl_client *, const char *, const char *, uint64_t,
+	    uint64_t);
+int	op_dispatch(struct ctl_client *, uint32_t, struct pd_ctlreq *, int,
+	    struct pd_err *);
+
+#endif

@@ -1,0 +1,195 @@
+/* Broker configuration: built-in defaults, then --config FILE, then flags. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker.h"
+#include "log.h"
+#include "util.h"
+
+struct pd_conf conf;
+
+void
+conf_defaults(struct pd_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->data_root = xstrdup(PD_DEFAULT_DATA_ROOT);
+	c->exec_root = xstrdup(PD_DEFAULT_EXEC_ROOT);
+	c->socket_path = xstrdup(PD_DEFAULT_SOCKET);
+	c->libexec_dir = xstrdup(LIBEXECDIR);
+	c->fetch_user = xstrdup(PD_FETCH_USER);
+	c->extract_user = xstrdup(PD_EXTRACT_USER);
+	c->runtime = xstrdup("runc");
+	c->insecure_registries = json_array();
+	c->log_level = PD_LOG_INFO;
+	/* Defaults follow the corpus' recommended limits (docs/LIMITS). */
+	c->limits.max_layer_bytes = 4ULL << 30;
+	c->limits.max_entries = 100000;
+	c->limits.max_path = 4096;
+	c->limits.max_depth = 128;
+	c->limits.max_ratio = 1000;
+	c->limits.max_xattr = 64 * 1024;
+	c->limits.max_pax = 1024 * 1024;
+	c->limits.max_manifest = 4 * 1024 * 1024;
+	c->limits.max_clients = 64;
+	c->limits.max_clients_per_uid = 32;
+	c->limits.helper_timeout = 10;
+	c->limits.client_timeout = 30;
+}
+
+static int
+conf_str(json_t *v, const char *key, char **out, struct pd_err *e)
+{
+	if (!json_is_string(v) || json_string_length(v) == 0 ||
+	    json_string_length(v) >= 4096)
+		return pd_errf(e, PD_E_INVAL, "config: \"%s\" must be a non-empty string",
+		    key);
+	free(*out);
+	*out = xstrdup(json_string_value(v));
+	return 0;
+}
+
+static int
+conf_u64(json_t *v, const char *key, uint64_t *out, struct pd_err *e)
+{
+	if (!json_is_integer(v) || json_integer_value(v) <= 0)
+		return pd_errf(e, PD_E_INVAL, "config: \"%s\" must be a positive integer",
+		    key);
+	*out = (uint64_t)json_integer_value(v);
+	return 0;
+}
+
+static int
+conf_u32(json_t *v, const char *key, uint32_t *out, struct pd_err *e)
+{
+	uint64_t x;
+
+	if (conf_u64(v, key, &x, e) == -1)
+		return -1;
+	if (x > UINT32_MAX)
+		return pd_errf(e, PD_E_INVAL, "config: \"%s\" is too large", key);
+	*out = (uint32_t)x;
+	return 0;
+}
+
+static int
+conf_limits(struct pd_conf *c, json_t *obj, struct pd_err *e)
+{
+	struct pd_limits *l = &c->limits;
+	const char *k;
+	json_t *v;
+	int rc;
+
+	if (!json_is_object(obj))
+		return pd_errf(e, PD_E_INVAL, "config: \"limits\" must be an object");
+	json_object_foreach(obj, k, v) {
+		if (strcmp(k, "max-layer-bytes") == 0)
+			rc = conf_u64(v, k, &l->max_layer_bytes, e);
+		else if (strcmp(k, "max-entries") == 0)
+			rc = conf_u64(v, k, &l->max_entries, e);
+		else if (strcmp(k, "max-path") == 0)
+			rc = conf_u32(v, k, &l->max_path, e);
+		else if (strcmp(k, "max-depth") == 0)
+			rc = conf_u32(v, k, &l->max_depth, e);
+		else if (strcmp(k, "max-ratio") == 0)
+			rc = conf_u32(v, k, &l->max_ratio, e);
+		else if (strcmp(k, "max-xattr") == 0)
+			rc = conf_u64(v, k, &l->max_xattr, e);
+		else if (strcmp(k, "max-pax") == 0)
+			rc = conf_u64(v, k, &l->max_pax, e);
+		else if (strcmp(k, "max-manifest") == 0)
+			rc = conf_u64(v, k, &l->max_manifest, e);
+		else if (strcmp(k, "max-clients") == 0)
+			rc = conf_u32(v, k, &l->max_clients, e);
+		else if (strcmp(k, "max-clients-per-uid") == 0)
+			rc = conf_u32(v, k, &l->max_clients_per_uid, e);
+		else if (strcmp(k, "helper-timeout") == 0)
+			rc = conf_u32(v, k, &l->helper_timeout, e);
+		else if (strcmp(k, "client-timeout") == 0)
+			rc = conf_u32(v, k, &l->client_timeout, e);
+		else
+			rc = pd_errf(e, PD_E_INVAL, "config: unknown limit \"%s\"", k);
+		if (rc == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Load a JSON config file (daemon.json style).  Unknown keys are errors:
+ * a typo must not silently fall back to a default.
+ */
+int
+conf_load_file(struct pd_conf *c, const char *path, struct pd_err *e)
+{
+	json_error_t jerr;
+	json_t *root, *v;
+	const char *k;
+	size_t i;
+	int rc = 0, lvl;
+
+	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL)
+		return pd_errf(e, PD_E_INVAL, "config %s: line %d: %s", path,
+		    jerr.line, jerr.text);
+	if (!json_is_object(root)) {
+		json_decref(root);
+		return pd_errf(e, PD_E_INVAL, "config %s: not a JSON object", path);
+	}
+	json_object_foreach(root, k, v) {
+		if (strcmp(k, "data-root") == 0)
+			rc = conf_str(v, k, &c->data_root, e);
+		else if (strcmp(k, "exec-root") == 0)
+			rc = conf_str(v, k, &c->exec_root, e);
+		else if (strcmp(k, "host") == 0 || strcmp(k, "hosts") == 0) {
+			if (json_is_array(v) && json_array_size(v) == 1)
+				v = json_array_get(v, 0);
+			rc = conf_str(v, k, &c->socket_path, e);
+			if (rc == 0 && strncmp(c->socket_path, "unix://", 7) == 0)
+				memmove(c->socket_path, c->socket_path + 7,
+				    strlen(c->socket_path + 7) + 1);
+		} else if (strcmp(k, "helper-dir") == 0)
+			rc = conf_str(v, k, &c->libexec_dir, e);
+		else if (strcmp(k, "fetcher-user") == 0)
+			rc = conf_str(v, k, &c->fetch_user, e);
+		else if (strcmp(k, "extractor-user") == 0)
+			rc = conf_str(v, k, &c->extract_user, e);
+		else if (strcmp(k, "runtime") == 0)
+			rc = conf_str(v, k, &c->runtime, e);
+		else if (strcmp(k, "proxy") == 0)
+			rc = conf_str(v, k, &c->proxy, e);
+		else if (strcmp(k, "debug") == 0) {
+			if (!json_is_boolean(v))
+				rc = pd_errf(e, PD_E_INVAL, "config: \"debug\" must be a boolean");
+			else if (json_is_true(v))
+				c->log_level = PD_LOG_DEBUG;
+		} else if (strcmp(k, "log-level") == 0) {
+			if (!json_is_string(v) ||
+			    (lvl = log_parselevel(json_string_value(v))) < 0)
+				rc = pd_errf(e, PD_E_INVAL,
+				    "config: \"log-level\" must be debug, info, warn or error");
+			else
+				c->log_level = lvl;
+		} else if (strcmp(k, "insecure-registries") == 0) {
+			if (!json_is_array(v))
+				rc = pd_errf(e, PD_E_INVAL,
+				    "config: \"insecure-registries\" must be an array");
+			for (i = 0; rc == 0 && i < json_array_size(v); i++)
+				if (!json_is_string(json_array_get(v, i)))
+					rc = pd_errf(e, PD_E_INVAL,
+					    "config: \"insecure-registries\" must hold strings");
+			if (rc == 0) {
+				json_decref(c->insecure_registries);
+				c->insecure_registries = json_incref(v);
+			}
+		} else if (strcmp(k, "limits") == 0)
+			rc = conf_limits(c, v, e);
+		else
+			rc = pd_errf(e, PD_E_INVAL, "config %s: unknown key \"%s\"",
+			    path, k);
+		if (rc == -1)
+			break;
+	}
+	json_decref(root);
+	return rc;
+}

@@ -1,0 +1,328 @@
+/*
+ * The control socket: pluginctl (and anything speaking our protocol)
+ * connects here.  One thread per connection, bounded in number overall
+ * and per uid; peer credentials come from the kernel (SO_PEERCRED) and
+ * decide what a client may do.  A client that sends garbage loses its
+ * connection, nothing more.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "log.h"
+#include "util.h"
+
+struct uidcount {
+	uid_t		 uid;
+	unsigned	 n;
+};
+
+static pthread_mutex_t	 clients_mtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 clients_cv = PTHREAD_COND_INITIALIZER;
+static unsigned		 nclients;
+static struct uidcount	 peruid[256];
+static gid_t		 ctl_gid = (gid_t)-1;
+
+int
+control_listen(const char *path, struct pd_err *e)
+{
+	struct sockaddr_un sun;
+	struct group *gr;
+	mode_t old;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return pd_errf(e, PD_E_INVAL, "socket path %s is too long (max %zu)",
+		    path, sizeof(sun.sun_path) - 1);
+	strcpy(sun.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return pd_errno(e, PD_E_IO, "socket");
+	/* Connect first: a live socket means another broker owns it. */
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+		close(fd);
+		return pd_errf(e, PD_E_EXISTS,
+		    "control socket %s is in use by another process", path);
+	}
+	close(fd);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1)
+		return pd_errno(e, PD_E_IO, "socket");
+	if (unlink(path) == -1 && errno != ENOENT) {
+		close(fd);
+		return pd_errno(e, PD_E_IO, "unlink %s", path);
+	}
+	/* Bind under a tight umask so the socket never exists wider than 0660. */
+	old = umask(0117);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		umask(old);
+		close(fd);
+		return pd_errno(e, PD_E_IO, "bind %s", path);
+	}
+	umask(old);
+	/*
+	 * Group access is for read-only verbs (ls, inspect, info, events);
+	 * mutating verbs are checked against the peer's uid on each request.
+	 */
+	if ((gr = getgrnam(PD_CTL_GROUP)) != NULL) {
+		ctl_gid = gr->gr_gid;
+		if (chown(path, 0, gr->gr_gid) == -1)
+			log_warn("chown %s", path);
+	}
+	if (chmod(path, 0660) == -1 || listen(fd, 128) == -1) {
+		close(fd);
+		return pd_errno(e, PD_E_IO, "listen %s", path);
+	}
+	return fd;
+}
+
+static int
+count_client(uid_t uid, int delta)
+{
+	size_t i, free_slot = SIZE_MAX;
+	int ok = 1;
+
+	pthread_mutex_lock(&clients_mtx);
+	for (i = 0; i < sizeof(peruid) / sizeof(peruid[0]); i++) {
+		if (peruid[i].n > 0 && peruid[i].uid == uid)
+			break;
+		if (peruid[i].n == 0 && free_slot == SIZE_MAX)
+			free_slot = i;
+	}
+	if (i == sizeof(peruid) / sizeof(peruid[0]))
+		i = free_slot;
+	if (delta > 0) {
+		if (nclients >= conf.limits.max_clients || i == SIZE_MAX ||
+		    peruid[i].n >= conf.limits.max_clients_per_uid)
+			ok = 0;
+		else {
+			peruid[i].uid = uid;
+			peruid[i].n++;
+			nclients++;
+		}
+	} else if (i != SIZE_MAX && peruid[i].n > 0) {
+		peruid[i].n--;
+		nclients--;
+		pthread_cond_broadcast(&clients_cv);
+	}
+	pthread_mutex_unlock(&clients_mtx);
+	return ok;
+}
+
+/* Is gid among the supplementary groups of pid (per /proc)? */
+static int
+pid_in_group(pid_t pid, gid_t gid)
+{
+	char path[64], line[4096], *p, *end;
+	unsigned long g;
+	FILE *f;
+	int found = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, "Groups:", 7) != 0)
+			continue;
+		for (p = line + 7; *p != '\0' && *p != '\n'; p = end) {
+			g = strtoul(p, &end, 10);
+			if (end == p)
+				break;
+			if ((gid_t)g == gid)
+				found = 1;
+		}
+		break;
+	}
+	fclose(f);
+	return found;
+}
+
+static int
+peer_in_group(const struct ctl_client *c)
+{
+	if (ctl_gid == (gid_t)-1)
+		return 0;
+	if (c->gid == ctl_gid)
+		return 1;
+	/* Supplementary groups of the peer process, as the kernel sees them. */
+	return pid_in_group(c->pid, ctl_gid);
+}
+
+static void
+reply_fail(struct ctl_client *c, int code, const char *msg)
+{
+	(void)pd_send_error(c->fd, PD_CTL_FAIL, c->reqid, (uint32_t)code, msg, NULL);
+}
+
+static void *
+client_thread(void *arg)
+{
+	struct ctl_client *c = arg;
+	const struct pd_verb *v;
+	struct pd_ctlreq q;
+	struct pd_hello h;
+	struct pd_chan ch;
+	struct pd_msg m;
+	struct pd_err e;
+	int r, fd;
+
+	if (pd_chan_init(&ch, c->fd, 1) == -1)
+		goto out;
+	r = pd_msg_recv(&ch, &m, (int)conf.limits.client_timeout * 1000, &e);
+	if (r != 1)
+		goto done;
+	c->reqid = m.id;
+	if (m.type != PD_MSG_HELLO || pd_dec_hello(&m, &h, &e) == -1) {
+		reply_fail(c, PD_E_PROTO, "expected HELLO");
+		pd_msg_clear(&m);
+		goto done;
+	}
+	pd_msg_clear(&m);
+	if (h.version != PD_PROTO_VERSION) {
+		char buf[128];
+
+		snprintf(buf, sizeof(buf), "protocol version %u not supported "
+		    "(plugind %s speaks %d)", h.version, PD_VERSION, PD_PROTO_VERSION);
+		reply_fail(c, PD_E_PROTO, buf);
+		pd_hello_free(&h);
+		goto done;
+	}
+	pd_hello_free(&h);
+	h.version = PD_PROTO_VERSION;
+	h.agent = (char *)(uintptr_t)"plugind " PD_VERSION;
+	if (pd_send_hello(c->fd, c->reqid, &h, &e) == -1)
+		goto done;
+
+	while (!pd_quit) {
+		r = pd_msg_recv(&ch, &m, (int)conf.limits.client_timeout * 10000, &e);
+		if (r == 0)
+			break;
+		if (r == -1) {
+			log_debug("control client pid %d: %s", (int)c->pid, e.msg);
+			reply_fail(c, PD_E_PROTO, e.msg);
+			break;
+		}
+		c->reqid = m.id;
+		if (pd_dec_ctlreq(&m, &q, &e) == -1) {
+			log_info("control client pid %d uid %u: %s", (int)c->pid,
+			    (unsigned)c->uid, e.msg);
+			reply_fail(c, PD_E_PROTO, e.msg);
+			pd_msg_clear(&m);
+			break;
+		}
+		v = pd_verb_lookup(m.type);
+		fd = pd_msg_take_fd(&m);
+		pd_msg_clear(&m);
+		if (v->mutating && c->uid != 0) {
+			reply_fail(c, PD_E_PERM, "permission denied: this command "
+			    "needs root");
+			r = 0;
+		} else if (c->uid != 0 && !peer_in_group(c)) {
+			reply_fail(c, PD_E_PERM, "permission denied: not root and "
+			    "not in group " PD_CTL_GROUP);
+			r = 0;
+		} else {
+			pd_err_clear(&e);
+			r = op_dispatch(c, m.type, &q, fd, &e);
+			fd = -1;
+			if (r == -1)
+				reply_fail(c, e.code ? e.code : PD_E_INTERNAL, e.msg);
+			else
+				r = pd_msg_send(c->fd, PD_CTL_OK, c->reqid, -1, NULL, 0,
+				    &e);
+		}
+		if (fd >= 0)
+			close(fd);
+		pd_ctlreq_free(&q);
+		if (r == -1 && e.code == PD_E_IO)
+			break;
+	}
+done:
+	pd_chan_free(&ch);
+out:
+	close(c->fd);
+	count_client(c->uid, -1);
+	free(c);
+	return NULL;
+}
+
+/* Accept every pending connection and hand each to its own thread. */
+void
+control_accept(int lfd)
+{
+	struct ctl_client *c;
+	struct ucred cred;
+	socklen_t len;
+	pthread_attr_t attr;
+	pthread_t t;
+	struct timeval tv;
+	int fd;
+
+	for (;;) {
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				log_warn("accept");
+			return;
+		}
+		len = sizeof(cred);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+			log_warn("SO_PEERCRED");
+			close(fd);
+			continue;
+		}
+		/* A client that stops reading must not pin a thread forever. */
+		tv.tv_sec = 10;
+		tv.tv_usec = 0;
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		if (!count_client(cred.uid, 1)) {
+			(void)pd_send_error(fd, PD_CTL_FAIL, 0, PD_E_LIMIT,
+			    "too many connections to plugind", NULL);
+			close(fd);
+			continue;
+		}
+		c = xcalloc(1, sizeof(*c));
+		c->fd = fd;
+		c->uid = cred.uid;
+		c->gid = cred.gid;
+		c->pid = cred.pid;
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		pthread_attr_setstacksize(&attr, 1024 * 1024);
+		if (pthread_create(&t, &attr, client_thread, c) != 0) {
+			log_warnx("cannot start a client thread");
+			close(fd);
+			count_client(cred.uid, -1);
+			free(c);
+		}
+		pthread_attr_destroy(&attr);
+	}
+}
+
+/* At shutdown: give running requests up to `secs` to finish. */
+void
+control_drain(int secs)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += secs;
+	pthread_mutex_lock(&clients_mtx);
+	while (nclients > 0)
+		if (pthread_cond_timedwait(&clients_cv, &clients_mtx, &ts) != 0)
+			break;
+	if (nclients > 0)
+		log_warnx("%u requests still running at exit", nclients);
+	pthread_mutex_unlock(&clients_mtx);
+}

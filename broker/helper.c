@@ -1,0 +1,421 @@
+/*
+ * Helper processes: spawn, SETUP handshake, outside verification of the
+ * sandbox, typed receive with a per-call set of permitted messages, and
+ * teardown.  Whatever a helper sends or does costs its job only: every
+ * failure here is returned as an error, never fatal to the broker.
+ */
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "log.h"
+#include "privdrop.h"
+#include "role.h"
+#include "sandbox.h"
+#include "util.h"
+
+const char *
+helper_path(int role, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/plugind-%s", conf.libexec_dir, pd_role_name(role));
+	return buf;
+}
+
+int
+helper_lookup_user(int role, uid_t *uid, gid_t *gid, struct pd_err *e)
+{
+	const char *name = role == PD_ROLE_FETCHER ? conf.fetch_user :
+	    conf.extract_user;
+	struct passwd *pw;
+
+	/* Looked up here, before any chroot: helpers never use NSS for ids. */
+	if ((pw = getpwnam(name)) == NULL)
+		return pd_errf(e, PD_E_UNAVAIL, "user %s for the %s does not exist "
+		    "(create it with `make install` or useradd --system %s)", name,
+		    pd_role_name(role), name);
+	if (pw->pw_uid == 0 || pw->pw_gid == 0)
+		return pd_errf(e, PD_E_UNAVAIL, "user %s must not have uid or gid 0",
+		    name);
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+/* The helper binary is exec'd as root: refuse one others could replace. */
+static int
+check_binary(const char *path, struct pd_err *e)
+{
+	struct stat st;
+
+	if (path[0] != '/')
+		return pd_errf(e, PD_E_UNAVAIL, "helper path %s is not absolute", path);
+	if (stat(path, &st) == -1)
+		return pd_errno(e, PD_E_UNAVAIL, "helper %s", path);
+	if (!S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0)
+		return pd_errf(e, PD_E_UNAVAIL, "helper %s is not an executable file",
+		    path);
+	if (st.st_uid != 0 || (st.st_mode & 0022) != 0)
+		return pd_errf(e, PD_E_UNAVAIL, "helper %s must be owned by root and "
+		    "not group/world-writable", path);
+	return 0;
+}
+
+static void
+reap(struct helper *h, int *status, int wait_ms)
+{
+	int waited = 0;
+	pid_t r;
+
+	*status = -1;
+	if (h->pid <= 0)
+		return;
+	for (;;) {
+		r = waitpid(h->pid, status, WNOHANG);
+		if (r == h->pid || (r == -1 && errno != EINTR))
+			break;
+		if (waited >= wait_ms) {
+			kill(h->pid, SIGKILL);
+			(void)waitpid(h->pid, status, 0);
+			break;
+		}
+		usleep(5000);
+		waited += 5;
+	}
+	h->pid = -1;
+}
+
+static void
+describe_exit(int status, char *buf, size_t len)
+{
+	if (status == -1)
+		snprintf(buf, len, "exited");
+	else if (WIFEXITED(status))
+		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+		snprintf(buf, len, "was killed by its seccomp policy (SIGSYS)");
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "was killed by signal %d (%s)", WTERMSIG(status),
+		    strsignal(WTERMSIG(status)));
+	else
+		snprintf(buf, len, "ended (status 0x%x)", status);
+}
+
+static void
+teardown(struct helper *h, int status_wait_ms, int *status)
+{
+	if (h->sock >= 0) {
+		close(h->sock);
+		h->sock = -1;
+	}
+	pd_chan_free(&h->chan);
+	reap(h, status, status_wait_ms);
+}
+
+void
+helper_kill(struct helper *h)
+{
+	int status;
+
+	if (h->pid > 0)
+		kill(h->pid, SIGKILL);
+	teardown(h, 2000, &status);
+}
+
+void
+helper_stop(struct helper *h)
+{
+	int status;
+
+	if (h->sock >= 0)
+		(void)pd_msg_send(h->sock, PD_MSG_STOP, 0, -1, NULL, 0, NULL);
+	teardown(h, 2000, &status);
+}
+
+/* The helper is gone or broken: collect why, then fail the job with it. */
+static int
+helper_fail(struct helper *h, int killit, struct pd_err *e, const char *fmt,
+    const char *detail)
+{
+	char why[128];
+	int status;
+
+	if (killit && h->pid > 0)
+		kill(h->pid, SIGKILL);
+	teardown(h, 2000, &status);
+	describe_exit(status, why, sizeof(why));
+	if (killit)
+		return pd_errf(e, PD_E_PROTO, "%s helper %s: %s (helper killed)",
+		    pd_role_name(h->role), fmt, detail);
+	return pd_errf(e, PD_E_UNAVAIL, "%s helper %s: %s (%s)",
+	    pd_role_name(h->role), fmt, detail, why);
+}
+
+/*
+ * Receive the next message a helper may send now.  LOG lines are logged
+ * and skipped; ERROR ends the job with the helper's message; any type not
+ * in `allowed` is a protocol violation and kills the helper.
+ */
+int
+helper_recv(struct helper *h, const uint32_t *allowed, size_t nallowed,
+    int timeout_ms, struct pd_msg *m, struct pd_err *e)
+{
+	struct pd_error_msg em;
+	struct pd_log l;
+	struct pd_err ie;
+	char prefix[32];
+	size_t i;
+	int r;
+
+	for (;;) {
+		r = pd_msg_recv(&h->chan, m, timeout_ms, &ie);
+		if (r == 0)
+			return helper_fail(h, 0, e, "closed its channel",
+			    "no reply");
+		if (r == -1)
+			return helper_fail(h, ie.code == PD_E_PROTO ||
+			    strstr(ie.msg, "timed out") != NULL, e, "failed", ie.msg);
+		if (m->type == PD_MSG_LOG) {
+			if (pd_dec_log(m, &l, &ie) == -1) {
+				pd_msg_clear(m);
+				return helper_fail(h, 1, e, "sent a bad message", ie.msg);
+			}
+			snprintf(prefix, sizeof(prefix), "%s[%d]", pd_role_name(h->role),
+			    (int)h->pid);
+			pd_strvis(l.line);
+			log_emit((int)l.level, prefix, l.line);
+			pd_log_free(&l);
+			pd_msg_clear(m);
+			continue;
+		}
+		if (m->type == PD_MSG_ERROR) {
+			if (pd_dec_error(m, &em, &ie) == -1) {
+				pd_msg_clear(m);
+				return helper_fail(h, 1, e, "sent a bad message", ie.msg);
+			}
+			pd_msg_clear(m);
+			pd_strvis(em.msg);
+			pd_errf(e, (int)em.code, "%s", em.msg);
+			pd_error_msg_free(&em);
+			return -1;
+		}
+		for (i = 0; i < nallowed; i++)
+			if (allowed[i] == m->type)
+				return 1;
+		snprintf(prefix, sizeof(prefix), "%s (%u)", pd_msg_name(m->type),
+		    m->type);
+		pd_msg_clear(m);
+		return helper_fail(h, 1, e, "sent an unexpected message", prefix);
+	}
+}
+
+static int
+status_field(const char *status, const char *key, char *out, size_t len)
+{
+	const char *p = status;
+	size_t klen = strlen(key), n;
+
+	while ((p = strstr(p, key)) != NULL) {
+		if ((p == status || p[-1] == '\n') && p[klen] == ':') {
+			p += klen + 1;
+			p += strspn(p, " \t");
+			n = strcspn(p, "\n");
+			if (n >= len)
+				n = len - 1;
+			memcpy(out, p, n);
+			out[n] = '\0';
+			return 0;
+		}
+		p += klen;
+	}
+	return -1;
+}
+
+/*
+ * Verify from outside, in /proc, what the helper claims to have done:
+ * ids, no groups, capabilities exactly the role's set, no_new_privs,
+ * seccomp filter mode, and its root directory.  A helper that fails any
+ * of these is killed before it gets any work.
+ */
+int
+helper_check_outside(struct helper *h, struct pd_err *e)
+{
+	char path[64], buf[8192], v[256], want[64], root[4096];
+	unsigned long long capeff;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)h->pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return pd_errno(e, PD_E_INTERNAL, "open %s", path);
+	n = pd_read_full(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return pd_errf(e, PD_E_INTERNAL, "cannot read %s", path);
+	buf[n] = '\0';
+	snprintf(want, sizeof(want), "%u\t%u\t%u\t%u", h->uid, h->uid, h->uid, h->uid);
+	if (status_field(buf, "Uid", v, sizeof(v)) == -1 || strcmp(v, want) != 0)
+		return pd_errf(e, PD_E_INTERNAL, "uids are \"%s\", want %u", v, h->uid);
+	snprintf(want, sizeof(want), "%u\t%u\t%u\t%u", h->gid, h->gid, h->gid, h->gid);
+	if (status_field(buf, "Gid", v, sizeof(v)) == -1 || strcmp(v, want) != 0)
+		return pd_errf(e, PD_E_INTERNAL, "gids are \"%s\", want %u", v, h->gid);
+	if (status_field(buf, "Groups", v, sizeof(v)) == -1 || v[0] != '\0')
+		return pd_errf(e, PD_E_INTERNAL, "supplementary groups \"%s\" kept", v);
+	if (status_field(buf, "NoNewPrivs", v, sizeof(v)) == -1 || strcmp(v, "1") != 0)
+		return pd_errf(e, PD_E_INTERNAL, "no_new_privs is not set");
+	if (status_field(buf, "Seccomp", v, sizeof(v)) == -1 || strcmp(v, "2") != 0)
+		return pd_errf(e, PD_E_INTERNAL, "seccomp filter mode is \"%s\", want 2",
+		    v);
+	if (status_field(buf, "CapEff", v, sizeof(v)) == -1)
+		return pd_errf(e, PD_E_INTERNAL, "no CapEff line");
+	capeff = strtoull(v, NULL, 16);
+	if (capeff != pd_role_caps_mask(h->role))
+		return pd_errf(e, PD_E_INTERNAL, "effective capabilities %s, want %016llx",
+		    v, (unsigned long long)pd_role_caps_mask(h->role));
+	if (status_field(buf, "CapBnd", v, sizeof(v)) == -1 ||
+	    (strtoull(v, NULL, 16) & ~pd_role_caps_mask(h->role)) != 0)
+		return pd_errf(e, PD_E_INTERNAL, "bounding set %s is wider than the "
+		    "role's capabilities", v);
+	if (h->rootdir[0] != '\0') {
+		snprintf(path, sizeof(path), "/proc/%d/root", (int)h->pid);
+		n = readlink(path, root, sizeof(root) - 1);
+		if (n < 0)
+			return pd_errno(e, PD_E_INTERNAL, "readlink %s", path);
+		root[n] = '\0';
+		if (strcmp(root, h->rootdir) != 0)
+			return pd_errf(e, PD_E_INTERNAL, "root is %s, want %s", root,
+			    h->rootdir);
+	}
+	snprintf(h->sandbox, sizeof(h->sandbox), "ok: uid %u gid %u, capabilities "
+	    "%s, seccomp filter (%d syscalls allowed), no_new_privs, chroot %s",
+	    h->uid, h->gid, pd_role_caps_str(h->role), pd_sandbox_count(h->role),
+	    h->rootdir[0] ? h->rootdir : "(none)");
+	return 0;
+}
+
+/*
+ * Start a helper for `role`, chrooted into the directory rootfd refers to
+ * (rootpath is that directory's path, used only for the outside check).
+ */
+int
+helper_spawn(struct helper *h, int role, int rootfd, const char *rootpath,
+    struct pd_err *e)
+{
+	static const uint32_t setup_done[] = { PD_MSG_SETUP_DONE };
+	char path[4096], *envp[4], *argv[2];
+	const char *v;
+	struct pd_setup_done sd;
+	struct pd_setup s;
+	struct pd_msg m;
+	struct pd_err ie;
+	sigset_t all;
+	int sv[2], devnull, nenv = 0;
+	pid_t pid;
+
+	memset(h, 0, sizeof(*h));
+	h->pid = -1;
+	h->sock = -1;
+	h->role = role;
+	snprintf(h->rootdir, sizeof(h->rootdir), "%s", rootpath ? rootpath : "");
+	if (helper_lookup_user(role, &h->uid, &h->gid, e) == -1)
+		return -1;
+	helper_path(role, path, sizeof(path));
+	if (check_binary(path, e) == -1)
+		return -1;
+	argv[0] = path;
+	argv[1] = NULL;
+	if ((v = getenv("ASAN_OPTIONS")) != NULL)
+		envp[nenv++] = xasprintf("ASAN_OPTIONS=%s", v);
+	if ((v = getenv("UBSAN_OPTIONS")) != NULL)
+		envp[nenv++] = xasprintf("UBSAN_OPTIONS=%s", v);
+	envp[nenv] = NULL;
+	if ((devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
+		return pd_errno(e, PD_E_INTERNAL, "open /dev/null");
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		close(devnull);
+		return pd_errno(e, PD_E_INTERNAL, "socketpair");
+	}
+	sigfillset(&all);
+	pid = fork();
+	if (pid == -1) {
+		close(sv[0]);
+		close(sv[1]);
+		close(devnull);
+		while (nenv > 0)
+			free(envp[--nenv]);
+		return pd_errno(e, PD_E_INTERNAL, "fork");
+	}
+	if (pid == 0) {
+		/*
+		 * Child: only async-signal-safe calls until execve.  The
+		 * channel goes to fd 3, stdin to /dev/null, stderr stays the
+		 * broker's so an early crash is visible; every other fd is
+		 * closed.  The helper dies with the broker (PDEATHSIG).
+		 */
+		signal(SIGPIPE, SIG_DFL);
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		if (dup2(devnull, 0) == -1 || dup2(devnull, 1) == -1)
+			_exit(126);
+		if (sv[1] == 3) {
+			if (fcntl(3, F_SETFD, 0) == -1)
+				_exit(126);
+		} else if (dup2(sv[1], 3) == -1)
+			_exit(126);
+		if (syscall(SYS_close_range, 4U, ~0U, 0) == -1)
+			_exit(126);
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
+			_exit(126);
+		execve(path, argv, envp);
+		_exit(127);
+	}
+	close(sv[1]);
+	close(devnull);
+	while (nenv > 0)
+		free(envp[--nenv]);
+	h->pid = pid;
+	h->sock = sv[0];
+	if (pd_chan_init(&h->chan, h->sock, 0) == -1) {
+		helper_kill(h);
+		return pd_errf(e, PD_E_INTERNAL, "out of memory");
+	}
+	memset(&s, 0, sizeof(s));
+	s.version = PD_PROTO_VERSION;
+	s.role = (uint32_t)role;
+	s.uid = h->uid;
+	s.gid = h->gid;
+	s.loglevel = (uint32_t)log_getlevel();
+	s.rlim_nofile = 64;
+	s.proxy = role == PD_ROLE_FETCHER ? conf.proxy : NULL;
+	if (role == PD_ROLE_EXTRACTOR)
+		s.rlim_fsize = conf.limits.max_layer_bytes;
+	if (pd_send_setup(h->sock, 0, rootfd, &s, &ie) == -1)
+		return helper_fail(h, 1, e, "did not take SETUP", ie.msg);
+	if (helper_recv(h, setup_done, 1, (int)conf.limits.helper_timeout * 1000,
+	    &m, e) == -1) {
+		helper_kill(h);
+		return -1;
+	}
+	if (pd_dec_setup_done(&m, &sd, &ie) == -1 || sd.version != PD_PROTO_VERSION) {
+		pd_msg_clear(&m);
+		return helper_fail(h, 1, e, "answered SETUP wrongly",
+		    ie.code ? ie.msg : "protocol version mismatch");
+	}
+	pd_msg_clear(&m);
+	if (helper_check_outside(h, &ie) == -1)
+		return helper_fail(h, 1, e, "is not sandboxed as required", ie.msg);
+	log_debug("%s[%d] ready: %s", pd_role_name(role), (int)pid, h->sandbox);
+	return 0;
+}

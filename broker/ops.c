@@ -1,0 +1,306 @@
+/*
+ * Control verbs.  Each runs in its client's thread; read-only verbs take
+ * plugins_lock for reading, mutating ones for writing.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "log.h"
+#include "privdrop.h"
+#include "role.h"
+#include "sandbox.h"
+#include "util.h"
+
+int
+ctl_reply_data(struct ctl_client *c, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	struct pd_err e;
+	size_t n;
+
+	while (len > 0) {
+		n = len > PD_MSG_MAXPAYLOAD ? PD_MSG_MAXPAYLOAD : len;
+		if (pd_msg_send(c->fd, PD_CTL_DATA, c->reqid, -1, p, n, &e) == -1)
+			return -1;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Send a JSON document as the reply body; steals the reference. */
+int
+ctl_reply_json(struct ctl_client *c, json_t *j)
+{
+	char *s;
+	int rc;
+
+	s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+	json_decref(j);
+	if (s == NULL)
+		return -1;
+	rc = ctl_reply_data(c, s, strlen(s));
+	free(s);
+	return rc;
+}
+
+int
+ctl_progress(struct ctl_client *c, const char *id, const char *status,
+    uint64_t cur, uint64_t total)
+{
+	struct pd_progress p;
+
+	p.id = (char *)(uintptr_t)id;
+	p.status = (char *)(uintptr_t)status;
+	p.current = cur;
+	p.total = total;
+	return pd_send_progress(c->fd, c->reqid, &p, NULL);
+}
+
+/*
+ * Start the helper for `role` in a throw-away root, check it from the
+ * outside, and stop it.  Used by `info` and `debug check-helper`.
+ */
+static int
+probe_helper(int role, json_t **out, struct pd_err *e)
+{
+	char path[4096], root[4096];
+	struct helper h;
+	int rootfd, rc;
+
+	if (role == PD_ROLE_FETCHER)
+		snprintf(root, sizeof(root), "%s/fetch-root", conf.data_root);
+	else {
+		snprintf(root, sizeof(root), "%s/tmp/probe-XXXXXX", conf.data_root);
+		if (mkdtemp(root) == NULL)
+			return pd_errno(e, PD_E_IO, "mkdtemp %s", root);
+	}
+	if ((rootfd = open(root, O_DIRECTORY | O_RDONLY | O_CLOEXEC)) == -1)
+		rc = pd_errno(e, PD_E_IO, "open %s", root);
+	else {
+		rc = helper_spawn(&h, role, rootfd, root, e);
+		close(rootfd);
+	}
+	*out = json_pack("{s:s, s:s}", "Role", pd_role_name(role), "Path",
+	    helper_path(role, path, sizeof(path)));
+	if (rc == 0) {
+		json_object_set_new(*out, "Pid", json_integer(h.pid));
+		json_object_set_new(*out, "Uid", json_integer(h.uid));
+		json_object_set_new(*out, "Gid", json_integer(h.gid));
+		json_object_set_new(*out, "Capabilities",
+		    json_string(pd_role_caps_str(role)));
+		json_object_set_new(*out, "Syscalls",
+		    json_integer(pd_sandbox_count(role)));
+		json_object_set_new(*out, "Sandbox", json_string(h.sandbox));
+		helper_stop(&h);
+	} else
+		json_object_set_new(*out, "Error", json_string(e->msg));
+	if (role != PD_ROLE_FETCHER)
+		(void)rmdir(root);
+	return rc;
+}
+
+static int
+op_info(struct ctl_client *c, struct pd_err *e)
+{
+	unsigned total, enabled;
+	uint64_t nblobs, bytes;
+	json_t *j, *helpers, *h;
+	int role;
+
+	pthread_rwlock_rdlock(&plugins_lock);
+	plugins_counts(&total, &enabled);
+	pthread_rwlock_unlock(&plugins_lock);
+	(void)store_stats(&nblobs, &bytes);
+	helpers = json_array();
+	for (role = PD_ROLE_FETCHER; role <= PD_ROLE_EXTRACTOR; role++) {
+		(void)probe_helper(role, &h, e);
+		json_array_append_new(helpers, h);
+	}
+	j = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:I, s:o}",
+	    "ServerVersion", PD_VERSION, "ProtocolVersion", PD_PROTO_VERSION,
+	    "DataRoot", conf.data_root, "ExecRoot", conf.exec_root,
+	    "Socket", conf.socket_path, "Runtime", conf.runtime,
+	    "Plugins", (int)total, "PluginsEnabled", (int)enabled,
+	    "Blobs", (json_int_t)nblobs, "BlobBytes", (json_int_t)bytes,
+	    "Helpers", helpers);
+	pd_err_clear(e);
+	return ctl_reply_json(c, j) == -1 ? pd_errf(e, PD_E_IO, "reply") : 0;
+}
+
+static int
+op_check_helper(struct ctl_client *c, const char *which, struct pd_err *e)
+{
+	json_t *h;
+	int role;
+
+	if (strcmp(which, "fetcher") == 0)
+		role = PD_ROLE_FETCHER;
+	else if (strcmp(which, "extractor") == 0)
+		role = PD_ROLE_EXTRACTOR;
+	else
+		return pd_errf(e, PD_E_INVAL, "unknown helper \"%s\" (fetcher or "
+		    "extractor)", which);
+	if (probe_helper(role, &h, e) == -1) {
+		json_decref(h);
+		return -1;
+	}
+	return ctl_reply_json(c, h) == -1 ? pd_errf(e, PD_E_IO, "reply") : 0;
+}
+
+struct list_filter {
+	int		 enabled;	/* -1 any, 0, 1 */
+	regex_t		 caps[16];
+	size_t		 ncaps;
+};
+
+static int
+parse_filters(struct pd_ctlreq *q, struct list_filter *f, struct pd_err *e)
+{
+	const char *arg, *val;
+	uint32_t i;
+	int want;
+
+	f->enabled = -1;
+	f->ncaps = 0;
+	for (i = 0; i < q->nargs; i++) {
+		arg = q->args[i];
+		if ((val = strchr(arg, '=')) == NULL)
+			return pd_errf(e, PD_E_INVAL, "bad format of filter (expected "
+			    "name=value): \"%s\"", arg);
+		val++;
+		if (strncmp(arg, "enabled=", 8) == 0) {
+			if (strcmp(val, "true") == 0 || strcmp(val, "1") == 0)
+				want = 1;
+			else if (strcmp(val, "false") == 0 || strcmp(val, "0") == 0)
+				want = 0;
+			else
+				return pd_errf(e, PD_E_INVAL, "invalid filter 'enabled=%s'",
+				    val);
+			if (f->enabled != -1 && f->enabled != want)
+				return pd_errf(e, PD_E_INVAL, "invalid filter 'enabled=[%s "
+				    "%s]'", f->enabled ? "true" : "false", val);
+			f->enabled = want;
+		} else if (strncmp(arg, "capability=", 11) == 0) {
+			if (f->ncaps == sizeof(f->caps) / sizeof(f->caps[0]))
+				return pd_errf(e, PD_E_INVAL, "too many capability filters");
+			if (regcomp(&f->caps[f->ncaps], val, REG_EXTENDED | REG_NOSUB) != 0)
+				return pd_errf(e, PD_E_INVAL, "invalid filter 'capability=%s'",
+				    val);
+			f->ncaps++;
+		} else
+			return pd_errf(e, PD_E_INVAL, "invalid filter '%.*s'",
+			    (int)(val - arg - 1), arg);
+	}
+	return 0;
+}
+
+/* Docker's rule: every type's capability must match one filter value. */
+static int
+filter_match(const struct list_filter *f, const struct plugin *p)
+{
+	const json_t *types, *t;
+	const char *s, *cap, *slash, *dot;
+	char capbuf[256];
+	size_t i, k;
+	int ok;
+
+	if (f->enabled != -1 && plugin_enabled(p) != f->enabled)
+		return 0;
+	if (f->ncaps == 0)
+		return 1;
+	types = json_object_get(json_object_get(json_object_get(json_object_get(
+	    p->state, "plugin"), "Config"), "Interface"), "Types");
+	json_array_foreach(types, i, t) {
+		if ((s = json_string_value(t)) == NULL)
+			continue;
+		slash = strchr(s, '/');
+		snprintf(capbuf, sizeof(capbuf), "%.*s",
+		    (int)(slash ? (size_t)(slash - s) : strlen(s)), s);
+		dot = strrchr(capbuf, '.');
+		cap = dot ? dot + 1 : capbuf;
+		for (ok = 0, k = 0; k < f->ncaps && !ok; k++)
+			ok = regexec(&f->caps[k], cap, 0, NULL, 0) == 0;
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
+static int
+op_list(struct ctl_client *c, struct pd_ctlreq *q, struct pd_err *e)
+{
+	struct list_filter f;
+	struct plugin *p;
+	json_t *arr;
+	size_t i;
+	int rc;
+
+	rc = parse_filters(q, &f, e);
+	if (rc == 0) {
+		arr = json_array();
+		pthread_rwlock_rdlock(&plugins_lock);
+		for (p = plugins; p != NULL; p = p->next)
+			if (filter_match(&f, p))
+				json_array_append_new(arr, plugin_api_object(p));
+		pthread_rwlock_unlock(&plugins_lock);
+		if (ctl_reply_json(c, arr) == -1)
+			rc = pd_errf(e, PD_E_IO, "reply");
+	}
+	for (i = 0; i < f.ncaps; i++)
+		regfree(&f.caps[i]);
+	return rc;
+}
+
+static int
+op_inspect(struct ctl_client *c, const char *name, struct pd_err *e)
+{
+	struct plugin *p;
+	json_t *o = NULL;
+
+	pthread_rwlock_rdlock(&plugins_lock);
+	if ((p = plugin_resolve(name, e)) != NULL)
+		o = plugin_api_object(p);
+	pthread_rwlock_unlock(&plugins_lock);
+	if (o == NULL)
+		return -1;
+	return ctl_reply_json(c, o) == -1 ? pd_errf(e, PD_E_IO, "reply") : 0;
+}
+
+int
+op_dispatch(struct ctl_client *c, uint32_t type, struct pd_ctlreq *q, int fd,
+    struct pd_err *e)
+{
+	const struct pd_verb *v = pd_verb_lookup(type);
+	int rc;
+
+	switch (type) {
+	case PD_CTL_INFO:
+		rc = op_info(c, e);
+		break;
+	case PD_CTL_LIST:
+		rc = op_list(c, q, e);
+		break;
+	case PD_CTL_INSPECT:
+		rc = op_inspect(c, q->args[0], e);
+		break;
+	case PD_CTL_HELPERCHECK:
+		rc = op_check_helper(c, q->args[0], e);
+		break;
+	default:
+		rc = pd_errf(e, PD_E_INVAL, "\"%s\" is not implemented by plugind %s "
+		    "yet", v ? v->name : "?", PD_VERSION);
+		break;
+	}
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}

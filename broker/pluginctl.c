@@ -1,0 +1,664 @@
+/*
+ * pluginctl: the command-line client.  It mirrors `docker plugin`: same
+ * verbs, flags and output.  It talks to plugind over the control socket;
+ * files the user names (create's context) are opened here, with the
+ * user's own rights, and passed as file descriptors.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "broker.h"
+#include "log.h"
+#include "proto.h"
+#include "util.h"
+
+static const char	*host;
+
+static void __dead
+die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "pluginctl: error: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static void __dead
+usage_fail(const char *cmd, const char *synopsis)
+{
+	fprintf(stderr, "\"pluginctl %s\" requires arguments.\n\nUsage:  pluginctl "
+	    "%s\n", cmd, synopsis);
+	exit(1);
+}
+
+static const char *
+socket_path(void)
+{
+	const char *h = host;
+
+	if (h == NULL && (h = getenv("PLUGIND_HOST")) == NULL)
+		return PD_DEFAULT_SOCKET;
+	if (strncmp(h, "unix://", 7) != 0 || h[7] != '/')
+		die("invalid host \"%s\": only unix:///absolute/path is supported", h);
+	return h + 7;
+}
+
+static int
+connect_broker(void)
+{
+	const char *path = socket_path();
+	struct sockaddr_un sun;
+	struct pd_hello hello;
+	struct pd_chan ch;
+	struct pd_msg m;
+	struct pd_err e;
+	struct stat st;
+	int fd, r;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		die("socket path %s is too long", path);
+	strcpy(sun.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		die("socket: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		int err = errno;
+
+		if (err == ENOENT && stat(path, &st) == -1)
+			die("cannot connect to plugind at unix://%s: the socket does not "
+			    "exist (is plugind running?)", path);
+		if (err == EACCES || err == EPERM)
+			die("cannot connect to plugind at unix://%s: permission denied "
+			    "(root or group " PD_CTL_GROUP " required)", path);
+		if (err == ECONNREFUSED)
+			die("cannot connect to plugind at unix://%s: connection refused "
+			    "(stale socket; is plugind running?)", path);
+		die("cannot connect to plugind at unix://%s: %s", path, strerror(err));
+	}
+	hello.version = PD_PROTO_VERSION;
+	hello.agent = (char *)(uintptr_t)"pluginctl " PD_VERSION;
+	if (pd_send_hello(fd, 1, &hello, &e) == -1)
+		die("%s", e.msg);
+	if (pd_chan_init(&ch, fd, 0) == -1)
+		die("out of memory");
+	r = pd_msg_recv(&ch, &m, 30000, &e);
+	if (r != 1)
+		die("no answer from plugind at unix://%s%s%s", path, r ? ": " : "",
+		    r ? e.msg : "");
+	if (m.type == PD_CTL_FAIL) {
+		struct pd_error_msg em;
+
+		if (pd_dec_error(&m, &em, &e) == 0)
+			die("%s", em.msg);
+		die("plugind refused the connection");
+	}
+	if (m.type != PD_MSG_HELLO || pd_dec_hello(&m, &hello, &e) == -1)
+		die("unexpected answer from plugind");
+	pd_hello_free(&hello);
+	pd_msg_clear(&m);
+	pd_chan_free(&ch);
+	return fd;
+}
+
+struct reply {
+	char	*data;
+	size_t	 len;
+};
+
+static void
+progress_line(const struct pd_progress *p)
+{
+	if (p->total > 0)
+		printf("%s: %s %llu/%llu\n", p->id, p->status,
+		    (unsigned long long)p->current, (unsigned long long)p->total);
+	else if (p->id[0] != '\0')
+		printf("%s: %s\n", p->id, p->status);
+	else
+		printf("%s\n", p->status);
+	fflush(stdout);
+}
+
+/* Send one request and collect the reply; dies with the broker's error. */
+static void
+request(uint32_t type, uint32_t flags, uint32_t timeout, int fd, char **args,
+    int nargs, struct reply *out)
+{
+	struct pd_error_msg em;
+	struct pd_progress pr;
+	struct pd_ctlreq q;
+	struct pd_chan ch;
+	struct pd_msg m;
+	struct pd_err e;
+	int sock, r;
+
+	sock = connect_broker();
+	q.flags = flags;
+	q.timeout = timeout;
+	q.nargs = (uint32_t)nargs;
+	q.args = args;
+	if (pd_send_ctlreq(sock, type, 2, fd, &q, &e) == -1)
+		die("%s", e.msg);
+	if (fd >= 0)
+		close(fd);
+	if (pd_chan_init(&ch, sock, 0) == -1)
+		die("out of memory");
+	out->data = NULL;
+	out->len = 0;
+	for (;;) {
+		r = pd_msg_recv(&ch, &m, -1, &e);
+		if (r == 0)
+			die("plugind closed the connection");
+		if (r == -1)
+			die("%s", e.msg);
+		switch (m.type) {
+		case PD_CTL_DATA:
+			if (out->len + m.len > 256 * 1024 * 1024)
+				die("reply too large");
+			out->data = realloc(out->data, out->len + m.len + 1);
+			if (out->data == NULL)
+				die("out of memory");
+			memcpy(out->data + out->len, m.data, m.len);
+			out->len += m.len;
+			out->data[out->len] = '\0';
+			break;
+		case PD_MSG_PROGRESS:
+			if (pd_dec_progress(&m, &pr, &e) == 0) {
+				if (!(flags & PD_CTLF_QUIET))
+					progress_line(&pr);
+				pd_progress_free(&pr);
+			}
+			break;
+		case PD_CTL_OK:
+			pd_msg_clear(&m);
+			pd_chan_free(&ch);
+			close(sock);
+			return;
+		case PD_CTL_FAIL:
+			if (pd_dec_error(&m, &em, &e) == -1)
+				die("%s", e.msg);
+			die("%s", em.msg);
+		default:
+			die("unexpected %s message from plugind", pd_msg_name(m.type));
+		}
+		pd_msg_clear(&m);
+	}
+}
+
+static json_t *
+reply_json(const struct reply *r)
+{
+	json_error_t jerr;
+	json_t *j;
+
+	if (r->data == NULL)
+		die("empty reply from plugind");
+	if ((j = json_loadb(r->data, r->len, JSON_DECODE_ANY, &jerr)) == NULL)
+		die("bad reply from plugind: %s", jerr.text);
+	return j;
+}
+
+/* ---- a small subset of Go templates: {{.A.B}}, {{json .X}}, {{.}} ---- */
+
+static const json_t *
+lookup_path(const json_t *j, const char *path, size_t len)
+{
+	char key[256];
+	size_t n;
+
+	while (len > 0 && j != NULL) {
+		if (*path == '.') {
+			path++;
+			len--;
+			continue;
+		}
+		n = strcspn(path, ".");
+		if (n > len)
+			n = len;
+		snprintf(key, sizeof(key), "%.*s", (int)n, path);
+		j = json_object_get(j, key);
+		path += n;
+		len -= n;
+	}
+	return j;
+}
+
+static void
+print_value(FILE *f, const json_t *v, int as_json)
+{
+	char *s;
+
+	if (v == NULL) {
+		fputs("<no value>", f);
+		return;
+	}
+	if (!as_json && json_is_string(v)) {
+		fputs(json_string_value(v), f);
+		return;
+	}
+	if (!as_json && json_is_null(v)) {
+		fputs("<nil>", f);
+		return;
+	}
+	s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (s != NULL)
+		fputs(s, f);
+	free(s);
+}
+
+static void
+render(FILE *f, const char *tmpl, const json_t *obj)
+{
+	const char *p = tmpl, *end, *x;
+	size_t n;
+	int as_json;
+
+	while (*p != '\0') {
+		if (p[0] == '\\' && p[1] == 't') {
+			fputc('\t', f);
+			p += 2;
+			continue;
+		}
+		if (p[0] == '\\' && p[1] == 'n') {
+			fputc('\n', f);
+			p += 2;
+			continue;
+		}
+		if (p[0] != '{' || p[1] != '{' || (end = strstr(p, "}}")) == NULL) {
+			fputc(*p++, f);
+			continue;
+		}
+		x = p + 2;
+		while (x < end && isspace((unsigned char)*x))
+			x++;
+		as_json = strncmp(x, "json ", 5) == 0;
+		if (as_json)
+			x += 5;
+		while (x < end && isspace((unsigned char)*x))
+			x++;
+		n = (size_t)(end - x);
+		while (n > 0 && isspace((unsigned char)x[n - 1]))
+			n--;
+		if (n == 0 || x[0] != '.')
+			die("template parsing error: unsupported expression \"%.*s\"",
+			    (int)(end - p - 2), p + 2);
+		print_value(f, lookup_path(obj, x, n), as_json);
+		p = end + 2;
+	}
+}
+
+/* ---- commands ---- */
+
+static int
+cmd_info(int argc, char **argv)
+{
+	const char *format = NULL;
+	struct reply r;
+	json_t *j, *h;
+	size_t i;
+	int ch;
+
+	static const struct option lo[] = {
+		{ "format", required_argument, NULL, 'f' }, { NULL, 0, NULL, 0 } };
+	while ((ch = getopt_long(argc, argv, "f:", lo, NULL)) != -1)
+		if (ch == 'f')
+			format = optarg;
+		else
+			return 2;
+	request(PD_CTL_INFO, 0, 0, -1, NULL, 0, &r);
+	j = reply_json(&r);
+	if (format != NULL) {
+		if (strcmp(format, "json") == 0)
+			render(stdout, "{{json .}}", j);
+		else
+			render(stdout, format, j);
+		putchar('\n');
+		return 0;
+	}
+	printf("Server Version: %s\n", json_string_value(json_object_get(j,
+	    "ServerVersion")));
+	printf("Data Root: %s\n", json_string_value(json_object_get(j, "DataRoot")));
+	printf("Exec Root: %s\n", json_string_value(json_object_get(j, "ExecRoot")));
+	printf("Socket: unix://%s\n", json_string_value(json_object_get(j,
+	    "Socket")));
+	printf("Runtime: %s\n", json_string_value(json_object_get(j, "Runtime")));
+	printf("Plugins: %lld (%lld enabled)\n",
+	    json_integer_value(json_object_get(j, "Plugins")),
+	    json_integer_value(json_object_get(j, "PluginsEnabled")));
+	printf("Blobs: %lld (%lld bytes)\n",
+	    json_integer_value(json_object_get(j, "Blobs")),
+	    json_integer_value(json_object_get(j, "BlobBytes")));
+	printf("Helpers:\n");
+	json_array_foreach(json_object_get(j, "Helpers"), i, h) {
+		printf(" %s: %s\n", json_string_value(json_object_get(h, "Role")),
+		    json_string_value(json_object_get(h, "Path")));
+		if (json_object_get(h, "Error") != NULL)
+			printf("  sandbox: FAILED: %s\n",
+			    json_string_value(json_object_get(h, "Error")));
+		else
+			printf("  sandbox: %s\n",
+			    json_string_value(json_object_get(h, "Sandbox")));
+	}
+	json_decref(j);
+	return 0;
+}
+
+/* Natural order, as the docker CLI sorts plugin names. */
+static int
+natural_cmp(const char *a, const char *b)
+{
+	while (*a && *b) {
+		if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
+			char *ea, *eb;
+			unsigned long long x = strtoull(a, &ea, 10);
+			unsigned long long y = strtoull(b, &eb, 10);
+
+			if (x != y)
+				return x < y ? -1 : 1;
+			a = ea;
+			b = eb;
+			continue;
+		}
+		if (*a != *b)
+			return (unsigned char)*a - (unsigned char)*b;
+		a++;
+		b++;
+	}
+	return (unsigned char)*a - (unsigned char)*b;
+}
+
+static int
+name_cmp(const void *x, const void *y)
+{
+	const json_t *a = *(json_t *const *)x, *b = *(json_t *const *)y;
+
+	return natural_cmp(json_string_value(json_object_get(a, "Name")),
+	    json_string_value(json_object_get(b, "Name")));
+}
+
+static int
+cmd_ls(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "filter", required_argument, NULL, 'f' },
+		{ "format", required_argument, NULL, 'F' },
+		{ "no-trunc", no_argument, NULL, 'n' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ NULL, 0, NULL, 0 } };
+	char *filters[16], desc[64], id[65];
+	const char *format = NULL, *d;
+	int ch, nfilters = 0, notrunc = 0, quiet = 0;
+	json_t *j, **items, *row;
+	struct reply r;
+	size_t i, n;
+
+	while ((ch = getopt_long(argc, argv, "f:qn", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			if (nfilters == 16)
+				die("too many filters");
+			filters[nfilters++] = optarg;
+			break;
+		case 'F': format = optarg; break;
+		case 'n': notrunc = 1; break;
+		case 'q': quiet = 1; break;
+		default: return 2;
+		}
+	}
+	if (optind != argc)
+		die("\"pluginctl ls\" accepts no arguments");
+	request(PD_CTL_LIST, 0, 0, -1, filters, nfilters, &r);
+	j = reply_json(&r);
+	n = json_array_size(j);
+	items = xcalloc(n + 1, sizeof(*items));
+	for (i = 0; i < n; i++)
+		items[i] = json_array_get(j, i);
+	qsort(items, n, sizeof(*items), name_cmp);
+	if (format != NULL && strncmp(format, "table", 5) != 0) {
+		for (i = 0; i < n; i++) {
+			row = json_pack("{s:O, s:O, s:O, s:O, s:O}",
+			    "ID", json_object_get(items[i], "Id"),
+			    "Name", json_object_get(items[i], "Name"),
+			    "Description", json_object_get(json_object_get(items[i],
+			    "Config"), "Description"),
+			    "Enabled", json_object_get(items[i], "Enabled"),
+			    "PluginReference", json_object_get(items[i],
+			    "PluginReference") ? json_object_get(items[i],
+			    "PluginReference") : json_string(""));
+			if (strcmp(format, "json") == 0)
+				render(stdout, "{{json .}}", row);
+			else
+				render(stdout, format, row);
+			putchar('\n');
+			json_decref(row);
+		}
+	} else {
+		if (!quiet)
+			printf("%-14s %-30s %-45s %s\n", "ID", "NAME", "DESCRIPTION",
+			    "ENABLED");
+		for (i = 0; i < n; i++) {
+			snprintf(id, notrunc ? 65 : 13, "%s", json_string_value(
+			    json_object_get(items[i], "Id")));
+			if (quiet) {
+				printf("%s\n", id);
+				continue;
+			}
+			d = json_string_value(json_object_get(json_object_get(items[i],
+			    "Config"), "Description"));
+			if (d == NULL)
+				d = "";
+			if (!notrunc && strlen(d) > 45)
+				snprintf(desc, sizeof(desc), "%.44s…", d);
+			else
+				snprintf(desc, sizeof(desc), "%s", d);
+			printf("%-14s %-30s %-45s %s\n", id,
+			    json_string_value(json_object_get(items[i], "Name")), desc,
+			    json_is_true(json_object_get(items[i], "Enabled")) ?
+			    "true" : "false");
+		}
+	}
+	free(items);
+	json_decref(j);
+	return 0;
+}
+
+static int
+cmd_inspect(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "format", required_argument, NULL, 'f' }, { NULL, 0, NULL, 0 } };
+	const char *format = NULL;
+	json_t *all, *j;
+	struct reply r;
+	int ch, i;
+	char *s;
+
+	while ((ch = getopt_long(argc, argv, "f:", lo, NULL)) != -1)
+		if (ch == 'f')
+			format = optarg;
+		else
+			return 2;
+	if (optind >= argc)
+		usage_fail("inspect", "inspect [OPTIONS] PLUGIN [PLUGIN...]");
+	all = json_array();
+	for (i = optind; i < argc; i++) {
+		request(PD_CTL_INSPECT, 0, 0, -1, &argv[i], 1, &r);
+		j = reply_json(&r);
+		free(r.data);
+		if (format != NULL) {
+			render(stdout, format, j);
+			putchar('\n');
+			json_decref(j);
+		} else
+			json_array_append_new(all, j);
+	}
+	if (format == NULL) {
+		s = json_dumps(all, JSON_INDENT(4));
+		printf("%s\n", s);
+		free(s);
+	}
+	json_decref(all);
+	return 0;
+}
+
+static int
+cmd_debug(int argc, char **argv)
+{
+	struct reply r;
+	json_t *j;
+	char *s;
+
+	if (argc != 3 || strcmp(argv[1], "check-helper") != 0)
+		usage_fail("debug", "debug check-helper fetcher|extractor");
+	request(PD_CTL_HELPERCHECK, 0, 0, -1, &argv[2], 1, &r);
+	j = reply_json(&r);
+	s = json_dumps(j, JSON_INDENT(4));
+	printf("%s\n", s);
+	free(s);
+	json_decref(j);
+	return 0;
+}
+
+/* Verbs whose broker side lands with later work: sent as typed requests. */
+static int
+cmd_simple(uint32_t type, const char *synopsis, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "force", no_argument, NULL, 'f' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "grant-all-permissions", no_argument, NULL, 'g' },
+		{ "disable", no_argument, NULL, 'd' },
+		{ "alias", required_argument, NULL, 'a' },
+		{ "disable-content-trust", no_argument, NULL, 'c' },
+		{ "skip-remote-check", no_argument, NULL, 's' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ NULL, 0, NULL, 0 } };
+	const struct pd_verb *v = pd_verb_lookup(type);
+	uint32_t flags = 0, timeout = 0;
+	struct reply r;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "fq", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'f': flags |= PD_CTLF_FORCE; break;
+		case 't': timeout = (uint32_t)atoi(optarg); break;
+		case 'g': flags |= PD_CTLF_GRANT_ALL; break;
+		case 'd': flags |= PD_CTLF_DISABLE; break;
+		case 'q': flags |= PD_CTLF_QUIET; break;
+		case 'a': case 'c': case 's': break;
+		default: return 2;
+		}
+	}
+	if ((uint32_t)(argc - optind) < v->minargs)
+		usage_fail(v->name, synopsis);
+	request(type, flags, timeout, -1, argv + optind, argc - optind, &r);
+	free(r.data);
+	return 0;
+}
+
+static void __dead
+usage(int code)
+{
+	fprintf(code ? stderr : stdout,
+	    "Usage:  pluginctl [-H unix://PATH] COMMAND\n\n"
+	    "Manage plugins (the `docker plugin` command set) through plugind.\n\n"
+	    "Commands:\n"
+	    "  create      Create a plugin from a rootfs and configuration\n"
+	    "  disable     Disable a plugin\n"
+	    "  enable      Enable a plugin\n"
+	    "  info        Show plugind's configuration and helper sandboxes\n"
+	    "  inspect     Display detailed information on one or more plugins\n"
+	    "  install     Install a plugin\n"
+	    "  ls          List plugins\n"
+	    "  push        Push a plugin to a registry\n"
+	    "  rm          Remove one or more plugins\n"
+	    "  set         Change settings for a plugin\n"
+	    "  upgrade     Upgrade an existing plugin\n\n"
+	    "Options:\n"
+	    "  -H, --host unix://PATH  plugind socket (default unix://%s,\n"
+	    "                          or $PLUGIND_HOST)\n",
+	    PD_DEFAULT_SOCKET);
+	exit(code);
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *cmd;
+	int i;
+
+	/* Global options come before the command, as with docker. */
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-H") == 0 || strcmp(argv[i], "--host") == 0) {
+			if (++i == argc)
+				die("flag needs an argument: -H");
+			host = argv[i];
+		} else if (strncmp(argv[i], "--host=", 7) == 0)
+			host = argv[i] + 7;
+		else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			usage(0);
+		else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--version") == 0) {
+			printf("pluginctl version %s, protocol %d\n", PD_VERSION,
+			    PD_PROTO_VERSION);
+			return 0;
+		} else
+			break;
+	}
+	if (i == argc)
+		usage(1);
+	/* `pluginctl plugin ls` works too, for muscle memory. */
+	if (strcmp(argv[i], "plugin") == 0 && i + 1 < argc)
+		i++;
+	cmd = argv[i];
+	argc -= i;
+	argv += i;
+	optind = 1;
+	if (strcmp(cmd, "info") == 0)
+		return cmd_info(argc, argv);
+	if (strcmp(cmd, "ls") == 0 || strcmp(cmd, "list") == 0)
+		return cmd_ls(argc, argv);
+	if (strcmp(cmd, "inspect") == 0)
+		return cmd_inspect(argc, argv);
+	if (strcmp(cmd, "debug") == 0)
+		return cmd_debug(argc, argv);
+	if (strcmp(cmd, "enable") == 0)
+		return cmd_simple(PD_CTL_ENABLE, "enable [OPTIONS] PLUGIN", argc, argv);
+	if (strcmp(cmd, "disable") == 0)
+		return cmd_simple(PD_CTL_DISABLE, "disable [OPTIONS] PLUGIN", argc,
+		    argv);
+	if (strcmp(cmd, "rm") == 0 || strcmp(cmd, "remove") == 0)
+		return cmd_simple(PD_CTL_REMOVE, "rm [OPTIONS] PLUGIN [PLUGIN...]",
+		    argc, argv);
+	if (strcmp(cmd, "set") == 0)
+		return cmd_simple(PD_CTL_SET, "set PLUGIN KEY=VALUE [KEY=VALUE...]",
+		    argc, argv);
+	if (strcmp(cmd, "push") == 0)
+		return cmd_simple(PD_CTL_PUSH, "push [OPTIONS] PLUGIN[:TAG]", argc,
+		    argv);
+	if (strcmp(cmd, "upgrade") == 0)
+		return cmd_simple(PD_CTL_UPGRADE, "upgrade [OPTIONS] PLUGIN [REMOTE]",
+		    argc, argv);
+	if (strcmp(cmd, "install") == 0 || strcmp(cmd, "pull") == 0)
+		return cmd_simple(PD_CTL_INSTALL, "install [OPTIONS] PLUGIN "
+		    "[KEY=VALUE...]", argc, argv);
+	fprintf(stderr, "pluginctl: '%s' is not a pluginctl command.\n"
+	    "See 'pluginctl --help'\n", cmd);
+	return 1;
+}

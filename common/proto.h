@@ -1,0 +1,288 @@
+/*
+ * plugind wire protocol: every message type and its payload layout.
+ *
+ * This file is the protocol's reference; proto.c is the only place that
+ * encodes or decodes payloads.  Framing (header, size cap, fd passing) is
+ * in msg.h.  Bump PD_PROTO_VERSION on any change to this file.
+ *
+ * Payload primitives, all host byte order (channels are local):
+ *	u32	4 bytes
+ *	u64	8 bytes
+ *	str	u32 length N, then N bytes; no NUL inside, no terminator on the
+ *		wire; every str field has a documented maximum N
+ * Decoders check every length, reject strings with NUL bytes or over
+ * their maximum, and reject trailing bytes.  A message that does not
+ * decode is a protocol violation by its sender.
+ *
+ * Message numbers are grouped: 1-99 common, 100-199 control socket,
+ * 200-299 fetcher, 300-399 extractor.  Retired numbers are never reused.
+ */
+#ifndef PD_PROTO_H
+#define PD_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "msg.h"
+
+#define PD_PROTO_VERSION	1
+
+#define PD_STR_SHORT		256	/* names, media types, digests */
+#define PD_STR_LINE		2048	/* log lines */
+#define PD_STR_ARG		4096	/* one control argument */
+#define PD_CTL_MAXARGS		256
+
+enum pd_msg_type {
+	/* ---- common: 1-99 ---- */
+
+	/*
+	 * HELLO, first message of a control connection (client -> broker),
+	 * answered with HELLO by the broker or CTL_FAIL and close.
+	 *	u32	version		PD_PROTO_VERSION
+	 *	str	agent		<= 64, e.g. "pluginctl 0.1.0"
+	 */
+	PD_MSG_HELLO = 1,
+
+	/*
+	 * SETUP, broker -> helper, first message on a helper channel.
+	 * Carries an fd: the directory the helper chroots into.
+	 *	u32	version		PD_PROTO_VERSION
+	 *	u32	role		enum pd_role the broker spawned
+	 *	u32	uid, gid	ids to drop to, looked up by the broker
+	 *	u32	loglevel	enum pd_loglevel
+	 *	u64	rlim_nofile	RLIMIT_NOFILE (0: leave)
+	 *	u64	rlim_fsize	RLIMIT_FSIZE (0: leave)
+	 *	u64	rlim_as		RLIMIT_AS (0: leave)
+	 *	str	proxy		<= 256, fetcher only, "" for none
+	 */
+	PD_MSG_SETUP = 2,
+
+	/*
+	 * SETUP_DONE, helper -> broker, once the helper is chrooted, has
+	 * dropped its ids and capabilities and loaded its seccomp policy.
+	 *	u32	version
+	 *	u32	pid		informative; the broker knows the pid
+	 */
+	PD_MSG_SETUP_DONE = 3,
+
+	/*
+	 * LOG, helper -> broker, at any time after SETUP.
+	 *	u32	level		enum pd_loglevel
+	 *	str	line		<= 2048
+	 */
+	PD_MSG_LOG = 4,
+
+	/*
+	 * ERROR, helper -> broker: the current request failed.
+	 *	u32	code		enum pd_errcode
+	 *	str	msg		<= 1023
+	 */
+	PD_MSG_ERROR = 5,
+
+	/* STOP, broker -> helper: exit now.  Empty payload. */
+	PD_MSG_STOP = 6,
+
+	/*
+	 * PROGRESS, broker -> client (and helper -> broker for transfers).
+	 *	str	id		<= 256, e.g. short layer digest
+	 *	str	status		<= 256, "Downloading", "Extracting"...
+	 *	u64	current, total	bytes; total 0 when unknown
+	 */
+	PD_MSG_PROGRESS = 7,
+
+	/* ---- control socket: 100-199 ---- */
+
+	/*
+	 * Control requests, client -> broker.  All share one layout:
+	 *	u32	flags		PD_CTLF_* bits
+	 *	u32	timeout		seconds, 0 for the default
+	 *	u32	nargs		<= PD_CTL_MAXARGS
+	 *	str	args[nargs]	each <= PD_STR_ARG
+	 * The verb table in proto.c fixes each verb's argument count and
+	 * whether it mutates state (mutating verbs are root-only).
+	 * The broker answers with zero or more CTL_DATA / PROGRESS messages
+	 * and exactly one CTL_OK or CTL_FAIL, all with the request's id.
+	 */
+	PD_CTL_INFO = 100,	/* args: none */
+	PD_CTL_LIST = 101,	/* args: filter "key=value"... */
+	PD_CTL_INSPECT = 102,	/* args: name-or-id */
+	PD_CTL_INSTALL = 103,	/* args: remote, alias, KEY=VALUE... */
+	PD_CTL_ENABLE = 104,	/* args: name */
+	PD_CTL_DISABLE = 105,	/* args: name */
+	PD_CTL_REMOVE = 106,	/* args: name */
+	PD_CTL_SET = 107,	/* args: name, KEY=VALUE... */
+	PD_CTL_PUSH = 108,	/* args: name */
+	PD_CTL_CREATE = 109,	/* args: name; fd: tar of the bundle */
+	PD_CTL_UPGRADE = 110,	/* args: name, remote */
+	PD_CTL_PRIVILEGES = 111,	/* args: remote */
+	PD_CTL_HELPERCHECK = 112,	/* args: role name ("fetcher"...) */
+
+	/* CTL_DATA, broker -> client: a chunk of the reply document. */
+	PD_CTL_DATA = 150,
+	/* CTL_OK, broker -> client: the request succeeded.  Empty. */
+	PD_CTL_OK = 151,
+	/*
+	 * CTL_FAIL, broker -> client: the request failed.
+	 *	u32	code		enum pd_errcode
+	 *	str	msg		<= 1023
+	 */
+	PD_CTL_FAIL = 152,
+
+	/* ---- fetcher: 200-299 (see docs/PROTOCOL.md) ---- */
+
+	/* ---- extractor: 300-399 ---- */
+
+	/*
+	 * UNTAR, broker -> extractor.  Carries the layer fd (read to EOF).
+	 *	str	media_type	<= 256, selects the decompressor
+	 *	u64	max_bytes, max_entries
+	 *	u32	max_path, max_depth, max_name, max_ratio
+	 *	u64	max_xattr, max_pax
+	 */
+	PD_MSG_UNTAR = 300,
+
+	/*
+	 * UNTAR_DONE, extractor -> broker: the layer was applied.
+	 *	u64	entries
+	 *	u64	bytes		uncompressed tar bytes
+	 *	str	diff_id		<= 256, "sha256:<hex>" of the tar stream
+	 */
+	PD_MSG_UNTAR_DONE = 301,
+};
+
+/* Control request flags. */
+#define PD_CTLF_FORCE		0x01	/* rm -f, disable -f */
+#define PD_CTLF_GRANT_ALL	0x02	/* --grant-all-permissions */
+#define PD_CTLF_DISABLE		0x04	/* install --disable */
+#define PD_CTLF_QUIET		0x08
+#define PD_CTLF_DRYRUN		0x10
+
+struct pd_hello {
+	uint32_t	 version;
+	char		*agent;
+};
+
+struct pd_setup {
+	uint32_t	 version;
+	uint32_t	 role;
+	uint32_t	 uid;
+	uint32_t	 gid;
+	uint32_t	 loglevel;
+	uint64_t	 rlim_nofile;
+	uint64_t	 rlim_fsize;
+	uint64_t	 rlim_as;
+	char		*proxy;
+};
+
+struct pd_setup_done {
+	uint32_t	 version;
+	uint32_t	 pid;
+};
+
+struct pd_log {
+	uint32_t	 level;
+	char		*line;
+};
+
+struct pd_error_msg {
+	uint32_t	 code;
+	char		*msg;
+};
+
+struct pd_progress {
+	char		*id;
+	char		*status;
+	uint64_t	 current;
+	uint64_t	 total;
+};
+
+struct pd_ctlreq {
+	uint32_t	 flags;
+	uint32_t	 timeout;
+	uint32_t	 nargs;
+	char		**args;
+};
+
+struct pd_untar_req {
+	char		*media_type;
+	uint64_t	 max_bytes;
+	uint64_t	 max_entries;
+	uint32_t	 max_path;
+	uint32_t	 max_depth;
+	uint32_t	 max_name;
+	uint32_t	 max_ratio;
+	uint64_t	 max_xattr;
+	uint64_t	 max_pax;
+};
+
+struct pd_untar_done {
+	uint64_t	 entries;
+	uint64_t	 bytes;
+	char		*diff_id;
+};
+
+/* Control verbs: name, argument bounds, whether the verb mutates state. */
+struct pd_verb {
+	uint32_t	 type;
+	const char	*name;
+	uint32_t	 minargs;
+	uint32_t	 maxargs;
+	int		 mutating;
+	int		 takes_fd;
+};
+const struct pd_verb *pd_verb_lookup(uint32_t);
+const char	*pd_msg_name(uint32_t);
+
+/*
+ * Encoders build the payload and send it; decoders fill the struct from a
+ * received message (allocating strings) and fail on any malformation.
+ * Every decoded struct is released with its _free function.
+ */
+int	pd_send_hello(int, uint32_t, const struct pd_hello *, struct pd_err *);
+int	pd_dec_hello(const struct pd_msg *, struct pd_hello *, struct pd_err *);
+void	pd_hello_free(struct pd_hello *);
+
+int	pd_send_setup(int, uint32_t, int, const struct pd_setup *, struct pd_err *);
+int	pd_dec_setup(const struct pd_msg *, struct pd_setup *, struct pd_err *);
+void	pd_setup_free(struct pd_setup *);
+
+int	pd_send_setup_done(int, uint32_t, const struct pd_setup_done *,
+	    struct pd_err *);
+int	pd_dec_setup_done(const struct pd_msg *, struct pd_setup_done *,
+	    struct pd_err *);
+
+int	pd_send_log(int, uint32_t, uint32_t, const char *, struct pd_err *);
+int	pd_dec_log(const struct pd_msg *, struct pd_log *, struct pd_err *);
+void	pd_log_free(struct pd_log *);
+
+int	pd_send_error(int, uint32_t, uint32_t, uint32_t, const char *,
+	    struct pd_err *);
+int	pd_dec_error(const struct pd_msg *, struct pd_error_msg *, struct pd_err *);
+void	pd_error_msg_free(struct pd_error_msg *);
+
+int	pd_send_progress(int, uint32_t, const struct pd_progress *,
+	    struct pd_err *);
+int	pd_dec_progress(const struct pd_msg *, struct pd_progress *,
+	    struct pd_err *);
+void	pd_progress_free(struct pd_progress *);
+
+int	pd_send_ctlreq(int, uint32_t, uint32_t, int, const struct pd_ctlreq *,
+	    struct pd_err *);
+int	pd_dec_ctlreq(const struct pd_msg *, struct pd_ctlreq *, struct pd_err *);
+void	pd_ctlreq_free(struct pd_ctlreq *);
+
+int	pd_dec_empty(const struct pd_msg *, struct pd_err *);
+
+int	pd_send_untar(int, uint32_t, int, const struct pd_untar_req *,
+	    struct pd_err *);
+int	pd_dec_untar(const struct pd_msg *, struct pd_untar_req *, struct pd_err *);
+void	pd_untar_req_free(struct pd_untar_req *);
+
+int	pd_send_untar_done(int, uint32_t, const struct pd_untar_done *,
+	    struct pd_err *);
+int	pd_dec_untar_done(const struct pd_msg *, struct pd_untar_done *,
+	    struct pd_err *);
+void	pd_untar_done_free(struct pd_untar_done *);
+
+#endif

@@ -1,0 +1,90 @@
+/*
+ * plugind-extractor: applies one layer to one staging rootfs.  Chrooted
+ * into that rootfs, unprivileged but for the file-ownership capabilities
+ * (docs/SANDBOX.md), seccomp-filtered, one job per process.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "child.h"
+#include "log.h"
+#include "role.h"
+#include "untar.h"
+
+static void
+do_untar(struct pd_msg *m)
+{
+	struct untar_limits lim;
+	struct untar_result res;
+	struct pd_untar_req u;
+	struct pd_untar_done d;
+	enum untar_compression comp;
+	struct pd_err e;
+	int rootfd, infd;
+
+	pd_err_clear(&e);
+	if (pd_dec_untar(m, &u, &e) == -1)
+		fatalx("%s", e.msg);
+	infd = pd_msg_take_fd(m);
+	untar_default_limits(&lim);
+	lim.max_bytes = u.max_bytes;
+	lim.max_entries = u.max_entries;
+	lim.max_path = u.max_path;
+	lim.max_depth = u.max_depth;
+	lim.max_name = u.max_name;
+	lim.max_ratio = u.max_ratio;
+	lim.max_xattr = u.max_xattr;
+	lim.max_pax = u.max_pax;
+	/* "/" is the staging rootfs: we are chrooted into it. */
+	if ((rootfd = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC)) == -1)
+		fatal("open /");
+	if (untar_compression_from_media_type(u.media_type, &comp, &e) == -1 ||
+	    untar(rootfd, infd, comp, &lim, &res, &e) == -1) {
+		pd_child_fail(PD_CHILD_FD, m->id, &e);
+	} else {
+		d.entries = res.entries;
+		d.bytes = res.bytes;
+		d.diff_id = res.diff_id;
+		if (pd_send_untar_done(PD_CHILD_FD, m->id, &d, &e) == -1)
+			fatalx("%s", e.msg);
+	}
+	close(rootfd);
+	close(infd);
+	pd_untar_req_free(&u);
+}
+
+int
+main(void)
+{
+	struct pd_setup s;
+	struct pd_chan ch;
+	struct pd_msg m;
+	struct pd_err e;
+	int r, jobs = 0;
+
+	pd_child_init(PD_ROLE_EXTRACTOR, &ch, &s);
+	for (;;) {
+		r = pd_msg_recv(&ch, &m, -1, &e);
+		if (r == 0)
+			break;
+		if (r == -1)
+			fatalx("%s", e.msg);
+		switch (m.type) {
+		case PD_MSG_STOP:
+			pd_msg_clear(&m);
+			exit(0);
+		case PD_MSG_UNTAR:
+			/* Layers of one job go into the same rootfs, in order. */
+			jobs++;
+			do_untar(&m);
+			break;
+		default:
+			fatalx("unexpected %s message from the broker",
+			    pd_msg_name(m.type));
+		}
+		pd_msg_clear(&m);
+	}
+	return 0;
+}

@@ -1,0 +1,33 @@
+#!/bin/sh
+# Installs every Debian package the build, the tests and the demo need,
+# and the system users/group plugind uses.  Idempotent; runs apt-get
+# update only when a package is missing.
+set -eu
+PKGS="build-essential pkg-config libcurl4-openssl-dev libjansson-dev
+libarchive-dev zlib1g-dev libssl-dev libseccomp-dev libcap-ng-dev
+python3 util-linux procps iproute2 curl ca-certificates openssl
+docker-registry runc skopeo busybox-static apache2-utils clang
+libarchive-tools"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+	    missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "deps: installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+# Debian's docker-registry package starts its own service on :5000; the
+# tests start registries with their own configs, so stop it if it runs.
+if command -v systemctl >/dev/null && systemctl is-active -q docker-registry 2>/dev/null; then
+	systemctl stop docker-registry || true
+fi
+getent group plugind >/dev/null || groupadd --system plugind
+for u in _pd_fetch _pd_extract; do
+	getent passwd "$u" >/dev/null || useradd --system --no-create-home \
+	    --home-dir /nonexistent --shell /usr/sbin/nologin --user-group "$u"
+done
+echo "deps: ok"

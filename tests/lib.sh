@@ -1,0 +1,74 @@
+# Shared shell helpers for tests/*/test_*.sh: TAP output, a broker on a
+# private data root, and cleanup of everything started (by PID) on exit.
+set -u
+: "${PD_TOP:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${PD_BUILD:=$PD_TOP/build}"
+CTL="$PD_BUILD/pluginctl"
+_n=0 _failed=0
+_pids="" _dirs="" _mounts=""
+
+ok()      { _n=$((_n + 1)); echo "ok $_n - $*"; }
+notok()   { _n=$((_n + 1)); _failed=$((_failed + 1)); echo "not ok $_n - $*"; }
+skip()    { _n=$((_n + 1)); echo "ok $_n - # SKIP $*"; }
+diag()    { echo "# $*" | sed '2,$s/^/# /'; }
+check()   { # check "description" command...
+	_d=$1; shift
+	if "$@" >/dev/null 2>&1; then ok "$_d"; else notok "$_d"; fi
+}
+# expect_fail "description" "expected stderr substring" command...
+expect_fail() {
+	_d=$1 _want=$2; shift 2
+	_out=$("$@" 2>&1) && { notok "$_d (succeeded)"; diag "$_out"; return; }
+	case "$_out" in
+	*"$_want"*) ok "$_d" ;;
+	*) notok "$_d"; diag "got: $_out"; diag "want: $_want" ;;
+	esac
+}
+
+track_pid()   { _pids="$_pids $1"; }
+track_dir()   { _dirs="$_dirs $1"; }
+track_mount() { _mounts="$1 $_mounts"; }
+
+cleanup() {
+	for p in $_pids; do kill -TERM "$p" 2>/dev/null; done
+	for p in $_pids; do
+		i=0
+		while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+		kill -KILL "$p" 2>/dev/null
+	done
+	for m in $_mounts; do umount -l "$m" 2>/dev/null; done
+	for d in $_dirs; do rm -rf "$d"; done
+}
+trap 'cleanup' EXIT
+trap 'exit 1' INT TERM
+
+done_testing() { echo "1..$_n"; [ "$_failed" -eq 0 ]; }
+
+# start_broker DIR [extra plugind args...]: a broker on DIR/data, DIR/exec;
+# sets BROKER_PID and SOCK, waits until the socket answers.
+start_broker() {
+	_bd=$1; shift
+	mkdir -p "$_bd"
+	SOCK="$_bd/exec/plugind.sock"
+	"$PD_BUILD/plugind" --data-root "$_bd/data" --exec-root "$_bd/exec" \
+	    --helper-dir "${PD_HELPER_DIR:-$PD_BUILD}" "$@" >>"$_bd/broker.log" 2>&1 &
+	BROKER_PID=$!
+	track_pid $BROKER_PID
+	i=0
+	while [ $i -lt 100 ]; do
+		if [ -S "$SOCK" ] && "$CTL" -H "unix://$SOCK" ls >/dev/null 2>&1; then
+			return 0
+		fi
+		kill -0 $BROKER_PID 2>/dev/null || break
+		sleep 0.05; i=$((i + 1))
+	done
+	diag "broker did not start:"; diag "$(tail -n 20 "$_bd/broker.log")"
+	return 1
+}
+
+stop_broker() { # stop_broker PID: SIGTERM, wait, return its exit status
+	kill -TERM "$1" 2>/dev/null
+	wait "$1"
+}
+
+ctl() { "$CTL" -H "unix://$SOCK" "$@"; }
