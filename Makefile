@@ -7,6 +7,7 @@ SBINDIR		?= $(PREFIX)/sbin
 LIBEXECDIR	?= $(PREFIX)/libexec/plugind
 UNITDIR		?= /etc/systemd/system
 B		:= build
+Q		:= $(if $(V),,@)
 
 CC		?= cc
 PKGS		:= libcurl jansson libarchive zlib openssl libseccomp libcap-ng
@@ -21,7 +22,7 @@ HARDEN		:= -fPIE -fstack-protector-strong -fstack-clash-protection \
 		   -D_FORTIFY_SOURCE=2 -fno-strict-aliasing
 OPT		?= -O2 -g
 CFLAGS_ALL	:= -std=gnu11 $(OPT) $(WARN) $(HARDEN) -D_GNU_SOURCE \
-		   -DLIBEXECDIR='"$(LIBEXECDIR)"' -Icommon $(PKG_CFLAGS) $(CFLAGS)
+		   -DLIBEXECDIR='"$(LIBEXECDIR)"' -Icommon -Ibroker -Ifetcher -Iextractor $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL	:= -pie -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack -pthread $(LDFLAGS)
 
 ifeq ($(SANITIZE),1)
@@ -54,7 +55,8 @@ all: $(PROGS)
 
 $(B)/obj/%.o: %.c $(wildcard common/*.h broker/*.h fetcher/*.h extractor/*.h tests/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
 $(LIBCOMMON): $(call obj,$(COMMON_SRCS))
 $(LIBBROKER): $(call obj,$(BROKER_SRCS))

@@ -69,7 +69,7 @@ struct helper {
 	gid_t		 gid;
 	struct pd_chan	 chan;
 	char		 rootdir[4096];
-	char		 sandbox[512];	/* outside check summary */
+	char		 sandbox[5120];	/* outside check summary */
 };
 
 int	helper_spawn(struct helper *, int, int, const char *, struct pd_err *);

@@ -62,7 +62,7 @@ conf_u64(json_t *v, const char *key, uint64_t *out, struct pd_err *e)
 static int
 conf_u32(json_t *v, const char *key, uint32_t *out, struct pd_err *e)
 {
-	uint64_t x;
+	uint64_t x = 0;
 
 	if (conf_u64(v, key, &x, e) == -1)
 		return -1;

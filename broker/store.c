@@ -158,7 +158,7 @@ store_stats(uint64_t *count, uint64_t *bytes)
 int
 store_gc(const json_t *used, unsigned *removed, struct pd_err *e)
 {
-	char digest[80];
+	char digest[320];
 	struct dirent *de;
 	DIR *d;
 	int fd;

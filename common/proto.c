@@ -198,6 +198,9 @@ pd_msg_name(uint32_t type)
 	case PD_CTL_DATA:	return "CTL_DATA";
 	case PD_CTL_OK:		return "CTL_OK";
 	case PD_CTL_FAIL:	return "CTL_FAIL";
+	case PD_MSG_FETCH_TLS:	return "FETCH_TLS";
+	case PD_MSG_FETCH:	return "FETCH";
+	case PD_MSG_FETCH_RESULT: return "FETCH_RESULT";
 	case PD_MSG_UNTAR:	return "UNTAR";
 	case PD_MSG_UNTAR_DONE:	return "UNTAR_DONE";
 	}
@@ -579,4 +582,144 @@ pd_untar_done_free(struct pd_untar_done *d)
 {
 	free(d->diff_id);
 	d->diff_id = NULL;
+}
+
+int
+pd_send_fetch_tls(int s, uint32_t id, int fd, const struct pd_fetch_tls *t,
+    struct pd_err *e)
+{
+	struct wbuf w = { .len = 0 };
+
+	wb_u32(&w, t->kind);
+	wb_str(&w, t->host, PD_STR_SHORT);
+	return wb_send(s, PD_MSG_FETCH_TLS, id, fd, &w, e);
+}
+
+int
+pd_dec_fetch_tls(const struct pd_msg *m, struct pd_fetch_tls *t,
+    struct pd_err *e)
+{
+	struct rbuf r;
+
+	memset(t, 0, sizeof(*t));
+	rb_init(&r, m);
+	t->kind = rb_u32(&r);
+	t->host = rb_str(&r, PD_STR_SHORT);
+	if (r.bad == NULL && (t->kind < PD_TLS_CA || t->kind > PD_TLS_KEY))
+		r.bad = "unknown TLS material kind";
+	if (rb_end(&r, m, 1, e) == -1) {
+		pd_fetch_tls_free(t);
+		return -1;
+	}
+	return 0;
+}
+
+void
+pd_fetch_tls_free(struct pd_fetch_tls *t)
+{
+	free(t->host);
+	t->host = NULL;
+}
+
+int
+pd_send_fetch(int s, uint32_t id, int fd, const struct pd_fetch_req *f,
+    struct pd_err *e)
+{
+	struct wbuf w = { .len = 0 };
+
+	wb_u32(&w, f->kind);
+	wb_u32(&w, f->flags);
+	wb_str(&w, f->scheme, 8);
+	wb_str(&w, f->host, PD_STR_SHORT);
+	wb_str(&w, f->repo, PD_STR_SHORT);
+	wb_str(&w, f->reference, PD_STR_SHORT);
+	wb_str(&w, f->username, 1024);
+	wb_str(&w, f->secret, 4096);
+	wb_str(&w, f->proxy, PD_STR_SHORT);
+	wb_u64(&w, f->max_size);
+	return wb_send(s, PD_MSG_FETCH, id, fd, &w, e);
+}
+
+int
+pd_dec_fetch(const struct pd_msg *m, struct pd_fetch_req *f, struct pd_err *e)
+{
+	struct rbuf r;
+
+	memset(f, 0, sizeof(*f));
+	rb_init(&r, m);
+	f->kind = rb_u32(&r);
+	f->flags = rb_u32(&r);
+	f->scheme = rb_str(&r, 8);
+	f->host = rb_str(&r, PD_STR_SHORT);
+	f->repo = rb_str(&r, PD_STR_SHORT);
+	f->reference = rb_str(&r, PD_STR_SHORT);
+	f->username = rb_str(&r, 1024);
+	f->secret = rb_str(&r, 4096);
+	f->proxy = rb_str(&r, PD_STR_SHORT);
+	f->max_size = rb_u64(&r);
+	if (r.bad == NULL && f->kind != PD_FETCH_MANIFEST && f->kind != PD_FETCH_BLOB)
+		r.bad = "unknown fetch kind";
+	if (r.bad == NULL && strcmp(f->scheme, "https") != 0 &&
+	    strcmp(f->scheme, "http") != 0)
+		r.bad = "scheme must be http or https";
+	if (rb_end(&r, m, 1, e) == -1) {
+		pd_fetch_req_free(f);
+		return -1;
+	}
+	return 0;
+}
+
+void
+pd_fetch_req_free(struct pd_fetch_req *f)
+{
+	free(f->scheme);
+	free(f->host);
+	free(f->repo);
+	free(f->reference);
+	free(f->username);
+	if (f->secret != NULL)
+		explicit_bzero(f->secret, strlen(f->secret));
+	free(f->secret);
+	free(f->proxy);
+	memset(f, 0, sizeof(*f));
+}
+
+int
+pd_send_fetch_result(int s, uint32_t id, const struct pd_fetch_result *f,
+    struct pd_err *e)
+{
+	struct wbuf w = { .len = 0 };
+
+	wb_u32(&w, f->http_status);
+	wb_u64(&w, f->size);
+	wb_str(&w, f->media_type, PD_STR_SHORT);
+	wb_str(&w, f->digest, PD_STR_SHORT);
+	return wb_send(s, PD_MSG_FETCH_RESULT, id, -1, &w, e);
+}
+
+int
+pd_dec_fetch_result(const struct pd_msg *m, struct pd_fetch_result *f,
+    struct pd_err *e)
+{
+	struct rbuf r;
+
+	memset(f, 0, sizeof(*f));
+	rb_init(&r, m);
+	f->http_status = rb_u32(&r);
+	f->size = rb_u64(&r);
+	f->media_type = rb_str(&r, PD_STR_SHORT);
+	f->digest = rb_str(&r, PD_STR_SHORT);
+	if (rb_end(&r, m, 0, e) == -1) {
+		pd_fetch_result_free(f);
+		return -1;
+	}
+	return 0;
+}
+
+void
+pd_fetch_result_free(struct pd_fetch_result *f)
+{
+	free(f->media_type);
+	free(f->digest);
+	f->media_type = f->digest = NULL;
 }

@@ -129,7 +129,42 @@ enum pd_msg_type {
 	 */
 	PD_CTL_FAIL = 152,
 
-	/* ---- fetcher: 200-299 (see docs/PROTOCOL.md) ---- */
+	/* ---- fetcher: 200-299 ---- */
+
+	/*
+	 * FETCH_TLS, broker -> fetcher, before FETCH.  Carries an fd to read
+	 * PEM data from (the fetcher cannot open files: it is chrooted).
+	 *	u32	kind		PD_TLS_CA, PD_TLS_CERT, PD_TLS_KEY
+	 *	str	host		<= 256, "host:port" it applies to
+	 */
+	PD_MSG_FETCH_TLS = 200,
+
+	/*
+	 * FETCH, broker -> fetcher: GET one manifest or blob from a registry
+	 * and write the body into the passed fd (a pipe's write end).
+	 *	u32	kind		PD_FETCH_MANIFEST or PD_FETCH_BLOB
+	 *	u32	flags		PD_FETCHF_*
+	 *	str	scheme		"https" or "http"
+	 *	str	host		<= 256, "host[:port]" of the registry
+	 *	str	repo		<= 256, repository path
+	 *	str	reference	<= 256, tag or "sha256:<hex>"
+	 *	str	username	<= 1024, "" for anonymous
+	 *	str	secret		<= 4096, password or identity token
+	 *	str	proxy		<= 256, "" for none
+	 *	u64	max_size	manifest cap, or the blob's exact size
+	 * Answered by PROGRESS* (blobs), then FETCH_RESULT or ERROR.
+	 */
+	PD_MSG_FETCH = 201,
+
+	/*
+	 * FETCH_RESULT, fetcher -> broker: the body was written in full.
+	 *	u32	http_status
+	 *	u64	size		bytes written
+	 *	str	media_type	<= 256, Content-Type of the response
+	 *	str	digest		<= 256, Docker-Content-Digest ("" if none);
+	 *				advisory: the broker hashes the bytes
+	 */
+	PD_MSG_FETCH_RESULT = 202,
 
 	/* ---- extractor: 300-399 ---- */
 
@@ -150,6 +185,13 @@ enum pd_msg_type {
 	 */
 	PD_MSG_UNTAR_DONE = 301,
 };
+
+#define PD_TLS_CA		1
+#define PD_TLS_CERT		2
+#define PD_TLS_KEY		3
+#define PD_FETCH_MANIFEST	1
+#define PD_FETCH_BLOB		2
+#define PD_FETCHF_IDTOKEN	0x01	/* secret is an identity token */
 
 /* Control request flags. */
 #define PD_CTLF_FORCE		0x01	/* rm -f, disable -f */
@@ -222,6 +264,31 @@ struct pd_untar_done {
 	char		*diff_id;
 };
 
+struct pd_fetch_tls {
+	uint32_t	 kind;
+	char		*host;
+};
+
+struct pd_fetch_req {
+	uint32_t	 kind;
+	uint32_t	 flags;
+	char		*scheme;
+	char		*host;
+	char		*repo;
+	char		*reference;
+	char		*username;
+	char		*secret;
+	char		*proxy;
+	uint64_t	 max_size;
+};
+
+struct pd_fetch_result {
+	uint32_t	 http_status;
+	uint64_t	 size;
+	char		*media_type;
+	char		*digest;
+};
+
 /* Control verbs: name, argument bounds, whether the verb mutates state. */
 struct pd_verb {
 	uint32_t	 type;
@@ -284,5 +351,22 @@ int	pd_send_untar_done(int, uint32_t, const struct pd_untar_done *,
 int	pd_dec_untar_done(const struct pd_msg *, struct pd_untar_done *,
 	    struct pd_err *);
 void	pd_untar_done_free(struct pd_untar_done *);
+
+int	pd_send_fetch_tls(int, uint32_t, int, const struct pd_fetch_tls *,
+	    struct pd_err *);
+int	pd_dec_fetch_tls(const struct pd_msg *, struct pd_fetch_tls *,
+	    struct pd_err *);
+void	pd_fetch_tls_free(struct pd_fetch_tls *);
+
+int	pd_send_fetch(int, uint32_t, int, const struct pd_fetch_req *,
+	    struct pd_err *);
+int	pd_dec_fetch(const struct pd_msg *, struct pd_fetch_req *, struct pd_err *);
+void	pd_fetch_req_free(struct pd_fetch_req *);
+
+int	pd_send_fetch_result(int, uint32_t, const struct pd_fetch_result *,
+	    struct pd_err *);
+int	pd_dec_fetch_result(const struct pd_msg *, struct pd_fetch_result *,
+	    struct pd_err *);
+void	pd_fetch_result_free(struct pd_fetch_result *);
 
 #endif

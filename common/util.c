@@ -631,3 +631,15 @@ pd_human_size(uint64_t n, char *buf, size_t len)
 	w = snprintf(buf, len, "%.4g%s", v, units[i]);
 	return w < 0 || (size_t)w >= len ? -1 : 0;
 }
+
+/*
+ * Make a string from a peer safe to print on one line: control bytes
+ * (and DEL) become '?'.  Used for helper log lines and error messages.
+ */
+void
+pd_strvis(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+			*s = '?';
+}

@@ -46,5 +46,6 @@ int		 pd_set_nonblock(int);
 uint64_t	 pd_now_ms(void);
 int		 pd_parse_u64(const char *, uint64_t *);
 int		 pd_human_size(uint64_t, char *, size_t);
+void		 pd_strvis(char *);
 
 #endif
