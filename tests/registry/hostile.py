@@ -1,0 +1,858 @@
+#!/usr/bin/env python3
+"""A hostile registry for the fetcher tests (docs/hostile_registry.md).
+
+Stdlib only (certificates are made with the openssl command).  Every
+listener is on 127.0.0.1:
+
+  plain        http registry emulation
+  tls          https, certificate for 127.0.0.1 from the test CA
+  tls_wrong    https, certificate for wrong.example only (T2)
+  tls_expired  https, expired certificate from the test CA (T2)
+  tls_self     https, self-signed certificate not from the CA (T2)
+  tls_mtls     https, requires a client certificate from the test CA
+  attacker     http, another origin: a CDN / attacker / foreign token
+               server; it serves the good blob and manifest under /cdn/
+               and tokens under /token, and logs every header it gets
+
+The behaviour is chosen by the first component of the repository name:
+GET /v2/<case>/p/manifests/<ref> and /v2/<case>/p/blobs/<digest>.  CASES
+below maps each case to the hostile_registry.md row it emulates.
+
+  hostile.py --dir DIR     writes DIR/info.json (ports, CA path, digests
+                           and sizes of the good content, case list) and
+                           logs every request as a JSON line to
+                           DIR/requests.log: listener, method, path,
+                           headers.
+"""
+import argparse
+import gzip
+import hashlib
+import json
+import os
+import random
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+MT_SCHEMA2 = "application/vnd.docker.distribution.manifest.v2+json"
+MT_SCHEMA1 = "application/vnd.docker.distribution.manifest.v1+prettyjws"
+MT_PLUGIN = "application/vnd.docker.plugin.v1+json"
+MT_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+USER, PASS = "testuser", "testpass"
+BASIC = "Basic dGVzdHVzZXI6dGVzdHBhc3M="        # testuser:testpass
+
+
+def sha(b):
+    return "sha256:" + hashlib.sha256(b).hexdigest()
+
+
+BLOB = random.Random(1).randbytes(200 * 1024)
+BLOB_D = sha(BLOB)
+ZERO = bytes(200 * 1024)
+ZERO_D = sha(ZERO)
+CONFIG = json.dumps({"description": "hostile test plugin",
+                     "entrypoint": ["/plugin"],
+                     "interface": {"socket": "x.sock",
+                                   "types": ["docker.volumedriver/1.0"]},
+                     "rootfs": {"type": "layers", "diff_ids": [BLOB_D]}}).encode()
+CONFIG_D = sha(CONFIG)
+MANIFEST = json.dumps({"schemaVersion": 2, "mediaType": MT_SCHEMA2,
+                       "config": {"mediaType": MT_PLUGIN, "digest": CONFIG_D,
+                                  "size": len(CONFIG)},
+                       "layers": [{"mediaType": MT_LAYER, "digest": BLOB_D,
+                                   "size": len(BLOB)}]}, indent=3).encode()
+MANIFEST_D = sha(MANIFEST)
+
+# case -> (row, description).  The test script iterates over nothing here;
+# it names the cases itself, so this table is the documentation.
+CASES = {
+    "ok": ("-", "well-behaved registry (baseline; used for T1, T2, N3)"),
+    "okbasic": ("-", "well-behaved, Basic auth required"),
+    "t4-truncate": ("T4", "TLS: Content-Length N, 1000 bytes, TCP close "
+                    "without close_notify"),
+    "t5-dupcl": ("T5", "two different Content-Length headers"),
+    "t5-tecl": ("T5", "Transfer-Encoding: chunked and Content-Length"),
+    "t6-bigauth": ("T6", "401 with a 2 MiB WWW-Authenticate"),
+    "t6-manyhdrs": ("T6", "100000 small response headers"),
+    "r1-cdn": ("R1", "Basic auth; blob 307 to the attacker origin (CDN)"),
+    "r2-file": ("R2", "307 to file:///etc/shadow"),
+    "r3-ftp": ("R3", "307 to ftp://"), "r3-gopher": ("R3", "gopher://"),
+    "r3-dict": ("R3", "dict://"), "r3-ldap": ("R3", "ldap://"),
+    "r3-smb": ("R3", "smb://"), "r3-telnet": ("R3", "telnet://"),
+    "r3-scp": ("R3", "scp://"), "r3-data": ("R3", "data:"),
+    "r4-downgrade": ("R4", "https blob 307 to http://"),
+    "r5-private": ("R5", "307 to http://10.0.0.5/"),
+    "r5-imds": ("R5", "307 to http://169.254.169.254/latest/meta-data/"),
+    "r5-zero": ("R5", "307 to http://0/"),
+    "r5-decimal": ("R5", "307 to http://167772165/ (10.0.0.5)"),
+    "r5-mapped": ("R5", "307 to http://[::ffff:10.0.0.5]/"),
+    "r5-ll6": ("R5", "307 to http://[fe80::1]/"),
+    "r6-loop": ("R6", "redirect to itself forever"),
+    "r6-chain": ("R6", "a 50-hop chain"),
+    "r7-userinfo": ("R7", "Location with user:pw@"),
+    "r7-cr": ("R7", "Location with a bare CR"),
+    "r7-fragment": ("R7", "Location with a #fragment"),
+    "r7-long": ("R7", "Location of 9000 bytes"),
+    "r8-m301": ("R8", "Basic auth; manifest 301 to the attacker origin"),
+    "r8-m308": ("R8", "Basic auth; manifest 308 to the attacker origin"),
+    "rs-same": ("-", "Basic auth; 307 within the same origin keeps auth"),
+    "a1-foreign": ("A1", "Bearer realm on the attacker origin"),
+    "a2-imds": ("A2", "realm http://169.254.169.254/token"),
+    "a2-private": ("A2", "realm http://10.0.0.5/token"),
+    "a3-file": ("A3", "realm file:///etc/passwd"),
+    "a3-gopher": ("A3", "realm gopher://"),
+    "a3-empty": ("A3", "realm \"\""), "a3-missing": ("A3", "no realm"),
+    "a3-relative": ("A3", "realm \"/token\""),
+    "a4-httprealm": ("A4", "https registry, realm on plain http"),
+    "a5-basic": ("A5", "Basic challenge over plain http"),
+    "a6-loop": ("A6", "token fine, registry 401s forever"),
+    "a7-huge": ("A7", "5 MiB token response"),
+    "a7-notjson": ("A7", "token response not JSON"),
+    "a7-crlf": ("A7", "token \"a\\r\\nX-Evil: 1\""),
+    "a7-both": ("A7", "token and access_token differ (access_token wins)"),
+    "a7-expneg": ("A7", "expires_in -1 (clamped, works)"),
+    "a7-expbig": ("A7", "expires_in 1e308"),
+    "a7-expstr": ("A7", "expires_in \"abc\""),
+    "a7-notoken": ("A7", "no token at all"),
+    "a7-bigtoken": ("A7", "a 100 KiB token"),
+    "a7-trailing": ("A7", "JSON with trailing garbage"),
+    "a8-scope": ("A8", "challenge scope for another repository"),
+    "a9-redirect": ("A9", "token endpoint 302 to the attacker origin"),
+    "a-unterminated": ("-", "WWW-Authenticate with an unterminated quote"),
+    "a-garbage": ("-", "WWW-Authenticate that is not a challenge"),
+    "a-nochallenge": ("-", "401 without WWW-Authenticate"),
+    "a-negotiate": ("-", "only an unsupported scheme"),
+    "m1-cl": ("M1", "50 MiB manifest with Content-Length"),
+    "m1-chunked": ("M1", "50 MiB manifest, chunked"),
+    "m2-wrong": ("M2", "by digest, other bytes"),
+    "m3-dcd": ("M3", "Docker-Content-Digest disagrees with the body"),
+    "m5-ctype": ("M5", "manifest with Content-Type text/html"),
+    "m5-noctype": ("M5", "manifest without Content-Type"),
+    "m6-schema1": ("M6", "schema 1 media type"),
+    "m8": ("M8", "bad digest strings: no request may arrive"),
+    "b1-wrong": ("B1", "right size, other bytes"),
+    "b2-short": ("B2", "Content-Length 1000000, 10 bytes, close"),
+    "b3-hugecl": ("B3", "Content-Length 1 PB"),
+    "b4-endless": ("B4", "chunked, endless zeros"),
+    "b5-extra": ("B5", "more bytes than Content-Length"),
+    "b5-shortcl": ("B5", "Content-Length below the descriptor size"),
+    "b6-drip": ("B6", "1 byte every 10 s"),
+    "b6-stall": ("B6", "headers, then nothing"),
+    "b6-slow": ("B6", "1 KiB/s: passes the low-speed check, not the deadline"),
+    "b7-gzip": ("B7", "unsolicited Content-Encoding: gzip"),
+    "b7-chain": ("B7", "Content-Encoding: gzip x1000"),
+    "b8-206": ("B8", "206 Partial Content"),
+    "b9-big500": ("B9", "500 with a 50 MiB chunked body"),
+    "b9-big404": ("B9", "404 with a 50 MiB body and Content-Length"),
+    "b9-ansi": ("B9", "500 whose JSON message has ANSI escapes"),
+    "b10-429": ("B10", "429 Retry-After: 999999999 forever"),
+    "s500": ("-", "500 Internal Server Error"),
+    "s503": ("-", "503 forever (retried, then fails)"),
+    "chunk-trunc": ("-", "chunked body cut off without the last chunk"),
+}
+
+
+def openssl(*args, stdin=None):
+    subprocess.run(["openssl", *args], check=True, input=stdin,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def make_certs(d):
+    ca, cak = f"{d}/ca.crt", f"{d}/ca.key"
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3",
+            "-subj", "/CN=hostile test CA", "-keyout", cak, "-out", ca)
+
+    def leaf(name, ext, subj, expired=False):
+        key, csr, crt = f"{d}/{name}.key", f"{d}/{name}.csr", f"{d}/{name}.crt"
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", subj,
+                "-keyout", key, "-out", csr)
+        with open(f"{d}/{name}.ext", "w") as f:
+            f.write(ext)
+        if not expired:
+            openssl("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", cak,
+                    "-CAcreateserial", "-days", "2", "-extfile",
+                    f"{d}/{name}.ext", "-out", crt)
+            return
+        # openssl ca can set dates in the past.
+        os.makedirs(f"{d}/cadb", exist_ok=True)
+        open(f"{d}/cadb/index.txt", "w").close()
+        with open(f"{d}/cadb/serial", "w") as f:
+            f.write("1000\n")
+        with open(f"{d}/cadb/ca.cnf", "w") as f:
+            f.write(f"""[ca]
+default_ca = c
+[c]
+database = {d}/cadb/index.txt
+serial = {d}/cadb/serial
+new_certs_dir = {d}/cadb
+default_md = sha256
+policy = p
+copy_extensions = none
+[p]
+commonName = supplied
+""")
+        openssl("ca", "-batch", "-config", f"{d}/cadb/ca.cnf", "-cert", ca,
+                "-keyfile", cak, "-in", csr, "-out", crt, "-startdate",
+                "20200101000000Z", "-enddate", "20200102000000Z",
+                "-extfile", f"{d}/{name}.ext", "-notext")
+
+    san = "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+    leaf("server", san + "extendedKeyUsage=serverAuth\n", "/CN=127.0.0.1")
+    leaf("wrong", "subjectAltName=DNS:wrong.example\n", "/CN=wrong.example")
+    leaf("expired", san, "/CN=127.0.0.1", expired=True)
+    leaf("client", "extendedKeyUsage=clientAuth\n", "/CN=plugind client")
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-subj", "/CN=127.0.0.1", "-addext",
+            "subjectAltName=IP:127.0.0.1", "-keyout", f"{d}/self.key",
+            "-out", f"{d}/self.crt")
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "hostile-registry"
+    sys_version = ""
+
+    def log_message(self, fmt, *args):
+        pass
+
+    # ---- plumbing ----
+
+    def record(self):
+        e = {"listener": self.server.name, "method": self.command,
+             "path": self.path, "headers": dict(self.headers.items()),
+             "time": time.time()}
+        with self.server.st.lock:
+            with open(self.server.st.log, "a") as f:
+                f.write(json.dumps(e) + "\n")
+
+    def raw(self, data):
+        try:
+            self.wfile.write(data)
+            self.wfile.flush()
+        except OSError:
+            pass
+
+    def send(self, code, body=b"", headers=(), ctype="application/json",
+             close=False):
+        self.send_response(code)
+        if ctype:
+            self.send_header("Content-Type", ctype)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        if close:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        if self.command != "HEAD":
+            self.raw(body)
+
+    def err(self, code, ecode, msg, headers=()):
+        b = json.dumps({"errors": [{"code": ecode, "message": msg}]}).encode()
+        self.send(code, b, headers)
+
+    def redirect(self, loc, code=307):
+        self.send_response(code)
+        self.send_header("Location", loc)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def chunked(self, chunks, final=True):
+        """Send a chunked body from an iterator of byte strings."""
+        try:
+            for c in chunks:
+                if c:
+                    self.wfile.write(b"%x\r\n" % len(c) + c + b"\r\n")
+            if final:
+                self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except OSError:
+            pass
+
+    def hard_close(self):
+        """Close the TCP connection (no TLS close_notify)."""
+        self.close_connection = True
+        try:
+            self.wfile.flush()
+        except OSError:
+            pass
+        try:
+            socket.socket.shutdown(self.connection, socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def url(self, listener, path):
+        st = self.server.st
+        scheme = "http" if listener in ("plain", "attacker") else "https"
+        return f"{scheme}://127.0.0.1:{st.ports[listener]}{path}"
+
+    def auth_basic(self, realm="hostile"):
+        if self.headers.get("Authorization") == BASIC:
+            return True
+        self.err(401, "UNAUTHORIZED", "authentication required",
+                 [("WWW-Authenticate", f'Basic realm="{realm}"')])
+        return False
+
+    def auth_bearer(self, case, realm, want, extra=""):
+        if self.headers.get("Authorization") == "Bearer " + want:
+            return True
+        chal = f'Bearer realm="{realm}",service="hostile"{extra}'
+        self.err(401, "UNAUTHORIZED", "authentication required",
+                 [("WWW-Authenticate", chal)])
+        return False
+
+    def good(self, kind, ref):
+        if kind == "manifests":
+            self.send(200, MANIFEST, [("Docker-Content-Digest", MANIFEST_D)],
+                      ctype=MT_SCHEMA2)
+        elif ref == BLOB_D:
+            self.send(200, BLOB, [("Docker-Content-Digest", BLOB_D)],
+                      ctype="application/octet-stream")
+        elif ref == CONFIG_D:
+            self.send(200, CONFIG, [("Docker-Content-Digest", CONFIG_D)],
+                      ctype="application/octet-stream")
+        elif ref == ZERO_D:
+            self.send(200, ZERO, ctype="application/octet-stream")
+        else:
+            self.err(404, "BLOB_UNKNOWN", "blob unknown to registry")
+
+    # ---- dispatch ----
+
+    def do_HEAD(self):
+        self.do_GET()
+
+    def do_POST(self):
+        self.do_GET()
+
+    def do_GET(self):
+        self.record()
+        u = urllib.parse.urlsplit(self.path)
+        p = u.path
+        if self.server.name == "attacker":
+            return self.attacker(p, u.query)
+        if p.startswith("/token/"):
+            return self.token(p[7:], u.query)
+        if p.startswith("/same/"):
+            if self.auth_basic():
+                self.good("blobs", p[6:])
+            return
+        parts = p.split("/")
+        # /v2/<case>/p/{manifests,blobs}/<ref>
+        if len(parts) != 6 or parts[1] != "v2" or parts[4] not in (
+                "manifests", "blobs"):
+            if p == "/v2/" or p == "/v2":
+                return self.send(200, b"{}")
+            return self.err(404, "NAME_UNKNOWN", "repository name not known "
+                            "to registry")
+        case, kind, ref = parts[2], parts[4], parts[5]
+        fn = getattr(self, "case_" + case.replace("-", "_"), None)
+        if case not in CASES or fn is None:
+            return self.err(404, "NAME_UNKNOWN", "unknown case " + case)
+        try:
+            fn(kind, ref)
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            self.close_connection = True
+
+    def attacker(self, p, query):
+        if p.startswith("/cdn/manifest"):
+            return self.good("manifests", "")
+        if p.startswith("/cdn/"):
+            return self.good("blobs", p[5:])
+        if p.startswith("/token"):
+            tok = "attacker-token"
+            return self.send(200, json.dumps({"token": tok}).encode())
+        return self.err(404, "NOT_FOUND", "nothing here")
+
+    def token(self, case, query):
+        """Token endpoints of the bearer cases, on the registry origin."""
+        body = {
+            "a6-loop": {"token": "a6-token"},
+            "a7-crlf": {"token": "a\r\nX-Evil: 1"},
+            "a7-both": {"token": "tok-token", "access_token": "tok-access"},
+            "a7-expneg": {"token": "tok-exp", "expires_in": -1},
+            "a7-expstr": {"token": "tok-exp", "expires_in": "abc"},
+            "a7-notoken": {"expires_in": 60},
+            "a7-bigtoken": {"token": "A" * (100 * 1024)},
+            "a8-scope": {"token": "a8-token"},
+            "a1-foreign": {"token": "attacker-token"},
+        }
+        if case == "a9-redirect":
+            return self.redirect(self.url("attacker", "/token?from=a9"), 302)
+        if case == "a7-huge":
+            return self.send(200, b'{"token":"' + b"A" * (5 << 20) + b'"}')
+        if case == "a7-notjson":
+            return self.send(200, b"<html>not json</html>", ctype="text/html")
+        if case == "a7-expbig":
+            return self.send(200, b'{"token":"tok-exp","expires_in":1e308}')
+        if case == "a7-trailing":
+            return self.send(200, b'{"token":"tok-x"} {"token":"tok-y"}')
+        if case in body:
+            return self.send(200, json.dumps(body[case]).encode())
+        return self.err(404, "NOT_FOUND", "no token endpoint")
+
+    # ---- cases ----
+
+    def case_ok(self, kind, ref):
+        self.good(kind, ref)
+
+    def case_okbasic(self, kind, ref):
+        if self.auth_basic():
+            self.good(kind, ref)
+
+    def case_t4_truncate(self, kind, ref):
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(BLOB)))
+        self.end_headers()
+        self.raw(BLOB[:1000])
+        self.hard_close()
+
+    def case_t5_dupcl(self, kind, ref):
+        self.raw(b"HTTP/1.1 200 OK\r\nContent-Type: " + MT_SCHEMA2.encode() +
+                 b"\r\nContent-Length: %d\r\nContent-Length: %d\r\n\r\n" %
+                 (len(MANIFEST), len(MANIFEST) - 10) + MANIFEST)
+        self.close_connection = True
+
+    def case_t5_tecl(self, kind, ref):
+        self.raw(b"HTTP/1.1 200 OK\r\nContent-Type: " + MT_SCHEMA2.encode() +
+                 b"\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n")
+        self.chunked([MANIFEST])
+        self.close_connection = True
+
+    def case_t6_bigauth(self, kind, ref):
+        self.raw(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n"
+                 b'WWW-Authenticate: Bearer realm="http://127.0.0.1/' +
+                 b"a" * (2 << 20) + b'"\r\n\r\n')
+        self.close_connection = True
+
+    def case_t6_manyhdrs(self, kind, ref):
+        self.raw(b"HTTP/1.1 200 OK\r\nContent-Type: " + MT_SCHEMA2.encode() +
+                 b"\r\n" + b"".join(b"X-Pad-%d: x\r\n" % i
+                                    for i in range(100000)) +
+                 b"Content-Length: %d\r\n\r\n" % len(MANIFEST) + MANIFEST)
+        self.close_connection = True
+
+    def case_r1_cdn(self, kind, ref):
+        if not self.auth_basic():
+            return
+        if kind == "blobs":
+            return self.redirect(self.url("attacker", f"/cdn/{ref}?sig=abc"))
+        self.good(kind, ref)
+
+    def case_r2_file(self, kind, ref):
+        self.redirect("file:///etc/shadow")
+
+    def _r3(self, loc):
+        self.redirect(loc)
+
+    def case_r3_ftp(self, kind, ref):
+        self._r3("ftp://127.0.0.1/blob")
+
+    def case_r3_gopher(self, kind, ref):
+        self._r3("gopher://127.0.0.1:70/_GET")
+
+    def case_r3_dict(self, kind, ref):
+        self._r3("dict://127.0.0.1:11211/stat")
+
+    def case_r3_ldap(self, kind, ref):
+        self._r3("ldap://127.0.0.1/dc=example")
+
+    def case_r3_smb(self, kind, ref):
+        self._r3("smb://127.0.0.1/share/file")
+
+    def case_r3_telnet(self, kind, ref):
+        self._r3("telnet://127.0.0.1:23")
+
+    def case_r3_scp(self, kind, ref):
+        self._r3("scp://127.0.0.1/etc/passwd")
+
+    def case_r3_data(self, kind, ref):
+        self._r3("data:text/plain;base64,aGVsbG8=")
+
+    def case_r4_downgrade(self, kind, ref):
+        self.redirect(self.url("plain", f"/v2/ok/p/{kind}/{ref}"))
+
+    def case_r5_private(self, kind, ref):
+        self.redirect("http://10.0.0.5:9/blob")
+
+    def case_r5_imds(self, kind, ref):
+        self.redirect("http://169.254.169.254/latest/meta-data/")
+
+    def case_r5_zero(self, kind, ref):
+        self.redirect("http://0/blob")
+
+    def case_r5_decimal(self, kind, ref):
+        self.redirect("http://167772165:9/blob")
+
+    def case_r5_mapped(self, kind, ref):
+        self.redirect("http://[::ffff:10.0.0.5]:9/blob")
+
+    def case_r5_ll6(self, kind, ref):
+        self.redirect("http://[fe80::1]:9/blob")
+
+    def case_r6_loop(self, kind, ref):
+        self.redirect(self.path, 302)
+
+    def case_r6_chain(self, kind, ref):
+        q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        n = int(q.get("n", ["0"])[0])
+        if n >= 50:
+            return self.good(kind, ref)
+        self.redirect(f"/v2/r6-chain/p/{kind}/{ref}?n={n + 1}", 302)
+
+    def case_r7_userinfo(self, kind, ref):
+        self.redirect(self.url("attacker", "/cdn/x").replace(
+            "://", "://user:pw@"))
+
+    def case_r7_cr(self, kind, ref):
+        self.raw(b"HTTP/1.1 307 Temporary Redirect\r\nContent-Length: 0\r\n"
+                 b"Location: " + self.url("attacker", "/cdn/").encode() +
+                 ref.encode() + b"\rX-Evil: 1\r\n\r\n")
+
+    def case_r7_fragment(self, kind, ref):
+        self.redirect(self.url("attacker", f"/cdn/{ref}#frag"))
+
+    def case_r7_long(self, kind, ref):
+        self.redirect(self.url("attacker", f"/cdn/{ref}?") + "a" * 9000)
+
+    def case_r8_m301(self, kind, ref):
+        if self.auth_basic():
+            self.redirect(self.url("attacker", "/cdn/manifest"), 301)
+
+    def case_r8_m308(self, kind, ref):
+        if self.auth_basic():
+            self.redirect(self.url("attacker", "/cdn/manifest"), 308)
+
+    def case_rs_same(self, kind, ref):
+        if self.auth_basic():
+            self.redirect(f"/same/{ref}")
+
+    def case_a1_foreign(self, kind, ref):
+        if self.auth_bearer("a1", self.url("attacker", "/token"),
+                            "attacker-token"):
+            self.good(kind, ref)
+
+    def case_a2_imds(self, kind, ref):
+        self.auth_bearer("a2", "http://169.254.169.254/token", "x")
+
+    def case_a2_private(self, kind, ref):
+        self.auth_bearer("a2", "http://10.0.0.5/token", "x")
+
+    def case_a3_file(self, kind, ref):
+        self.auth_bearer("a3", "file:///etc/passwd", "x")
+
+    def case_a3_gopher(self, kind, ref):
+        self.auth_bearer("a3", "gopher://127.0.0.1:70/_x", "x")
+
+    def case_a3_empty(self, kind, ref):
+        self.auth_bearer("a3", "", "x")
+
+    def case_a3_missing(self, kind, ref):
+        self.err(401, "UNAUTHORIZED", "x", [("WWW-Authenticate",
+                                             'Bearer service="hostile"')])
+
+    def case_a3_relative(self, kind, ref):
+        self.auth_bearer("a3", "/token/a6-loop", "x")
+
+    def case_a4_httprealm(self, kind, ref):
+        self.auth_bearer("a4", self.url("plain", "/token/a6-loop"), "x")
+
+    def case_a5_basic(self, kind, ref):
+        if self.auth_basic():
+            self.good(kind, ref)
+
+    def case_a6_loop(self, kind, ref):
+        self.auth_bearer("a6", self.url(self.server.name, "/token/a6-loop"),
+                         "never-accepted")
+
+    def _a7(self, case, want="tok-x"):
+        if self.auth_bearer(case, self.url(self.server.name, "/token/" + case),
+                            want):
+            self.good(self._kind, self._ref)
+
+    def case_a7_huge(self, kind, ref):
+        self._kind, self._ref = kind, ref
+        self._a7("a7-huge")
+
+    def case_a7_notjson(self, kind, ref):
+        self._kind, self._ref = kind, ref
+        self._a7("a7-notjson")
+
+    def case_a7_crlf(self, kind, ref):
+        self._kind, self._ref = kind, ref
+        self._a7("a7-crlf")
+
+    def case_a7_both(self, kind, ref):
+        self._kind, self._ref = kind, ref
+        self._a7("a7-both", "tok-access")
+
+    def case_a7_expneg(self, kind, ref):
+        self._kind, self._ref = kind, ref
+        self._a7("a7-expneg", "tok-exp")
+
+    def case_a7_expbig(self, kind, ref):
+        self._kind, self._ref = kind, ref
+        self._a7("a7-expbig", "tok-exp")
+
+    def case_a7_expstr(self, kind, ref):
+        self._kind, self._ref = kind, ref
+        self._a7("a7-expstr", "tok-exp")
+
+    def case_a7_notoken(self, kind, ref):
+        self._kind, self._ref = kind, ref
+        self._a7("a7-notoken")
+
+    def case_a7_bigtoken(self, kind, ref):
+        self._kind, self._ref = kind, ref
+        self._a7("a7-bigtoken")
+
+    def case_a7_trailing(self, kind, ref):
+        self._kind, self._ref = kind, ref
+        self._a7("a7-trailing")
+
+    def case_a8_scope(self, kind, ref):
+        if self.auth_bearer("a8", self.url(self.server.name, "/token/a8-scope"),
+                            "a8-token", ',scope="repository:other/repo:push,'
+                            'pull registry:catalog:*"'):
+            self.good(kind, ref)
+
+    def case_a9_redirect(self, kind, ref):
+        if self.auth_bearer("a9", self.url(self.server.name,
+                                           "/token/a9-redirect"),
+                            "attacker-token"):
+            self.good(kind, ref)
+
+    def _chal(self, value):
+        self.err(401, "UNAUTHORIZED", "x", [("WWW-Authenticate", value)]
+                 if value is not None else [])
+
+    def case_a_unterminated(self, kind, ref):
+        self._chal('Bearer realm="http://127.0.0.1/token,service="x')
+
+    def case_a_garbage(self, kind, ref):
+        self._chal('=== "not a challenge"')
+
+    def case_a_nochallenge(self, kind, ref):
+        self._chal(None)
+
+    def case_a_negotiate(self, kind, ref):
+        self._chal("Negotiate abcdef==")
+
+    def case_m1_cl(self, kind, ref):
+        self.send_response(200)
+        self.send_header("Content-Type", MT_SCHEMA2)
+        self.send_header("Content-Length", str(50 << 20))
+        self.end_headers()
+        for _ in range(50):
+            self.raw(b" " * (1 << 20))
+
+    def case_m1_chunked(self, kind, ref):
+        self.send_response(200)
+        self.send_header("Content-Type", MT_SCHEMA2)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.chunked(b" " * (1 << 20) for _ in range(50))
+
+    def case_m2_wrong(self, kind, ref):
+        self.send(200, MANIFEST.replace(b"hostile", b"h0stile") + b"\n",
+                  ctype=MT_SCHEMA2)
+
+    def case_m3_dcd(self, kind, ref):
+        self.send(200, MANIFEST, [("Docker-Content-Digest", BLOB_D)],
+                  ctype=MT_SCHEMA2)
+
+    def case_m5_ctype(self, kind, ref):
+        self.send(200, MANIFEST, ctype="text/html")
+
+    def case_m5_noctype(self, kind, ref):
+        self.send(200, MANIFEST, ctype=None)
+
+    def case_m6_schema1(self, kind, ref):
+        self.send(200, MANIFEST, ctype=MT_SCHEMA1)
+
+    def case_m8(self, kind, ref):
+        self.good(kind, ref)
+
+    def case_b1_wrong(self, kind, ref):
+        self.send(200, bytes(reversed(BLOB)), ctype="application/octet-stream")
+
+    def case_b2_short(self, kind, ref):
+        self.send_response(200)
+        self.send_header("Content-Length", "1000000")
+        self.end_headers()
+        self.raw(BLOB[:10])
+        self.hard_close()
+
+    def case_b3_hugecl(self, kind, ref):
+        self.send_response(200)
+        self.send_header("Content-Length", str(1 << 50))
+        self.end_headers()
+        self.raw(BLOB)
+        self.hard_close()
+
+    def case_b4_endless(self, kind, ref):
+        self.send_response(200)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.chunked(bytes(65536) for _ in range(100000))
+
+    def case_b5_extra(self, kind, ref):
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(BLOB)))
+        self.end_headers()
+        self.raw(BLOB + b"EXTRA" * 200)
+        self.hard_close()
+
+    def case_b5_shortcl(self, kind, ref):
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(BLOB) - 10))
+        self.end_headers()
+        self.raw(BLOB[:-10])
+
+    def _drip(self, step, gap, total):
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(BLOB)))
+        self.end_headers()
+        self.raw(b"")
+        end = time.time() + total
+        off = 0
+        while time.time() < end and off < len(BLOB):
+            if step:
+                self.wfile.write(BLOB[off:off + step])
+                self.wfile.flush()
+                off += step
+            time.sleep(gap)
+        self.hard_close()
+
+    def case_b6_drip(self, kind, ref):
+        self._drip(1, 10, 60)
+
+    def case_b6_stall(self, kind, ref):
+        self._drip(0, 1, 60)
+
+    def case_b6_slow(self, kind, ref):
+        self._drip(1024, 1, 60)
+
+    def case_b7_gzip(self, kind, ref):
+        self.send(200, gzip.compress(ZERO), [("Content-Encoding", "gzip")],
+                  ctype="application/octet-stream")
+
+    def case_b7_chain(self, kind, ref):
+        self.send(200, gzip.compress(ZERO), [("Content-Encoding",
+                                              ", ".join(["gzip"] * 1000))],
+                  ctype="application/octet-stream")
+
+    def case_b8_206(self, kind, ref):
+        self.send(206, BLOB[:1000], [("Content-Range",
+                                      f"bytes 0-999/{len(BLOB)}")],
+                  ctype="application/octet-stream")
+
+    def case_b9_big500(self, kind, ref):
+        self.send_response(500)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.chunked(b"E" * (1 << 20) for _ in range(50))
+
+    def case_b9_big404(self, kind, ref):
+        self.send_response(404)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(50 << 20))
+        self.end_headers()
+        for _ in range(50):
+            self.raw(b"E" * (1 << 20))
+
+    def case_b9_ansi(self, kind, ref):
+        self.err(500, "UNKNOWN", "boom\x1b[31mRED\x1b[0m\nline2\r\x07bell")
+
+    def case_b10_429(self, kind, ref):
+        self.err(429, "TOOMANYREQUESTS", "slow down",
+                 [("Retry-After", "999999999")])
+
+    def case_s500(self, kind, ref):
+        self.err(500, "UNKNOWN", "internal trouble")
+
+    def case_s503(self, kind, ref):
+        self.err(503, "UNAVAILABLE", "come back later")
+
+    def case_chunk_trunc(self, kind, ref):
+        self.send_response(200)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.chunked([BLOB[:5000]], final=False)
+        self.hard_close()
+
+
+class State:
+    pass
+
+
+def serve(st, name, ctx):
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv.daemon_threads = True
+    srv.name = name
+    srv.st = st
+    if ctx is not None:
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True,
+                                     do_handshake_on_connect=False)
+    st.ports[name] = srv.server_address[1]
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+def tls_ctx(d, name, client_ca=None):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(f"{d}/{name}.crt", f"{d}/{name}.key")
+    if client_ca:
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(client_ca)
+    return ctx
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dir", required=True)
+    args = ap.parse_args()
+    d = os.path.abspath(args.dir)
+    os.makedirs(d, exist_ok=True)
+    make_certs(d)
+    st = State()
+    st.lock = threading.Lock()
+    st.log = f"{d}/requests.log"
+    st.ports = {}
+    open(st.log, "w").close()
+    servers = [
+        serve(st, "plain", None),
+        serve(st, "attacker", None),
+        serve(st, "tls", tls_ctx(d, "server")),
+        serve(st, "tls_wrong", tls_ctx(d, "wrong")),
+        serve(st, "tls_expired", tls_ctx(d, "expired")),
+        serve(st, "tls_self", tls_ctx(d, "self")),
+        serve(st, "tls_mtls", tls_ctx(d, "server", f"{d}/ca.crt")),
+    ]
+    info = {"ports": st.ports, "ca": f"{d}/ca.crt",
+            "client_cert": f"{d}/client.crt", "client_key": f"{d}/client.key",
+            "blob": {"digest": BLOB_D, "size": len(BLOB)},
+            "zero": {"digest": ZERO_D, "size": len(ZERO)},
+            "config": {"digest": CONFIG_D, "size": len(CONFIG)},
+            "manifest": {"digest": MANIFEST_D, "size": len(MANIFEST)},
+            "cases": {k: v[0] for k, v in CASES.items()}}
+    with open(f"{d}/info.json.tmp", "w") as f:
+        json.dump(info, f, indent=1)
+    os.rename(f"{d}/info.json.tmp", f"{d}/info.json")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    for s in servers:
+        s.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
