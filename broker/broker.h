@@ -37,6 +37,7 @@ struct pd_limits {
 	uint32_t	 max_clients_per_uid;
 	uint32_t	 helper_timeout;	/* seconds for SETUP round trip */
 	uint32_t	 client_timeout;	/* seconds a request may take to arrive */
+	uint32_t	 extract_timeout;	/* seconds one layer may take */
 };
 
 struct pd_conf {
@@ -80,6 +81,19 @@ void	helper_kill(struct helper *);
 const char *helper_path(int, char *, size_t);
 int	helper_lookup_user(int, uid_t *, gid_t *, struct pd_err *);
 int	helper_check_outside(struct helper *, struct pd_err *);
+
+/* extract.c: the extractor, one process per staging rootfs. */
+struct extract_result {
+	uint64_t	 entries;
+	uint64_t	 bytes;
+	char		 diff_id[72];
+};
+
+void	extract_limits(struct pd_untar_req *, const char *);
+int	extract_begin(struct helper *, int, const char *, struct pd_err *);
+int	extract_layer(struct helper *, int, const char *, struct extract_result *,
+	    struct pd_err *);
+void	extract_end(struct helper *);
 
 /* store.c: content-addressed blobs under <data-root>/storage. */
 int	store_init(struct pd_err *);

@@ -35,6 +35,7 @@ conf_defaults(struct pd_conf *c)
 	c->limits.max_clients_per_uid = 32;
 	c->limits.helper_timeout = 10;
 	c->limits.client_timeout = 30;
+	c->limits.extract_timeout = 1800;
 }
 
 static int
@@ -107,6 +108,8 @@ conf_limits(struct pd_conf *c, json_t *obj, struct pd_err *e)
 			rc = conf_u32(v, k, &l->helper_timeout, e);
 		else if (strcmp(k, "client-timeout") == 0)
 			rc = conf_u32(v, k, &l->client_timeout, e);
+		else if (strcmp(k, "extract-timeout") == 0)
+			rc = conf_u32(v, k, &l->extract_timeout, e);
 		else
 			rc = pd_errf(e, PD_E_INVAL, "config: unknown limit \"%s\"", k);
 		if (rc == -1)
