@@ -81,6 +81,8 @@ void	helper_kill(struct helper *);
 const char *helper_path(int, char *, size_t);
 int	helper_lookup_user(int, uid_t *, gid_t *, struct pd_err *);
 int	helper_check_outside(struct helper *, struct pd_err *);
+int	helper_owned(pid_t);
+void	helper_reap_orphans(void);
 
 /* extract.c: the extractor, one process per staging rootfs. */
 struct extract_result {
