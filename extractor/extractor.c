@@ -4,6 +4,7 @@
  * (docs/SANDBOX.md), seccomp-filtered, one job per process.
  */
 #include <fcntl.h>
+#include <locale.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -64,6 +65,12 @@ main(void)
 	struct pd_err e;
 	int r, jobs = 0;
 
+	/*
+	 * libarchive converts names with the C library's multibyte functions;
+	 * the locale must be loaded before the chroot hides its files.
+	 */
+	if (setlocale(LC_CTYPE, "C.UTF-8") == NULL)
+		fatalx("cannot load the C.UTF-8 locale");
 	pd_child_init(PD_ROLE_EXTRACTOR, &ch, &s);
 	for (;;) {
 		r = pd_msg_recv(&ch, &m, -1, &e);
