@@ -242,6 +242,8 @@ static const struct pd_rule pd_thread[] = {
 static const struct pd_rule pd_wfile[] = {
 	ALLOW(openat),		/* files (O_CREAT|O_EXCL|O_NOFOLLOW), dirs */
 	ALLOW(openat2),		/* parents by RESOLVE_IN_ROOT (no wrapper) */
+	ALLOW(geteuid),		/* untar: apply tar ownership only as root */
+	ALLOW(umask),		/* untar: exact modes from the tar (umask 0) */
 	ALLOW(mkdirat),		/* directories */
 	ALLOW(symlinkat),	/* symlinks */
 	ALLOW(linkat),		/* hard links */

@@ -4,7 +4,6 @@
  * (docs/SANDBOX.md), seccomp-filtered, one job per process.
  */
 #include <fcntl.h>
-#include <locale.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -69,8 +68,8 @@ main(void)
 	 * libarchive converts names with the C library's multibyte functions;
 	 * the locale must be loaded before the chroot hides its files.
 	 */
-	if (setlocale(LC_CTYPE, "C.UTF-8") == NULL)
-		fatalx("cannot load the C.UTF-8 locale");
+	if (untar_init(&e) == -1)
+		fatalx("%s", e.msg);
 	pd_child_init(PD_ROLE_EXTRACTOR, &ch, &s);
 	for (;;) {
 		r = pd_msg_recv(&ch, &m, -1, &e);

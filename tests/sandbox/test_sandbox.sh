@@ -105,7 +105,7 @@ fchdir			kill	kill
 chdir			kill	kill
 dup			kill	kill
 pipe2			kill	kill
-umask			kill	kill
+umask			kill	ok
 clone-thread		ok	kill
 clone3			soft	kill
 clone-process		kill	kill
