@@ -58,6 +58,13 @@ $(B)/obj/%.o: %.c $(wildcard common/*.h broker/*.h fetcher/*.h extractor/*.h tes
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
+# LIBEXECDIR is compiled into the broker: rebuild when it changes.
+$(B)/libexecdir.stamp: FORCE
+	@mkdir -p $(B)
+	@echo '$(LIBEXECDIR)' | cmp -s - $@ || echo '$(LIBEXECDIR)' > $@
+$(B)/obj/broker/conf.o $(B)/obj/broker/plugind.o: $(B)/libexecdir.stamp
+FORCE:
+
 $(LIBCOMMON): $(call obj,$(COMMON_SRCS))
 $(LIBBROKER): $(call obj,$(BROKER_SRCS))
 $(LIBFETCH): $(call obj,$(FETCH_SRCS))
@@ -136,5 +143,5 @@ install: all
 clean:
 	rm -rf $(B)
 
-.PHONY: all tests check demo bench fuzz deps install clean
+.PHONY: all tests check demo bench fuzz deps install clean FORCE
 .SECONDARY:
