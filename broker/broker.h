@@ -24,6 +24,8 @@
 #define PD_FETCH_USER		"_pd_fetch"
 #define PD_EXTRACT_USER		"_pd_extract"
 
+struct ctl_client;
+
 struct pd_limits {
 	uint64_t	 max_layer_bytes;	/* uncompressed bytes per layer */
 	uint64_t	 max_entries;
@@ -124,6 +126,24 @@ const char *plugin_name(const struct plugin *);
 int	plugin_enabled(const struct plugin *);
 json_t	*plugins_used_blobs(void);
 void	plugins_counts(unsigned *, unsigned *);
+
+/* create.c: staging, commit, create. */
+struct stage {
+	char		 dir[4096];	/* <data-root>/tmp/<kind>-XXXXXX */
+	char		 rootfs[4112];	/* dir/rootfs */
+	int		 rootfd;
+};
+
+extern pthread_rwlock_t	 jobs_lock;
+
+int	store_put(const void *, size_t, char [72], struct pd_err *);
+int	stage_create(const char *, struct stage *, struct pd_err *);
+void	stage_discard(struct stage *);
+void	blobs_gc(void);
+int	plugin_new_name(const char *, char *, size_t, struct pd_err *);
+int	plugin_name_taken(const char *);
+int	plugin_commit_staged(struct stage *, struct plugin *, struct pd_err *);
+int	op_create(struct ctl_client *, const char *, int, struct pd_err *);
 
 /* control.c */
 int	control_listen(const char *, struct pd_err *);

@@ -7,9 +7,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,6 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <jansson.h>
 
 #include "broker.h"
@@ -536,6 +541,136 @@ cmd_debug(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * Write a tar of DIR's config.json and rootfs/ into fd, as the invoking
+ * user (this runs in pluginctl's child, with the user's rights).
+ */
+static int
+write_context(const char *dir, int fd, int compress)
+{
+	static const char *top[] = { "config.json", "rootfs" };
+	struct archive_entry_linkresolver *lr;
+	struct archive *out, *disk;
+	struct archive_entry *ent, *spare;
+	char buf[65536];
+	const char *src;
+	ssize_t n;
+	int i, r, in;
+
+	if (chdir(dir) == -1) {
+		fprintf(stderr, "pluginctl: error: %s: %s\n", dir, strerror(errno));
+		return 1;
+	}
+	out = archive_write_new();
+	archive_write_set_format_pax_restricted(out);
+	if (compress)
+		archive_write_add_filter_gzip(out);
+	if (archive_write_open_fd(out, fd) != ARCHIVE_OK)
+		return 1;
+	/* Hard links in the directory stay hard links in the plugin. */
+	lr = archive_entry_linkresolver_new();
+	archive_entry_linkresolver_set_strategy(lr, archive_format(out));
+	for (i = 0; i < 2; i++) {
+		disk = archive_read_disk_new();
+		archive_read_disk_set_symlink_physical(disk);
+		if (archive_read_disk_open(disk, top[i]) != ARCHIVE_OK) {
+			fprintf(stderr, "pluginctl: error: %s/%s: %s\n", dir, top[i],
+			    archive_error_string(disk));
+			return 1;
+		}
+		for (;;) {
+			ent = archive_entry_new();
+			r = archive_read_next_header2(disk, ent);
+			if (r == ARCHIVE_EOF) {
+				archive_entry_free(ent);
+				break;
+			}
+			if (r != ARCHIVE_OK) {
+				fprintf(stderr, "pluginctl: error: %s: %s\n", dir,
+				    archive_error_string(disk));
+				return 1;
+			}
+			archive_read_disk_descend(disk);
+			archive_entry_unset_atime(ent);
+			archive_entry_unset_ctime(ent);
+			spare = NULL;
+			archive_entry_linkify(lr, &ent, &spare);
+			if (ent == NULL)
+				continue;
+			if (archive_write_header(out, ent) != ARCHIVE_OK)
+				return 1;
+			if (archive_entry_filetype(ent) == AE_IFREG &&
+			    archive_entry_size(ent) > 0) {
+				src = archive_entry_sourcepath(ent);
+				if ((in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+					fprintf(stderr, "pluginctl: error: %s/%s: %s\n", dir,
+					    src, strerror(errno));
+					return 1;
+				}
+				while ((n = read(in, buf, sizeof(buf))) > 0)
+					if (archive_write_data(out, buf, (size_t)n) != n)
+						return 1;
+				close(in);
+			}
+			archive_entry_free(ent);
+		}
+		archive_read_free(disk);
+	}
+	archive_entry_linkresolver_free(lr);
+	if (archive_write_close(out) != ARCHIVE_OK)
+		return 1;
+	archive_write_free(out);
+	return 0;
+}
+
+static int
+cmd_create(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "compress", no_argument, NULL, 'z' }, { NULL, 0, NULL, 0 } };
+	char path[4096];
+	struct reply r;
+	struct stat st;
+	int ch, compress = 0, p[2], status;
+	pid_t pid;
+
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1)
+		if (ch == 'z')
+			compress = 1;
+		else
+			return 2;
+	if (argc - optind != 2)
+		usage_fail("create", "create [OPTIONS] PLUGIN PLUGIN-DATA-DIR");
+	if (stat(argv[optind + 1], &st) == -1)
+		die("%s: %s", argv[optind + 1], strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		die("%s is not a directory", argv[optind + 1]);
+	snprintf(path, sizeof(path), "%s/config.json", argv[optind + 1]);
+	if (stat(path, &st) == -1)
+		die("%s: %s", path, strerror(errno));
+	snprintf(path, sizeof(path), "%s/rootfs", argv[optind + 1]);
+	if (stat(path, &st) == -1 || !S_ISDIR(st.st_mode))
+		die("%s: the plugin directory needs a rootfs/ directory", path);
+	if (pipe2(p, O_CLOEXEC) == -1)
+		die("pipe: %s", strerror(errno));
+	if ((pid = fork()) == -1)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		close(p[0]);
+		signal(SIGPIPE, SIG_DFL);
+		_exit(write_context(argv[optind + 1], p[1], compress));
+	}
+	close(p[1]);
+	signal(SIGPIPE, SIG_IGN);
+	request(PD_CTL_CREATE, 0, 0, p[0], &argv[optind], 1, &r);
+	if (waitpid(pid, &status, 0) == -1 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0)
+		die("could not read the plugin directory %s", argv[optind + 1]);
+	printf("%s\n", argv[optind]);
+	free(r.data);
+	return 0;
+}
+
 /* Verbs whose broker side lands with later work: sent as typed requests. */
 static int
 cmd_simple(uint32_t type, const char *synopsis, int argc, char **argv)
@@ -636,6 +771,8 @@ main(int argc, char *argv[])
 		return cmd_ls(argc, argv);
 	if (strcmp(cmd, "inspect") == 0)
 		return cmd_inspect(argc, argv);
+	if (strcmp(cmd, "create") == 0)
+		return cmd_create(argc, argv);
 	if (strcmp(cmd, "debug") == 0)
 		return cmd_debug(argc, argv);
 	if (strcmp(cmd, "enable") == 0)

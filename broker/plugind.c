@@ -257,6 +257,7 @@ main(int argc, char *argv[])
 		fatalx("%s", e.msg);
 	if (plugins_load(&e) == -1)
 		fatalx("%s", e.msg);
+	blobs_gc();	/* blobs an interrupted job stored but never recorded */
 	if ((lfd = control_listen(conf.socket_path, &e)) == -1)
 		fatalx("%s", e.msg);
 	log_info("plugind %s ready: data root %s, exec root %s, listening on "

@@ -203,6 +203,9 @@ pd_msg_name(uint32_t type)
 	case PD_MSG_FETCH_RESULT: return "FETCH_RESULT";
 	case PD_MSG_UNTAR:	return "UNTAR";
 	case PD_MSG_UNTAR_DONE:	return "UNTAR_DONE";
+	case PD_MSG_BUNDLE_OUT:	return "BUNDLE_OUT";
+	case PD_MSG_BUNDLE:	return "BUNDLE";
+	case PD_MSG_BUNDLE_DONE: return "BUNDLE_DONE";
 	}
 	if ((v = pd_verb_lookup(type)) != NULL)
 		return v->name;
@@ -722,4 +725,70 @@ pd_fetch_result_free(struct pd_fetch_result *f)
 	free(f->media_type);
 	free(f->digest);
 	f->media_type = f->digest = NULL;
+}
+
+/* A message whose only content is its fd (BUNDLE_OUT). */
+int
+pd_dec_fd_only(const struct pd_msg *m, struct pd_err *e)
+{
+	struct rbuf r;
+
+	rb_init(&r, m);
+	return rb_end(&r, m, 1, e);
+}
+
+int
+pd_send_bundle(int s, uint32_t id, int fd, uint32_t flags, struct pd_err *e)
+{
+	struct wbuf w = { .len = 0 };
+
+	wb_u32(&w, flags);
+	return wb_send(s, PD_MSG_BUNDLE, id, fd, &w, e);
+}
+
+int
+pd_dec_bundle(const struct pd_msg *m, uint32_t *flags, struct pd_err *e)
+{
+	struct rbuf r;
+
+	rb_init(&r, m);
+	*flags = rb_u32(&r);
+	if (r.bad == NULL && *flags != 0)
+		r.bad = "unknown flags";
+	return rb_end(&r, m, 1, e);
+}
+
+int
+pd_send_bundle_done(int s, uint32_t id, const struct pd_bundle_done *d,
+    struct pd_err *e)
+{
+	struct wbuf w = { .len = 0 };
+
+	wb_u64(&w, d->entries);
+	wb_str(&w, d->config, PD_BUNDLE_CONFIG_MAX);
+	return wb_send(s, PD_MSG_BUNDLE_DONE, id, -1, &w, e);
+}
+
+int
+pd_dec_bundle_done(const struct pd_msg *m, struct pd_bundle_done *d,
+    struct pd_err *e)
+{
+	struct rbuf r;
+
+	memset(d, 0, sizeof(*d));
+	rb_init(&r, m);
+	d->entries = rb_u64(&r);
+	d->config = rb_str(&r, PD_BUNDLE_CONFIG_MAX);
+	if (rb_end(&r, m, 0, e) == -1) {
+		pd_bundle_done_free(d);
+		return -1;
+	}
+	return 0;
+}
+
+void
+pd_bundle_done_free(struct pd_bundle_done *d)
+{
+	free(d->config);
+	d->config = NULL;
 }

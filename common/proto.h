@@ -184,7 +184,30 @@ enum pd_msg_type {
 	 *	str	diff_id		<= 256, "sha256:<hex>" of the tar stream
 	 */
 	PD_MSG_UNTAR_DONE = 301,
+
+	/*
+	 * BUNDLE_OUT, broker -> extractor, before BUNDLE.  Carries the fd
+	 * the re-rooted, gzip-compressed layer is written into.  Empty.
+	 */
+	PD_MSG_BUNDLE_OUT = 302,
+
+	/*
+	 * BUNDLE, broker -> extractor: split a `plugin create` context tar
+	 * (plain or gzip; carried as the fd) into its config and its rootfs
+	 * layer (written to the BUNDLE_OUT fd).  Nothing is extracted.
+	 *	u32	flags		reserved, 0
+	 */
+	PD_MSG_BUNDLE = 303,
+
+	/*
+	 * BUNDLE_DONE, extractor -> broker.
+	 *	u64	entries		rootfs entries written to the layer
+	 *	str	config		<= 61440, the canonical config JSON
+	 */
+	PD_MSG_BUNDLE_DONE = 304,
 };
+
+#define PD_BUNDLE_CONFIG_MAX	61440
 
 #define PD_TLS_CA		1
 #define PD_TLS_CERT		2
@@ -289,6 +312,11 @@ struct pd_fetch_result {
 	char		*digest;
 };
 
+struct pd_bundle_done {
+	uint64_t	 entries;
+	char		*config;
+};
+
 /* Control verbs: name, argument bounds, whether the verb mutates state. */
 struct pd_verb {
 	uint32_t	 type;
@@ -351,6 +379,15 @@ int	pd_send_untar_done(int, uint32_t, const struct pd_untar_done *,
 int	pd_dec_untar_done(const struct pd_msg *, struct pd_untar_done *,
 	    struct pd_err *);
 void	pd_untar_done_free(struct pd_untar_done *);
+
+int	pd_send_bundle(int, uint32_t, int, uint32_t, struct pd_err *);
+int	pd_dec_bundle(const struct pd_msg *, uint32_t *, struct pd_err *);
+int	pd_send_bundle_done(int, uint32_t, const struct pd_bundle_done *,
+	    struct pd_err *);
+int	pd_dec_bundle_done(const struct pd_msg *, struct pd_bundle_done *,
+	    struct pd_err *);
+void	pd_bundle_done_free(struct pd_bundle_done *);
+int	pd_dec_fd_only(const struct pd_msg *, struct pd_err *);
 
 int	pd_send_fetch_tls(int, uint32_t, int, const struct pd_fetch_tls *,
 	    struct pd_err *);

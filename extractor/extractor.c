@@ -11,6 +11,7 @@
 #include "child.h"
 #include "log.h"
 #include "role.h"
+#include "bundle.h"
 #include "untar.h"
 
 static void
@@ -55,6 +56,28 @@ do_untar(struct pd_msg *m)
 	pd_untar_req_free(&u);
 }
 
+static void
+do_bundle(struct pd_msg *m, int outfd)
+{
+	struct pd_bundle_done d;
+	struct pd_err e;
+	uint32_t flags;
+	int infd;
+
+	pd_err_clear(&e);
+	if (outfd < 0)
+		fatalx("BUNDLE without BUNDLE_OUT");
+	if (pd_dec_bundle(m, &flags, &e) == -1)
+		fatalx("%s", e.msg);
+	infd = pd_msg_take_fd(m);
+	if (bundle_split(infd, outfd, &d, &e) == -1)
+		pd_child_fail(PD_CHILD_FD, m->id, &e);
+	else if (pd_send_bundle_done(PD_CHILD_FD, m->id, &d, &e) == -1)
+		fatalx("%s", e.msg);
+	pd_bundle_done_free(&d);
+	close(infd);
+}
+
 int
 main(void)
 {
@@ -62,7 +85,7 @@ main(void)
 	struct pd_chan ch;
 	struct pd_msg m;
 	struct pd_err e;
-	int r, jobs = 0;
+	int r, jobs = 0, outfd = -1;
 
 	/*
 	 * libarchive converts names with the C library's multibyte functions;
@@ -81,6 +104,18 @@ main(void)
 		case PD_MSG_STOP:
 			pd_msg_clear(&m);
 			exit(0);
+		case PD_MSG_BUNDLE_OUT:
+			if (pd_dec_fd_only(&m, &e) == -1)
+				fatalx("%s", e.msg);
+			if (outfd >= 0)
+				close(outfd);
+			outfd = pd_msg_take_fd(&m);
+			break;
+		case PD_MSG_BUNDLE:
+			do_bundle(&m, outfd);
+			close(outfd);
+			outfd = -1;
+			break;
 		case PD_MSG_UNTAR:
 			/* Layers of one job go into the same rootfs, in order. */
 			jobs++;
