@@ -50,6 +50,7 @@ struct pd_conf {
 	char		*fetch_user;
 	char		*extract_user;
 	char		*runtime;
+	char		*certs_dir;
 	json_t		*insecure_registries;	/* array of "host:port" */
 	char		*proxy;
 	int		 log_level;
@@ -97,7 +98,35 @@ void	extract_limits(struct pd_untar_req *, const char *);
 int	extract_begin(struct helper *, int, const char *, struct pd_err *);
 int	extract_layer(struct helper *, int, const char *, struct extract_result *,
 	    struct pd_err *);
+int	extract_layer_start(struct helper *, int, const char *, struct pd_err *);
+int	extract_layer_wait(struct helper *, struct extract_result *,
+	    struct pd_err *);
 void	extract_end(struct helper *);
+
+/* registry.c: one fetcher per job. */
+struct fetcher {
+	struct helper	 h;
+	int		 open;
+	uint32_t	 reqid;
+	char		 scheme[8];
+	char		 host[256];
+	char		 repo[256];
+	char		 user[1024];
+	char		 secret[4096];
+	int		 idtoken;
+};
+
+struct pd_ref;
+int	fetcher_open(struct fetcher *, const struct pd_ref *, const char *,
+	    const char *, int, struct pd_err *);
+void	fetcher_close(struct fetcher *);
+int	fetch_manifest(struct fetcher *, const char *, char **, size_t *, char *,
+	    size_t, struct pd_err *);
+int	fetch_blob(struct fetcher *, struct ctl_client *, const char *, uint64_t,
+	    int, int, struct pd_err *);
+
+/* parse.c */
+json_t	*parse_document(int, const void *, size_t, const char *, struct pd_err *);
 
 /* store.c: content-addressed blobs under <data-root>/storage. */
 int	store_init(struct pd_err *);
@@ -144,6 +173,15 @@ int	plugin_new_name(const char *, char *, size_t, struct pd_err *);
 int	plugin_name_taken(const char *);
 int	plugin_commit_staged(struct stage *, struct plugin *, struct pd_err *);
 int	op_create(struct ctl_client *, const char *, int, struct pd_err *);
+
+/* install.c */
+int	op_install(struct ctl_client *, struct pd_ctlreq *, struct pd_err *);
+int	op_privileges(struct ctl_client *, struct pd_ctlreq *, struct pd_err *);
+int	privileges_equal(const json_t *, const json_t *);
+
+/* settings.c */
+int	settings_apply(json_t *, char *const *, size_t, struct pd_err *);
+int	op_set(struct ctl_client *, struct pd_ctlreq *, struct pd_err *);
 
 /* control.c */
 int	control_listen(const char *, struct pd_err *);

@@ -20,6 +20,7 @@ conf_defaults(struct pd_conf *c)
 	c->fetch_user = xstrdup(PD_FETCH_USER);
 	c->extract_user = xstrdup(PD_EXTRACT_USER);
 	c->runtime = xstrdup("runc");
+	c->certs_dir = xstrdup("/etc/plugind/certs.d");
 	c->insecure_registries = json_array();
 	c->log_level = PD_LOG_INFO;
 	/* Defaults follow the corpus' recommended limits (docs/LIMITS). */
@@ -157,6 +158,8 @@ conf_load_file(struct pd_conf *c, const char *path, struct pd_err *e)
 			rc = conf_str(v, k, &c->fetch_user, e);
 		else if (strcmp(k, "extractor-user") == 0)
 			rc = conf_str(v, k, &c->extract_user, e);
+		else if (strcmp(k, "certs-dir") == 0)
+			rc = conf_str(v, k, &c->certs_dir, e);
 		else if (strcmp(k, "runtime") == 0)
 			rc = conf_str(v, k, &c->runtime, e);
 		else if (strcmp(k, "proxy") == 0)

@@ -34,30 +34,40 @@ extract_begin(struct helper *h, int rootfd, const char *rootpath,
 	return helper_spawn(h, PD_ROLE_EXTRACTOR, rootfd, rootpath, e);
 }
 
-/*
- * Apply one layer (read from layerfd to EOF) in the extractor's rootfs.
- * On success fills *res (diff_id is "sha256:<hex>" of the uncompressed
- * stream, as the extractor computed it).  On failure the helper is gone
- * and the caller must discard the staging tree.
- */
+/* Send one layer (read from layerfd to EOF) to the extractor. */
 int
-extract_layer(struct helper *h, int layerfd, const char *media_type,
-    struct extract_result *res, struct pd_err *e)
+extract_layer_start(struct helper *h, int layerfd, const char *media_type,
+    struct pd_err *e)
 {
-	static const uint32_t done[] = { PD_MSG_UNTAR_DONE };
-	struct pd_untar_done d;
 	struct pd_untar_req u;
-	struct pd_msg m;
 	struct pd_err ie;
-	int rc;
 
 	extract_limits(&u, media_type);
 	if (pd_send_untar(h->sock, 1, layerfd, &u, &ie) == -1) {
 		helper_kill(h);
 		return pd_errf(e, PD_E_UNAVAIL, "extractor: %s", ie.msg);
 	}
-	rc = helper_recv(h, done, 1, (int)conf.limits.extract_timeout * 1000, &m, e);
-	if (rc == -1) {
+	return 0;
+}
+
+/*
+ * Wait for the extractor's verdict on the layer.  On success fills *res
+ * (diff_id is "sha256:<hex>" of the uncompressed stream, as the extractor
+ * computed it).  On failure the helper is gone and the caller must
+ * discard the staging tree.
+ */
+int
+extract_layer_wait(struct helper *h, struct extract_result *res,
+    struct pd_err *e)
+{
+	static const uint32_t done[] = { PD_MSG_UNTAR_DONE };
+	struct pd_untar_done d;
+	struct pd_msg m;
+	struct pd_err ie;
+
+	pd_err_clear(&ie);
+	if (helper_recv(h, done, 1, (int)conf.limits.extract_timeout * 1000, &m,
+	    e) == -1) {
 		helper_kill(h);
 		return -1;
 	}
@@ -65,6 +75,7 @@ extract_layer(struct helper *h, int layerfd, const char *media_type,
 		pd_msg_clear(&m);
 		if (ie.msg[0] == '\0')
 			snprintf(ie.msg, sizeof(ie.msg), "invalid diff_id");
+		pd_untar_done_free(&d);
 		helper_kill(h);
 		return pd_errf(e, PD_E_PROTO, "extractor sent a bad UNTAR_DONE: %s",
 		    ie.msg);
@@ -75,6 +86,15 @@ extract_layer(struct helper *h, int layerfd, const char *media_type,
 	snprintf(res->diff_id, sizeof(res->diff_id), "%s", d.diff_id);
 	pd_untar_done_free(&d);
 	return 0;
+}
+
+int
+extract_layer(struct helper *h, int layerfd, const char *media_type,
+    struct extract_result *res, struct pd_err *e)
+{
+	if (extract_layer_start(h, layerfd, media_type, e) == -1)
+		return -1;
+	return extract_layer_wait(h, res, e);
 }
 
 void

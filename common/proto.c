@@ -159,7 +159,7 @@ static const struct pd_verb verbs[] = {
 	{ PD_CTL_INFO,		"info",		0, 0, 0, 0 },
 	{ PD_CTL_LIST,		"ls",		0, 16, 0, 0 },
 	{ PD_CTL_INSPECT,	"inspect",	1, 1, 0, 0 },
-	{ PD_CTL_INSTALL,	"install",	2, PD_CTL_MAXARGS, 1, 0 },
+	{ PD_CTL_INSTALL,	"install",	4, PD_CTL_MAXARGS, 1, 0 },
 	{ PD_CTL_ENABLE,	"enable",	1, 1, 1, 0 },
 	{ PD_CTL_DISABLE,	"disable",	1, 1, 1, 0 },
 	{ PD_CTL_REMOVE,	"rm",		1, 1, 1, 0 },
@@ -167,7 +167,7 @@ static const struct pd_verb verbs[] = {
 	{ PD_CTL_PUSH,		"push",		1, 1, 1, 0 },
 	{ PD_CTL_CREATE,	"create",	1, 1, 1, 1 },
 	{ PD_CTL_UPGRADE,	"upgrade",	2, 2, 1, 0 },
-	{ PD_CTL_PRIVILEGES,	"privileges",	1, 1, 0, 0 },
+	{ PD_CTL_PRIVILEGES,	"privileges",	2, 2, 0, 0 },
 	{ PD_CTL_HELPERCHECK,	"helper-check",	1, 1, 1, 0 },
 };
 
@@ -206,6 +206,8 @@ pd_msg_name(uint32_t type)
 	case PD_MSG_BUNDLE_OUT:	return "BUNDLE_OUT";
 	case PD_MSG_BUNDLE:	return "BUNDLE";
 	case PD_MSG_BUNDLE_DONE: return "BUNDLE_DONE";
+	case PD_MSG_PARSE:	return "PARSE";
+	case PD_MSG_PARSE_DONE:	return "PARSE_DONE";
 	}
 	if ((v = pd_verb_lookup(type)) != NULL)
 		return v->name;
@@ -791,4 +793,66 @@ pd_bundle_done_free(struct pd_bundle_done *d)
 {
 	free(d->config);
 	d->config = NULL;
+}
+
+int
+pd_send_parse(int s, uint32_t id, int fd, const struct pd_parse_req *p,
+    struct pd_err *e)
+{
+	struct wbuf w = { .len = 0 };
+
+	wb_u32(&w, p->kind);
+	wb_u64(&w, p->max_size);
+	wb_str(&w, p->content_type, PD_STR_SHORT);
+	return wb_send(s, PD_MSG_PARSE, id, fd, &w, e);
+}
+
+int
+pd_dec_parse(const struct pd_msg *m, struct pd_parse_req *p, struct pd_err *e)
+{
+	struct rbuf r;
+
+	memset(p, 0, sizeof(*p));
+	rb_init(&r, m);
+	p->kind = rb_u32(&r);
+	p->max_size = rb_u64(&r);
+	p->content_type = rb_str(&r, PD_STR_SHORT);
+	if (r.bad == NULL && p->kind != PD_PARSE_MANIFEST && p->kind != PD_PARSE_CONFIG)
+		r.bad = "unknown parse kind";
+	if (rb_end(&r, m, 1, e) == -1) {
+		pd_parse_req_free(p);
+		return -1;
+	}
+	return 0;
+}
+
+void
+pd_parse_req_free(struct pd_parse_req *p)
+{
+	free(p->content_type);
+	p->content_type = NULL;
+}
+
+int
+pd_send_parse_done(int s, uint32_t id, const char *json, struct pd_err *e)
+{
+	struct wbuf w = { .len = 0 };
+
+	wb_str(&w, json, PD_BUNDLE_CONFIG_MAX);
+	return wb_send(s, PD_MSG_PARSE_DONE, id, -1, &w, e);
+}
+
+int
+pd_dec_parse_done(const struct pd_msg *m, char **json, struct pd_err *e)
+{
+	struct rbuf r;
+
+	rb_init(&r, m);
+	*json = rb_str(&r, PD_BUNDLE_CONFIG_MAX);
+	if (rb_end(&r, m, 0, e) == -1) {
+		free(*json);
+		*json = NULL;
+		return -1;
+	}
+	return 0;
 }

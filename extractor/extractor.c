@@ -12,6 +12,9 @@
 #include "log.h"
 #include "role.h"
 #include "bundle.h"
+#include "manifest.h"
+#include "plugincfg.h"
+#include "util.h"
 #include "untar.h"
 
 static void
@@ -78,6 +81,47 @@ do_bundle(struct pd_msg *m, int outfd)
 	close(infd);
 }
 
+/* Decode a registry document; the broker only sees the canonical form. */
+static void
+do_parse(struct pd_msg *m)
+{
+	struct pd_parse_req p;
+	struct pd_err e;
+	json_t *out = NULL;
+	char *buf = NULL, *txt = NULL;
+	size_t len = 0, cap;
+	ssize_t n;
+	int fd;
+
+	pd_err_clear(&e);
+	if (pd_dec_parse(m, &p, &e) == -1)
+		fatalx("%s", e.msg);
+	fd = pd_msg_take_fd(m);
+	cap = p.max_size < PD_CONFIG_MAX * 8 ? (size_t)p.max_size : PD_CONFIG_MAX * 8;
+	buf = xmalloc(cap + 1);
+	while (len <= cap && (n = read(fd, buf + len, cap + 1 - len)) > 0)
+		len += (size_t)n;
+	if (len > cap)
+		pd_errf(&e, PD_E_LIMIT, "document larger than %zu bytes", cap);
+	else if (p.kind == PD_PARSE_MANIFEST)
+		out = pd_manifest_summary(buf, len, p.content_type[0] ?
+		    p.content_type : NULL, &e);
+	else
+		out = pd_config_canonical(buf, len, &e);
+	if (out != NULL && ((txt = json_dumps(out, JSON_COMPACT)) == NULL ||
+	    strlen(txt) > PD_BUNDLE_CONFIG_MAX))
+		pd_errf(&e, PD_E_LIMIT, "document too large once decoded");
+	else if (out != NULL && pd_send_parse_done(PD_CHILD_FD, m->id, txt, &e) == -1)
+		fatalx("%s", e.msg);
+	if (e.code != PD_E_OK)
+		pd_child_fail(PD_CHILD_FD, m->id, &e);
+	json_decref(out);
+	free(txt);
+	free(buf);
+	close(fd);
+	pd_parse_req_free(&p);
+}
+
 int
 main(void)
 {
@@ -115,6 +159,9 @@ main(void)
 			do_bundle(&m, outfd);
 			close(outfd);
 			outfd = -1;
+			break;
+		case PD_MSG_PARSE:
+			do_parse(&m);
 			break;
 		case PD_MSG_UNTAR:
 			/* Layers of one job go into the same rootfs, in order. */
