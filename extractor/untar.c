@@ -686,6 +686,15 @@ npath_alloc(struct npath *np, const struct untar_limits *l)
 	return np->buf == NULL || np->off == NULL ? -1 : 0;
 }
 
+/* Up to two extension headers and a sparse map of two slots. */
+static void
+hdr_phase(struct untar *u, uint64_t pos)
+{
+	u->src.inhdr = 1;
+	u->src.hdrstart = pos;
+	u->src.hdrlimit = pos + 2 * u->lim->max_pax + 2 * SRC_SLOT;
+}
+
 static int
 run(struct untar *u, int infd, enum untar_compression comp)
 {
@@ -701,6 +710,7 @@ run(struct untar *u, int infd, enum untar_compression comp)
 	if ((u->a = archive_read_new()) == NULL ||
 	    archive_read_support_format_tar(u->a) != ARCHIVE_OK)
 		return ERR_INTERNAL(u->e, "cannot set up libarchive");
+	hdr_phase(u, 0);
 	if (archive_read_open(u->a, &u->src, NULL, src_archive_read, NULL) !=
 	    ARCHIVE_OK) {
 		if (u->src.failed)
@@ -709,11 +719,14 @@ run(struct untar *u, int infd, enum untar_compression comp)
 			return ERR_MALFORMED(u->e, "the layer holds no tar data");
 		return header_failed(u, 0);
 	}
+	u->src.inhdr = 0;
 	if (archive_filter_count(u->a) != 1)
 		return ERR_INTERNAL(u->e, "unexpected libarchive filter");
 	for (;;) {
 		pos = (uint64_t)archive_filter_bytes(u->a, 0);
+		hdr_phase(u, pos);
 		r = archive_read_next_header(u->a, &ae);
+		u->src.inhdr = 0;
 		if (u->src.failed)
 			return src_error(u);
 		if (r == ARCHIVE_EOF)

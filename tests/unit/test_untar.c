@@ -795,6 +795,115 @@ test_limits(void)
 	free(wx.p);
 }
 
+/* A raw ustar header block (for entries libarchive's writer won't make). */
+static void
+rawhdr(struct wbuf *w, const char *name, int type, size_t size)
+{
+	unsigned char h[512];
+	unsigned int sum = 0;
+	size_t i;
+
+	memset(h, 0, sizeof(h));
+	snprintf((char *)h, 100, "%s", name);
+	memcpy(h + 100, "0000644", 7);
+	memcpy(h + 108, "0000000", 7);
+	memcpy(h + 116, "0000000", 7);
+	snprintf((char *)h + 124, 12, "%011zo", size);
+	snprintf((char *)h + 136, 12, "%011o", MTIME);
+	memset(h + 148, ' ', 8);
+	h[156] = (unsigned char)type;
+	memcpy(h + 257, "ustar\0" "00", 8);
+	for (i = 0; i < sizeof(h); i++)
+		sum += h[i];
+	snprintf((char *)h + 148, 8, "%06o", sum);
+	wcb(NULL, w, h, sizeof(h));
+}
+
+static void
+rawdata(struct wbuf *w, const void *p, size_t n)
+{
+	static const unsigned char zero[512];
+
+	wcb(NULL, w, p, n);
+	if (n % 512 != 0)
+		wcb(NULL, w, zero, 512 - n % 512);
+}
+
+/* Append one pax record "LEN key=value\n" (LEN counts itself). */
+static size_t
+paxrec(char *out, const char *key, const char *val)
+{
+	size_t body = strlen(key) + strlen(val) + 3, n = body + 1, d;
+
+	for (;;) {
+		d = (size_t)snprintf(NULL, 0, "%zu", n);
+		if (d + body == n)
+			break;
+		n = d + body;
+	}
+	return (size_t)sprintf(out, "%zu %s=%s\n", n, key, val);
+}
+
+/* A pax 1.0 GNU sparse file of n one-byte chunks, one byte apart. */
+static struct wbuf
+sparse_layer(size_t n)
+{
+	static const unsigned char eof[1024];
+	char pax[512], num[32], *map, *p;
+	struct wbuf w;
+	size_t i, plen = 0, mlen;
+
+	memset(&w, 0, sizeof(w));
+	snprintf(num, sizeof(num), "%zu", 2 * n);
+	plen += paxrec(pax + plen, "GNU.sparse.major", "1");
+	plen += paxrec(pax + plen, "GNU.sparse.minor", "0");
+	plen += paxrec(pax + plen, "GNU.sparse.name", "s");
+	plen += paxrec(pax + plen, "GNU.sparse.realsize", num);
+	if ((map = malloc(32 * n + 512)) == NULL)
+		abort();
+	p = map + sprintf(map, "%zu\n", n);
+	for (i = 0; i < n; i++)
+		p += sprintf(p, "%zu\n1\n", 2 * i);
+	mlen = (size_t)(p - map) + 511;
+	mlen -= mlen % 512;
+	memset(p, 0, mlen - (size_t)(p - map));
+	rawhdr(&w, "PaxHeaders/s", 'x', plen);
+	rawdata(&w, pax, plen);
+	rawhdr(&w, "GNUSparseFile.0/s", '0', mlen + n);
+	wcb(NULL, &w, map, mlen);
+	for (i = 0; i < n; i++)
+		wcb(NULL, &w, "d", 1);
+	wcb(NULL, &w, eof, (512 - (mlen + n) % 512) % 512);
+	wcb(NULL, &w, eof, sizeof(eof));
+	free(map);
+	return w;
+}
+
+static void
+test_sparse(void)
+{
+	struct wbuf small = sparse_layer(100), big = sparse_layer(1 << 20);
+	struct stat st;
+	struct pd_err e;
+	char buf[8];
+	int r, fd;
+
+	r = newroot();
+	ASSERT(apply(r, &small, UNTAR_NONE, &e) == 0 &&
+	    fstatat(r, "s", &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_size == 200 &&
+	    (fd = openat(r, "s", O_RDONLY)) != -1 &&
+	    pread(fd, buf, 3, 198) == 2 && buf[0] == 'd' && buf[1] == '\0' &&
+	    close(fd) == 0, "sparse: pax 1.0 sparse file extracted with holes");
+	close(r);
+	r = newroot();
+	ASSERT(apply(r, &big, UNTAR_NONE, &e) == -1 &&
+	    class_is(&e, "limit_exceeded", "headers of the entry"),
+	    "sparse: a 1M-chunk sparse map is refused while being read");
+	close(r);
+	free(small.p);
+	free(big.p);
+}
+
 static void
 test_policy(void)
 {
@@ -967,6 +1076,7 @@ main(void)
 	test_zstd();
 	test_media_types();
 	test_limits();
+	test_sparse();
 	test_policy();
 	test_owner();
 	test_pipe();
