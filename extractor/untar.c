@@ -5,6 +5,7 @@
  * files are created here, fd-relative below rootfd.
  */
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 
 #include <errno.h>
@@ -20,6 +21,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <linux/capability.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -217,6 +219,7 @@ apply_owner(struct untar *u, int fd, const char *name, const struct meta *m)
 
 	if (!u->owner)
 		return 0;
+	/* Numeric ids only (checked < 2^31), on the fd we created. */
 	if (fchown(fd, m->uid, m->gid) == -1)
 		return ERR_IO(u->e, "chown %s", esc(name, strlen(name), eb,
 		    sizeof(eb)));
@@ -284,6 +287,11 @@ do_file(struct untar *u, struct archive_entry *ae, const struct meta *m)
 		    sizeof(eb)), size, u->lim->max_file);
 	if (fs_open_parent(u, &u->p, 1, &pfd) == -1)
 		return -1;
+	/*
+	 * O_CREAT|O_EXCL in a parent resolved in-root: never follows a
+	 * symlink nor writes into an existing inode (a planted hardlink);
+	 * whatever holds the name is removed first.
+	 */
 	fd = openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, 0600);
 	if (fd == -1 && errno == EEXIST) {
@@ -396,6 +404,7 @@ do_symlink(struct untar *u, const char *target, const struct meta *m)
 	}
 	if (fs_count_object(u) == -1)
 		goto fail;
+	/* AT_SYMLINK_NOFOLLOW: the link itself, never its target. */
 	if ((u->owner && fchownat(pfd, name, m->uid, m->gid,
 	    AT_SYMLINK_NOFOLLOW) == -1) ||
 	    utimensat(pfd, name, m->ts, AT_SYMLINK_NOFOLLOW) == -1 ||
@@ -746,6 +755,22 @@ run(struct untar *u, int infd, enum untar_compression comp)
 	return fs_apply_dirs(u);
 }
 
+/* Whether CAP_CHOWN is in our effective set (uid 0 alone is not enough). */
+static int
+can_chown(void)
+{
+	struct __user_cap_header_struct h;
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+
+	memset(&h, 0, sizeof(h));
+	memset(d, 0, sizeof(d));
+	h.version = _LINUX_CAPABILITY_VERSION_3;
+	if (syscall(SYS_capget, &h, d) == -1)
+		return geteuid() == 0;
+	return (d[CAP_TO_INDEX(CAP_CHOWN)].effective &
+	    CAP_TO_MASK(CAP_CHOWN)) != 0;
+}
+
 static int
 check_limits(const struct untar_limits *l, struct pd_err *e)
 {
@@ -797,7 +822,8 @@ untar(int rootfd, int infd, enum untar_compression comp,
 	else if (lim->flags & UNTAR_F_NO_OWNER)
 		u->owner = 0;
 	else
-		u->owner = geteuid() == 0;
+		u->owner = can_chown();
+	/* Modes are set explicitly; the umask must not clip them. */
 	omask = umask(0);
 	r = run(u, infd, comp);
 	umask(omask);

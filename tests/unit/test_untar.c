@@ -4,6 +4,7 @@
  */
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -19,6 +20,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <linux/capability.h>
 #include <openssl/evp.h>
 #include <zlib.h>
 
@@ -981,7 +983,7 @@ test_owner(void)
 	struct untar_limits lim;
 	struct stat st;
 	struct pd_err e;
-	int r;
+	int r, status = -1;
 
 	a = wnew(&w, ARCHIVE_FILTER_GZIP);
 	ae = archive_entry_new();
@@ -1003,6 +1005,30 @@ test_owner(void)
 	ASSERT(apply_lim(r, &w, UNTAR_GZIP, &lim, NULL, &e) == 0 &&
 	    fstatat(r, "owned", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    st.st_uid == geteuid(), "owner: UNTAR_F_NO_OWNER keeps our uid");
+	close(r);
+	r = newroot();
+	if (geteuid() != 0)
+		SKIP("owner: uid 0 without CAP_CHOWN (needs root)");
+	else if (fork() == 0) {
+		/* uid 0 without CAP_CHOWN: ownership is not attempted. */
+		struct __user_cap_header_struct h = {
+			_LINUX_CAPABILITY_VERSION_3, 0 };
+		struct __user_cap_data_struct d[2];
+
+		if (syscall(SYS_capget, &h, d) == -1)
+			_exit(2);
+		d[0].effective &= ~CAP_TO_MASK(CAP_CHOWN);
+		if (syscall(SYS_capset, &h, d) == -1)
+			_exit(2);
+		untar_default_limits(&lim);
+		_exit(apply_lim(r, &w, UNTAR_GZIP, &lim, NULL, &e) == 0 &&
+		    fstatat(r, "owned", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    st.st_uid == 0 ? 0 : 1);
+	} else {
+		wait(&status);
+		ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		    "owner: uid 0 without CAP_CHOWN extracts without chown");
+	}
 	close(r);
 	if (geteuid() != 0)
 		SKIP("owner: numeric uid/gid applied (needs root)");
