@@ -58,6 +58,13 @@ $(B)/obj/%.o: %.c $(wildcard common/*.h broker/*.h fetcher/*.h extractor/*.h tes
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
+# LIBEXECDIR is compiled into the broker: rebuild when it changes.
+$(B)/libexecdir.stamp: FORCE
+	@mkdir -p $(B)
+	@echo '$(LIBEXECDIR)' | cmp -s - $@ || echo '$(LIBEXECDIR)' > $@
+$(B)/obj/broker/conf.o $(B)/obj/broker/plugind.o: $(B)/libexecdir.stamp
+FORCE:
+
 $(LIBCOMMON): $(call obj,$(COMMON_SRCS))
 $(LIBBROKER): $(call obj,$(BROKER_SRCS))
 $(LIBFETCH): $(call obj,$(FETCH_SRCS))
@@ -112,8 +119,11 @@ demo:
 bench: all tests
 	tests/bench/run.sh
 
-fuzz: all
-	tests/fuzz/run.sh $(FUZZ_SECONDS)
+# Longer fuzzing runs of every harness (make check runs them briefly).
+FUZZ_SECONDS	?= 60
+fuzz: all tests
+	for t in tests/fuzz/test_*.sh; do FUZZ_SECONDS=$(FUZZ_SECONDS) PD_TOP=$(CURDIR) \
+	    PD_BUILD=$(CURDIR)/$(B) sh $$t || exit 1; done
 
 deps:
 	tests/deps.sh
@@ -136,5 +146,5 @@ install: all
 clean:
 	rm -rf $(B)
 
-.PHONY: all tests check demo bench fuzz deps install clean
+.PHONY: all tests check demo bench fuzz deps install clean FORCE
 .SECONDARY:

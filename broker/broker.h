@@ -24,6 +24,8 @@
 #define PD_FETCH_USER		"_pd_fetch"
 #define PD_EXTRACT_USER		"_pd_extract"
 
+struct ctl_client;
+
 struct pd_limits {
 	uint64_t	 max_layer_bytes;	/* uncompressed bytes per layer */
 	uint64_t	 max_entries;
@@ -33,10 +35,14 @@ struct pd_limits {
 	uint64_t	 max_xattr;
 	uint64_t	 max_pax;
 	uint64_t	 max_manifest;		/* manifest/index/config bytes */
+	uint64_t	 max_compressed;	/* compressed bytes per layer */
+	uint64_t	 max_file;		/* one file in a layer */
+	uint32_t	 max_links;		/* hard links to one inode */
 	uint32_t	 max_clients;
 	uint32_t	 max_clients_per_uid;
 	uint32_t	 helper_timeout;	/* seconds for SETUP round trip */
 	uint32_t	 client_timeout;	/* seconds a request may take to arrive */
+	uint32_t	 extract_timeout;	/* seconds one layer may take */
 };
 
 struct pd_conf {
@@ -47,6 +53,7 @@ struct pd_conf {
 	char		*fetch_user;
 	char		*extract_user;
 	char		*runtime;
+	char		*certs_dir;
 	json_t		*insecure_registries;	/* array of "host:port" */
 	char		*proxy;
 	int		 log_level;
@@ -80,6 +87,49 @@ void	helper_kill(struct helper *);
 const char *helper_path(int, char *, size_t);
 int	helper_lookup_user(int, uid_t *, gid_t *, struct pd_err *);
 int	helper_check_outside(struct helper *, struct pd_err *);
+int	helper_owned(pid_t);
+void	helper_reap_orphans(void);
+
+/* extract.c: the extractor, one process per staging rootfs. */
+struct extract_result {
+	uint64_t	 entries;
+	uint64_t	 bytes;
+	char		 diff_id[72];
+};
+
+void	extract_limits(struct pd_untar_req *, const char *);
+int	extract_begin(struct helper *, int, const char *, struct pd_err *);
+int	extract_layer(struct helper *, int, const char *, struct extract_result *,
+	    struct pd_err *);
+int	extract_layer_start(struct helper *, int, const char *, struct pd_err *);
+int	extract_layer_wait(struct helper *, struct extract_result *,
+	    struct pd_err *);
+void	extract_end(struct helper *);
+
+/* registry.c: one fetcher per job. */
+struct fetcher {
+	struct helper	 h;
+	int		 open;
+	uint32_t	 reqid;
+	char		 scheme[8];
+	char		 host[256];
+	char		 repo[256];
+	char		 user[1024];
+	char		 secret[4096];
+	int		 idtoken;
+};
+
+struct pd_ref;
+int	fetcher_open(struct fetcher *, const struct pd_ref *, const char *,
+	    const char *, int, struct pd_err *);
+void	fetcher_close(struct fetcher *);
+int	fetch_manifest(struct fetcher *, const char *, char **, size_t *, char *,
+	    size_t, struct pd_err *);
+int	fetch_blob(struct fetcher *, struct ctl_client *, const char *, uint64_t,
+	    int, int, struct pd_err *);
+
+/* parse.c */
+json_t	*parse_document(int, const void *, size_t, const char *, struct pd_err *);
 
 /* store.c: content-addressed blobs under <data-root>/storage. */
 int	store_init(struct pd_err *);
@@ -108,6 +158,33 @@ const char *plugin_name(const struct plugin *);
 int	plugin_enabled(const struct plugin *);
 json_t	*plugins_used_blobs(void);
 void	plugins_counts(unsigned *, unsigned *);
+
+/* create.c: staging, commit, create. */
+struct stage {
+	char		 dir[4096];	/* <data-root>/tmp/<kind>-XXXXXX */
+	char		 rootfs[4112];	/* dir/rootfs */
+	int		 rootfd;
+};
+
+extern pthread_rwlock_t	 jobs_lock;
+
+int	store_put(const void *, size_t, char [72], struct pd_err *);
+int	stage_create(const char *, struct stage *, struct pd_err *);
+void	stage_discard(struct stage *);
+void	blobs_gc(void);
+int	plugin_new_name(const char *, char *, size_t, struct pd_err *);
+int	plugin_name_taken(const char *);
+int	plugin_commit_staged(struct stage *, struct plugin *, struct pd_err *);
+int	op_create(struct ctl_client *, const char *, int, struct pd_err *);
+
+/* install.c */
+int	op_install(struct ctl_client *, struct pd_ctlreq *, struct pd_err *);
+int	op_privileges(struct ctl_client *, struct pd_ctlreq *, struct pd_err *);
+int	privileges_equal(const json_t *, const json_t *);
+
+/* settings.c */
+int	settings_apply(json_t *, char *const *, size_t, struct pd_err *);
+int	op_set(struct ctl_client *, struct pd_ctlreq *, struct pd_err *);
 
 /* control.c */
 int	control_listen(const char *, struct pd_err *);

@@ -20,14 +20,22 @@ conf_defaults(struct pd_conf *c)
 	c->fetch_user = xstrdup(PD_FETCH_USER);
 	c->extract_user = xstrdup(PD_EXTRACT_USER);
 	c->runtime = xstrdup("runc");
+	c->certs_dir = xstrdup("/etc/plugind/certs.d");
 	c->insecure_registries = json_array();
 	c->log_level = PD_LOG_INFO;
-	/* Defaults follow the corpus' recommended limits (docs/LIMITS). */
-	c->limits.max_layer_bytes = 4ULL << 30;
+	/*
+	 * Layer limits default to the extraction policy's recommended values
+	 * (docs/SANDBOX.md); a host with bigger plugins raises them in the
+	 * config file ("limits").
+	 */
+	c->limits.max_layer_bytes = 512ULL << 20;
+	c->limits.max_compressed = 64ULL << 20;
+	c->limits.max_file = 256ULL << 20;
+	c->limits.max_links = 1000;
 	c->limits.max_entries = 100000;
 	c->limits.max_path = 4096;
 	c->limits.max_depth = 128;
-	c->limits.max_ratio = 1000;
+	c->limits.max_ratio = 100;
 	c->limits.max_xattr = 64 * 1024;
 	c->limits.max_pax = 1024 * 1024;
 	c->limits.max_manifest = 4 * 1024 * 1024;
@@ -35,6 +43,7 @@ conf_defaults(struct pd_conf *c)
 	c->limits.max_clients_per_uid = 32;
 	c->limits.helper_timeout = 10;
 	c->limits.client_timeout = 30;
+	c->limits.extract_timeout = 1800;
 }
 
 static int
@@ -99,6 +108,12 @@ conf_limits(struct pd_conf *c, json_t *obj, struct pd_err *e)
 			rc = conf_u64(v, k, &l->max_pax, e);
 		else if (strcmp(k, "max-manifest") == 0)
 			rc = conf_u64(v, k, &l->max_manifest, e);
+		else if (strcmp(k, "max-compressed") == 0)
+			rc = conf_u64(v, k, &l->max_compressed, e);
+		else if (strcmp(k, "max-file") == 0)
+			rc = conf_u64(v, k, &l->max_file, e);
+		else if (strcmp(k, "max-links") == 0)
+			rc = conf_u32(v, k, &l->max_links, e);
 		else if (strcmp(k, "max-clients") == 0)
 			rc = conf_u32(v, k, &l->max_clients, e);
 		else if (strcmp(k, "max-clients-per-uid") == 0)
@@ -107,6 +122,8 @@ conf_limits(struct pd_conf *c, json_t *obj, struct pd_err *e)
 			rc = conf_u32(v, k, &l->helper_timeout, e);
 		else if (strcmp(k, "client-timeout") == 0)
 			rc = conf_u32(v, k, &l->client_timeout, e);
+		else if (strcmp(k, "extract-timeout") == 0)
+			rc = conf_u32(v, k, &l->extract_timeout, e);
 		else
 			rc = pd_errf(e, PD_E_INVAL, "config: unknown limit \"%s\"", k);
 		if (rc == -1)
@@ -154,6 +171,8 @@ conf_load_file(struct pd_conf *c, const char *path, struct pd_err *e)
 			rc = conf_str(v, k, &c->fetch_user, e);
 		else if (strcmp(k, "extractor-user") == 0)
 			rc = conf_str(v, k, &c->extract_user, e);
+		else if (strcmp(k, "certs-dir") == 0)
+			rc = conf_str(v, k, &c->certs_dir, e);
 		else if (strcmp(k, "runtime") == 0)
 			rc = conf_str(v, k, &c->runtime, e);
 		else if (strcmp(k, "proxy") == 0)

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,6 +27,61 @@
 #include "role.h"
 #include "sandbox.h"
 #include "util.h"
+
+/*
+ * Helper pids whose exit status belongs to a job thread.  The main loop's
+ * orphan reaper (the broker is a child subreaper) leaves these alone.
+ */
+static pthread_mutex_t	 owned_mtx = PTHREAD_MUTEX_INITIALIZER;
+static pid_t		 owned[256];
+
+static void
+owned_set(pid_t pid, pid_t val)
+{
+	size_t i;
+
+	pthread_mutex_lock(&owned_mtx);
+	for (i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
+		if (owned[i] == pid) {
+			owned[i] = val;
+			break;
+		}
+	pthread_mutex_unlock(&owned_mtx);
+}
+
+int
+helper_owned(pid_t pid)
+{
+	size_t i;
+	int r = 0;
+
+	pthread_mutex_lock(&owned_mtx);
+	for (i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
+		if (owned[i] == pid)
+			r = 1;
+	pthread_mutex_unlock(&owned_mtx);
+	return r;
+}
+
+/*
+ * Reap children nobody waits for: processes orphaned into the broker
+ * (it is a subreaper), e.g. anything a killed helper left behind.
+ */
+void
+helper_reap_orphans(void)
+{
+	siginfo_t si;
+
+	for (;;) {
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == -1 ||
+		    si.si_pid == 0)
+			return;
+		if (helper_owned(si.si_pid))
+			return;		/* its job thread reaps it */
+		(void)waitpid(si.si_pid, NULL, WNOHANG);
+	}
+}
 
 const char *
 helper_path(int role, char *buf, size_t len)
@@ -82,6 +138,8 @@ reap(struct helper *h, int *status, int wait_ms)
 	*status = -1;
 	if (h->pid <= 0)
 		return;
+	/* Whatever the helper started dies with it (its own process group). */
+	(void)kill(-h->pid, SIGKILL);
 	for (;;) {
 		r = waitpid(h->pid, status, WNOHANG);
 		if (r == h->pid || (r == -1 && errno != EINTR))
@@ -94,6 +152,7 @@ reap(struct helper *h, int *status, int wait_ms)
 		usleep(5000);
 		waited += 5;
 	}
+	owned_set(h->pid, 0);
 	h->pid = -1;
 }
 
@@ -357,6 +416,8 @@ helper_spawn(struct helper *h, int role, int rootfd, const char *rootpath,
 			free(envp[--nenv]);
 		return pd_errno(e, PD_E_INTERNAL, "fork");
 	}
+	if (pid > 0)
+		owned_set(0, pid);
 	if (pid == 0) {
 		/*
 		 * Child: only async-signal-safe calls until execve.  The
@@ -365,6 +426,7 @@ helper_spawn(struct helper *h, int role, int rootfd, const char *rootpath,
 		 * closed.  The helper dies with the broker (PDEATHSIG).
 		 */
 		signal(SIGPIPE, SIG_DFL);
+		(void)setpgid(0, 0);
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
 		if (dup2(devnull, 0) == -1 || dup2(devnull, 1) == -1)
@@ -397,10 +459,12 @@ helper_spawn(struct helper *h, int role, int rootfd, const char *rootpath,
 	s.uid = h->uid;
 	s.gid = h->gid;
 	s.loglevel = (uint32_t)log_getlevel();
-	s.rlim_nofile = 64;
+	/* the extractor holds one fd per directory level while removing */
+	s.rlim_nofile = role == PD_ROLE_EXTRACTOR ? 1024 : 64;
 	s.proxy = role == PD_ROLE_FETCHER ? conf.proxy : NULL;
 	if (role == PD_ROLE_EXTRACTOR)
-		s.rlim_fsize = conf.limits.max_layer_bytes;
+		s.rlim_fsize = conf.limits.max_file > conf.limits.max_compressed ?
+		    conf.limits.max_file : conf.limits.max_compressed;
 	if (pd_send_setup(h->sock, 0, rootfd, &s, &ie) == -1)
 		return helper_fail(h, 1, e, "did not take SETUP", ie.msg);
 	if (helper_recv(h, setup_done, 1, (int)conf.limits.helper_timeout * 1000,

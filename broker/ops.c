@@ -295,6 +295,19 @@ op_dispatch(struct ctl_client *c, uint32_t type, struct pd_ctlreq *q, int fd,
 	case PD_CTL_HELPERCHECK:
 		rc = op_check_helper(c, q->args[0], e);
 		break;
+	case PD_CTL_INSTALL:
+		rc = op_install(c, q, e);
+		break;
+	case PD_CTL_PRIVILEGES:
+		rc = op_privileges(c, q, e);
+		break;
+	case PD_CTL_SET:
+		rc = op_set(c, q, e);
+		break;
+	case PD_CTL_CREATE:
+		rc = op_create(c, q->args[0], fd, e);
+		fd = -1;
+		break;
 	default:
 		rc = pd_errf(e, PD_E_INVAL, "\"%s\" is not implemented by plugind %s "
 		    "yet", v ? v->name : "?", PD_VERSION);

@@ -7,9 +7,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,11 +20,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <jansson.h>
+#include <openssl/evp.h>
+#include <pwd.h>
 
 #include "broker.h"
 #include "log.h"
 #include "proto.h"
+#include "ref.h"
 #include "util.h"
 
 static const char	*host;
@@ -123,16 +131,70 @@ struct reply {
 	size_t	 len;
 };
 
+/*
+ * Progress: on a terminal, one line per layer redrawn in place with a
+ * bar; otherwise a plain line per status change (as docker does).
+ */
+#define MAXLINES	64
+static char	 prog_ids[MAXLINES][64];
+static char	 prog_last[MAXLINES][64];
+static int	 prog_n;
+static int	 prog_tty = -1;
+
+static void
+bar(char *out, size_t len, uint64_t cur, uint64_t total)
+{
+	char a[32], b[32];
+	int w = 30, fill = total ? (int)(cur * (uint64_t)w / total) : 0, i;
+	size_t o = 0;
+
+	if (fill > w)
+		fill = w;
+	out[o++] = '[';
+	for (i = 0; i < w && o + 2 < len; i++)
+		out[o++] = i < fill ? '=' : (i == fill ? '>' : ' ');
+	out[o++] = ']';
+	out[o] = '\0';
+	pd_human_size(cur, a, sizeof(a));
+	pd_human_size(total, b, sizeof(b));
+	snprintf(out + o, len - o, " %s/%s", a, b);
+}
+
 static void
 progress_line(const struct pd_progress *p)
 {
-	if (p->total > 0)
-		printf("%s: %s %llu/%llu\n", p->id, p->status,
-		    (unsigned long long)p->current, (unsigned long long)p->total);
-	else if (p->id[0] != '\0')
-		printf("%s: %s\n", p->id, p->status);
-	else
+	char detail[128] = "";
+	int i;
+
+	if (prog_tty == -1)
+		prog_tty = isatty(1);
+	if (p->id[0] == '\0') {
 		printf("%s\n", p->status);
+		fflush(stdout);
+		return;
+	}
+	for (i = 0; i < prog_n; i++)
+		if (strcmp(prog_ids[i], p->id) == 0)
+			break;
+	if (i == prog_n && prog_n < MAXLINES) {
+		snprintf(prog_ids[prog_n], sizeof(prog_ids[0]), "%s", p->id);
+		prog_last[prog_n][0] = '\0';
+		prog_n++;
+		if (prog_tty)
+			printf("\n");
+	}
+	if (i == MAXLINES)
+		return;
+	if (p->total > 0 && strcmp(p->status, "Downloading") == 0)
+		bar(detail, sizeof(detail), p->current, p->total);
+	if (!prog_tty) {
+		/* plain output: one line per status change */
+		if (strcmp(prog_last[i], p->status) != 0)
+			printf("%s: %s\n", p->id, p->status);
+	} else
+		printf("\033[%dA\r\033[2K%s: %s %s\033[%dB\r", prog_n - i, p->id,
+		    p->status, detail, prog_n - i);
+	snprintf(prog_last[i], sizeof(prog_last[0]), "%s", p->status);
 	fflush(stdout);
 }
 
@@ -536,6 +598,368 @@ cmd_debug(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * Write a tar of DIR's config.json and rootfs/ into fd, as the invoking
+ * user (this runs in pluginctl's child, with the user's rights).
+ */
+static int
+write_context(const char *dir, int fd, int compress)
+{
+	static const char *top[] = { "config.json", "rootfs" };
+	struct archive_entry_linkresolver *lr;
+	struct archive *out, *disk;
+	struct archive_entry *ent, *spare;
+	char buf[65536];
+	const char *src;
+	ssize_t n;
+	int i, r, in;
+
+	if (chdir(dir) == -1) {
+		fprintf(stderr, "pluginctl: error: %s: %s\n", dir, strerror(errno));
+		return 1;
+	}
+	out = archive_write_new();
+	archive_write_set_format_pax_restricted(out);
+	if (compress)
+		archive_write_add_filter_gzip(out);
+	if (archive_write_open_fd(out, fd) != ARCHIVE_OK)
+		return 1;
+	/* Hard links in the directory stay hard links in the plugin. */
+	lr = archive_entry_linkresolver_new();
+	archive_entry_linkresolver_set_strategy(lr, archive_format(out));
+	for (i = 0; i < 2; i++) {
+		disk = archive_read_disk_new();
+		archive_read_disk_set_symlink_physical(disk);
+		if (archive_read_disk_open(disk, top[i]) != ARCHIVE_OK) {
+			fprintf(stderr, "pluginctl: error: %s/%s: %s\n", dir, top[i],
+			    archive_error_string(disk));
+			return 1;
+		}
+		for (;;) {
+			ent = archive_entry_new();
+			r = archive_read_next_header2(disk, ent);
+			if (r == ARCHIVE_EOF) {
+				archive_entry_free(ent);
+				break;
+			}
+			if (r != ARCHIVE_OK) {
+				fprintf(stderr, "pluginctl: error: %s: %s\n", dir,
+				    archive_error_string(disk));
+				return 1;
+			}
+			archive_read_disk_descend(disk);
+			archive_entry_unset_atime(ent);
+			archive_entry_unset_ctime(ent);
+			spare = NULL;
+			archive_entry_linkify(lr, &ent, &spare);
+			if (ent == NULL)
+				continue;
+			if (archive_write_header(out, ent) != ARCHIVE_OK)
+				return 1;
+			if (archive_entry_filetype(ent) == AE_IFREG &&
+			    archive_entry_size(ent) > 0) {
+				src = archive_entry_sourcepath(ent);
+				if ((in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+					fprintf(stderr, "pluginctl: error: %s/%s: %s\n", dir,
+					    src, strerror(errno));
+					return 1;
+				}
+				while ((n = read(in, buf, sizeof(buf))) > 0)
+					if (archive_write_data(out, buf, (size_t)n) != n)
+						return 1;
+				close(in);
+			}
+			archive_entry_free(ent);
+		}
+		archive_read_free(disk);
+	}
+	archive_entry_linkresolver_free(lr);
+	if (archive_write_close(out) != ARCHIVE_OK)
+		return 1;
+	archive_write_free(out);
+	return 0;
+}
+
+static int
+cmd_create(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "compress", no_argument, NULL, 'z' }, { NULL, 0, NULL, 0 } };
+	char path[4096];
+	struct reply r;
+	struct stat st;
+	int ch, compress = 0, p[2], status;
+	pid_t pid;
+
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1)
+		if (ch == 'z')
+			compress = 1;
+		else
+			return 2;
+	if (argc - optind != 2)
+		usage_fail("create", "create [OPTIONS] PLUGIN PLUGIN-DATA-DIR");
+	if (stat(argv[optind + 1], &st) == -1)
+		die("%s: %s", argv[optind + 1], strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		die("%s is not a directory", argv[optind + 1]);
+	snprintf(path, sizeof(path), "%s/config.json", argv[optind + 1]);
+	if (stat(path, &st) == -1)
+		die("%s: %s", path, strerror(errno));
+	snprintf(path, sizeof(path), "%s/rootfs", argv[optind + 1]);
+	if (stat(path, &st) == -1 || !S_ISDIR(st.st_mode))
+		die("%s: the plugin directory needs a rootfs/ directory", path);
+	if (pipe2(p, O_CLOEXEC) == -1)
+		die("pipe: %s", strerror(errno));
+	if ((pid = fork()) == -1)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		close(p[0]);
+		signal(SIGPIPE, SIG_DFL);
+		_exit(write_context(argv[optind + 1], p[1], compress));
+	}
+	close(p[1]);
+	signal(SIGPIPE, SIG_IGN);
+	request(PD_CTL_CREATE, 0, 0, p[0], &argv[optind], 1, &r);
+	if (waitpid(pid, &status, 0) == -1 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0)
+		die("could not read the plugin directory %s", argv[optind + 1]);
+	printf("%s\n", argv[optind]);
+	free(r.data);
+	return 0;
+}
+
+/* The registry a reference names, as Docker keys it in config.json. */
+static void
+registry_key(const char *remote, char *out, size_t len)
+{
+	struct pd_ref ref;
+	struct pd_err e;
+
+	out[0] = '\0';
+	if (pd_ref_parse(remote, &ref, &e) == -1)
+		return;
+	if (strcmp(ref.domain, "docker.io") == 0)
+		snprintf(out, len, "https://index.docker.io/v1/");
+	else
+		snprintf(out, len, "%s", ref.domain);
+}
+
+static int
+same_registry(const char *key, const char *want)
+{
+	const char *k = key, *w = want;
+	size_t n;
+
+	if (strncmp(k, "https://", 8) == 0)
+		k += 8;
+	else if (strncmp(k, "http://", 7) == 0)
+		k += 7;
+	if (strncmp(w, "https://", 8) == 0)
+		w += 8;
+	n = strcspn(k, "/");
+	return strlen(w) >= n && strncmp(k, w, n) == 0 && (w[n] == '\0' ||
+	    w[n] == '/');
+}
+
+/*
+ * Credentials for `remote`, as a JSON string for the broker: from
+ * --username/--password-stdin, else the invoking user's
+ * ~/.docker/config.json "auths" (read here, as that user).  They travel
+ * with the request only; nothing is written anywhere.
+ */
+static char *
+credentials(const char *remote, const char *user, int pass_stdin)
+{
+	char key[512], path[4096], line[4096], *dec = NULL, *colon;
+	const char *home, *k, *b64;
+	json_t *cfg, *a, *out = NULL, *v;
+	struct passwd *pw;
+	char *s;
+	size_t n;
+
+	if (user != NULL || pass_stdin) {
+		line[0] = '\0';
+		if (pass_stdin && fgets(line, sizeof(line), stdin) == NULL)
+			die("--password-stdin: nothing on standard input");
+		line[strcspn(line, "\r\n")] = '\0';
+		if (user == NULL || user[0] == '\0')
+			die("--password-stdin needs --username");
+		out = json_pack("{s:s, s:s}", "username", user, "password", line);
+		explicit_bzero(line, sizeof(line));
+		goto done;
+	}
+	registry_key(remote, key, sizeof(key));
+	home = (pw = getpwuid(getuid())) != NULL ? pw->pw_dir : getenv("HOME");
+	if (getenv("DOCKER_CONFIG") != NULL)
+		snprintf(path, sizeof(path), "%s/config.json", getenv("DOCKER_CONFIG"));
+	else
+		snprintf(path, sizeof(path), "%s/.docker/config.json", home ? home : "/");
+	if ((cfg = json_load_file(path, 0, NULL)) == NULL)
+		return xstrdup("");
+	json_object_foreach(json_object_get(cfg, "auths"), k, a) {
+		if (!same_registry(k, key))
+			continue;
+		if (json_is_string(v = json_object_get(a, "identitytoken")) &&
+		    json_string_length(v) > 0) {
+			out = json_pack("{s:O}", "identitytoken", v);
+			break;
+		}
+		if ((b64 = json_string_value(json_object_get(a, "auth"))) != NULL &&
+		    b64[0] != '\0') {
+			n = strlen(b64);
+			dec = xcalloc(1, n + 4);
+			if (EVP_DecodeBlock((unsigned char *)dec, (const unsigned char *)b64,
+			    (int)n) > 0 && (colon = strchr(dec, ':')) != NULL) {
+				*colon = '\0';
+				out = json_pack("{s:s, s:s}", "username", dec, "password",
+				    colon + 1);
+			}
+			explicit_bzero(dec, n + 4);
+			free(dec);
+			break;
+		}
+		if (json_is_string(json_object_get(a, "username")))
+			out = json_pack("{s:O, s:O}", "username", json_object_get(a,
+			    "username"), "password", json_object_get(a, "password") ?
+			    json_object_get(a, "password") : json_string(""));
+		break;
+	}
+	json_decref(cfg);
+done:
+	if (out == NULL)
+		return xstrdup("");
+	s = json_dumps(out, JSON_COMPACT);
+	json_decref(out);
+	return s;
+}
+
+static void
+print_privileges(const char *remote, json_t *privs)
+{
+	const json_t *p, *v;
+	size_t i, j;
+
+	printf("Plugin \"%s\" is requesting the following privileges:\n", remote);
+	json_array_foreach(privs, i, p) {
+		printf(" - %s: [", json_string_value(json_object_get(p, "Name")));
+		json_array_foreach(json_object_get(p, "Value"), j, v)
+			printf("%s%s", j ? " " : "", json_string_value(v));
+		printf("]\n");
+	}
+}
+
+static int
+cmd_install(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "alias", required_argument, NULL, 'a' },
+		{ "disable", no_argument, NULL, 'd' },
+		{ "grant-all-permissions", no_argument, NULL, 'g' },
+		{ "disable-content-trust", optional_argument, NULL, 'c' },
+		{ "username", required_argument, NULL, 'u' },
+		{ "password-stdin", no_argument, NULL, 'p' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ NULL, 0, NULL, 0 } };
+	const char *alias = "", *user = NULL;
+	int ch, grant = 0, disable = 0, pass_stdin = 0, dry = 0, quiet = 0, i, nargs;
+	char answer[16], *auth, *privtxt, **args;
+	struct reply r;
+	json_t *privs, *res;
+
+	while ((ch = getopt_long(argc, argv, "q", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'a': alias = optarg; break;
+		case 'd': disable = 1; break;
+		case 'g': grant = 1; break;
+		case 'c': break;	/* accepted, as docker; no content trust */
+		case 'u': user = optarg; break;
+		case 'p': pass_stdin = 1; break;
+		case 'n': dry = 1; break;
+		case 'q': quiet = 1; break;
+		default: return 2;
+		}
+	}
+	if (argc - optind < 1)
+		usage_fail("install", "install [OPTIONS] PLUGIN [KEY=VALUE...]");
+	auth = credentials(argv[optind], user, pass_stdin);
+	{
+		char *pa[2] = { argv[optind], auth };
+
+		request(PD_CTL_PRIVILEGES, PD_CTLF_QUIET, 0, -1, pa, 2, &r);
+	}
+	privs = reply_json(&r);
+	free(r.data);
+	if (dry) {
+		print_privileges(argv[optind], privs);
+		return 0;
+	}
+	if (json_array_size(privs) > 0 && !quiet)
+		print_privileges(argv[optind], privs);
+	if (json_array_size(privs) > 0 && !grant) {
+		if (!isatty(0))
+			die("plugin %s requires the privileges listed above; grant them with "
+			    "--grant-all-permissions (standard input is not a terminal)",
+			    argv[optind]);
+		printf("Do you grant the above permissions? [y/N] ");
+		fflush(stdout);
+		if (fgets(answer, sizeof(answer), stdin) == NULL ||
+		    (answer[0] != 'y' && answer[0] != 'Y'))
+			die("permission denied: the privileges were not granted");
+	}
+	privtxt = json_dumps(privs, JSON_COMPACT);
+	nargs = 4 + (argc - optind - 1);
+	args = xcalloc((size_t)nargs + 1, sizeof(char *));
+	args[0] = argv[optind];
+	args[1] = (char *)(uintptr_t)alias;
+	args[2] = privtxt;
+	args[3] = auth;
+	for (i = optind + 1; i < argc; i++)
+		args[4 + i - optind - 1] = argv[i];
+	request(PD_CTL_INSTALL, (quiet ? PD_CTLF_QUIET : 0) |
+	    (disable ? PD_CTLF_DISABLE : 0), 0, -1, args, nargs, &r);
+	explicit_bzero(auth, strlen(auth));
+	res = reply_json(&r);
+	if (!quiet)
+		printf("Digest: %s\n", json_string_value(json_object_get(res, "Digest")));
+	printf("Installed plugin %s\n", json_string_value(json_object_get(res, "Name")));
+	if (!disable && !quiet)
+		fprintf(stderr, "pluginctl: note: plugin %s was left disabled: this "
+		    "plugind does not run plugins yet\n",
+		    json_string_value(json_object_get(res, "Name")));
+	json_decref(res);
+	json_decref(privs);
+	free(privtxt);
+	free(args);
+	free(auth);
+	free(r.data);
+	return 0;
+}
+
+static int
+cmd_privileges(int argc, char **argv)
+{
+	char *auth, *pa[2];
+	struct reply r;
+	json_t *privs;
+
+	if (argc != 2)
+		usage_fail("privileges", "privileges PLUGIN");
+	auth = credentials(argv[1], NULL, 0);
+	pa[0] = argv[1];
+	pa[1] = auth;
+	request(PD_CTL_PRIVILEGES, PD_CTLF_QUIET, 0, -1, pa, 2, &r);
+	privs = reply_json(&r);
+	if (json_array_size(privs) == 0)
+		printf("Plugin \"%s\" requests no privileges\n", argv[1]);
+	else
+		print_privileges(argv[1], privs);
+	json_decref(privs);
+	free(auth);
+	free(r.data);
+	return 0;
+}
+
 /* Verbs whose broker side lands with later work: sent as typed requests. */
 static int
 cmd_simple(uint32_t type, const char *synopsis, int argc, char **argv)
@@ -587,6 +1011,7 @@ usage(int code)
 	    "  inspect     Display detailed information on one or more plugins\n"
 	    "  install     Install a plugin\n"
 	    "  ls          List plugins\n"
+	    "  privileges  Show the privileges a remote plugin requests\n"
 	    "  push        Push a plugin to a registry\n"
 	    "  rm          Remove one or more plugins\n"
 	    "  set         Change settings for a plugin\n"
@@ -636,6 +1061,8 @@ main(int argc, char *argv[])
 		return cmd_ls(argc, argv);
 	if (strcmp(cmd, "inspect") == 0)
 		return cmd_inspect(argc, argv);
+	if (strcmp(cmd, "create") == 0)
+		return cmd_create(argc, argv);
 	if (strcmp(cmd, "debug") == 0)
 		return cmd_debug(argc, argv);
 	if (strcmp(cmd, "enable") == 0)
@@ -656,8 +1083,9 @@ main(int argc, char *argv[])
 		return cmd_simple(PD_CTL_UPGRADE, "upgrade [OPTIONS] PLUGIN [REMOTE]",
 		    argc, argv);
 	if (strcmp(cmd, "install") == 0 || strcmp(cmd, "pull") == 0)
-		return cmd_simple(PD_CTL_INSTALL, "install [OPTIONS] PLUGIN "
-		    "[KEY=VALUE...]", argc, argv);
+		return cmd_install(argc, argv);
+	if (strcmp(cmd, "privileges") == 0)
+		return cmd_privileges(argc, argv);
 	fprintf(stderr, "pluginctl: '%s' is not a pluginctl command.\n"
 	    "See 'pluginctl --help'\n", cmd);
 	return 1;

@@ -79,7 +79,8 @@ static void
 prepare_fetch_root(void)
 {
 	static const char *files[] = { "resolv.conf", "hosts", "nsswitch.conf",
-	    "host.conf", "gai.conf" };
+	    "gai.conf" };
+	static const char hostconf[] = "multi on\n";
 	char dir[4096], src[64];
 	struct pd_err e;
 	size_t i;
@@ -105,6 +106,10 @@ prepare_fetch_root(void)
 		    &e) == -1)
 			log_warnx("fetch-root: cannot copy %s", src);
 	}
+	/* glibc returns only the first address of a name without this. */
+	if (pd_atomic_write(dfd, "host.conf", hostconf, sizeof(hostconf) - 1, 0644,
+	    &e) == -1)
+		log_warnx("fetch-root: %s", e.msg);
 	free(data);
 	close(dfd);
 }
@@ -129,8 +134,14 @@ prepare_dirs(void)
 			fatalx("%s", e.msg);
 	}
 	snprintf(path, sizeof(path), "%s/plugins", conf.exec_root);
-	if (pd_mkdirs(path, 0711, &e) == -1)
+	if (pd_mkdirs(path, 0700, &e) == -1)
 		fatalx("%s", e.msg);
+	/*
+	 * The control socket lives in the exec root: others may traverse it
+	 * (0711) but not list it; the socket itself is 0660 root:plugind.
+	 */
+	if (chmod(conf.exec_root, 0711) == -1)
+		fatal("chmod %s", conf.exec_root);
 }
 
 /* Leftovers of interrupted jobs: tmp/ only ever holds job scratch. */
@@ -168,7 +179,7 @@ main(int argc, char *argv[])
 	};
 	const char *cfgfile = NULL, *o_data = NULL, *o_exec = NULL,
 	    *o_host = NULL, *o_helper = NULL;
-	int ch, o_level = -1, sfd, lfd;
+	int ch, o_level = -1, sfd, lfd, r;
 	struct signalfd_siginfo si;
 	struct pollfd pfd[2];
 	struct pd_err e;
@@ -226,6 +237,7 @@ main(int argc, char *argv[])
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if ((sfd = signalfd(-1, &set, SFD_CLOEXEC)) == -1)
@@ -245,6 +257,7 @@ main(int argc, char *argv[])
 		fatalx("%s", e.msg);
 	if (plugins_load(&e) == -1)
 		fatalx("%s", e.msg);
+	blobs_gc();	/* blobs an interrupted job stored but never recorded */
 	if ((lfd = control_listen(conf.socket_path, &e)) == -1)
 		fatalx("%s", e.msg);
 	log_info("plugind %s ready: data root %s, exec root %s, listening on "
@@ -256,14 +269,23 @@ main(int argc, char *argv[])
 	pfd[1].fd = lfd;
 	pfd[1].events = POLLIN;
 	while (!pd_quit) {
-		if (poll(pfd, 2, -1) == -1) {
+		r = poll(pfd, 2, 1000);
+		if (r == -1) {
 			if (errno == EINTR)
 				continue;
 			fatal("poll");
 		}
+		if (r == 0) {
+			helper_reap_orphans();
+			continue;
+		}
 		if (pfd[0].revents & POLLIN) {
 			if (read(sfd, &si, sizeof(si)) != sizeof(si))
 				continue;
+			if (si.ssi_signo == SIGCHLD) {
+				helper_reap_orphans();
+				continue;
+			}
 			if (si.ssi_signo == SIGHUP) {
 				log_info("SIGHUP: nothing to reload");
 				continue;

@@ -159,7 +159,7 @@ static const struct pd_verb verbs[] = {
 	{ PD_CTL_INFO,		"info",		0, 0, 0, 0 },
 	{ PD_CTL_LIST,		"ls",		0, 16, 0, 0 },
 	{ PD_CTL_INSPECT,	"inspect",	1, 1, 0, 0 },
-	{ PD_CTL_INSTALL,	"install",	2, PD_CTL_MAXARGS, 1, 0 },
+	{ PD_CTL_INSTALL,	"install",	4, PD_CTL_MAXARGS, 1, 0 },
 	{ PD_CTL_ENABLE,	"enable",	1, 1, 1, 0 },
 	{ PD_CTL_DISABLE,	"disable",	1, 1, 1, 0 },
 	{ PD_CTL_REMOVE,	"rm",		1, 1, 1, 0 },
@@ -167,7 +167,7 @@ static const struct pd_verb verbs[] = {
 	{ PD_CTL_PUSH,		"push",		1, 1, 1, 0 },
 	{ PD_CTL_CREATE,	"create",	1, 1, 1, 1 },
 	{ PD_CTL_UPGRADE,	"upgrade",	2, 2, 1, 0 },
-	{ PD_CTL_PRIVILEGES,	"privileges",	1, 1, 0, 0 },
+	{ PD_CTL_PRIVILEGES,	"privileges",	2, 2, 0, 0 },
 	{ PD_CTL_HELPERCHECK,	"helper-check",	1, 1, 1, 0 },
 };
 
@@ -203,6 +203,11 @@ pd_msg_name(uint32_t type)
 	case PD_MSG_FETCH_RESULT: return "FETCH_RESULT";
 	case PD_MSG_UNTAR:	return "UNTAR";
 	case PD_MSG_UNTAR_DONE:	return "UNTAR_DONE";
+	case PD_MSG_BUNDLE_OUT:	return "BUNDLE_OUT";
+	case PD_MSG_BUNDLE:	return "BUNDLE";
+	case PD_MSG_BUNDLE_DONE: return "BUNDLE_DONE";
+	case PD_MSG_PARSE:	return "PARSE";
+	case PD_MSG_PARSE_DONE:	return "PARSE_DONE";
 	}
 	if ((v = pd_verb_lookup(type)) != NULL)
 		return v->name;
@@ -514,6 +519,9 @@ pd_send_untar(int s, uint32_t id, int fd, const struct pd_untar_req *u,
 	wb_u32(&w, u->max_ratio);
 	wb_u64(&w, u->max_xattr);
 	wb_u64(&w, u->max_pax);
+	wb_u64(&w, u->max_compressed);
+	wb_u64(&w, u->max_file);
+	wb_u32(&w, u->max_links);
 	return wb_send(s, PD_MSG_UNTAR, id, fd, &w, e);
 }
 
@@ -533,6 +541,9 @@ pd_dec_untar(const struct pd_msg *m, struct pd_untar_req *u, struct pd_err *e)
 	u->max_ratio = rb_u32(&r);
 	u->max_xattr = rb_u64(&r);
 	u->max_pax = rb_u64(&r);
+	u->max_compressed = rb_u64(&r);
+	u->max_file = rb_u64(&r);
+	u->max_links = rb_u32(&r);
 	if (rb_end(&r, m, 1, e) == -1) {
 		pd_untar_req_free(u);
 		return -1;
@@ -722,4 +733,132 @@ pd_fetch_result_free(struct pd_fetch_result *f)
 	free(f->media_type);
 	free(f->digest);
 	f->media_type = f->digest = NULL;
+}
+
+/* A message whose only content is its fd (BUNDLE_OUT). */
+int
+pd_dec_fd_only(const struct pd_msg *m, struct pd_err *e)
+{
+	struct rbuf r;
+
+	rb_init(&r, m);
+	return rb_end(&r, m, 1, e);
+}
+
+int
+pd_send_bundle(int s, uint32_t id, int fd, uint32_t flags, struct pd_err *e)
+{
+	struct wbuf w = { .len = 0 };
+
+	wb_u32(&w, flags);
+	return wb_send(s, PD_MSG_BUNDLE, id, fd, &w, e);
+}
+
+int
+pd_dec_bundle(const struct pd_msg *m, uint32_t *flags, struct pd_err *e)
+{
+	struct rbuf r;
+
+	rb_init(&r, m);
+	*flags = rb_u32(&r);
+	if (r.bad == NULL && *flags != 0)
+		r.bad = "unknown flags";
+	return rb_end(&r, m, 1, e);
+}
+
+int
+pd_send_bundle_done(int s, uint32_t id, const struct pd_bundle_done *d,
+    struct pd_err *e)
+{
+	struct wbuf w = { .len = 0 };
+
+	wb_u64(&w, d->entries);
+	wb_str(&w, d->config, PD_BUNDLE_CONFIG_MAX);
+	return wb_send(s, PD_MSG_BUNDLE_DONE, id, -1, &w, e);
+}
+
+int
+pd_dec_bundle_done(const struct pd_msg *m, struct pd_bundle_done *d,
+    struct pd_err *e)
+{
+	struct rbuf r;
+
+	memset(d, 0, sizeof(*d));
+	rb_init(&r, m);
+	d->entries = rb_u64(&r);
+	d->config = rb_str(&r, PD_BUNDLE_CONFIG_MAX);
+	if (rb_end(&r, m, 0, e) == -1) {
+		pd_bundle_done_free(d);
+		return -1;
+	}
+	return 0;
+}
+
+void
+pd_bundle_done_free(struct pd_bundle_done *d)
+{
+	free(d->config);
+	d->config = NULL;
+}
+
+int
+pd_send_parse(int s, uint32_t id, int fd, const struct pd_parse_req *p,
+    struct pd_err *e)
+{
+	struct wbuf w = { .len = 0 };
+
+	wb_u32(&w, p->kind);
+	wb_u64(&w, p->max_size);
+	wb_str(&w, p->content_type, PD_STR_SHORT);
+	return wb_send(s, PD_MSG_PARSE, id, fd, &w, e);
+}
+
+int
+pd_dec_parse(const struct pd_msg *m, struct pd_parse_req *p, struct pd_err *e)
+{
+	struct rbuf r;
+
+	memset(p, 0, sizeof(*p));
+	rb_init(&r, m);
+	p->kind = rb_u32(&r);
+	p->max_size = rb_u64(&r);
+	p->content_type = rb_str(&r, PD_STR_SHORT);
+	if (r.bad == NULL && p->kind != PD_PARSE_MANIFEST && p->kind != PD_PARSE_CONFIG)
+		r.bad = "unknown parse kind";
+	if (rb_end(&r, m, 1, e) == -1) {
+		pd_parse_req_free(p);
+		return -1;
+	}
+	return 0;
+}
+
+void
+pd_parse_req_free(struct pd_parse_req *p)
+{
+	free(p->content_type);
+	p->content_type = NULL;
+}
+
+int
+pd_send_parse_done(int s, uint32_t id, const char *json, struct pd_err *e)
+{
+	struct wbuf w = { .len = 0 };
+
+	wb_str(&w, json, PD_BUNDLE_CONFIG_MAX);
+	return wb_send(s, PD_MSG_PARSE_DONE, id, -1, &w, e);
+}
+
+int
+pd_dec_parse_done(const struct pd_msg *m, char **json, struct pd_err *e)
+{
+	struct rbuf r;
+
+	rb_init(&r, m);
+	*json = rb_str(&r, PD_BUNDLE_CONFIG_MAX);
+	if (rb_end(&r, m, 0, e) == -1) {
+		free(*json);
+		*json = NULL;
+		return -1;
+	}
+	return 0;
 }

@@ -107,7 +107,8 @@ enum pd_msg_type {
 	PD_CTL_INFO = 100,	/* args: none */
 	PD_CTL_LIST = 101,	/* args: filter "key=value"... */
 	PD_CTL_INSPECT = 102,	/* args: name-or-id */
-	PD_CTL_INSTALL = 103,	/* args: remote, alias, KEY=VALUE... */
+	PD_CTL_INSTALL = 103,	/* args: remote, alias, privileges JSON,
+				   credentials JSON, KEY=VALUE... */
 	PD_CTL_ENABLE = 104,	/* args: name */
 	PD_CTL_DISABLE = 105,	/* args: name */
 	PD_CTL_REMOVE = 106,	/* args: name */
@@ -115,7 +116,7 @@ enum pd_msg_type {
 	PD_CTL_PUSH = 108,	/* args: name */
 	PD_CTL_CREATE = 109,	/* args: name; fd: tar of the bundle */
 	PD_CTL_UPGRADE = 110,	/* args: name, remote */
-	PD_CTL_PRIVILEGES = 111,	/* args: remote */
+	PD_CTL_PRIVILEGES = 111,	/* args: remote, credentials JSON */
 	PD_CTL_HELPERCHECK = 112,	/* args: role name ("fetcher"...) */
 
 	/* CTL_DATA, broker -> client: a chunk of the reply document. */
@@ -173,7 +174,8 @@ enum pd_msg_type {
 	 *	str	media_type	<= 256, selects the decompressor
 	 *	u64	max_bytes, max_entries
 	 *	u32	max_path, max_depth, max_name, max_ratio
-	 *	u64	max_xattr, max_pax
+	 *	u64	max_xattr, max_pax, max_compressed, max_file
+	 *	u32	max_links
 	 */
 	PD_MSG_UNTAR = 300,
 
@@ -184,7 +186,49 @@ enum pd_msg_type {
 	 *	str	diff_id		<= 256, "sha256:<hex>" of the tar stream
 	 */
 	PD_MSG_UNTAR_DONE = 301,
+
+	/*
+	 * BUNDLE_OUT, broker -> extractor, before BUNDLE.  Carries the fd
+	 * the re-rooted, gzip-compressed layer is written into.  Empty.
+	 */
+	PD_MSG_BUNDLE_OUT = 302,
+
+	/*
+	 * BUNDLE, broker -> extractor: split a `plugin create` context tar
+	 * (plain or gzip; carried as the fd) into its config and its rootfs
+	 * layer (written to the BUNDLE_OUT fd).  Nothing is extracted.
+	 *	u32	flags		reserved, 0
+	 */
+	PD_MSG_BUNDLE = 303,
+
+	/*
+	 * BUNDLE_DONE, extractor -> broker.
+	 *	u64	entries		rootfs entries written to the layer
+	 *	str	config		<= 61440, the canonical config JSON
+	 */
+	PD_MSG_BUNDLE_DONE = 304,
+
+	/*
+	 * PARSE, broker -> extractor (a parse-only process in an empty
+	 * chroot): decode a registry document read from the fd to EOF.
+	 *	u32	kind		PD_PARSE_MANIFEST or PD_PARSE_CONFIG
+	 *	u64	max_size	bytes; larger input is refused
+	 *	str	content_type	<= 256, the registry's Content-Type
+	 */
+	PD_MSG_PARSE = 305,
+
+	/*
+	 * PARSE_DONE, extractor -> broker.
+	 *	str	json		<= 61440, the canonical summary (manifest,
+	 *				index) or canonical config
+	 */
+	PD_MSG_PARSE_DONE = 306,
 };
+
+#define PD_PARSE_MANIFEST	1
+#define PD_PARSE_CONFIG		2
+
+#define PD_BUNDLE_CONFIG_MAX	61440
 
 #define PD_TLS_CA		1
 #define PD_TLS_CERT		2
@@ -256,6 +300,9 @@ struct pd_untar_req {
 	uint32_t	 max_ratio;
 	uint64_t	 max_xattr;
 	uint64_t	 max_pax;
+	uint64_t	 max_compressed;
+	uint64_t	 max_file;
+	uint32_t	 max_links;
 };
 
 struct pd_untar_done {
@@ -287,6 +334,17 @@ struct pd_fetch_result {
 	uint64_t	 size;
 	char		*media_type;
 	char		*digest;
+};
+
+struct pd_parse_req {
+	uint32_t	 kind;
+	uint64_t	 max_size;
+	char		*content_type;
+};
+
+struct pd_bundle_done {
+	uint64_t	 entries;
+	char		*config;
 };
 
 /* Control verbs: name, argument bounds, whether the verb mutates state. */
@@ -351,6 +409,21 @@ int	pd_send_untar_done(int, uint32_t, const struct pd_untar_done *,
 int	pd_dec_untar_done(const struct pd_msg *, struct pd_untar_done *,
 	    struct pd_err *);
 void	pd_untar_done_free(struct pd_untar_done *);
+
+int	pd_send_bundle(int, uint32_t, int, uint32_t, struct pd_err *);
+int	pd_dec_bundle(const struct pd_msg *, uint32_t *, struct pd_err *);
+int	pd_send_bundle_done(int, uint32_t, const struct pd_bundle_done *,
+	    struct pd_err *);
+int	pd_dec_bundle_done(const struct pd_msg *, struct pd_bundle_done *,
+	    struct pd_err *);
+void	pd_bundle_done_free(struct pd_bundle_done *);
+int	pd_dec_fd_only(const struct pd_msg *, struct pd_err *);
+int	pd_send_parse(int, uint32_t, int, const struct pd_parse_req *,
+	    struct pd_err *);
+int	pd_dec_parse(const struct pd_msg *, struct pd_parse_req *, struct pd_err *);
+void	pd_parse_req_free(struct pd_parse_req *);
+int	pd_send_parse_done(int, uint32_t, const char *, struct pd_err *);
+int	pd_dec_parse_done(const struct pd_msg *, char **, struct pd_err *);
 
 int	pd_send_fetch_tls(int, uint32_t, int, const struct pd_fetch_tls *,
 	    struct pd_err *);

@@ -11,6 +11,10 @@
 #include "child.h"
 #include "log.h"
 #include "role.h"
+#include "bundle.h"
+#include "manifest.h"
+#include "plugincfg.h"
+#include "util.h"
 #include "untar.h"
 
 static void
@@ -37,6 +41,9 @@ do_untar(struct pd_msg *m)
 	lim.max_ratio = u.max_ratio;
 	lim.max_xattr = u.max_xattr;
 	lim.max_pax = u.max_pax;
+	lim.max_compressed = u.max_compressed;
+	lim.max_file = u.max_file;
+	lim.max_links = u.max_links;
 	/* "/" is the staging rootfs: we are chrooted into it. */
 	if ((rootfd = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC)) == -1)
 		fatal("open /");
@@ -55,6 +62,69 @@ do_untar(struct pd_msg *m)
 	pd_untar_req_free(&u);
 }
 
+static void
+do_bundle(struct pd_msg *m, int outfd)
+{
+	struct pd_bundle_done d;
+	struct pd_err e;
+	uint32_t flags;
+	int infd;
+
+	pd_err_clear(&e);
+	if (outfd < 0)
+		fatalx("BUNDLE without BUNDLE_OUT");
+	if (pd_dec_bundle(m, &flags, &e) == -1)
+		fatalx("%s", e.msg);
+	infd = pd_msg_take_fd(m);
+	if (bundle_split(infd, outfd, &d, &e) == -1)
+		pd_child_fail(PD_CHILD_FD, m->id, &e);
+	else if (pd_send_bundle_done(PD_CHILD_FD, m->id, &d, &e) == -1)
+		fatalx("%s", e.msg);
+	pd_bundle_done_free(&d);
+	close(infd);
+}
+
+/* Decode a registry document; the broker only sees the canonical form. */
+static void
+do_parse(struct pd_msg *m)
+{
+	struct pd_parse_req p;
+	struct pd_err e;
+	json_t *out = NULL;
+	char *buf = NULL, *txt = NULL;
+	size_t len = 0, cap;
+	ssize_t n;
+	int fd;
+
+	pd_err_clear(&e);
+	if (pd_dec_parse(m, &p, &e) == -1)
+		fatalx("%s", e.msg);
+	fd = pd_msg_take_fd(m);
+	cap = p.max_size < PD_CONFIG_MAX * 8 ? (size_t)p.max_size : PD_CONFIG_MAX * 8;
+	buf = xmalloc(cap + 1);
+	while (len <= cap && (n = read(fd, buf + len, cap + 1 - len)) > 0)
+		len += (size_t)n;
+	if (len > cap)
+		pd_errf(&e, PD_E_LIMIT, "document larger than %zu bytes", cap);
+	else if (p.kind == PD_PARSE_MANIFEST)
+		out = pd_manifest_summary(buf, len, p.content_type[0] ?
+		    p.content_type : NULL, &e);
+	else
+		out = pd_config_canonical(buf, len, &e);
+	if (out != NULL && ((txt = json_dumps(out, JSON_COMPACT)) == NULL ||
+	    strlen(txt) > PD_BUNDLE_CONFIG_MAX))
+		pd_errf(&e, PD_E_LIMIT, "document too large once decoded");
+	else if (out != NULL && pd_send_parse_done(PD_CHILD_FD, m->id, txt, &e) == -1)
+		fatalx("%s", e.msg);
+	if (e.code != PD_E_OK)
+		pd_child_fail(PD_CHILD_FD, m->id, &e);
+	json_decref(out);
+	free(txt);
+	free(buf);
+	close(fd);
+	pd_parse_req_free(&p);
+}
+
 int
 main(void)
 {
@@ -62,8 +132,14 @@ main(void)
 	struct pd_chan ch;
 	struct pd_msg m;
 	struct pd_err e;
-	int r, jobs = 0;
+	int r, jobs = 0, outfd = -1;
 
+	/*
+	 * libarchive converts names with the C library's multibyte functions;
+	 * the locale must be loaded before the chroot hides its files.
+	 */
+	if (untar_init(&e) == -1)
+		fatalx("%s", e.msg);
 	pd_child_init(PD_ROLE_EXTRACTOR, &ch, &s);
 	for (;;) {
 		r = pd_msg_recv(&ch, &m, -1, &e);
@@ -75,6 +151,21 @@ main(void)
 		case PD_MSG_STOP:
 			pd_msg_clear(&m);
 			exit(0);
+		case PD_MSG_BUNDLE_OUT:
+			if (pd_dec_fd_only(&m, &e) == -1)
+				fatalx("%s", e.msg);
+			if (outfd >= 0)
+				close(outfd);
+			outfd = pd_msg_take_fd(&m);
+			break;
+		case PD_MSG_BUNDLE:
+			do_bundle(&m, outfd);
+			close(outfd);
+			outfd = -1;
+			break;
+		case PD_MSG_PARSE:
+			do_parse(&m);
+			break;
 		case PD_MSG_UNTAR:
 			/* Layers of one job go into the same rootfs, in order. */
 			jobs++;

@@ -4,8 +4,11 @@
 . "$(dirname "$0")/../lib.sh"
 
 T=$(mktemp -d /tmp/pd-broker.XXXXXX); track_dir "$T"
+# Non-root peers must be able to reach the socket through these dirs.
+chmod 755 "$T"
 
 check "plugind --version" "$PD_BUILD/plugind" --version
+mkdir -p "$T/b1" && chmod 755 "$T/b1"
 start_broker "$T/b1" || { notok "broker starts"; done_testing; exit 1; }
 ok "broker starts and answers"
 

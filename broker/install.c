@@ -1,0 +1,491 @@
+/*
+ * install / privileges (SPEC §3.2, §3.3, §6, §8.3).  The fetcher brings
+ * the bytes, a parse-only extractor decodes the documents, the broker
+ * verifies every digest and size, and the layers stream from the fetcher
+ * through the broker (hashing and storing) into the extractor, so the
+ * install takes about as long as its slowest stage.
+ */
+#include <sys/stat.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "digest.h"
+#include "log.h"
+#include "manifest.h"
+#include "plugincfg.h"
+#include "ref.h"
+#include "util.h"
+
+struct remote {
+	struct pd_ref	 ref;
+	char		 full[600];	/* normalized reference */
+	char		 man_digest[72];
+	char		*man_buf;	/* the (platform) manifest's bytes */
+	size_t		 man_len;
+	json_t		*man;		/* its summary */
+	json_t		*config;	/* canonical plugin config */
+	char		 cfg_digest[72];
+	int		 cfg_fd;	/* verified config bytes, not yet stored */
+};
+
+static void
+remote_free(struct remote *r)
+{
+	free(r->man_buf);
+	json_decref(r->man);
+	json_decref(r->config);
+	if (r->cfg_fd >= 0)
+		close(r->cfg_fd);
+	memset(r, 0, sizeof(*r));
+	r->cfg_fd = -1;
+}
+
+static int
+is_layer_type(const char *mt)
+{
+	static const char *ok[] = {
+		"application/vnd.docker.image.rootfs.diff.tar.gzip",
+		"application/vnd.docker.image.rootfs.diff.tar",
+		"application/vnd.oci.image.layer.v1.tar",
+		"application/vnd.oci.image.layer.v1.tar+gzip",
+		"application/vnd.oci.image.layer.v1.tar+zstd",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (strcmp(mt, ok[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Fetch a manifest by tag or digest, verify, summarise. */
+static int
+get_manifest(struct fetcher *f, const char *reference, const char *want_digest,
+    struct remote *r, struct pd_err *e)
+{
+	char ctype[PD_STR_SHORT + 1], got[72];
+
+	free(r->man_buf);
+	r->man_buf = NULL;
+	json_decref(r->man);
+	r->man = NULL;
+	if (fetch_manifest(f, reference, &r->man_buf, &r->man_len, ctype,
+	    sizeof(ctype), e) == -1)
+		return -1;
+	pd_sha256_buf(r->man_buf, r->man_len, got);
+	if (want_digest != NULL && strcmp(got, want_digest) != 0)
+		return pd_errf(e, PD_E_DIGEST, "manifest digest mismatch for %s: "
+		    "expected %s, got %s", r->full, want_digest, got);
+	snprintf(r->man_digest, sizeof(r->man_digest), "%s", got);
+	if ((r->man = parse_document(PD_PARSE_MANIFEST, r->man_buf, r->man_len,
+	    ctype, e)) == NULL)
+		return -1;
+	return 0;
+}
+
+/*
+ * Resolve a remote plugin: manifest (through an index to this host's
+ * platform), then the config, verified and decoded.
+ */
+static int
+resolve_remote(struct fetcher *f, struct ctl_client *c, struct remote *r,
+    struct pd_err *e)
+{
+	const json_t *sel, *cd;
+	const char *mt, *ref_in;
+	char tmp[600];
+	uint64_t size;
+	int fd;
+
+	ref_in = r->ref.digest[0] ? r->ref.digest : r->ref.tag;
+	(void)ctl_progress(c, r->ref.tag[0] ? r->ref.tag : r->ref.digest,
+	    "Resolving", 0, 0);
+	if (get_manifest(f, ref_in, r->ref.digest[0] ? r->ref.digest : NULL, r,
+	    e) == -1)
+		return -1;
+	if (strcmp(json_string_value(json_object_get(r->man, "kind")), "index") == 0) {
+		if ((sel = pd_index_select(r->man, "linux", pd_host_arch(), e)) == NULL) {
+			char why[PD_ERR_MSGLEN];
+
+			snprintf(why, sizeof(why), "%s", e->msg);
+			return pd_errf(e, PD_E_NOTFOUND, "%s: %s", r->full, why);
+		}
+		snprintf(tmp, sizeof(tmp), "%s", json_string_value(json_object_get(sel,
+		    "digest")));
+		if (get_manifest(f, tmp, tmp, r, e) == -1)
+			return -1;
+		if (strcmp(json_string_value(json_object_get(r->man, "kind")),
+		    "manifest") != 0)
+			return pd_errf(e, PD_E_INVAL, "%s: an index entry points to "
+			    "another index", r->full);
+	}
+	cd = json_object_get(r->man, "config");
+	mt = json_string_value(json_object_get(cd, "mediaType"));
+	if (strcmp(mt, MT_PLUGIN_CONFIG) != 0)
+		return pd_errf(e, PD_E_INVAL, "%s is not a plugin (config media type "
+		    "%s, want %s)", r->full, mt, MT_PLUGIN_CONFIG);
+	snprintf(r->cfg_digest, sizeof(r->cfg_digest), "%s",
+	    json_string_value(json_object_get(cd, "digest")));
+	size = (uint64_t)json_integer_value(json_object_get(cd, "size"));
+	if (size > PD_CONFIG_MAX)
+		return pd_errf(e, PD_E_LIMIT, "%s: plugin config of %llu bytes is "
+		    "larger than %d", r->full, (unsigned long long)size, PD_CONFIG_MAX);
+	if ((fd = store_tmpfile(e)) == -1)
+		return -1;
+	r->cfg_fd = fd;
+	if (fetch_blob(f, c, r->cfg_digest, size, fd, -1, e) == -1)
+		return -1;
+	{
+		char *buf = xmalloc(size + 1);
+		ssize_t n = pread(fd, buf, size, 0);
+
+		if (n != (ssize_t)size) {
+			free(buf);
+			return pd_errf(e, PD_E_IO, "reading back the config");
+		}
+		r->config = parse_document(PD_PARSE_CONFIG, buf, size, NULL, e);
+		free(buf);
+	}
+	return r->config == NULL ? -1 : 0;
+}
+
+static int
+remote_init(const char *remote, struct remote *r, struct pd_err *e)
+{
+	memset(r, 0, sizeof(*r));
+	r->cfg_fd = -1;
+	if (pd_ref_parse(remote, &r->ref, e) == -1)
+		return -1;
+	pd_ref_tag_default(&r->ref);
+	if (pd_ref_full(&r->ref, r->full, sizeof(r->full)) == -1)
+		return pd_errf(e, PD_E_INVAL, "reference too long");
+	return 0;
+}
+
+/* auth JSON from the client: {"username","password","identitytoken"} */
+static int
+open_with_auth(struct fetcher *f, const struct remote *r, const char *auth,
+    struct pd_err *e)
+{
+	const char *user = "", *secret = "";
+	json_t *a = NULL;
+	int idtoken = 0, rc;
+
+	if (auth != NULL && auth[0] != '\0') {
+		a = json_loads(auth, 0, NULL);
+		if (!json_is_object(a)) {
+			json_decref(a);
+			return pd_errf(e, PD_E_INVAL, "malformed credentials");
+		}
+		if (json_is_string(json_object_get(a, "identitytoken")) &&
+		    json_string_length(json_object_get(a, "identitytoken")) > 0) {
+			secret = json_string_value(json_object_get(a, "identitytoken"));
+			idtoken = 1;
+		} else {
+			if (json_is_string(json_object_get(a, "username")))
+				user = json_string_value(json_object_get(a, "username"));
+			if (json_is_string(json_object_get(a, "password")))
+				secret = json_string_value(json_object_get(a, "password"));
+		}
+	}
+	rc = fetcher_open(f, &r->ref, user, secret, idtoken, e);
+	json_decref(a);
+	return rc;
+}
+
+int
+op_privileges(struct ctl_client *c, struct pd_ctlreq *q, struct pd_err *e)
+{
+	struct fetcher f;
+	struct remote r;
+	int rc = -1;
+
+	if (remote_init(q->args[0], &r, e) == -1)
+		return -1;
+	if (open_with_auth(&f, &r, q->args[1], e) == 0) {
+		if (resolve_remote(&f, c, &r, e) == 0)
+			rc = ctl_reply_json(c, pd_config_privileges(r.config)) == -1 ?
+			    pd_errf(e, PD_E_IO, "reply") : 0;
+		fetcher_close(&f);
+	}
+	remote_free(&r);
+	return rc;
+}
+
+/* Compare privilege lists as multisets of (Name, sorted Value). */
+static char *
+priv_key(const json_t *p)
+{
+	const json_t *v;
+	char **vals, *out;
+	size_t i, n, len;
+	int j, k;
+
+	n = json_array_size(json_object_get(p, "Value"));
+	vals = xcalloc(n + 1, sizeof(char *));
+	json_array_foreach(json_object_get(p, "Value"), i, v)
+		vals[i] = (char *)(uintptr_t)(json_is_string(v) ? json_string_value(v) :
+		    "");
+	for (j = 1; j < (int)n; j++)	/* insertion sort: lists are tiny */
+		for (k = j; k > 0 && strcmp(vals[k - 1], vals[k]) > 0; k--) {
+			char *t = vals[k];
+			vals[k] = vals[k - 1];
+			vals[k - 1] = t;
+		}
+	len = strlen(json_string_value(json_object_get(p, "Name")) ?
+	    json_string_value(json_object_get(p, "Name")) : "") + 2;
+	for (i = 0; i < n; i++)
+		len += strlen(vals[i]) + 1;
+	out = xmalloc(len);
+	snprintf(out, len, "%s", json_string_value(json_object_get(p, "Name")) ?
+	    json_string_value(json_object_get(p, "Name")) : "");
+	for (i = 0; i < n; i++) {
+		strcat(out, "\x1f");
+		strcat(out, vals[i]);
+	}
+	free(vals);
+	return out;
+}
+
+static int
+cmpstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+privileges_equal(const json_t *a, const json_t *b)
+{
+	size_t i, n = json_array_size(a);
+	char **ka, **kb;
+	int eq = 1;
+
+	if (!json_is_array(b) || json_array_size(b) != n)
+		return 0;
+	ka = xcalloc(n + 1, sizeof(char *));
+	kb = xcalloc(n + 1, sizeof(char *));
+	for (i = 0; i < n; i++) {
+		ka[i] = priv_key(json_array_get(a, i));
+		kb[i] = priv_key(json_array_get(b, i));
+	}
+	qsort(ka, n, sizeof(char *), cmpstr);
+	qsort(kb, n, sizeof(char *), cmpstr);
+	for (i = 0; i < n; i++) {
+		if (strcmp(ka[i], kb[i]) != 0)
+			eq = 0;
+		free(ka[i]);
+		free(kb[i]);
+	}
+	free(ka);
+	free(kb);
+	return eq;
+}
+
+/* Name a new plugin: the alias, or the remote (familiar for Docker Hub). */
+static int
+install_name(const char *alias, const struct remote *r, char *name, size_t len,
+    struct pd_err *e)
+{
+	struct pd_ref tmp;
+
+	if (alias != NULL && alias[0] != '\0')
+		return plugin_new_name(alias, name, len, e);
+	tmp = r->ref;
+	if (tmp.digest[0] != '\0' && tmp.tag[0] == '\0')
+		return pd_ref_familiar(&tmp, name, len) == -1 ?
+		    pd_errf(e, PD_E_INVAL, "name too long") : 0;
+	tmp.digest[0] = '\0';
+	return pd_ref_familiar(&tmp, name, len) == -1 ?
+	    pd_errf(e, PD_E_INVAL, "name too long") : 0;
+}
+
+static int
+apply_layers(struct fetcher *f, struct ctl_client *c, struct remote *r,
+    struct helper *x, json_t *blobsums, struct pd_err *e)
+{
+	const json_t *layers = json_object_get(r->man, "layers"), *l, *diffs;
+	const char *digest, *mt, *want;
+	struct extract_result xr;
+	char shortid[16];
+	uint64_t size;
+	size_t i;
+	int storefd, p[2], rc;
+
+	diffs = json_object_get(json_object_get(r->config, "rootfs"), "diff_ids");
+	if (json_is_array(diffs) && json_array_size(diffs) != json_array_size(layers))
+		return pd_errf(e, PD_E_DIGEST, "%s: config lists %zu diff_ids for %zu "
+		    "layers", r->full, json_array_size(diffs), json_array_size(layers));
+	json_array_foreach(layers, i, l) {
+		digest = json_string_value(json_object_get(l, "digest"));
+		mt = json_string_value(json_object_get(l, "mediaType"));
+		size = (uint64_t)json_integer_value(json_object_get(l, "size"));
+		snprintf(shortid, sizeof(shortid), "%.12s", pd_digest_hex(digest));
+		if (!is_layer_type(mt))
+			return pd_errf(e, PD_E_INVAL, "%s: layer %s has unsupported media "
+			    "type %s", r->full, shortid, mt);
+		if (store_has(digest)) {
+			(void)ctl_progress(c, shortid, "Already exists", 0, 0);
+			if ((storefd = store_open(digest, e)) == -1)
+				return -1;
+			rc = extract_layer_start(x, storefd, mt, e);
+			close(storefd);
+			if (rc == -1)
+				return -1;
+		} else {
+			(void)ctl_progress(c, shortid, "Pulling fs layer", 0, size);
+			if ((storefd = store_tmpfile(e)) == -1)
+				return -1;
+			if (pipe2(p, O_CLOEXEC) == -1) {
+				close(storefd);
+				return pd_errno(e, PD_E_INTERNAL, "pipe");
+			}
+			/* The extractor starts reading before the first byte arrives. */
+			if (extract_layer_start(x, p[0], mt, e) == -1) {
+				close(p[0]);
+				close(p[1]);
+				close(storefd);
+				return -1;
+			}
+			close(p[0]);
+			rc = fetch_blob(f, c, digest, size, storefd, p[1], e);
+			close(p[1]);
+			if (rc == 0) {
+				(void)ctl_progress(c, shortid, "Verifying Checksum", size, size);
+				rc = store_commit(storefd, digest, size, e);
+			}
+			close(storefd);
+			if (rc == -1)
+				return -1;
+			(void)ctl_progress(c, shortid, "Download complete", size, size);
+		}
+		(void)ctl_progress(c, shortid, "Extracting", 0, 0);
+		if (extract_layer_wait(x, &xr, e) == -1)
+			return -1;
+		/* Docker writes the compressed digest (create), OCI the tar's. */
+		if (json_is_array(diffs)) {
+			want = json_string_value(json_array_get(diffs, i));
+			if (want == NULL || (strcmp(want, xr.diff_id) != 0 &&
+			    strcmp(want, digest) != 0))
+				return pd_errf(e, PD_E_DIGEST, "%s: layer %s: diff_id "
+				    "mismatch: config says %s, the layer is %s (uncompressed) / "
+				    "%s (compressed)", r->full, shortid, want ? want : "nothing",
+				    xr.diff_id, digest);
+		}
+		json_array_append_new(blobsums, json_string(digest));
+		(void)ctl_progress(c, shortid, "Pull complete", 0, 0);
+	}
+	return 0;
+}
+
+int
+op_install(struct ctl_client *c, struct pd_ctlreq *q, struct pd_err *e)
+{
+	char name[600], man_digest[72];
+	json_t *granted = NULL, *required = NULL, *blobsums = NULL, *pobj;
+	struct plugin *p = NULL;
+	struct fetcher f;
+	struct helper x;
+	struct stage st;
+	struct remote r;
+	int rc = -1, have_x = 0, have_f = 0, exists;
+
+	memset(&st, 0, sizeof(st));
+	st.rootfd = -1;
+	if (remote_init(q->args[0], &r, e) == -1)
+		return -1;
+	if (install_name(q->args[1], &r, name, sizeof(name), e) == -1)
+		goto out0;
+	pthread_rwlock_rdlock(&plugins_lock);
+	exists = plugin_name_taken(name);
+	pthread_rwlock_unlock(&plugins_lock);
+	if (exists) {
+		pd_errf(e, PD_E_EXISTS, "plugin %s already exists", name);
+		goto out0;
+	}
+	granted = json_loads(q->args[2], 0, NULL);
+	if (!json_is_array(granted) && !json_is_null(granted)) {
+		pd_errf(e, PD_E_INVAL, "malformed privileges");
+		goto out0;
+	}
+	pthread_rwlock_rdlock(&jobs_lock);
+	if (open_with_auth(&f, &r, q->args[3], e) == -1)
+		goto out;
+	have_f = 1;
+	if (resolve_remote(&f, c, &r, e) == -1)
+		goto out;
+	(void)ctl_progress(c, "", "Digest: ", 0, 0);
+	required = pd_config_privileges(r.config);
+	if (!privileges_equal(required, json_is_array(granted) ? granted :
+	    json_array())) {
+		pd_errf(e, PD_E_PERM, "incorrect privileges: the privileges granted do "
+		    "not match those %s requires", r.full);
+		goto out;
+	}
+	if (stage_create("install", &st, e) == -1)
+		goto out;
+	if (extract_begin(&x, st.rootfd, st.rootfs, e) == -1)
+		goto out;
+	have_x = 1;
+	blobsums = json_array();
+	if (apply_layers(&f, c, &r, &x, blobsums, e) == -1) {
+		have_x = x.pid > 0;
+		goto out;
+	}
+	extract_end(&x);
+	have_x = 0;
+	fetcher_close(&f);
+	have_f = 0;
+	if (store_commit(r.cfg_fd, r.cfg_digest, 0, e) == -1 ||
+	    store_put(r.man_buf, r.man_len, man_digest, e) == -1)
+		goto out;
+
+	p = xcalloc(1, sizeof(*p));
+	pd_plugin_id_new(p->id);
+	p->state = json_pack("{s:{s:O, s:b, s:s, s:s, s:s, s:o}, s:s, s:s, s:O, "
+	    "s:s, s:s}",
+	    "plugin", "Config", r.config, "Enabled", 0, "Id", p->id, "Name", name,
+	    "PluginReference", r.full, "Settings", pd_config_settings(r.config),
+	    "Rootfs", "", "Config", r.cfg_digest, "Blobsums", blobsums,
+	    "Manifest", man_digest, "SwarmServiceID", "");
+	pobj = json_object_get(p->state, "plugin");
+	if (q->nargs > 4 && settings_apply(pobj, q->args + 4, q->nargs - 4, e) == -1)
+		goto out;
+	pthread_rwlock_wrlock(&plugins_lock);
+	if (plugin_name_taken(name))
+		pd_errf(e, PD_E_EXISTS, "plugin %s already exists", name);
+	else if (plugin_commit_staged(&st, p, e) == 0)
+		rc = 0;
+	pthread_rwlock_unlock(&plugins_lock);
+	if (rc == 0) {
+		log_info("installed plugin %s (%s) from %s, manifest %s", name, p->id,
+		    r.full, r.man_digest);
+		(void)ctl_progress(c, "", "Digest: ", 0, 0);
+		(void)ctl_reply_json(c, json_pack("{s:s, s:s, s:s}", "Name", name,
+		    "Id", p->id, "Digest", r.man_digest));
+		p = NULL;
+	}
+out:
+	if (have_x)
+		helper_kill(&x);
+	if (have_f)
+		fetcher_close(&f);
+	if (p != NULL) {
+		json_decref(p->state);
+		free(p);
+	}
+	stage_discard(&st);
+	pthread_rwlock_unlock(&jobs_lock);
+	if (rc == -1)
+		blobs_gc();
+out0:
+	json_decref(granted);
+	json_decref(required);
+	json_decref(blobsums);
+	remote_free(&r);
+	return rc;
+}

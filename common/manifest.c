@@ -1,0 +1,215 @@
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+#include "digest.h"
+#include "manifest.h"
+
+static int
+is_manifest_type(const char *mt)
+{
+	return strcmp(mt, MT_DOCKER_MANIFEST) == 0 || strcmp(mt, MT_OCI_MANIFEST) == 0;
+}
+
+static int
+is_index_type(const char *mt)
+{
+	return strcmp(mt, MT_DOCKER_LIST) == 0 || strcmp(mt, MT_OCI_INDEX) == 0;
+}
+
+/* A descriptor: mediaType, sha256 digest, size; anything else ignored. */
+static json_t *
+descriptor(const json_t *d, const char *what, struct pd_err *e)
+{
+	const json_t *mt = json_object_get(d, "mediaType"),
+	    *dg = json_object_get(d, "digest"), *sz = json_object_get(d, "size");
+	const char *s;
+
+	if (!json_is_object(d)) {
+		pd_errf(e, PD_E_INVAL, "malformed manifest: %s is not an object", what);
+		return NULL;
+	}
+	if (!json_is_string(mt) || json_string_length(mt) == 0 ||
+	    json_string_length(mt) > 255) {
+		pd_errf(e, PD_E_INVAL, "malformed manifest: %s has no mediaType", what);
+		return NULL;
+	}
+	s = json_string_value(dg);
+	if (s == NULL || !pd_digest_valid(s)) {
+		if (s != NULL && strchr(s, ':') != NULL && strncmp(s, "sha256:", 7) != 0)
+			pd_errf(e, PD_E_INVAL, "malformed manifest: %s digest \"%.80s\" uses "
+			    "an unsupported algorithm (only sha256)", what, s);
+		else
+			pd_errf(e, PD_E_INVAL, "malformed manifest: %s has an invalid "
+			    "digest", what);
+		return NULL;
+	}
+	if (!json_is_integer(sz) || json_integer_value(sz) < 0 ||
+	    json_integer_value(sz) > (json_int_t)1 << 50) {
+		pd_errf(e, PD_E_INVAL, "malformed manifest: %s has an invalid size", what);
+		return NULL;
+	}
+	return json_pack("{s:O, s:O, s:O}", "mediaType", mt, "digest", dg, "size", sz);
+}
+
+/*
+ * Summarise a manifest or index.  content_type is the registry's
+ * Content-Type (may be NULL); the document's own mediaType wins.
+ */
+json_t *
+pd_manifest_summary(const char *buf, size_t len, const char *content_type,
+    struct pd_err *e)
+{
+	json_t *doc, *out = NULL, *arr, *d, *x;
+	const json_t *v, *p;
+	const char *mt = NULL;
+	json_error_t jerr;
+	char what[64];
+	size_t i;
+
+	doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(doc)) {
+		pd_errf(e, PD_E_INVAL, "malformed manifest: %s", doc ? "not a JSON object"
+		    : jerr.text);
+		json_decref(doc);
+		return NULL;
+	}
+	if (json_is_string(v = json_object_get(doc, "mediaType")))
+		mt = json_string_value(v);
+	else if (content_type != NULL && (is_manifest_type(content_type) ||
+	    is_index_type(content_type)))
+		mt = content_type;
+	else if (json_object_get(doc, "manifests") != NULL)
+		mt = MT_OCI_INDEX;
+	else if (json_object_get(doc, "config") != NULL)
+		mt = MT_OCI_MANIFEST;
+	v = json_object_get(doc, "schemaVersion");
+	if ((mt != NULL && strcmp(mt, MT_DOCKER_SCHEMA1) == 0) ||
+	    (json_is_integer(v) && json_integer_value(v) == 1)) {
+		pd_errf(e, PD_E_INVAL, "schema1 manifests are not supported");
+		goto out;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) != 2) {
+		pd_errf(e, PD_E_INVAL, "malformed manifest: schemaVersion must be 2");
+		goto out;
+	}
+	if (mt == NULL || (!is_manifest_type(mt) && !is_index_type(mt))) {
+		pd_errf(e, PD_E_INVAL, "unsupported manifest media type \"%.100s\"",
+		    mt ? mt : "");
+		goto out;
+	}
+	if (is_manifest_type(mt)) {
+		if ((d = descriptor(json_object_get(doc, "config"), "config", e)) == NULL)
+			goto out;
+		out = json_pack("{s:s, s:s, s:o, s:[]}", "kind", "manifest",
+		    "mediaType", mt, "config", d, "layers");
+		arr = json_object_get(out, "layers");
+		v = json_object_get(doc, "layers");
+		if (!json_is_array(v)) {
+			pd_errf(e, PD_E_INVAL, "malformed manifest: no layers array");
+			goto fail;
+		}
+		if (json_array_size(v) > PD_MANIFEST_MAX_LAYERS) {
+			pd_errf(e, PD_E_LIMIT, "manifest has %zu layers (at most %d)",
+			    json_array_size(v), PD_MANIFEST_MAX_LAYERS);
+			goto fail;
+		}
+		json_array_foreach(v, i, x) {
+			snprintf(what, sizeof(what), "layer %zu", i);
+			if ((d = descriptor(x, what, e)) == NULL)
+				goto fail;
+			json_array_append_new(arr, d);
+		}
+	} else {
+		out = json_pack("{s:s, s:s, s:[]}", "kind", "index", "mediaType", mt,
+		    "manifests");
+		arr = json_object_get(out, "manifests");
+		v = json_object_get(doc, "manifests");
+		if (!json_is_array(v)) {
+			pd_errf(e, PD_E_INVAL, "malformed index: no manifests array");
+			goto fail;
+		}
+		if (json_array_size(v) > PD_INDEX_MAX_MANIFESTS) {
+			pd_errf(e, PD_E_LIMIT, "index has %zu manifests (at most %d)",
+			    json_array_size(v), PD_INDEX_MAX_MANIFESTS);
+			goto fail;
+		}
+		json_array_foreach(v, i, x) {
+			snprintf(what, sizeof(what), "manifest %zu", i);
+			if ((d = descriptor(x, what, e)) == NULL)
+				goto fail;
+			p = json_object_get(x, "platform");
+			json_object_set_new(d, "os", json_string(json_is_string(
+			    json_object_get(p, "os")) ? json_string_value(json_object_get(p,
+			    "os")) : ""));
+			json_object_set_new(d, "architecture", json_string(json_is_string(
+			    json_object_get(p, "architecture")) ? json_string_value(
+			    json_object_get(p, "architecture")) : ""));
+			json_object_set_new(d, "variant", json_string(json_is_string(
+			    json_object_get(p, "variant")) ? json_string_value(
+			    json_object_get(p, "variant")) : ""));
+			json_array_append_new(arr, d);
+		}
+	}
+	json_decref(doc);
+	return out;
+fail:
+	json_decref(out);
+	out = NULL;
+out:
+	json_decref(doc);
+	return out;
+}
+
+/* GOARCH name of this machine. */
+const char *
+pd_host_arch(void)
+{
+	static char arch[80];
+	struct utsname u;
+
+	if (arch[0] != '\0')
+		return arch;
+	if (uname(&u) == -1)
+		snprintf(arch, sizeof(arch), "unknown");
+	else if (strcmp(u.machine, "x86_64") == 0)
+		snprintf(arch, sizeof(arch), "amd64");
+	else if (strcmp(u.machine, "aarch64") == 0)
+		snprintf(arch, sizeof(arch), "arm64");
+	else if (strncmp(u.machine, "armv", 4) == 0)
+		snprintf(arch, sizeof(arch), "arm");
+	else if (strcmp(u.machine, "i686") == 0 || strcmp(u.machine, "i386") == 0)
+		snprintf(arch, sizeof(arch), "386");
+	else
+		snprintf(arch, sizeof(arch), "%s", u.machine);
+	return arch;
+}
+
+/*
+ * Pick the index entry for os/arch.  Docker pulls every child (trap 25);
+ * we take exactly the one this host can run and say which exist if none.
+ */
+const json_t *
+pd_index_select(const json_t *summary, const char *os, const char *arch,
+    struct pd_err *e)
+{
+	const json_t *m;
+	char have[1024];
+	size_t i, n = 0;
+
+	json_array_foreach(json_object_get(summary, "manifests"), i, m)
+		if (strcmp(json_string_value(json_object_get(m, "os")), os) == 0 &&
+		    strcmp(json_string_value(json_object_get(m, "architecture")),
+		    arch) == 0)
+			return m;
+	have[0] = '\0';
+	json_array_foreach(json_object_get(summary, "manifests"), i, m)
+		n += (size_t)snprintf(have + n, n < sizeof(have) ? sizeof(have) - n : 0,
+		    "%s%s/%s", i ? ", " : "",
+		    json_string_value(json_object_get(m, "os")),
+		    json_string_value(json_object_get(m, "architecture")));
+	pd_errf(e, PD_E_NOTFOUND, "no matching manifest for %s/%s in the manifest "
+	    "list entries (available: %s)", os, arch, have[0] ? have : "none");
+	return NULL;
+}

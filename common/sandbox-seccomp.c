@@ -1,0 +1,574 @@
+/*
+ * The seccomp policy of every plugind helper.  This file is the whole
+ * review surface: one table per promise group, each role the union of its
+ * groups, kill by default.  docs/SANDBOX.md has the per-role summary and
+ * the checklist for adding a syscall; tests/sandbox/ checks from the
+ * outside that forbidden calls kill and allowed ones run.
+ *
+ * Every entry names the libc or library call that needs it.  Soft-denies
+ * (ERRNO rules) exist only where glibc, libcurl or OpenSSL probe for
+ * something and cope with a failure; each says who probes and how they
+ * cope.  Argument filters are used where they are cheap and the argument
+ * decides the danger (socket families, clone flags, open modes, PROT_EXEC).
+ *
+ * x86-64 only.  The filter holds the native architecture alone, so i386
+ * (int 0x80) and x32 (syscall numbers with bit 30 set) calls take the
+ * bad-architecture action: kill.
+ *
+ * Built with -DPD_SANDBOX_DEBUG the default action becomes SIGSYS (TRAP)
+ * and a handler prints the syscall number and lets the call fail with
+ * ENOSYS, so one run lists every missing syscall.  *Never* ship that.
+ */
+
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <netinet/in.h>
+
+#include <linux/netlink.h>
+#include <linux/sched.h>
+
+#include "error.h"
+#include "role.h"
+#include "sandbox.h"
+
+#if !defined(__x86_64__) || defined(__ILP32__)
+#error "the plugind seccomp policy is written for x86-64 (LP64) only"
+#endif
+
+#define PD_MAXARGS	3
+/* A datum that load_cb() replaces by our pid. */
+#define PD_SELF		0xfffffffffffffffdULL
+
+struct pd_rule {
+	int			 nr;
+	const char		*name;
+	int			 err;	/* 0: allow; else soft-deny errno */
+	unsigned int		 nargs;	/* all comparisons must hold */
+	struct scmp_arg_cmp	 arg[PD_MAXARGS];
+};
+
+#define CMP(n, o, a, b)	{ .arg = (n), .op = (o), \
+			    .datum_a = (scmp_datum_t)(a), \
+			    .datum_b = (scmp_datum_t)(b) }
+#define EQ(n, v)	CMP(n, SCMP_CMP_EQ, v, 0)
+#define NE(n, v)	CMP(n, SCMP_CMP_NE, v, 0)
+#define MEQ(n, m, v)	CMP(n, SCMP_CMP_MASKED_EQ, m, v)	/* (a & m) == v */
+
+#define R(s, e, n)	.nr = SCMP_SYS(s), .name = #s, .err = (e), .nargs = (n)
+#define ALLOW(s)		{ R(s, 0, 0) }
+#define ALLOW1(s, a)		{ R(s, 0, 1), .arg = { a } }
+#define ALLOW2(s, a, b)		{ R(s, 0, 2), .arg = { a, b } }
+#define ALLOW3(s, a, b, c)	{ R(s, 0, 3), .arg = { a, b, c } }
+#define DENY(s, e)		{ R(s, e, 0) }
+#define DENY1(s, e, a)		{ R(s, e, 1), .arg = { a } }
+
+#define SOCK_TYPE_MASK	0xf	/* type without SOCK_NONBLOCK/SOCK_CLOEXEC */
+
+/*
+ * clone() must carry these (glibc 2.36 pthread_create() also sets SYSVSEM,
+ * SETTLS, PARENT_SETTID and CHILD_CLEARTID, which the mask leaves free) and
+ * none of the other bits in the mask: no exit signal, no new namespace, no
+ * ptrace, vfork, parent or pidfd.
+ */
+#define PD_CLONE_THREAD	(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | \
+			    CLONE_THREAD)
+#define PD_CLONE_MASK	(PD_CLONE_THREAD | CSIGNAL | CLONE_PTRACE | \
+			    CLONE_VFORK | CLONE_PARENT | CLONE_NEWNS | \
+			    CLONE_UNTRACED | CLONE_NEWCGROUP | CLONE_NEWUTS | \
+			    CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | \
+			    CLONE_NEWNET | CLONE_IO | CLONE_PIDFD)
+
+/*
+ * stdio: compute on memory and on fds we already hold.  Both roles.
+ */
+static const struct pd_rule pd_stdio[] = {
+	ALLOW(read),		/* read(2): channel, blob/layer fd, fread() */
+	ALLOW(write),		/* write(2): blob fd, stderr, fwrite() */
+	ALLOW(lseek),		/* glibc fopen()/fread(), libarchive skip */
+	ALLOW(close),		/* close(2) */
+	ALLOW(newfstatat),	/* glibc 2.33+ fstat(), fstatat() */
+	/* mmap/mprotect never with PROT_EXEC: nothing is loaded at run time */
+	ALLOW1(mmap, MEQ(2, PROT_EXEC, 0)),	/* malloc(), thread stacks */
+	ALLOW1(mprotect, MEQ(2, PROT_EXEC, 0)),	/* malloc() arenas, guards */
+	ALLOW(munmap),		/* free() of mmap'd chunks */
+	ALLOW(mremap),		/* realloc() of mmap'd chunks */
+	ALLOW(brk),		/* malloc() */
+	ALLOW(madvise),		/* free() trimming, thread exit */
+	ALLOW(rt_sigaction),	/* sigaction(3); glibc pthread (SIGRT_1) */
+	ALLOW(rt_sigprocmask),	/* glibc pthread_create(), raise() */
+	ALLOW(rt_sigreturn),	/* return from any signal handler */
+	ALLOW(restart_syscall),	/* poll() resumed after SIGSTOP/SIGCONT */
+	ALLOW(clock_gettime),	/* clock_gettime(3) when the vDSO can't */
+	ALLOW(gettimeofday),	/* gettimeofday(3) when the vDSO can't */
+	ALLOW(getrandom),	/* OpenSSL RAND seeding, glibc malloc */
+	ALLOW(futex),		/* every mutex, once and condvar */
+	ALLOW(poll),		/* msg.c pd_msg_recv(), curl, glibc resolver */
+	ALLOW(getpid),		/* OpenSSL fork check, glibc raise() */
+	ALLOW1(tgkill, EQ(0, PD_SELF)),	/* glibc abort()/raise(): only us */
+	ALLOW(exit),		/* end of curl's resolver thread */
+	ALLOW(exit_group),	/* exit(3) */
+	ALLOW(sysinfo),		/* glibc qsort() > 1 KiB, once */
+	ALLOW1(fcntl, EQ(1, F_GETFL)),	/* curl non-blocking; fdopendir() */
+	ALLOW1(fcntl, EQ(1, F_SETFL)),	/* curl O_NONBLOCK on its sockets */
+	ALLOW1(fcntl, EQ(1, F_SETFD)),	/* fdopendir() sets FD_CLOEXEC */
+	/* getrlimit(3) of ourselves only (glibc sysconf(_SC_OPEN_MAX)) */
+	ALLOW2(prlimit64, EQ(0, 0), EQ(2, 0)),
+	/*
+	 * Soft-denies.  prlimit64 with a new limit: nothing may change its
+	 * limits after the drop; glibc setrlimit() returns EPERM, as it
+	 * would for raising a hard limit.  ioctl(TCGETS): glibc isatty(),
+	 * called when a stdio stream such as stdout first allocates its
+	 * buffer; ENOTTY is what it gets for a pipe or a file anyway.
+	 */
+	DENY1(prlimit64, EPERM, NE(2, 0)),
+	DENY1(ioctl, ENOTTY, EQ(1, TCGETS)),
+};
+
+/*
+ * ipc: the channel to the broker (msg.c pd_msg_send()/pd_msg_recv()),
+ * fd passing included.  Only on PD_SANDBOX_CHANNEL_FD.
+ */
+static const struct pd_rule pd_ipc[] = {
+	ALLOW1(sendmsg, EQ(0, PD_SANDBOX_CHANNEL_FD)),	/* pd_msg_send() */
+	ALLOW1(recvmsg, EQ(0, PD_SANDBOX_CHANNEL_FD)),	/* pd_msg_recv() */
+};
+
+/*
+ * inet: TCP to the registry, UDP and TCP to the DNS server.  socket() is
+ * limited to IPv4/IPv6 stream and datagram sockets with the default
+ * protocol or TCP/UDP: no raw, packet, ICMP, SCTP, MPTCP, no other family.
+ */
+static const struct pd_rule pd_inet[] = {
+	/* curl Curl_socket() (IPPROTO_TCP), glibc res_send() TCP fallback */
+	ALLOW3(socket, EQ(0, AF_INET), MEQ(1, SOCK_TYPE_MASK, SOCK_STREAM),
+	    EQ(2, 0)),
+	ALLOW3(socket, EQ(0, AF_INET), MEQ(1, SOCK_TYPE_MASK, SOCK_STREAM),
+	    EQ(2, IPPROTO_TCP)),
+	/* glibc res_send() queries, getaddrinfo() address sorting */
+	ALLOW3(socket, EQ(0, AF_INET), MEQ(1, SOCK_TYPE_MASK, SOCK_DGRAM),
+	    EQ(2, 0)),
+	ALLOW3(socket, EQ(0, AF_INET), MEQ(1, SOCK_TYPE_MASK, SOCK_DGRAM),
+	    EQ(2, IPPROTO_UDP)),
+	ALLOW3(socket, EQ(0, AF_INET6), MEQ(1, SOCK_TYPE_MASK, SOCK_STREAM),
+	    EQ(2, 0)),
+	ALLOW3(socket, EQ(0, AF_INET6), MEQ(1, SOCK_TYPE_MASK, SOCK_STREAM),
+	    EQ(2, IPPROTO_TCP)),
+	/* and curl Curl_ipv6works(): socket(AF_INET6, SOCK_DGRAM, 0) */
+	ALLOW3(socket, EQ(0, AF_INET6), MEQ(1, SOCK_TYPE_MASK, SOCK_DGRAM),
+	    EQ(2, 0)),
+	ALLOW3(socket, EQ(0, AF_INET6), MEQ(1, SOCK_TYPE_MASK, SOCK_DGRAM),
+	    EQ(2, IPPROTO_UDP)),
+	/*
+	 * Soft-denies.  AF_UNIX: glibc's nscd client (getaddrinfo() via
+	 * __nscd_getai) tries /var/run/nscd/socket twice and does its own
+	 * lookup when it can't; a real AF_UNIX socket could also reach
+	 * abstract sockets outside the chroot.  AF_NETLINK: glibc
+	 * getaddrinfo() __check_pf() asks the kernel for local addresses and
+	 * assumes "IPv4 and IPv6 present" when it can't.
+	 */
+	DENY1(socket, EACCES, EQ(0, AF_UNIX)),
+	DENY1(socket, EACCES, EQ(0, AF_NETLINK)),
+	/*
+	 * curl Curl_socketpair(): the multi handle's wakeup pair and the
+	 * threaded resolver's completion pair.  A connected pair reaches no
+	 * one else.
+	 */
+	ALLOW1(socketpair, EQ(0, AF_UNIX)),
+	ALLOW(connect),		/* curl; glibc res_send(), address sorting */
+	ALLOW(getsockopt),	/* curl SO_ERROR after non-blocking connect */
+	ALLOW(setsockopt),	/* curl TCP_NODELAY; glibc IP_RECVERR */
+	ALLOW(getsockname),	/* curl local address; glibc address sorting */
+	ALLOW(getpeername),	/* curl peer address */
+	ALLOW(sendto),		/* curl send(); OpenSSL via curl's BIO */
+	ALLOW(recvfrom),	/* curl recv(); glibc res_send() answers */
+	ALLOW(sendmmsg),	/* glibc res_send(): A and AAAA in one call */
+	ALLOW(writev),		/* glibc res_send() send_vc(): DNS over TCP */
+	/* glibc res_send(): size the answer buffer before recvfrom() */
+	ALLOW1(ioctl, EQ(1, FIONREAD)),
+};
+
+/*
+ * dns: glibc's "files" and "dns" NSS modules (built into libc.so since
+ * glibc 2.34, no dlopen) read /etc/{nsswitch.conf,hosts,resolv.conf,
+ * host.conf,gai.conf} inside the fetcher's chroot.  Read-only opens only:
+ * not O_WRONLY/O_RDWR, no O_CREAT, O_TMPFILE or O_TRUNC.
+ */
+static const struct pd_rule pd_dns[] = {
+	ALLOW1(openat, MEQ(2, O_ACCMODE | O_CREAT | O_TRUNC |
+	    (O_TMPFILE & ~O_DIRECTORY), O_RDONLY)),	/* fopen(3) "re" */
+	ALLOW(uname),		/* res_init(): gethostname() for the domain */
+};
+
+/*
+ * thread: libcurl's threaded resolver (Debian 12 builds curl without
+ * c-ares: curl --version lists AsynchDNS).  One short-lived thread per
+ * lookup.
+ */
+static const struct pd_rule pd_thread[] = {
+	/* glibc pthread_create() after clone3 failed: thread flags only */
+	ALLOW1(clone, MEQ(0, PD_CLONE_MASK, PD_CLONE_THREAD)),
+	/*
+	 * Soft-deny.  glibc 2.34+ pthread_create() tries clone3() first and
+	 * falls back to clone() on ENOSYS.  clone3 takes its flags in
+	 * memory, which seccomp cannot read, so it can't be filtered; make
+	 * it "not implemented" and let the filtered clone() do the work.
+	 */
+	DENY(clone3, ENOSYS),
+	ALLOW(set_robust_list),	/* glibc start_thread() */
+	ALLOW(rseq),		/* glibc 2.35+ start_thread() registers rseq */
+};
+
+/*
+ * wfile: the extractor recreates a layer inside its chroot with
+ * fd-relative calls only: no open, mkdir, chmod, chown, ... by path from
+ * the cwd, no fchdir.
+ */
+static const struct pd_rule pd_wfile[] = {
+	ALLOW(openat),		/* files (O_CREAT|O_EXCL|O_NOFOLLOW), dirs */
+	ALLOW(openat2),		/* parents by RESOLVE_IN_ROOT (no wrapper) */
+	ALLOW(geteuid),		/* untar: apply tar ownership only as root */
+	ALLOW(umask),		/* untar: exact modes from the tar (umask 0) */
+	ALLOW(capget),		/* untar: is CAP_CHOWN effective (ownership) */
+	ALLOW(mkdirat),		/* directories */
+	ALLOW(symlinkat),	/* symlinks */
+	ALLOW(linkat),		/* hard links */
+	ALLOW(unlinkat),	/* whiteouts, replacing an entry */
+	ALLOW(renameat),	/* temporary name -> final name */
+	ALLOW(readlinkat),	/* checking a symlink */
+	ALLOW(getdents64),	/* fdopendir()/readdir(): opaque whiteouts */
+	ALLOW(pwrite64),	/* file data at the entry's offsets (sparse) */
+	ALLOW(ftruncate),	/* final size of a sparse file */
+	ALLOW(fchown),		/* owner of a file we hold open */
+	ALLOW(fchownat),	/* owner by name (AT_SYMLINK_NOFOLLOW) */
+	ALLOW(fchmod),		/* mode of a file we hold open */
+	ALLOW(fchmodat),	/* mode of a directory or FIFO by name */
+	ALLOW(utimensat),	/* futimens(), or by name for links and dirs */
+	ALLOW(fsetxattr),	/* xattrs from PAX SCHILY.xattr headers */
+	ALLOW(flistxattr),	/* listing the xattrs of a file we hold */
+	/* mkfifo(3)/mknodat(2): FIFOs only; devices are soft-denied */
+	ALLOW1(mknodat, MEQ(2, S_IFMT, S_IFIFO)),
+	/*
+	 * Soft-deny.  A layer entry that is a device node gets EPERM (what
+	 * it would get without CAP_MKNOD) so the extractor can skip or
+	 * report it instead of dying; runc creates /dev in the container.
+	 */
+	DENY1(mknodat, EPERM, MEQ(2, S_IFMT, S_IFCHR)),
+	DENY1(mknodat, EPERM, MEQ(2, S_IFMT, S_IFBLK)),
+};
+
+#define GROUP(n, t)	{ (n), (t), sizeof(t) / sizeof((t)[0]) }
+
+static const struct pd_group {
+	const char		*name;
+	const struct pd_rule	*rules;
+	size_t			 nrules;
+} pd_groups[] = {
+#define G_STDIO		0x01
+	GROUP("stdio", pd_stdio),
+#define G_IPC		0x02
+	GROUP("ipc", pd_ipc),
+#define G_INET		0x04
+	GROUP("inet", pd_inet),
+#define G_DNS		0x08
+	GROUP("dns", pd_dns),
+#define G_THREAD	0x10
+	GROUP("thread", pd_thread),
+#define G_WFILE		0x20
+	GROUP("wfile", pd_wfile),
+};
+#define PD_NGROUPS	(sizeof(pd_groups) / sizeof(pd_groups[0]))
+
+/*
+ * The roles.  The broker has no policy (it is the trusted side) and the
+ * API role is not written yet: asking for either is an error.
+ */
+static const struct pd_policy {
+	int		 role;
+	unsigned int	 groups;
+} pd_policies[] = {
+	{ PD_ROLE_FETCHER,	G_STDIO | G_IPC | G_INET | G_DNS | G_THREAD },
+	{ PD_ROLE_EXTRACTOR,	G_STDIO | G_IPC | G_WFILE },
+};
+
+static const struct pd_policy *
+policy(int role)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(pd_policies) / sizeof(pd_policies[0]); i++)
+		if (pd_policies[i].role == role)
+			return &pd_policies[i];
+	return NULL;
+}
+
+/* Calls cb for every rule of the role, in table order. */
+static int
+walk(const struct pd_policy *p,
+    int (*cb)(const struct pd_group *, const struct pd_rule *, void *),
+    void *arg)
+{
+	size_t g, i;
+
+	for (g = 0; g < PD_NGROUPS; g++) {
+		if ((p->groups & (1u << g)) == 0)
+			continue;
+		for (i = 0; i < pd_groups[g].nrules; i++)
+			if (cb(&pd_groups[g], &pd_groups[g].rules[i], arg) == -1)
+				return -1;
+	}
+	return 0;
+}
+
+struct pd_counter {
+	int	 want_err;	/* count allow (0) or soft-deny (1) rules */
+	int	 n;
+	int	 seen[512];	/* distinct syscall numbers */
+};
+
+static int
+count_cb(const struct pd_group *g, const struct pd_rule *r, void *arg)
+{
+	struct pd_counter *c = arg;
+	int i;
+
+	if ((r->err != 0) != c->want_err)
+		return 0;
+	for (i = 0; i < c->n; i++)
+		if (c->seen[i] == r->nr)
+			return 0;
+	if (c->n < (int)(sizeof(c->seen) / sizeof(c->seen[0])))
+		c->seen[c->n++] = r->nr;
+	return 0;
+}
+
+static int
+count(int role, int want_err)
+{
+	const struct pd_policy *p;
+	struct pd_counter c;
+
+	if ((p = policy(role)) == NULL)
+		return -1;
+	memset(&c, 0, sizeof(c));
+	c.want_err = want_err;
+	walk(p, count_cb, &c);
+	return c.n;
+}
+
+int
+pd_sandbox_count(int role)
+{
+	return count(role, 0);
+}
+
+int
+pd_sandbox_softdeny_count(int role)
+{
+	return count(role, 1);
+}
+
+static const char *
+opname(enum scmp_compare op)
+{
+	switch (op) {
+	case SCMP_CMP_EQ:		return "==";
+	case SCMP_CMP_NE:		return "!=";
+	case SCMP_CMP_MASKED_EQ:	return "&";
+	default:			return "?";
+	}
+}
+
+static int
+dump_cb(const struct pd_group *g, const struct pd_rule *r, void *arg)
+{
+	FILE *fp = arg;
+	unsigned int i;
+
+	fprintf(fp, "%-7s %-18s ", g->name, r->name);
+	if (r->err == 0)
+		fprintf(fp, "allow");
+	else
+		fprintf(fp, "errno %s", strerrorname_np(r->err));
+	for (i = 0; i < r->nargs; i++) {
+		const struct scmp_arg_cmp *a = &r->arg[i];
+
+		fprintf(fp, "%s arg%u %s ", i == 0 ? " if" : " &&", a->arg,
+		    opname(a->op));
+		if (a->op == SCMP_CMP_MASKED_EQ)
+			fprintf(fp, "%#llx == %#llx",
+			    (unsigned long long)a->datum_a,
+			    (unsigned long long)a->datum_b);
+		else if (a->datum_a == PD_SELF)
+			fprintf(fp, "getpid()");
+		else
+			fprintf(fp, "%#llx", (unsigned long long)a->datum_a);
+	}
+	fprintf(fp, "\n");
+	return 0;
+}
+
+int
+pd_sandbox_dump(int role, FILE *fp)
+{
+	const struct pd_policy *p;
+
+	if ((p = policy(role)) == NULL)
+		return -1;
+	fprintf(fp, "# %s: %d syscalls allowed, %d soft-denied, "
+	    "default kill\n", pd_role_name(role), pd_sandbox_count(role),
+	    pd_sandbox_softdeny_count(role));
+	return walk(p, dump_cb, fp);
+}
+
+struct pd_loader {
+	scmp_filter_ctx	 ctx;
+	struct pd_err	*e;
+};
+
+static int
+load_cb(const struct pd_group *g, const struct pd_rule *r, void *arg)
+{
+	struct pd_loader *l = arg;
+	struct scmp_arg_cmp a[PD_MAXARGS];
+	uint32_t action;
+	unsigned int i;
+	int rc;
+
+	for (i = 0; i < r->nargs; i++) {
+		a[i] = r->arg[i];
+		if (a[i].op == SCMP_CMP_EQ && a[i].datum_a == PD_SELF)
+			a[i].datum_a = (scmp_datum_t)getpid();
+	}
+	action = r->err == 0 ? SCMP_ACT_ALLOW : SCMP_ACT_ERRNO(r->err);
+	rc = seccomp_rule_add_exact_array(l->ctx, action, r->nr, r->nargs, a);
+	if (rc != 0)
+		return pd_errf(l->e, PD_E_INTERNAL, "sandbox: rule %s/%s: %s",
+		    g->name, r->name, strerror(-rc));
+	return 0;
+}
+
+#ifdef PD_SANDBOX_DEBUG
+#include <ucontext.h>
+
+static size_t
+fmt_num(char *p, unsigned long v, int base)
+{
+	char tmp[24];
+	size_t n = 0, i;
+
+	do {
+		tmp[n++] = "0123456789abcdef"[v % (unsigned long)base];
+		v /= (unsigned long)base;
+	} while (v != 0);
+	for (i = 0; i < n; i++)
+		p[i] = tmp[n - 1 - i];
+	return n;
+}
+
+/* Async-signal-safe: formats by hand, write(2) is in every policy. */
+static void
+sigsys_report(int sig, siginfo_t *si, void *vctx)
+{
+	static const char a[] = "plugind sandbox (PD_SANDBOX_DEBUG): syscall ";
+	static const char b[] = " arch 0x";
+	static const char c[] = " not allowed; returning ENOSYS\n";
+	ucontext_t *uc = vctx;
+	char buf[128];
+	size_t n = 0;
+	int saved = errno;
+
+	memcpy(buf, a, sizeof(a) - 1);
+	n = sizeof(a) - 1;
+	n += fmt_num(buf + n, (unsigned long)si->si_syscall, 10);
+	memcpy(buf + n, b, sizeof(b) - 1);
+	n += sizeof(b) - 1;
+	n += fmt_num(buf + n, (unsigned long)si->si_arch, 16);
+	memcpy(buf + n, c, sizeof(c) - 1);
+	n += sizeof(c) - 1;
+	(void)!write(STDERR_FILENO, buf, n);
+	uc->uc_mcontext.gregs[REG_RAX] = -ENOSYS;
+	errno = saved;
+}
+#endif
+
+int
+pd_sandbox_apply(int role, struct pd_err *e)
+{
+	const struct pd_policy *p;
+	struct pd_loader l;
+	uint32_t deflt;
+	int rc;
+
+	if ((p = policy(role)) == NULL)
+		return pd_errf(e, PD_E_INTERNAL, "sandbox: no policy for role %s",
+		    pd_role_name(role));
+	/*
+	 * No execve() can ever gain privileges again (set-id bits, file
+	 * capabilities), which also lets an unprivileged process load the
+	 * filter.  libseccomp would set it too; do it here so it is on even
+	 * if a later step fails and the caller forgets to exit.
+	 */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		return pd_errno(e, PD_E_INTERNAL, "sandbox: PR_SET_NO_NEW_PRIVS");
+
+#ifdef PD_SANDBOX_DEBUG
+	{
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_sigaction = sigsys_report;
+		sa.sa_flags = SA_SIGINFO;
+		sigemptyset(&sa.sa_mask);
+		if (sigaction(SIGSYS, &sa, NULL) == -1)
+			return pd_errno(e, PD_E_INTERNAL, "sandbox: sigaction");
+		deflt = SCMP_ACT_TRAP;
+	}
+#else
+	deflt = SCMP_ACT_KILL_PROCESS;
+#endif
+	if ((l.ctx = seccomp_init(deflt)) == NULL)
+		return pd_errf(e, PD_E_INTERNAL, "sandbox: seccomp_init failed");
+	l.e = e;
+	if (seccomp_arch_native() != SCMP_ARCH_X86_64) {
+		pd_errf(e, PD_E_INTERNAL, "sandbox: native arch is not x86-64");
+		goto fail;
+	}
+	/* Foreign arch (i386, x32): kill, in debug builds too. */
+	if ((rc = seccomp_attr_set(l.ctx, SCMP_FLTATR_ACT_BADARCH,
+	    SCMP_ACT_KILL_PROCESS)) != 0 ||
+	    (rc = seccomp_attr_set(l.ctx, SCMP_FLTATR_CTL_NNP, 1)) != 0 ||
+	    (rc = seccomp_attr_set(l.ctx, SCMP_FLTATR_CTL_TSYNC, 1)) != 0 ||
+	    (rc = seccomp_attr_set(l.ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2)) != 0) {
+		pd_errf(e, PD_E_INTERNAL, "sandbox: seccomp_attr_set: %s",
+		    strerror(-rc));
+		goto fail;
+	}
+	if (walk(p, load_cb, &l) == -1)
+		goto fail;
+	if ((rc = seccomp_load(l.ctx)) != 0) {
+		pd_errf(e, PD_E_INTERNAL, "sandbox: seccomp_load: %s",
+		    strerror(-rc));
+		goto fail;
+	}
+	seccomp_release(l.ctx);
+	return 0;
+fail:
+	seccomp_release(l.ctx);
+	return -1;
+}

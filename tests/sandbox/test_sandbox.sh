@@ -1,0 +1,243 @@
+#!/bin/sh
+# The seccomp policy seen from outside (TAP).  For every probe of
+# build/tests/try_syscall: a baseline without sandbox must run, and each
+# role must give exactly the expected result:
+#	ok	the call ran (exit 0)
+#	soft	soft-denied with the documented errno (exit 2)
+#	kill	the process was killed by SIGSYS (signal 31)
+# A few probes are repeated after pd_privdrop (--drop) inside a chroot.
+# The counts in docs/SANDBOX.md must match the tables.
+set -u
+top=${PD_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+build=${PD_BUILD:-$top/build}
+T=$build/tests/try_syscall
+n=0
+
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+notok() { n=$((n + 1)); echo "not ok $n - $*"; }
+skip() { n=$((n + 1)); echo "ok $n - # SKIP $*"; }
+
+if [ ! -x "$T" ]; then
+	notok "try_syscall not built ($T)"
+	echo "1..$n"
+	exit 1
+fi
+if [ "$(id -u)" != 0 ]; then
+	skip "needs root (privdrop and --drop cases)"
+	echo "1..$n"
+	exit 0
+fi
+
+# result ROLE PROBE [try_syscall options]: prints "exit N" or "signal N"
+result() {
+	r=$1 p=$2
+	shift 2
+	# The shell reports a child killed by a signal; keep that quiet.
+	out=$( { "$T" "$@" "$r" "$p"; } 2>/dev/null)
+	echo "$out" | sed -n "s/^try_syscall $r $p: //p"
+}
+
+want_str() {
+	case $1 in
+	ok)	echo "exit 0" ;;
+	soft)	echo "exit 2" ;;
+	kill)	echo "signal 31" ;;
+	esac
+}
+
+# probe		fetcher	extractor
+expect='
+getpid			ok	ok
+mmap-rw			ok	ok
+mmap-exec		kill	kill
+mprotect-exec		kill	kill
+x32-getpid		kill	kill
+i386-getpid		kill	kill
+recvmsg-channel		ok	ok
+recvmsg-other		kill	kill
+sendmsg-other		kill	kill
+prlimit-get		ok	ok
+prlimit-set		soft	soft
+ioctl-tcgets		soft	soft
+ioctl-fionread		ok	kill
+ioctl-other		kill	kill
+tgkill-self		ok	ok
+tgkill-other		kill	kill
+kill			kill	kill
+sysinfo			ok	ok
+socket-inet		ok	kill
+socket-tcp		ok	kill
+socket-inet6		ok	kill
+socket-udp		ok	kill
+socket-udp6		ok	kill
+socket-raw		kill	kill
+socket-icmp		kill	kill
+socket-sctp		kill	kill
+socket-unix		soft	kill
+socket-netlink		soft	kill
+socket-packet		kill	kill
+socket-vsock		kill	kill
+socketpair-unix		ok	kill
+connect			ok	kill
+open-rdonly		ok	ok
+open-write		kill	ok
+open-trunc		kill	ok
+open-tmpfile		kill	ok
+open-legacy		kill	kill
+openat2			kill	ok
+mkdirat			kill	ok
+mkdir-legacy		kill	kill
+symlinkat		kill	ok
+linkat			kill	ok
+unlinkat		kill	ok
+renameat		kill	ok
+renameat2		kill	kill
+fchownat		kill	ok
+fchmodat		kill	ok
+chmod-legacy		kill	kill
+chown-legacy		kill	kill
+utimensat		kill	ok
+getdents64		kill	ok
+mknod-fifo		kill	ok
+mknod-chr		kill	soft
+uname			ok	kill
+fchdir			kill	kill
+chdir			kill	kill
+dup			kill	kill
+pipe2			kill	kill
+umask			kill	ok
+clone-thread		ok	kill
+clone3			soft	kill
+clone-process		kill	kill
+clone-newuser		kill	kill
+fork			kill	kill
+execve			kill	kill
+execveat		kill	kill
+wait4			kill	kill
+ptrace			kill	kill
+process_vm_readv	kill	kill
+process_vm_writev	kill	kill
+mount			kill	kill
+umount2			kill	kill
+pivot_root		kill	kill
+chroot			kill	kill
+unshare			kill	kill
+setns			kill	kill
+setuid			kill	kill
+setgid			kill	kill
+setgroups		kill	kill
+capset			kill	kill
+prctl			kill	kill
+seccomp			kill	kill
+personality		kill	kill
+kexec_load		kill	kill
+kexec_file_load		kill	kill
+init_module		kill	kill
+finit_module		kill	kill
+delete_module		kill	kill
+bpf			kill	kill
+keyctl			kill	kill
+add_key			kill	kill
+request_key		kill	kill
+perf_event_open		kill	kill
+io_uring_setup		kill	kill
+userfaultfd		kill	kill
+memfd_create		kill	kill
+reboot			kill	kill
+swapon			kill	kill
+acct			kill	kill
+clock_settime		kill	kill
+syslog			kill	kill
+open_by_handle_at	kill	kill
+name_to_handle_at	kill	kill
+fanotify_init		kill	kill
+inotify_init1		kill	kill
+pidfd_open		kill	kill
+pidfd_getfd		kill	kill
+fsopen			kill	kill
+move_mount		kill	kill
+iopl			kill	kill
+ioperm			kill	kill
+modify_ldt		kill	kill
+vmsplice		kill	kill
+landlock_create_ruleset	kill	kill
+'
+
+# Every probe try_syscall knows has an expectation, and no more.
+have=$("$T" --probes | sort)
+listed=$(echo "$expect" | awk 'NF { print $1 }' | sort)
+if [ "$have" = "$listed" ]; then
+	ok "every probe has an expectation"
+else
+	notok "probes and expectations differ"
+	echo "$have" >/tmp/pd-sbx-have.$$
+	echo "$listed" | diff /tmp/pd-sbx-have.$$ - | sed 's/^/# /'
+	rm -f /tmp/pd-sbx-have.$$
+fi
+
+echo "$expect" | while read -r probe wf we; do
+	[ -n "$probe" ] || continue
+	base=$(result none "$probe")
+	if [ "$base" != "exit 0" ]; then
+		skip "$probe: does not run here without sandbox ($base)"
+		skip "$probe: (fetcher)"
+		skip "$probe: (extractor)"
+		continue
+	fi
+	ok "$probe: runs without sandbox"
+	for pair in "fetcher $wf" "extractor $we"; do
+		set -- $pair
+		got=$(result "$1" "$probe")
+		want=$(want_str "$2")
+		if [ "$got" = "$want" ]; then
+			ok "$1 $probe: $2 ($got)"
+		else
+			notok "$1 $probe: want $2 ($want), got '$got'"
+		fi
+	done
+done >"${TMPDIR:-/tmp}/pd-sbx-tap.$$"
+# The loop ran in a subshell: renumber its lines after ours.
+while read -r line; do
+	case $line in
+	"ok "*)		n=$((n + 1)); echo "ok $n ${line#ok [0-9]* }" ;;
+	"not ok "*)	n=$((n + 1)); echo "not ok $n ${line#not ok [0-9]* }" ;;
+	*)		echo "$line" ;;
+	esac
+done <"${TMPDIR:-/tmp}/pd-sbx-tap.$$"
+rm -f "${TMPDIR:-/tmp}/pd-sbx-tap.$$"
+
+# After pd_privdrop to 65534 inside an empty chroot.
+root=$(mktemp -d /tmp/pd-sbx-root.XXXXXX)
+trap 'rm -rf "$root"' EXIT INT TERM
+chmod 0755 "$root"
+for c in "fetcher getpid ok" "fetcher clone-thread ok" "fetcher socket-inet ok" \
+    "fetcher open-rdonly ok" "fetcher socket-unix soft" "fetcher setuid kill" \
+    "fetcher chroot kill" "fetcher open-write kill" \
+    "extractor mkdirat ok" "extractor openat2 ok" "extractor fchownat ok" \
+    "extractor mknod-chr soft" "extractor setuid kill" \
+    "extractor clone-thread kill" "extractor fork kill" \
+    "extractor socket-inet kill"; do
+	set -- $c
+	got=$(result "$1" "$2" --drop 65534 --root "$root")
+	want=$(want_str "$3")
+	if [ "$got" = "$want" ]; then
+		ok "dropped $1 $2: $3 ($got)"
+	else
+		notok "dropped $1 $2: want $3 ($want), got '$got'"
+	fi
+done
+[ -z "$(ls -A "$root")" ] && ok "the chroot is still empty" ||
+    notok "probes left files in the chroot"
+
+# The documented counts are the real ones.
+doc=$top/docs/SANDBOX.md
+for r in fetcher extractor; do
+	set -- $("$T" --count $r)
+	if grep -q "^\*\*$r\*\*: $1 syscalls allowed, $2 soft-denied" "$doc"; then
+		ok "docs/SANDBOX.md counts for $r match ($1 allowed, $2 soft-denied)"
+	else
+		notok "docs/SANDBOX.md counts for $r: tables say $1 allowed, $2 soft-denied"
+	fi
+done
+
+echo "1..$n"
