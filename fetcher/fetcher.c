@@ -3,24 +3,142 @@
  * chrooted into <data-root>/fetch-root, seccomp-filtered.  It writes only
  * into file descriptors the broker hands it; the broker verifies every
  * byte it produces.
+ *
+ * Requests (docs/PROTOCOL.md, docs/FETCHER.md):
+ *	FETCH_TLS (fd)	PEM for one host: kept for the job, no reply.  A
+ *			failure is reported as the ERROR of the next FETCH,
+ *			since the broker does not wait for a reply here.
+ *	FETCH (fd)	one GET into the fd, then FETCH_RESULT or ERROR; the
+ *			fd is closed before the reply, so the broker's read
+ *			of the pipe ends first.
+ *	STOP		exit.
  */
+#include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+
+#include <curl/curl.h>
 
 #include "child.h"
 #include "log.h"
+#include "proto.h"
+#include "registry.h"
 #include "role.h"
+
+struct fetcher {
+	struct reg_client	*client;
+	struct pd_err		 pending;	/* FETCH_TLS failure, if any */
+	uint32_t		 reqid;
+};
+
+static void
+fetcher_progress(void *arg, const char *id, uint64_t cur, uint64_t total)
+{
+	struct fetcher *f = arg;
+	struct pd_progress p;
+
+	p.id = (char *)(uintptr_t)id;
+	p.status = (char *)(uintptr_t)"Downloading";
+	p.current = cur;
+	p.total = total;
+	(void)pd_send_progress(PD_CHILD_FD, f->reqid, &p, NULL);
+}
+
+static void
+fetcher_tls(struct fetcher *f, struct pd_msg *m)
+{
+	struct pd_fetch_tls t;
+	struct pd_err e;
+	size_t len;
+	char *pem;
+	int fd;
+
+	if (pd_dec_fetch_tls(m, &t, &e) == -1)
+		fatalx("bad FETCH_TLS: %s", e.msg);
+	fd = pd_msg_take_fd(m);
+	if (f->pending.code == PD_E_OK &&
+	    (reg_read_pem(fd, &pem, &len, &e) == -1 ||
+	    reg_client_add_tls(f->client, (int)t.kind, t.host, pem, len,
+	    &e) == -1))
+		f->pending = e;
+	close(fd);
+	pd_fetch_tls_free(&t);
+}
+
+static void
+fetcher_fetch(struct fetcher *f, struct pd_msg *m)
+{
+	struct pd_fetch_result out;
+	struct pd_fetch_req q;
+	struct reg_req r;
+	struct reg_res res;
+	struct pd_err e;
+	int fd, rc;
+
+	if (pd_dec_fetch(m, &q, &e) == -1)
+		fatalx("bad FETCH: %s", e.msg);
+	fd = pd_msg_take_fd(m);
+	f->reqid = m->id;
+	if (f->pending.code != PD_E_OK) {
+		e = f->pending;
+		rc = -1;
+	} else {
+		memset(&r, 0, sizeof(r));
+		r.kind = q.kind == PD_FETCH_MANIFEST ? REG_MANIFEST : REG_BLOB;
+		r.scheme = q.scheme;
+		r.host = q.host;
+		r.repo = q.repo;
+		r.reference = q.reference;
+		r.username = q.username;
+		r.secret = q.secret;
+		r.idtoken = (q.flags & PD_FETCHF_IDTOKEN) != 0;
+		r.proxy = q.proxy;
+		r.max_size = q.max_size;
+		r.outfd = fd;
+		r.progress = fetcher_progress;
+		r.progress_arg = f;
+		rc = reg_fetch(f->client, &r, &res, &e);
+	}
+	close(fd);
+	pd_fetch_req_free(&q);
+	if (rc == -1) {
+		log_debug("FETCH %u failed: %s", m->id, e.msg);
+		pd_child_fail(PD_CHILD_FD, m->id, &e);
+		return;
+	}
+	out.http_status = (uint32_t)res.http_status;
+	out.size = res.size;
+	out.media_type = res.media_type;
+	out.digest = res.digest;
+	if (pd_send_fetch_result(PD_CHILD_FD, m->id, &out, &e) == -1)
+		fatalx("%s", e.msg);
+}
 
 int
 main(void)
 {
+	struct fetcher f;
 	struct pd_setup s;
 	struct pd_chan ch;
 	struct pd_msg m;
 	struct pd_err e;
 	int r;
 
+	/* A closed pipe must be EPIPE for the write loop, not a signal. */
+	signal(SIGPIPE, SIG_IGN);
 	pd_child_init(PD_ROLE_FETCHER, &ch, &s);
+	pd_setup_free(&s);
+	/*
+	 * Only now, chrooted and filtered: curl_global_init opens no
+	 * socket, and the OpenSSL configuration it would load is not
+	 * reachable (registry.c sets the TLS floor itself).
+	 */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		fatalx("curl_global_init failed");
+	memset(&f, 0, sizeof(f));
+	if ((f.client = reg_client_new()) == NULL)
+		fatalx("cannot create a libcurl handle");
 	for (;;) {
 		r = pd_msg_recv(&ch, &m, -1, &e);
 		if (r == 0)
@@ -28,13 +146,22 @@ main(void)
 		if (r == -1)
 			fatalx("%s", e.msg);
 		switch (m.type) {
+		case PD_MSG_FETCH_TLS:
+			fetcher_tls(&f, &m);
+			break;
+		case PD_MSG_FETCH:
+			fetcher_fetch(&f, &m);
+			break;
 		case PD_MSG_STOP:
 			pd_msg_clear(&m);
+			reg_client_free(f.client);
 			exit(0);
 		default:
 			fatalx("unexpected %s message from the broker",
 			    pd_msg_name(m.type));
 		}
+		pd_msg_clear(&m);
 	}
+	reg_client_free(f.client);
 	return 0;
 }

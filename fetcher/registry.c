@@ -136,7 +136,8 @@ enum authkind {
 	AUTH_BASIC,		/* user credentials, sent to the registry */
 	AUTH_BEARER_ANON,	/* token got without credentials */
 	AUTH_BEARER_CREDS,	/* token got with credentials */
-	AUTH_BEARER_CACHED	/* token from an earlier request */
+	AUTH_BEARER_CACHED,	/* token from an earlier request */
+	AUTH_BASIC_CACHED	/* Basic sent because the host asked before */
 };
 
 static const char *
@@ -1387,6 +1388,8 @@ xfer_run(struct fetch *f, struct xfer *x, const char *authz,
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	/* Debian's openssl.cnf level, which is unreachable in the chroot. */
+	curl_easy_setopt(h, CURLOPT_SSL_CIPHER_LIST, "DEFAULT:@SECLEVEL=2");
 	if (strcmp(x->o.scheme, "https") == 0) {
 		if ((cabuf = ca_for(c, x->o.key, &ca.len)) == NULL) {
 			pd_errf(e, PD_E_UNAVAIL, "no CA certificates were given for "
@@ -1496,9 +1499,10 @@ request(struct fetch *f, const char *url0, int role, const char *authz,
 			return 0;
 		}
 		if (post != NULL && x->status != 307 && x->status != 308) {
+			pd_errf(e, PD_E_PROTO, "token server answered the POST with a "
+			    "%ld redirect; refused", x->status);
 			xfer_free(x);
-			return pd_errf(e, PD_E_PROTO, "token server answered the POST "
-			    "with a %ld redirect; refused", x->status);
+			return -1;
 		}
 		if (hops == REG_MAX_REDIRECTS) {
 			xfer_free(x);
@@ -1518,10 +1522,11 @@ request(struct fetch *f, const char *url0, int role, const char *authz,
 		}
 		if (strcmp(x->o.scheme, "https") == 0 &&
 		    strncmp(next, "http:", 5) == 0) {
+			pd_errf(e, PD_E_PROTO, "redirect refused: %s %s redirected "
+			    "from https to plain http", who(x), x->o.key);
 			xfer_free(x);
 			free(next);
-			return pd_errf(e, PD_E_PROTO, "redirect refused: %s %s "
-			    "redirected from https to plain http", who(x), x->o.key);
+			return -1;
 		}
 		xfer_free(x);		/* frees url */
 		url = next;
@@ -1883,8 +1888,9 @@ fail_status(struct fetch *f, struct xfer *x, int kind, struct pd_err *e)
 			    "another origin", who(x), x->o.key);
 		return pd_errf(e, PD_E_AUTH, "unauthorized: authentication required "
 		    "for %s (%s)", f->name, kind == AUTH_BASIC ||
-		    kind == AUTH_BEARER_CREDS || (kind == AUTH_BEARER_CACHED &&
-		    has_creds(r)) ? "credentials were refused" :
+		    kind == AUTH_BASIC_CACHED || kind == AUTH_BEARER_CREDS ||
+		    (kind == AUTH_BEARER_CACHED && has_creds(r)) ?
+		    "credentials were refused" :
 		    "no credentials given");
 	}
 	if (x->status == 404) {
@@ -1957,7 +1963,7 @@ reg_fetch(struct reg_client *c, const struct reg_req *r, struct reg_res *res,
 		kind = AUTH_BEARER_CACHED;
 	} else if (basic_known(c, f.reg.key) && has_creds(r) && !r->idtoken) {
 		authz = basic_header(r->username, r->secret);
-		kind = AUTH_BASIC;
+		kind = AUTH_BASIC_CACHED;
 	}
 
 	for (;;) {
@@ -1966,8 +1972,13 @@ reg_fetch(struct reg_client *c, const struct reg_req *r, struct reg_res *res,
 			goto out;
 		if (x->status == 200 && x->to_fd)
 			break;
+		/*
+		 * Answer a challenge when we sent nothing, or only what an
+		 * earlier request of the job learned; at most twice.
+		 */
 		if (x->status == 401 && x->is_registry && rounds < 2 &&
-		    (kind == AUTH_NONE || kind == AUTH_BEARER_CACHED)) {
+		    (kind == AUTH_NONE || kind == AUTH_BEARER_CACHED ||
+		    kind == AUTH_BASIC_CACHED)) {
 			if (kind == AUTH_BEARER_CACHED)
 				token_drop(c, key);
 			free_secret(&authz);

@@ -94,11 +94,18 @@ HT=127.0.0.1:$P_tls
 O=$W/out
 
 # B6 with the compiled-in timeouts (30 s under 1 byte/s): in background.
-t0=$(date +%s)
-"$FT" blob http "$HP" b6-drip/p "$BD" "$BS" "$W/drip" >"$W/drip.out" 2>&1 &
+# Each records its own run time (the subshell's PID is tracked; the
+# fetch_tool in it ends by its own timeouts within 35 s).
+timed() { # timed OUT command...: run, then append "elapsed N" to OUT
+	_o=$1; shift
+	_s=$(date +%s)
+	"$@" >"$_o" 2>&1
+	echo "elapsed $(($(date +%s) - _s))" >>"$_o"
+}
+timed "$W/drip.out" "$FT" blob http "$HP" b6-drip/p "$BD" "$BS" "$W/drip" &
 drip_pid=$!
 track_pid $drip_pid
-"$FT" blob http "$HP" b6-stall/p "$BD" "$BS" "$W/stall" >"$W/stall.out" 2>&1 &
+timed "$W/stall.out" "$FT" blob http "$HP" b6-stall/p "$BD" "$BS" "$W/stall" &
 stall_pid=$!
 track_pid $stall_pid
 
@@ -413,9 +420,15 @@ expect_fail "T2: expired certificate" "TLS error talking to registry 127.0.0.1:$
     "$FT" --ca "$HCA" manifest https "127.0.0.1:$P_tls_expired" ok/p latest $MAXM "$O"
 expect_fail "T2: self-signed certificate" "TLS error talking to registry 127.0.0.1:$P_tls_self: SSL certificate problem: self-signed certificate" \
     "$FT" --ca "$HCA" manifest https "127.0.0.1:$P_tls_self" ok/p latest $MAXM "$O"
-expect_fail "TLS: server wants a client certificate, none given" \
-    "TLS error talking to registry 127.0.0.1:$P_tls_mtls" \
-    "$FT" --ca "$HCA" manifest https "127.0.0.1:$P_tls_mtls" ok/p latest $MAXM "$O"
+# TLS 1.3: the client's handshake ends before the server checks the
+# certificate, so the refusal may come as a TLS alert or a dropped link.
+out=$("$FT" --ca "$HCA" manifest https "127.0.0.1:$P_tls_mtls" ok/p latest $MAXM "$O" 2>&1)
+case "$out" in
+*"error: unavailable: TLS error talking to registry 127.0.0.1:$P_tls_mtls"*|\
+*"error: unavailable: connection to registry 127.0.0.1:$P_tls_mtls failed"*)
+	ok "TLS: server wants a client certificate, none given" ;;
+*) notok "TLS: server wants a client certificate, none given"; diag "$out" ;;
+esac
 fetch_ok "TLS: client certificate and key for that host (FETCH_TLS CERT/KEY)" \
     "$MD" --ca "$HCA" --cert-for "127.0.0.1:$P_tls_mtls" "$H/client.crt" \
     --key-for "127.0.0.1:$P_tls_mtls" "$H/client.key" manifest https \
@@ -635,20 +648,16 @@ fi
 
 # ---------------------------------------------------------------------
 # Background results.
-wait $drip_pid
-t=$(($(date +%s) - t0))
-if grep -q "error: unavailable: timeout: registry $HP sent less than 1 byte/s for 30 s" "$W/drip.out" &&
-    [ $t -ge 29 ] && [ $t -le 45 ]; then
-	ok "B6: 1 byte every 10 s fails after the 30 s low-speed limit (${t}s)"
-else
-	notok "B6: drip (${t}s)"; diag "$(cat "$W/drip.out")"
-fi
-wait $stall_pid
-if grep -q "error: unavailable: timeout: registry $HP sent less than 1 byte/s for 30 s" "$W/stall.out"; then
-	ok "B6: stall after the headers fails after 30 s"
-else
-	notok "B6: stall"; diag "$(cat "$W/stall.out")"
-fi
+for b in drip stall; do
+	eval "wait \$${b}_pid"
+	t=$(sed -n 's/^elapsed //p' "$W/$b.out")
+	if grep -q "error: unavailable: timeout: registry $HP sent less than 1 byte/s for 30 s" "$W/$b.out" &&
+	    [ "${t:-0}" -ge 29 ] && [ "${t:-0}" -le 40 ]; then
+		ok "B6: $b fails on the 30 s low-speed limit (${t}s)"
+	else
+		notok "B6: $b"; diag "$(cat "$W/$b.out")"
+	fi
+done
 if [ -n "$fuzz_pid" ]; then
 	if wait $fuzz_pid && grep -q "^Done [0-9]* runs" "$W/fuzz.out"; then
 		ok "libFuzzer: WWW-Authenticate parser, 15 s, $(grep -o '^Done [0-9]* runs' "$W/fuzz.out")"
