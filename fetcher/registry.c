@@ -419,7 +419,7 @@ reg_resolve_location(const char *base, const char *loc, char **out,
 	char scheme[16], *v = NULL;
 	const char *p;
 	CURLU *u;
-	size_t i;
+	size_t i, j;
 	int rc = -1;
 
 	*out = NULL;
@@ -441,7 +441,7 @@ reg_resolve_location(const char *base, const char *loc, char **out,
 		if (loc[i] == ':') {
 			if (i >= sizeof(scheme))
 				i = sizeof(scheme) - 1;
-			for (size_t j = 0; j < i; j++)
+			for (j = 0; j < i; j++)
 				scheme[j] = (char)tolower((unsigned char)loc[j]);
 			scheme[i] = '\0';
 			if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)

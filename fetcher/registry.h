@@ -22,7 +22,7 @@
 
 /* Limits and timeouts; docs/FETCHER.md explains each. */
 #define REG_PEM_MAX		(1024 * 1024)	/* one FETCH_TLS document */
-#define REG_PEM_TOTAL_MAX	(8 * 1024 * 1024)	/* all of them */
+#define REG_PEM_TOTAL_MAX	(8 * 1024 * 1024)	/* all, per job */
 #define REG_CONNECT_TIMEOUT	15		/* s, per connection */
 #define REG_LOW_SPEED_LIMIT	1		/* bytes/s ... */
 #define REG_LOW_SPEED_TIME	30		/* ... for this many s: abort */

@@ -177,6 +177,7 @@ wwwauth_parse(struct wwwauth *w, const char *buf, size_t len, struct pd_err *e)
 {
 	struct wwwauth_chal *ch;
 	struct cursor c;
+	const char *t;
 	size_t n;
 
 	if (len > WWWAUTH_MAXLEN - w->inlen)
@@ -221,8 +222,7 @@ wwwauth_parse(struct wwwauth *w, const char *buf, size_t len, struct pd_err *e)
 			continue;
 		if (!at_param(&c)) {
 			/* token68 */
-			const char *t = c.p;
-
+			t = c.p;
 			while (c.p < c.end && is_t68char((unsigned char)*c.p))
 				c.p++;
 			if (c.p == t)

@@ -159,7 +159,7 @@ main(int argc, char **argv)
 	struct helper h;
 	struct pd_err e;
 	uint32_t id = 100;
-	int i, rootfd, rc = 0, idtoken = 0, ntls = 0;
+	int i, t, rootfd, rc = 0, idtoken = 0, ntls = 0;
 	const char *tls[16][2];
 
 	log_init("fetch_sandboxed", getenv("FETCH_DEBUG") ? PD_LOG_DEBUG :
@@ -210,7 +210,7 @@ main(int argc, char **argv)
 	close(rootfd);
 	printf("sandbox: %s\n", h.sandbox);
 	fflush(stdout);
-	for (int t = 0; t < ntls; t++)
+	for (t = 0; t < ntls; t++)
 		if (send_tls(&h, PD_TLS_CA, tls[t][0], tls[t][1]) == -1)
 			return 1;
 	for (i++; i + 7 <= argc; i += 7) {

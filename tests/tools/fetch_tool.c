@@ -116,6 +116,7 @@ main(int argc, char **argv)
 	int repeat = 1, use_pipe = 0, show_progress = 0, i, fd, pfd[2], rc = 0;
 	int status;
 	pid_t reader = -1;
+	const char *o;
 
 	log_init("fetch_tool", PD_LOG_INFO);
 	if (getenv("FETCH_DEBUG") != NULL)
@@ -126,8 +127,7 @@ main(int argc, char **argv)
 	if ((c = reg_client_new()) == NULL)
 		return 1;
 	for (i = 1; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
-		const char *o = argv[i];
-
+		o = argv[i];
 		if (strcmp(o, "--progress") == 0)
 			show_progress = 1;
 		else if (strcmp(o, "--pipe") == 0)

@@ -157,12 +157,14 @@ fetch_with(const char *scheme, const char *host, const char *repo,
 int
 main(void)
 {
-	char what[256], *out, *tok, buf[64];
+	char what[256], *out, *tok, *q, buf[64];
 	struct pd_err e;
 	size_t i, len;
 	long ttl;
 	int rc, p[2];
 	struct reg_client *c;
+	static char blk[65536];
+	pid_t pid;
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 
@@ -174,7 +176,7 @@ main(void)
 
 	for (i = 0; i < sizeof(loc_data) / sizeof(loc_data[0]); i++) {
 		snprintf(what, sizeof(what), "Location %.60s", loc_data[i].loc);
-		for (char *q = what; *q != '\0'; q++)
+		for (q = what; *q != '\0'; q++)
 			if ((unsigned char)*q < 0x20 || (unsigned char)*q >= 0x7f)
 				*q = '?';
 		rc = reg_resolve_location("https://reg.example:5000/v2/a/b",
@@ -197,7 +199,7 @@ main(void)
 	for (i = 0; i < sizeof(token_data) / sizeof(token_data[0]); i++) {
 		snprintf(what, sizeof(what), "token response %.60s",
 		    token_data[i].json);
-		for (char *q = what; *q != '\0'; q++)
+		for (q = what; *q != '\0'; q++)
 			if ((unsigned char)*q < 0x20)
 				*q = '?';
 		ttl = -5;
@@ -290,11 +292,8 @@ main(void)
 			    &e) == -1, "client certificate without a host refused");
 	}
 	if (pipe(p) == 0) {
-		pid_t pid = fork();
-
+		pid = fork();
 		if (pid == 0) {
-			char blk[65536];
-
 			close(p[0]);
 			memset(blk, 'A', sizeof(blk));
 			for (i = 0; i < 17; i++)

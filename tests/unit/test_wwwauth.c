@@ -114,15 +114,14 @@ main(void)
 {
 	static struct wwwauth w;
 	struct pd_err e;
-	char got[4096], what[256], *big;
+	char got[4096], what[256], *big, *q, *copy;
 	const struct wwwauth_chal *ch;
+	const struct wa_test *t;
 	size_t i;
 	int rc;
 
 	for (i = 0; i < sizeof(test_data) / sizeof(test_data[0]); i++) {
-		const struct wa_test *t = &test_data[i];
-		char *copy;
-
+		t = &test_data[i];
 		/* Parse from an exact-size heap copy: ASan sees overreads. */
 		copy = malloc(strlen(t->in) + 1);
 		memcpy(copy, t->in, strlen(t->in));
@@ -131,7 +130,7 @@ main(void)
 		if (rc == 0 && t->in[0] == '\0')
 			rc = w.nchal == 0 ? -1 : 0;
 		snprintf(what, sizeof(what), "parse %.60s", t->in);
-		for (char *q = what; *q != '\0'; q++)
+		for (q = what; *q != '\0'; q++)
 			if ((unsigned char)*q < 0x20 || (unsigned char)*q >= 0x7f)
 				*q = '?';
 		if (t->want[0] == '\0') {
