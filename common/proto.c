@@ -169,6 +169,8 @@ static const struct pd_verb verbs[] = {
 	{ PD_CTL_UPGRADE,	"upgrade",	2, 2, 1, 0 },
 	{ PD_CTL_PRIVILEGES,	"privileges",	2, 2, 0, 0 },
 	{ PD_CTL_HELPERCHECK,	"helper-check",	1, 1, 1, 0 },
+	{ PD_CTL_LOGS,		"logs",		1, 2, 0, 0 },
+	{ PD_CTL_EVENTS,	"events",	0, 32, 0, 0 },
 };
 
 const struct pd_verb *
