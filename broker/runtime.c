@@ -242,16 +242,11 @@ config_mounts(const json_t *pobj, json_t *mounts, struct pd_err *e)
 		if (dst == NULL || dst[0] != '/')
 			return pd_errf(e, PD_E_INVAL, "mount \"%s\": destination must be "
 			    "an absolute path", name);
-		if (!json_is_string(src)) {
-			char hint[800] = "";
-
-			if (has_opt(json_object_get(cm, "Settable"), "source"))
-				snprintf(hint, sizeof(hint), "; set it with `pluginctl set "
-				    "%s %s.source=PATH`", str_at(pobj, "Name") ?
-				    str_at(pobj, "Name") : "PLUGIN", name);
+		/* A null source cannot be set either (SPEC §5): say so. */
+		if (!json_is_string(src))
 			return pd_errf(e, PD_E_INVAL, "mount source is not specified "
-			    "(mount \"%s\" at %s%s)", name, dst, hint);
-		}
+			    "(mount \"%s\" at %s: the plugin config leaves its source "
+			    "null, and a null source cannot be set)", name, dst);
 		s = json_string_value(src);
 		opts = json_array();
 		json_array_foreach(json_object_get(cm, "Options"), k, v)

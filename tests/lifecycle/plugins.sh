@@ -14,7 +14,8 @@ life_setup() {
 	T=$(mktemp -d /tmp/pdl.XXXXXX); track_dir "$T"; chmod 755 "$T"
 	track_runc "$T/b/exec/runc"
 	track_mounts_under "$T"
-	echo "${LIFE_CONF:-{\"stop-timeout\": 3}}" >"$T/conf.json"
+	_conf='{"stop-timeout": 3}'
+	echo "${LIFE_CONF:-$_conf}" >"$T/conf.json"
 	start_broker "$T/b" --config "$T/conf.json" || { notok "broker starts"; done_testing; exit 1; }
 	D="$T/b/data"; E="$T/b/exec"
 }
@@ -50,3 +51,6 @@ runc_pid() {
 	    sed -n 's/^ *"pid": *\([0-9]*\),*/\1/p'
 }
 now_ms() { date +%s%3N; }
+# alive PID: the process exists and is not a zombie (exited plugins that
+# were reparented to PID 1 may stay zombies for a while).
+alive() { [ -r "/proc/$1/stat" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
