@@ -57,6 +57,7 @@ cleanup() {
 		done
 	done
 	for m in $_mounts; do umount -l "$m" 2>/dev/null; done
+	[ -n "${PD_KEEP:-}" ] && { echo "# kept:$_dirs" >&2; return; }
 	for d in $_dirs; do rm -rf "$d"; done
 }
 trap 'cleanup' EXIT
