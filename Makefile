@@ -119,8 +119,11 @@ demo:
 bench: all tests
 	tests/bench/run.sh
 
-fuzz: all
-	tests/fuzz/run.sh $(FUZZ_SECONDS)
+# Longer fuzzing runs of every harness (make check runs them briefly).
+FUZZ_SECONDS	?= 60
+fuzz: all tests
+	for t in tests/fuzz/test_*.sh; do FUZZ_SECONDS=$(FUZZ_SECONDS) PD_TOP=$(CURDIR) \
+	    PD_BUILD=$(CURDIR)/$(B) sh $$t || exit 1; done
 
 deps:
 	tests/deps.sh

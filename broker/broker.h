@@ -35,6 +35,9 @@ struct pd_limits {
 	uint64_t	 max_xattr;
 	uint64_t	 max_pax;
 	uint64_t	 max_manifest;		/* manifest/index/config bytes */
+	uint64_t	 max_compressed;	/* compressed bytes per layer */
+	uint64_t	 max_file;		/* one file in a layer */
+	uint32_t	 max_links;		/* hard links to one inode */
 	uint32_t	 max_clients;
 	uint32_t	 max_clients_per_uid;
 	uint32_t	 helper_timeout;	/* seconds for SETUP round trip */

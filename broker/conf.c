@@ -27,12 +27,19 @@ conf_defaults(struct pd_conf *c)
 	c->enable_timeout = 30;
 	c->stop_timeout = 10;
 	c->plugin_log_max = 1024 * 1024;
-	/* Defaults follow the corpus' recommended limits (docs/LIMITS). */
-	c->limits.max_layer_bytes = 4ULL << 30;
+	/*
+	 * Layer limits default to the extraction policy's recommended values
+	 * (docs/SANDBOX.md); a host with bigger plugins raises them in the
+	 * config file ("limits").
+	 */
+	c->limits.max_layer_bytes = 512ULL << 20;
+	c->limits.max_compressed = 64ULL << 20;
+	c->limits.max_file = 256ULL << 20;
+	c->limits.max_links = 1000;
 	c->limits.max_entries = 100000;
 	c->limits.max_path = 4096;
 	c->limits.max_depth = 128;
-	c->limits.max_ratio = 1000;
+	c->limits.max_ratio = 100;
 	c->limits.max_xattr = 64 * 1024;
 	c->limits.max_pax = 1024 * 1024;
 	c->limits.max_manifest = 4 * 1024 * 1024;
@@ -105,6 +112,12 @@ conf_limits(struct pd_conf *c, json_t *obj, struct pd_err *e)
 			rc = conf_u64(v, k, &l->max_pax, e);
 		else if (strcmp(k, "max-manifest") == 0)
 			rc = conf_u64(v, k, &l->max_manifest, e);
+		else if (strcmp(k, "max-compressed") == 0)
+			rc = conf_u64(v, k, &l->max_compressed, e);
+		else if (strcmp(k, "max-file") == 0)
+			rc = conf_u64(v, k, &l->max_file, e);
+		else if (strcmp(k, "max-links") == 0)
+			rc = conf_u32(v, k, &l->max_links, e);
 		else if (strcmp(k, "max-clients") == 0)
 			rc = conf_u32(v, k, &l->max_clients, e);
 		else if (strcmp(k, "max-clients-per-uid") == 0)

@@ -25,6 +25,9 @@ extract_limits(struct pd_untar_req *u, const char *media_type)
 	u->max_ratio = conf.limits.max_ratio;
 	u->max_xattr = conf.limits.max_xattr;
 	u->max_pax = conf.limits.max_pax;
+	u->max_compressed = conf.limits.max_compressed;
+	u->max_file = conf.limits.max_file;
+	u->max_links = conf.limits.max_links;
 }
 
 int

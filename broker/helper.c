@@ -532,10 +532,12 @@ helper_spawn(struct helper *h, int role, int rootfd, const char *rootpath,
 	s.uid = h->uid;
 	s.gid = h->gid;
 	s.loglevel = (uint32_t)log_getlevel();
-	s.rlim_nofile = 64;
+	/* the extractor holds one fd per directory level while removing */
+	s.rlim_nofile = role == PD_ROLE_EXTRACTOR ? 1024 : 64;
 	s.proxy = role == PD_ROLE_FETCHER ? conf.proxy : NULL;
 	if (role == PD_ROLE_EXTRACTOR)
-		s.rlim_fsize = conf.limits.max_layer_bytes;
+		s.rlim_fsize = conf.limits.max_file > conf.limits.max_compressed ?
+		    conf.limits.max_file : conf.limits.max_compressed;
 	if (pd_send_setup(h->sock, 0, rootfd, &s, &ie) == -1)
 		return helper_fail(h, 1, e, "did not take SETUP", ie.msg);
 	if (helper_recv(h, setup_done, 1, (int)conf.limits.helper_timeout * 1000,

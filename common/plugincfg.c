@@ -177,9 +177,16 @@ decode_one(const json_t *v, const struct field *f, const char *path,
 		return arr;
 	case F_OBJ:
 	case F_OPTOBJ:
-		if (v == NULL || json_is_null(v))
-			return f->type == F_OBJ ? decode(json_object(), f->sub, path, e)
-			    : NULL;
+		if (v == NULL || json_is_null(v)) {
+			json_t *empty, *r;
+
+			if (f->type != F_OBJ)
+				return NULL;
+			empty = json_object();
+			r = decode(empty, f->sub, path, e);
+			json_decref(empty);
+			return r;
+		}
 		if (!json_is_object(v))
 			break;
 		snprintf(sub, sizeof(sub), "%s%s%s", path, path[0] ? "." : "", f->name);
@@ -295,9 +302,9 @@ pd_config_canonical(const char *buf, size_t len, struct pd_err *e)
 		slash = strchr(s, '/');
 		dot = slash ? memrchr(s, '.', (size_t)(slash - s)) : NULL;
 		if (slash == NULL || dot == NULL || dot == s || slash[1] == '\0') {
-			json_decref(cfg);
 			pd_errf(e, PD_E_INVAL, "invalid plugin config: interface type "
-			    "\"%s\" is not of the form prefix.capability/version", s);
+			    "\"%.100s\" is not of the form prefix.capability/version", s);
+			json_decref(cfg);
 			return NULL;
 		}
 	}

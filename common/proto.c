@@ -521,6 +521,9 @@ pd_send_untar(int s, uint32_t id, int fd, const struct pd_untar_req *u,
 	wb_u32(&w, u->max_ratio);
 	wb_u64(&w, u->max_xattr);
 	wb_u64(&w, u->max_pax);
+	wb_u64(&w, u->max_compressed);
+	wb_u64(&w, u->max_file);
+	wb_u32(&w, u->max_links);
 	return wb_send(s, PD_MSG_UNTAR, id, fd, &w, e);
 }
 
@@ -540,6 +543,9 @@ pd_dec_untar(const struct pd_msg *m, struct pd_untar_req *u, struct pd_err *e)
 	u->max_ratio = rb_u32(&r);
 	u->max_xattr = rb_u64(&r);
 	u->max_pax = rb_u64(&r);
+	u->max_compressed = rb_u64(&r);
+	u->max_file = rb_u64(&r);
+	u->max_links = rb_u32(&r);
 	if (rb_end(&r, m, 1, e) == -1) {
 		pd_untar_req_free(u);
 		return -1;

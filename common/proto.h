@@ -181,7 +181,8 @@ enum pd_msg_type {
 	 *	str	media_type	<= 256, selects the decompressor
 	 *	u64	max_bytes, max_entries
 	 *	u32	max_path, max_depth, max_name, max_ratio
-	 *	u64	max_xattr, max_pax
+	 *	u64	max_xattr, max_pax, max_compressed, max_file
+	 *	u32	max_links
 	 */
 	PD_MSG_UNTAR = 300,
 
@@ -307,6 +308,9 @@ struct pd_untar_req {
 	uint32_t	 max_ratio;
 	uint64_t	 max_xattr;
 	uint64_t	 max_pax;
+	uint64_t	 max_compressed;
+	uint64_t	 max_file;
+	uint32_t	 max_links;
 };
 
 struct pd_untar_done {

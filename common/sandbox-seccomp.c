@@ -244,6 +244,7 @@ static const struct pd_rule pd_wfile[] = {
 	ALLOW(openat2),		/* parents by RESOLVE_IN_ROOT (no wrapper) */
 	ALLOW(geteuid),		/* untar: apply tar ownership only as root */
 	ALLOW(umask),		/* untar: exact modes from the tar (umask 0) */
+	ALLOW(capget),		/* untar: is CAP_CHOWN effective (ownership) */
 	ALLOW(mkdirat),		/* directories */
 	ALLOW(symlinkat),	/* symlinks */
 	ALLOW(linkat),		/* hard links */

@@ -41,6 +41,9 @@ do_untar(struct pd_msg *m)
 	lim.max_ratio = u.max_ratio;
 	lim.max_xattr = u.max_xattr;
 	lim.max_pax = u.max_pax;
+	lim.max_compressed = u.max_compressed;
+	lim.max_file = u.max_file;
+	lim.max_links = u.max_links;
 	/* "/" is the staging rootfs: we are chrooted into it. */
 	if ((rootfd = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC)) == -1)
 		fatal("open /");

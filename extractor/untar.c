@@ -5,6 +5,7 @@
  * files are created here, fd-relative below rootfd.
  */
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 
 #include <errno.h>
@@ -20,6 +21,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <linux/capability.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -217,6 +219,7 @@ apply_owner(struct untar *u, int fd, const char *name, const struct meta *m)
 
 	if (!u->owner)
 		return 0;
+	/* Numeric ids only (checked < 2^31), on the fd we created. */
 	if (fchown(fd, m->uid, m->gid) == -1)
 		return ERR_IO(u->e, "chown %s", esc(name, strlen(name), eb,
 		    sizeof(eb)));
@@ -284,6 +287,11 @@ do_file(struct untar *u, struct archive_entry *ae, const struct meta *m)
 		    sizeof(eb)), size, u->lim->max_file);
 	if (fs_open_parent(u, &u->p, 1, &pfd) == -1)
 		return -1;
+	/*
+	 * O_CREAT|O_EXCL in a parent resolved in-root: never follows a
+	 * symlink nor writes into an existing inode (a planted hardlink);
+	 * whatever holds the name is removed first.
+	 */
 	fd = openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, 0600);
 	if (fd == -1 && errno == EEXIST) {
@@ -396,6 +404,7 @@ do_symlink(struct untar *u, const char *target, const struct meta *m)
 	}
 	if (fs_count_object(u) == -1)
 		goto fail;
+	/* AT_SYMLINK_NOFOLLOW: the link itself, never its target. */
 	if ((u->owner && fchownat(pfd, name, m->uid, m->gid,
 	    AT_SYMLINK_NOFOLLOW) == -1) ||
 	    utimensat(pfd, name, m->ts, AT_SYMLINK_NOFOLLOW) == -1 ||
@@ -686,6 +695,15 @@ npath_alloc(struct npath *np, const struct untar_limits *l)
 	return np->buf == NULL || np->off == NULL ? -1 : 0;
 }
 
+/* Up to two extension headers and a sparse map of two slots. */
+static void
+hdr_phase(struct untar *u, uint64_t pos)
+{
+	u->src.inhdr = 1;
+	u->src.hdrstart = pos;
+	u->src.hdrlimit = pos + 2 * u->lim->max_pax + 2 * SRC_SLOT;
+}
+
 static int
 run(struct untar *u, int infd, enum untar_compression comp)
 {
@@ -701,6 +719,7 @@ run(struct untar *u, int infd, enum untar_compression comp)
 	if ((u->a = archive_read_new()) == NULL ||
 	    archive_read_support_format_tar(u->a) != ARCHIVE_OK)
 		return ERR_INTERNAL(u->e, "cannot set up libarchive");
+	hdr_phase(u, 0);
 	if (archive_read_open(u->a, &u->src, NULL, src_archive_read, NULL) !=
 	    ARCHIVE_OK) {
 		if (u->src.failed)
@@ -709,11 +728,14 @@ run(struct untar *u, int infd, enum untar_compression comp)
 			return ERR_MALFORMED(u->e, "the layer holds no tar data");
 		return header_failed(u, 0);
 	}
+	u->src.inhdr = 0;
 	if (archive_filter_count(u->a) != 1)
 		return ERR_INTERNAL(u->e, "unexpected libarchive filter");
 	for (;;) {
 		pos = (uint64_t)archive_filter_bytes(u->a, 0);
+		hdr_phase(u, pos);
 		r = archive_read_next_header(u->a, &ae);
+		u->src.inhdr = 0;
 		if (u->src.failed)
 			return src_error(u);
 		if (r == ARCHIVE_EOF)
@@ -731,6 +753,22 @@ run(struct untar *u, int infd, enum untar_compression comp)
 	if (src_drain(&u->src) == -1)
 		return src_error(u);
 	return fs_apply_dirs(u);
+}
+
+/* Whether CAP_CHOWN is in our effective set (uid 0 alone is not enough). */
+static int
+can_chown(void)
+{
+	struct __user_cap_header_struct h;
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+
+	memset(&h, 0, sizeof(h));
+	memset(d, 0, sizeof(d));
+	h.version = _LINUX_CAPABILITY_VERSION_3;
+	if (syscall(SYS_capget, &h, d) == -1)
+		return geteuid() == 0;
+	return (d[CAP_TO_INDEX(CAP_CHOWN)].effective &
+	    CAP_TO_MASK(CAP_CHOWN)) != 0;
 }
 
 static int
@@ -784,7 +822,8 @@ untar(int rootfd, int infd, enum untar_compression comp,
 	else if (lim->flags & UNTAR_F_NO_OWNER)
 		u->owner = 0;
 	else
-		u->owner = geteuid() == 0;
+		u->owner = can_chown();
+	/* Modes are set explicitly; the umask must not clip them. */
 	omask = umask(0);
 	r = run(u, infd, comp);
 	umask(omask);

@@ -52,9 +52,9 @@ struct untar_limits {
 };
 
 /*
- * Ownership: by default uid/gid from the archive are applied when running
- * with euid 0.  UNTAR_F_OWNER always applies them (and fails if the
- * kernel refuses); UNTAR_F_NO_OWNER never does.
+ * Ownership: by default uid/gid from the archive are applied when CAP_CHOWN
+ * is in the effective set.  UNTAR_F_OWNER always applies them (and fails
+ * if the kernel refuses); UNTAR_F_NO_OWNER never does.
  */
 #define UNTAR_F_OWNER		0x1
 #define UNTAR_F_NO_OWNER	0x2

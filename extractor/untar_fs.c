@@ -560,6 +560,11 @@ fs_apply_dirs(struct untar *u)
 			close(fd);
 			continue;
 		}
+		/*
+		 * fd is the directory this layer recorded: opened in-root
+		 * with O_NOFOLLOW and checked to be the same inode, so a
+		 * later entry that swapped it for a symlink is skipped.
+		 */
 		if ((u->owner && fchown(fd, d->uid, d->gid) == -1) ||
 		    fchmod(fd, d->mode) == -1 || futimens(fd, d->ts) == -1) {
 			ERR_IO(u->e, "setting metadata of directory %s",

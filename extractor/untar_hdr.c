@@ -139,6 +139,9 @@ check_pax(struct untar *u, const unsigned char *b, size_t size, int local,
 		if (local && is_name_key(key, klen) && memchr(val, '\0', vlen))
 			return ERR_NAME(u->e, "pax %.*s %s contains a NUL byte",
 			    (int)klen, key, esc(val, vlen, eb, sizeof(eb)));
+		/* LIBARCHIVE.xattr values are base64. */
+		if (local && has_prefix(key, klen, "LIBARCHIVE.xattr."))
+			vlen = vlen / 4 * 3;
 		if (local && (has_prefix(key, klen, "SCHILY.xattr.") ||
 		    has_prefix(key, klen, "LIBARCHIVE.xattr.") ||
 		    has_prefix(key, klen, "RHT.security.")) &&

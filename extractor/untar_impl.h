@@ -65,6 +65,10 @@ struct src {
 	int			 done;
 	int			 failed;
 	struct pd_err		 err;
+	/* While libarchive parses headers it may not read past hdrlimit. */
+	int			 inhdr;
+	uint64_t		 hdrstart;
+	uint64_t		 hdrlimit;
 };
 
 int	src_init(struct src *, int, enum untar_compression,

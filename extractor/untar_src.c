@@ -342,6 +342,19 @@ src_archive_read(struct archive *a, void *arg, const void **bufp)
 	unsigned char *p;
 	size_t n;
 
+	/*
+	 * libarchive reads GNU sparse maps (and old GNU sparse extension
+	 * blocks) while parsing a header and allocates per chunk; bound the
+	 * bytes one entry's headers may span.
+	 */
+	if (s->inhdr && start > s->hdrlimit) {
+		ERR_LIMIT(&s->err, "headers of the entry at offset %" PRIu64
+		    " span more than %" PRIu64 " bytes", s->hdrstart,
+		    s->hdrlimit - s->hdrstart);
+		s->failed = 1;
+		archive_set_error(a, EFBIG, "layer stream: %s", s->err.msg);
+		return -1;
+	}
 	s->cur = (s->cur + 1) % SRC_NSLOT;
 	s->slot_len[s->cur] = 0;
 	p = s->ring + (size_t)s->cur * SRC_SLOT;
