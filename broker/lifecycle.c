@@ -49,9 +49,6 @@ enum rt_state {
 	RT_EXITED	/* enabled, but the process is gone: restart pending */
 };
 
-static const char *state_names[] = { "stopped", "starting", "running",
-    "stopping", "exited" };
-
 struct rt {
 	char		 id[PD_PLUGIN_ID_LEN + 1];
 	char		 name[600];
@@ -253,6 +250,12 @@ rt_detach(struct rt *r, int state)
 	watcher_wake();
 }
 
+/*
+ * Signal the plugin.  Safety: through its pidfd, which names the process
+ * we started or adopted and no other, even after the pid is reused; the
+ * runtime's `kill` (which checks the container's start time) only when
+ * there is no pidfd.
+ */
 static void
 rt_signal(struct rt *r, int sig)
 {
@@ -343,7 +346,12 @@ rm_path(const char *path, struct pd_err *e)
 	return rc;
 }
 
-/* Everything a run leaves on the host, except the plugin's own log. */
+/*
+ * Everything a run leaves on the host, except the plugin's own log.
+ * Safety: the socket directory's contents were the plugin's to make;
+ * pd_rm_rf_at never follows a symlink and never enters another mount, and
+ * the mounts below the plugin directory are detached first.
+ */
 static int
 rt_cleanup(const char *id, struct pd_err *e)
 {
@@ -498,7 +506,7 @@ open_log(const char *plugdir, off_t *size, struct pd_err *e)
 static int
 rt_start(struct rt *r, const json_t *pobj, unsigned timeout_s, struct pd_err *e)
 {
-	char rootfs[4200], cfgpath[4200], pidpath[4200],
+	char rootfs[4200], rlog[4200], pidpath[4200],
 	    why[256], tail[700], rerr[512];
 	const char *sock = json_string_value(json_object_get(json_object_get(
 	    json_object_get(pobj, "Config"), "Interface"), "Socket"));
@@ -566,10 +574,10 @@ rt_start(struct rt *r, const json_t *pobj, unsigned timeout_s, struct pd_err *e)
 	if ((logfd = open_log(rp.plugdir, &logoff, e)) == -1)
 		goto fail;
 
-	snprintf(cfgpath, sizeof(cfgpath), "%s/runc.log", rp.bundle);
+	snprintf(rlog, sizeof(rlog), "%s/runc.log", rp.bundle);
 	snprintf(pidpath, sizeof(pidpath), "%s/init.pid", rp.bundle);
 	args[na++] = "--log";
-	args[na++] = cfgpath;
+	args[na++] = rlog;
 	args[na++] = "--log-format";
 	args[na++] = "json";
 	args[na++] = "run";
@@ -587,7 +595,7 @@ rt_start(struct rt *r, const json_t *pobj, unsigned timeout_s, struct pd_err *e)
 	logfd = -1;
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 ||
 	    read_pidfile(rp.bundle, &pid) == -1) {
-		runtime_last_error(cfgpath, rerr, sizeof(rerr));
+		runtime_last_error(rlog, rerr, sizeof(rerr));
 		if (rerr[0] == '\0')
 			snprintf(rerr, sizeof(rerr), "%s run failed", conf.runtime);
 		pd_errf(e, PD_E_UNAVAIL, "%s%s", rerr, strstr(rerr,
@@ -679,8 +687,13 @@ fail:
 		return 0;
 	}
 	/* Nothing stays: the process, runtime state, mounts, directories. */
-	rt_signal(r, SIGKILL);
-	(void)rt_wait_exit(r, 5000);
+	pthread_mutex_lock(&rt_mtx);
+	pid = r->pid;
+	pthread_mutex_unlock(&rt_mtx);
+	if (pid > 0) {
+		rt_signal(r, SIGKILL);
+		(void)rt_wait_exit(r, 5000);
+	}
 	if (rt_cleanup(r->id, &ie) == -1)
 		log_warnx("plugin %s: cleaning up a failed start: %s", r->name, ie.msg);
 	rt_detach(r, RT_STOPPED);
@@ -1196,7 +1209,8 @@ void
 lifecycle_restore(void)
 {
 	char status[32], path[4300], pdir[4200];
-	json_t *all = json_object(), *keep = json_object(), *v;
+	json_t *all = json_object(), *keep = json_object(), *v,
+	    *restart = json_object();
 	struct plugin *p;
 	struct pd_err e;
 	struct dirent *de;
@@ -1236,14 +1250,8 @@ lifecycle_restore(void)
 		}
 		if (rt_cleanup(id, &e) == -1)
 			log_warnx("plugin %s: cleaning leftovers: %s", r->name, e.msg);
-		if (json_is_true(json_object_get(v, "enabled"))) {
-			pthread_mutex_lock(&rt_mtx);
-			r->state = RT_EXITED;
-			r->restart_at = mono_ms();
-			pthread_mutex_unlock(&rt_mtx);
-			log_info("plugin %s (%.12s) is enabled but not running: starting "
-			    "it", r->name, id);
-		}
+		if (json_is_true(json_object_get(v, "enabled")))
+			json_object_set_new(restart, id, json_true());
 	}
 	snprintf(path, sizeof(path), "%s/runc", conf.exec_root);
 	sweep_dir(path, all, 1);
@@ -1268,8 +1276,19 @@ lifecycle_restore(void)
 		closedir(d);
 	} else if (dfd != -1)
 		close(dfd);
+	/* Only now, with the sweeps done, may the supervisor start them. */
+	json_object_foreach(restart, id, v) {
+		r = rt_get(id);
+		log_info("plugin %s (%.12s) is enabled but not running: starting it",
+		    r->name, id);
+		pthread_mutex_lock(&rt_mtx);
+		r->state = RT_EXITED;
+		r->restart_at = mono_ms();
+		pthread_mutex_unlock(&rt_mtx);
+	}
 	json_decref(all);
 	json_decref(keep);
+	json_decref(restart);
 	pthread_mutex_lock(&rt_mtx);
 	pthread_cond_broadcast(&rt_cv);
 	pthread_mutex_unlock(&rt_mtx);
@@ -1314,21 +1333,4 @@ lifecycle_shutdown(void)
 				log_warnx("plugin %s: %s", r->name, e.msg);
 			rt_detach(r, RT_STOPPED);
 		}
-}
-
-const char *lifecycle_state_name(const char *);
-
-/* For inspect-style reporting: the runtime state of plugin id. */
-const char *
-lifecycle_state_name(const char *id)
-{
-	struct rt *r;
-	int st = RT_STOPPED;
-
-	pthread_mutex_lock(&rt_mtx);
-	for (r = rts; r != NULL; r = r->next)
-		if (strcmp(r->id, id) == 0)
-			st = r->state;
-	pthread_mutex_unlock(&rt_mtx);
-	return state_names[st];
 }
