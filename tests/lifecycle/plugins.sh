@@ -54,3 +54,13 @@ now_ms() { date +%s%3N; }
 # alive PID: the process exists and is not a zombie (exited plugins that
 # were reparented to PID 1 may stay zombies for a while).
 alive() { [ -r "/proc/$1/stat" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+# plugin_procs [ID...]: pids of processes in the cgroup of the given
+# plugins, or of every plugin of this broker (runc puts each plugin in
+# the cgroup /plugind/<id>).
+plugin_procs() {
+	if [ $# -gt 0 ]; then _ids=$(echo "$@" | tr ' ' '|')'|'
+	else _ids=$(ctl ls -q --no-trunc | tr '\n' '|'); fi
+	[ -n "$_ids" ] || return 0
+	grep -lE ":/plugind/(${_ids%|})\$" /proc/[0-9]*/cgroup 2>/dev/null |
+	    sed 's|/proc/\([0-9]*\)/cgroup|\1|' | sort -un
+}

@@ -12,6 +12,10 @@ out=$(ctl enable vol 2>&1) && [ "$out" = vol ] && ok "enable prints the name" ||
 t1=$(now_ms)
 diag "enable took $((t1 - t0)) ms"
 [ "$(ctl inspect -f '{{.Enabled}}' vol)" = true ] && ok "enabled in inspect" || notok "Enabled"
+[ "$(plugin_procs)" = "$(runc_pid vol)" ] && ok "one process in the plugin's cgroup, the one runc records" ||
+    notok "processes: $(plugin_procs) vs $(runc_pid vol)"
+[ "$(awk '/^PPid/ { print $2 }' "/proc/$(runc_pid vol)/status")" = "$BROKER_PID" ] &&
+    ok "the plugin is the broker's child (subreaper), no shim" || notok "parent of the plugin"
 [ -S "$E/plugins/$ID/vol.sock" ] && ok "socket at <exec-root>/plugins/<id>/<Socket>" || notok "socket path"
 [ "$(stat -c %a "$E/plugins/$ID")" = 700 ] && ok "socket directory is 0700" || notok "socket dir mode"
 [ -f "$E/bundles/$ID/config.json" ] && ok "bundle written under the exec root" || notok "bundle"
@@ -92,6 +96,7 @@ out=$(ctl rm -f vol 2>&1) && [ "$out" = vol ] && ok "rm -f removes an enabled pl
 [ ! -e "$D/plugins/$ID" ] && [ ! -e "$D/plugins/$ID-removing" ] && ok "rm: plugin directory gone" || notok "plugin dir left"
 [ -z "$(ls "$D/storage/blobs/sha256")" ] && ok "rm: no blob is left that nothing references" || notok "blobs left: $(ls "$D/storage/blobs/sha256")"
 [ -z "$(ls -A "$E/runc")$(ls -A "$E/plugins")$(ls -A "$E/bundles")" ] && ok "rm: no runtime leftovers" || notok "exec root leftovers"
+[ -z "$(plugin_procs "$ID")" ] && ok "rm: no plugin process left" || notok "processes left: $(plugin_procs "$ID")"
 expect_fail "rm of a removed plugin" 'plugin "vol" not found' ctl rm vol
 
 # rm of several plugins, one missing: the others go, the exit status says so.

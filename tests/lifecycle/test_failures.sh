@@ -37,12 +37,12 @@ case "$out" in *"did not listen on /run/docker/plugins/vol.sock within 2 s (time
 	ok "a plugin that never binds: timeout message with its output" ;; *) notok "timeout"; diag "$out" ;; esac
 [ $el -ge 1900 ] && [ $el -lt 4500 ] && ok "--timeout 2 is honoured (${el} ms)" || notok "timeout took $el ms"
 nothing_left never && ok "nothing left after the timeout (the process is killed)" || notok "never leftovers"
-pgrep -f 'rootfs/volplugin' >/dev/null && notok "a plugin process survived" || ok "no plugin process survives a failed enable"
+[ -z "$(plugin_procs)" ] && ok "no plugin process survives a failed enable" || notok "survivors: $(plugin_procs)"
 
 # Slow start: readiness by connect(), no fixed sleeps.
 mkplugin slow "{\"entrypoint\": [\"/volplugin\"], $base, \"env\": [{\"name\": \"VOLPLUGIN_MODE\", \"value\": \"slow=1200\"}]}"
 t0=$(now_ms); ctl enable slow >/dev/null; rc=$?; el=$(($(now_ms) - t0))
-[ $rc = 0 ] && [ $el -ge 1200 ] && [ $el -lt 1700 ] && ok "a slow plugin is ready as soon as it listens (${el} ms for a 1200 ms start)" ||
+[ $rc = 0 ] && [ $el -ge 1200 ] && [ $el -lt 2500 ] && ok "a slow plugin is ready as soon as it listens (${el} ms for a 1200 ms start)" ||
     notok "slow start rc=$rc ${el} ms"
 ctl disable slow >/dev/null
 
