@@ -462,12 +462,24 @@ op_install(struct ctl_client *c, struct pd_ctlreq *q, struct pd_err *e)
 		rc = 0;
 	pthread_rwlock_unlock(&plugins_lock);
 	if (rc == 0) {
+		struct plugin *np = p;
+
 		log_info("installed plugin %s (%s) from %s, manifest %s", name, p->id,
 		    r.full, r.man_digest);
-		(void)ctl_progress(c, "", "Digest: ", 0, 0);
-		(void)ctl_reply_json(c, json_pack("{s:s, s:s, s:s}", "Name", name,
-		    "Id", p->id, "Digest", r.man_digest));
 		p = NULL;
+		/* docker plugin install = pull, set, enable (SPEC §5.8). */
+		if (!(q->flags & PD_CTLF_DISABLE) && plugin_enable(np,
+		    (int)q->timeout, e) == -1) {
+			char why[PD_ERR_MSGLEN];
+
+			snprintf(why, sizeof(why), "%s", e->msg);
+			pd_errf(e, e->code, "plugin %s was installed but could not be "
+			    "enabled: %s", name, why);
+			rc = -1;
+		} else
+			(void)ctl_reply_json(c, json_pack("{s:s, s:s, s:s, s:b}", "Name",
+			    name, "Id", np->id, "Digest", r.man_digest, "Enabled",
+			    !(q->flags & PD_CTLF_DISABLE)));
 	}
 out:
 	if (have_x)
@@ -481,7 +493,7 @@ out:
 	stage_discard(&st);
 	pthread_rwlock_unlock(&jobs_lock);
 	if (rc == -1)
-		blobs_gc();
+		blobs_gc();	/* layers stored before the failure */
 out0:
 	json_decref(granted);
 	json_decref(required);

@@ -931,10 +931,6 @@ cmd_install(int argc, char **argv)
 	if (!quiet)
 		printf("Digest: %s\n", json_string_value(json_object_get(res, "Digest")));
 	printf("Installed plugin %s\n", json_string_value(json_object_get(res, "Name")));
-	if (!disable && !quiet)
-		fprintf(stderr, "pluginctl: note: plugin %s was left disabled: this "
-		    "plugind does not run plugins yet\n",
-		    json_string_value(json_object_get(res, "Name")));
 	json_decref(res);
 	json_decref(privs);
 	free(privtxt);

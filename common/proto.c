@@ -24,6 +24,8 @@ struct rbuf {
 static void
 wb_raw(struct wbuf *w, const void *p, size_t n)
 {
+	if (n == 0)
+		return;
 	if (w->overflow || n > sizeof(w->data) - w->len) {
 		w->overflow = 1;
 		return;
