@@ -186,6 +186,7 @@ int	op_create(struct ctl_client *, const char *, int, struct pd_err *);
 /* install.c */
 int	op_install(struct ctl_client *, struct pd_ctlreq *, struct pd_err *);
 int	op_privileges(struct ctl_client *, struct pd_ctlreq *, struct pd_err *);
+int	op_upgrade(struct ctl_client *, struct pd_ctlreq *, struct pd_err *);
 int	privileges_equal(const json_t *, const json_t *);
 
 /* settings.c */
@@ -222,6 +223,7 @@ void	runtime_last_error(const char *, char *, size_t);
  * hold plugins_lock; the plugin must already be committed.
  */
 int	plugin_enable(struct plugin *, int, struct pd_err *);
+int	plugin_disable(const char *, struct pd_err *);
 int	lifecycle_init(struct pd_err *);
 void	lifecycle_restore(void);
 void	lifecycle_shutdown(void);

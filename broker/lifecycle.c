@@ -873,6 +873,19 @@ lc_disable(struct rt *r, unsigned timeout_s, int quiet_if_disabled,
 	return rc;
 }
 
+/* For upgrade: stop an enabled plugin (no error when it is disabled). */
+int
+plugin_disable(const char *id, struct pd_err *e)
+{
+	struct rt *r = rt_get(id);
+	int rc;
+
+	pthread_mutex_lock(&r->op);
+	rc = lc_disable(r, conf.stop_timeout, 1, e);
+	pthread_mutex_unlock(&r->op);
+	return rc;
+}
+
 int
 op_disable(struct ctl_client *c, struct pd_ctlreq *q, struct pd_err *e)
 {

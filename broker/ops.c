@@ -364,6 +364,9 @@ op_dispatch(struct ctl_client *c, uint32_t type, struct pd_ctlreq *q, int fd,
 	case PD_CTL_ENABLE:
 		rc = op_enable(c, q, e);
 		break;
+	case PD_CTL_UPGRADE:
+		rc = op_upgrade(c, q, e);
+		break;
 	case PD_CTL_DISABLE:
 		rc = op_disable(c, q, e);
 		break;

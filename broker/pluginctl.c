@@ -940,6 +940,98 @@ cmd_install(int argc, char **argv)
 	return 0;
 }
 
+/* The repository of a reference, without tag or digest, for comparison. */
+static void
+repo_of(const char *s, char *out, size_t len)
+{
+	struct pd_ref ref;
+	struct pd_err e;
+
+	out[0] = '\0';
+	if (pd_ref_parse(s, &ref, &e) == 0)
+		snprintf(out, len, "%s/%s", ref.domain, ref.path);
+}
+
+static int
+cmd_upgrade(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "grant-all-permissions", no_argument, NULL, 'g' },
+		{ "skip-remote-check", no_argument, NULL, 's' },
+		{ "disable-content-trust", optional_argument, NULL, 'c' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 } };
+	char *args[4], *auth, *privtxt, old_repo[600], new_repo[600], answer[16];
+	const char *remote;
+	int ch, grant = 0, skip = 0;
+	uint32_t timeout = 0;
+	struct reply r;
+	json_t *cur, *privs, *res;
+
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'g': grant = 1; break;
+		case 's': skip = 1; break;
+		case 'c': break;
+		case 't': timeout = (uint32_t)atoi(optarg); break;
+		default: return 2;
+		}
+	}
+	if (argc - optind < 1 || argc - optind > 2)
+		usage_fail("upgrade", "upgrade [OPTIONS] PLUGIN [REMOTE]");
+	request(PD_CTL_INSPECT, 0, 0, -1, &argv[optind], 1, &r);
+	cur = reply_json(&r);
+	free(r.data);
+	remote = argc - optind == 2 ? argv[optind + 1] :
+	    json_string_value(json_object_get(cur, "PluginReference"));
+	repo_of(json_string_value(json_object_get(cur, "PluginReference")), old_repo,
+	    sizeof(old_repo));
+	repo_of(remote, new_repo, sizeof(new_repo));
+	if (!skip && strcmp(old_repo, new_repo) != 0)
+		die("remote reference %s does not match the plugin's reference %s; use "
+		    "--skip-remote-check to upgrade anyway", remote,
+		    json_string_value(json_object_get(cur, "PluginReference")));
+	printf("Upgrading plugin %s from %s to %s\n", json_string_value(
+	    json_object_get(cur, "Name")), json_string_value(json_object_get(cur,
+	    "PluginReference")), remote);
+	auth = credentials(remote, NULL, 0);
+	args[0] = (char *)(uintptr_t)remote;
+	args[1] = auth;
+	request(PD_CTL_PRIVILEGES, PD_CTLF_QUIET, 0, -1, args, 2, &r);
+	privs = reply_json(&r);
+	free(r.data);
+	if (json_array_size(privs) > 0) {
+		print_privileges(remote, privs);
+		if (!grant) {
+			if (!isatty(0))
+				die("plugin %s requires the privileges listed above; grant "
+				    "them with --grant-all-permissions", remote);
+			printf("Do you grant the above permissions? [y/N] ");
+			fflush(stdout);
+			if (fgets(answer, sizeof(answer), stdin) == NULL ||
+			    (answer[0] != 'y' && answer[0] != 'Y'))
+				die("permission denied: the privileges were not granted");
+		}
+	}
+	privtxt = json_dumps(privs, JSON_COMPACT);
+	args[0] = argv[optind];
+	args[1] = (char *)(uintptr_t)remote;
+	args[2] = privtxt;
+	args[3] = auth;
+	request(PD_CTL_UPGRADE, 0, timeout, -1, args, 4, &r);
+	res = reply_json(&r);
+	printf("Upgraded plugin %s to %s\n", json_string_value(json_object_get(cur,
+	    "Name")), remote);
+	explicit_bzero(auth, strlen(auth));
+	free(auth);
+	free(privtxt);
+	free(r.data);
+	json_decref(res);
+	json_decref(privs);
+	json_decref(cur);
+	return 0;
+}
+
 static int
 cmd_privileges(int argc, char **argv)
 {
@@ -1326,8 +1418,7 @@ main(int argc, char *argv[])
 		return cmd_simple(PD_CTL_PUSH, "push [OPTIONS] PLUGIN[:TAG]", argc,
 		    argv);
 	if (strcmp(cmd, "upgrade") == 0)
-		return cmd_simple(PD_CTL_UPGRADE, "upgrade [OPTIONS] PLUGIN [REMOTE]",
-		    argc, argv);
+		return cmd_upgrade(argc, argv);
 	if (strcmp(cmd, "logs") == 0)
 		return cmd_logs(argc, argv);
 	if (strcmp(cmd, "events") == 0)

@@ -168,7 +168,7 @@ static const struct pd_verb verbs[] = {
 	{ PD_CTL_SET,		"set",		2, PD_CTL_MAXARGS, 1, 0 },
 	{ PD_CTL_PUSH,		"push",		1, 1, 1, 0 },
 	{ PD_CTL_CREATE,	"create",	1, 1, 1, 1 },
-	{ PD_CTL_UPGRADE,	"upgrade",	2, 2, 1, 0 },
+	{ PD_CTL_UPGRADE,	"upgrade",	4, 4, 1, 0 },
 	{ PD_CTL_PRIVILEGES,	"privileges",	2, 2, 0, 0 },
 	{ PD_CTL_HELPERCHECK,	"helper-check",	1, 1, 1, 0 },
 	{ PD_CTL_LOGS,		"logs",		1, 2, 0, 0 },

@@ -115,7 +115,8 @@ enum pd_msg_type {
 	PD_CTL_SET = 107,	/* args: name, KEY=VALUE... */
 	PD_CTL_PUSH = 108,	/* args: name */
 	PD_CTL_CREATE = 109,	/* args: name; fd: tar of the bundle */
-	PD_CTL_UPGRADE = 110,	/* args: name, remote */
+	PD_CTL_UPGRADE = 110,	/* args: name, remote ("" = its reference),
+				   privileges JSON, credentials JSON */
 	PD_CTL_PRIVILEGES = 111,	/* args: remote, credentials JSON */
 	PD_CTL_HELPERCHECK = 112,	/* args: role name ("fetcher"...) */
 	PD_CTL_LOGS = 113,	/* args: name, optional "tail=N"; flag FOLLOW.
