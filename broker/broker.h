@@ -57,6 +57,10 @@ struct pd_conf {
 	json_t		*insecure_registries;	/* array of "host:port" */
 	char		*proxy;
 	int		 log_level;
+	int		 live_restore;		/* leave plugins running at exit */
+	uint32_t	 enable_timeout;	/* seconds to wait for the socket */
+	uint32_t	 stop_timeout;		/* seconds from SIGTERM to SIGKILL */
+	uint64_t	 plugin_log_max;	/* bytes before log -> log.1 */
 	struct pd_limits limits;
 };
 
@@ -89,6 +93,8 @@ int	helper_lookup_user(int, uid_t *, gid_t *, struct pd_err *);
 int	helper_check_outside(struct helper *, struct pd_err *);
 int	helper_owned(pid_t);
 void	helper_reap_orphans(void);
+pid_t	helper_fork_owned(void);
+int	helper_wait_owned(pid_t, int *, int);
 
 /* extract.c: the extractor, one process per staging rootfs. */
 struct extract_result {
@@ -180,11 +186,62 @@ int	op_create(struct ctl_client *, const char *, int, struct pd_err *);
 /* install.c */
 int	op_install(struct ctl_client *, struct pd_ctlreq *, struct pd_err *);
 int	op_privileges(struct ctl_client *, struct pd_ctlreq *, struct pd_err *);
+int	op_upgrade(struct ctl_client *, struct pd_ctlreq *, struct pd_err *);
 int	privileges_equal(const json_t *, const json_t *);
 
 /* settings.c */
 int	settings_apply(json_t *, char *const *, size_t, struct pd_err *);
 int	op_set(struct ctl_client *, struct pd_ctlreq *, struct pd_err *);
+
+/*
+ * runtime.c: the OCI bundle of a plugin (SPEC §7.1), preflight checks,
+ * rootfs protection, the OCI runtime's command line and mount helpers.
+ */
+struct rt_paths {
+	char		 plugdir[4096];		/* <data-root>/plugins/<id> */
+	char		 sockdir[4096];		/* <exec-root>/plugins/<id> */
+	char		 bundle[4096];		/* <exec-root>/bundles/<id> */
+	char		 runc_root[4096];	/* <exec-root>/runc */
+};
+
+void	rt_paths(const char *, struct rt_paths *);
+int	runtime_spec(const char *, const json_t *, json_t **, struct pd_err *);
+int	runtime_preflight(int, const json_t *, struct pd_err *);
+int	runtime_initlayer(int, const json_t *, struct pd_err *);
+int	runtime_propagated_mount(const char *, struct pd_err *);
+int	runtime_runc(const char *const *, int, char *, size_t, int, int *,
+	    struct pd_err *);
+int	runtime_state(const char *, pid_t *, char *, size_t);
+int	runtime_delete(const char *, struct pd_err *);
+int	runtime_unmount_under(const char *, struct pd_err *);
+int	runtime_mounted_under(const char *);
+void	runtime_last_error(const char *, char *, size_t);
+
+/*
+ * lifecycle.c: enable, disable, rm, restart recovery, supervision.
+ * plugin_enable() is for other broker code (install): the caller must not
+ * hold plugins_lock; the plugin must already be committed.
+ */
+int	plugin_enable(struct plugin *, int, struct pd_err *);
+int	plugin_disable(const char *, struct pd_err *);
+int	lifecycle_init(struct pd_err *);
+void	lifecycle_restore(void);
+void	lifecycle_shutdown(void);
+int	lifecycle_quiescent(const char *);
+void	runtime_reap(pid_t);
+void	runtime_reap_known(void);
+int	op_enable(struct ctl_client *, struct pd_ctlreq *, struct pd_err *);
+int	op_disable(struct ctl_client *, struct pd_ctlreq *, struct pd_err *);
+int	op_remove(struct ctl_client *, struct pd_ctlreq *, struct pd_err *);
+int	op_logs(struct ctl_client *, struct pd_ctlreq *, struct pd_err *);
+void	plugin_log_rotate(const char *);
+
+/* events.c: the event ring, `events`, and the audit log. */
+void	event_emit(const char *, const char *, const char *, json_t *);
+int	op_events(struct ctl_client *, struct pd_ctlreq *, struct pd_err *);
+void	audit_log(const struct ctl_client *, const char *, const char *, int,
+	    const char *);
+int	ctl_client_gone(const struct ctl_client *, int);
 
 /* control.c */
 int	control_listen(const char *, struct pd_err *);

@@ -8,6 +8,7 @@
 #include "util.h"
 
 struct pd_conf conf;
+volatile int pd_quit;	/* set by the main loop at shutdown */
 
 void
 conf_defaults(struct pd_conf *c)
@@ -23,6 +24,9 @@ conf_defaults(struct pd_conf *c)
 	c->certs_dir = xstrdup("/etc/plugind/certs.d");
 	c->insecure_registries = json_array();
 	c->log_level = PD_LOG_INFO;
+	c->enable_timeout = 30;
+	c->stop_timeout = 10;
+	c->plugin_log_max = 1024 * 1024;
 	/*
 	 * Layer limits default to the extraction policy's recommended values
 	 * (docs/SANDBOX.md); a host with bigger plugins raises them in the
@@ -201,7 +205,19 @@ conf_load_file(struct pd_conf *c, const char *path, struct pd_err *e)
 				json_decref(c->insecure_registries);
 				c->insecure_registries = json_incref(v);
 			}
-		} else if (strcmp(k, "limits") == 0)
+		} else if (strcmp(k, "live-restore") == 0) {
+			if (!json_is_boolean(v))
+				rc = pd_errf(e, PD_E_INVAL,
+				    "config: \"live-restore\" must be a boolean");
+			else
+				c->live_restore = json_is_true(v);
+		} else if (strcmp(k, "enable-timeout") == 0)
+			rc = conf_u32(v, k, &c->enable_timeout, e);
+		else if (strcmp(k, "stop-timeout") == 0)
+			rc = conf_u32(v, k, &c->stop_timeout, e);
+		else if (strcmp(k, "plugin-log-max-bytes") == 0)
+			rc = conf_u64(v, k, &c->plugin_log_max, e);
+		else if (strcmp(k, "limits") == 0)
 			rc = conf_limits(c, v, e);
 		else
 			rc = pd_errf(e, PD_E_INVAL, "config %s: unknown key \"%s\"",

@@ -227,15 +227,24 @@ client_thread(void *arg)
 		if (v->mutating && c->uid != 0) {
 			reply_fail(c, PD_E_PERM, "permission denied: this command "
 			    "needs root");
+			audit_log(c, v->name, q.nargs ? q.args[0] : "", 0,
+			    "permission denied");
 			r = 0;
 		} else if (c->uid != 0 && !peer_in_group(c)) {
 			reply_fail(c, PD_E_PERM, "permission denied: not root and "
 			    "not in group " PD_CTL_GROUP);
+			if (v->mutating)
+				audit_log(c, v->name, q.nargs ? q.args[0] : "", 0,
+				    "permission denied");
 			r = 0;
 		} else {
 			pd_err_clear(&e);
 			r = op_dispatch(c, m.type, &q, fd, &e);
 			fd = -1;
+			/* Every mutating request, with its outcome. */
+			if (v->mutating)
+				audit_log(c, v->name, q.nargs ? q.args[0] : "", r == 0,
+				    r == 0 ? NULL : e.msg);
 			if (r == -1)
 				reply_fail(c, e.code ? e.code : PD_E_INTERNAL, e.msg);
 			else

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
@@ -35,52 +36,126 @@
 static pthread_mutex_t	 owned_mtx = PTHREAD_MUTEX_INITIALIZER;
 static pid_t		 owned[256];
 
+/* Caller holds owned_mtx. */
 static void
-owned_set(pid_t pid, pid_t val)
+owned_put(pid_t pid, pid_t val)
 {
 	size_t i;
 
-	pthread_mutex_lock(&owned_mtx);
 	for (i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
 		if (owned[i] == pid) {
 			owned[i] = val;
 			break;
 		}
+}
+
+static int
+owned_has(pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
+		if (owned[i] == pid)
+			return 1;
+	return 0;
+}
+
+static void
+owned_set(pid_t pid, pid_t val)
+{
+	pthread_mutex_lock(&owned_mtx);
+	owned_put(pid, val);
 	pthread_mutex_unlock(&owned_mtx);
 }
 
 int
 helper_owned(pid_t pid)
 {
-	size_t i;
-	int r = 0;
+	int r;
 
 	pthread_mutex_lock(&owned_mtx);
-	for (i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
-		if (owned[i] == pid)
-			r = 1;
+	r = owned_has(pid);
 	pthread_mutex_unlock(&owned_mtx);
 	return r;
 }
 
 /*
  * Reap children nobody waits for: processes orphaned into the broker
- * (it is a subreaper), e.g. anything a killed helper left behind.
+ * (it is a subreaper), e.g. anything a killed helper left behind, and
+ * plugin processes (runc run -d leaves them to us).  The check that a pid
+ * is not owned and its reaping happen under owned_mtx, and owned children
+ * are registered under the same lock at fork time, so a job thread never
+ * loses its child's status to this loop.  Plugin exits are handed to the
+ * lifecycle code (runtime_reap), which records the status.
  */
 void
 helper_reap_orphans(void)
 {
 	siginfo_t si;
 
+	runtime_reap_known();
 	for (;;) {
+		pthread_mutex_lock(&owned_mtx);
 		memset(&si, 0, sizeof(si));
 		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == -1 ||
-		    si.si_pid == 0)
+		    si.si_pid == 0 || owned_has(si.si_pid)) {
+			/* nothing, or an owned child its job thread reaps */
+			pthread_mutex_unlock(&owned_mtx);
 			return;
-		if (helper_owned(si.si_pid))
-			return;		/* its job thread reaps it */
-		(void)waitpid(si.si_pid, NULL, WNOHANG);
+		}
+		runtime_reap(si.si_pid);
+		pthread_mutex_unlock(&owned_mtx);
 	}
+}
+
+/*
+ * fork() a child whose exit status belongs to the calling thread: it is
+ * registered as owned before any other thread can see it exit.  The child
+ * must only make async-signal-safe calls (owned_mtx is held at the fork).
+ * Reap it with helper_wait_owned().
+ */
+pid_t
+helper_fork_owned(void)
+{
+	pid_t pid;
+
+	pthread_mutex_lock(&owned_mtx);
+	pid = fork();
+	if (pid > 0)
+		owned_put(0, pid);
+	if (pid != 0)
+		pthread_mutex_unlock(&owned_mtx);
+	return pid;
+}
+
+/*
+ * Wait up to timeout_ms (-1: forever) for an owned child; on timeout it
+ * is killed.  Returns 0 with its wait status, or -1 if it was killed.
+ */
+int
+helper_wait_owned(pid_t pid, int *status, int timeout_ms)
+{
+	struct pollfd pfd;
+	int pidfd, rc = 0;
+	pid_t r;
+
+	*status = -1;
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd >= 0) {
+		pfd.fd = pidfd;
+		pfd.events = POLLIN;
+		while (poll(&pfd, 1, timeout_ms) == -1 && errno == EINTR)
+			;
+		if (!(pfd.revents & POLLIN)) {
+			(void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+			rc = -1;
+		}
+		close(pidfd);
+	}
+	while ((r = waitpid(pid, status, 0)) == -1 && errno == EINTR)
+		;
+	owned_set(pid, 0);
+	return r == pid ? rc : -1;
 }
 
 const char *
@@ -407,7 +482,7 @@ helper_spawn(struct helper *h, int role, int rootfd, const char *rootpath,
 		return pd_errno(e, PD_E_INTERNAL, "socketpair");
 	}
 	sigfillset(&all);
-	pid = fork();
+	pid = helper_fork_owned();
 	if (pid == -1) {
 		close(sv[0]);
 		close(sv[1]);
@@ -416,8 +491,6 @@ helper_spawn(struct helper *h, int role, int rootfd, const char *rootpath,
 			free(envp[--nenv]);
 		return pd_errno(e, PD_E_INTERNAL, "fork");
 	}
-	if (pid > 0)
-		owned_set(0, pid);
 	if (pid == 0) {
 		/*
 		 * Child: only async-signal-safe calls until execve.  The

@@ -462,12 +462,24 @@ op_install(struct ctl_client *c, struct pd_ctlreq *q, struct pd_err *e)
 		rc = 0;
 	pthread_rwlock_unlock(&plugins_lock);
 	if (rc == 0) {
+		struct plugin *np = p;
+
 		log_info("installed plugin %s (%s) from %s, manifest %s", name, p->id,
 		    r.full, r.man_digest);
-		(void)ctl_progress(c, "", "Digest: ", 0, 0);
-		(void)ctl_reply_json(c, json_pack("{s:s, s:s, s:s}", "Name", name,
-		    "Id", p->id, "Digest", r.man_digest));
 		p = NULL;
+		/* docker plugin install = pull, set, enable (SPEC §5.8). */
+		if (!(q->flags & PD_CTLF_DISABLE) && plugin_enable(np,
+		    (int)q->timeout, e) == -1) {
+			char why[PD_ERR_MSGLEN];
+
+			snprintf(why, sizeof(why), "%s", e->msg);
+			pd_errf(e, e->code, "plugin %s was installed but could not be "
+			    "enabled: %s", name, why);
+			rc = -1;
+		} else
+			(void)ctl_reply_json(c, json_pack("{s:s, s:s, s:s, s:b}", "Name",
+			    name, "Id", np->id, "Digest", r.man_digest, "Enabled",
+			    !(q->flags & PD_CTLF_DISABLE)));
 	}
 out:
 	if (have_x)
@@ -481,11 +493,227 @@ out:
 	stage_discard(&st);
 	pthread_rwlock_unlock(&jobs_lock);
 	if (rc == -1)
-		blobs_gc();
+		blobs_gc();	/* layers stored before the failure */
 out0:
 	json_decref(granted);
 	json_decref(required);
 	json_decref(blobsums);
+	remote_free(&r);
+	return rc;
+}
+
+/*
+ * Move the plugin's mount sources (as set by the user) onto the new
+ * config's mounts of the same name: Docker loses them (trap 32).
+ */
+static void
+carry_settings(json_t *newcfg, const json_t *oldset)
+{
+	const json_t *om;
+	json_t *nm;
+	size_t i, j;
+
+	json_array_foreach(json_object_get(oldset, "Mounts"), i, om)
+		json_array_foreach(json_object_get(newcfg, "Mounts"), j, nm)
+			if (json_equal(json_object_get(om, "Name"),
+			    json_object_get(nm, "Name")) &&
+			    json_is_string(json_object_get(om, "Source")) &&
+			    json_is_string(json_object_get(nm, "Source")))
+				json_object_set(nm, "Source", json_object_get(om, "Source"));
+}
+
+static int
+rename_in(const char *dir, const char *from, const char *to, struct pd_err *e)
+{
+	char a[4400], b[4400];
+
+	snprintf(a, sizeof(a), "%s/%s", dir, from);
+	snprintf(b, sizeof(b), "%s/%s", dir, to);
+	if (rename(a, b) == -1)
+		return pd_errno(e, PD_E_IO, "rename %s to %s", a, b);
+	return 0;
+}
+
+/*
+ * upgrade NAME REMOTE (SPEC §3.8): same id, settings and propagated mount.
+ * The new rootfs is staged completely first.  An enabled plugin (Docker
+ * refuses these) is stopped, swapped, started; if the new version does
+ * not become ready the old rootfs and state come back and the old
+ * version is started again.
+ */
+int
+op_upgrade(struct ctl_client *c, struct pd_ctlreq *q, struct pd_err *e)
+{
+	char pdir[4200], newrootfs[4300], man_digest[72], id[PD_PLUGIN_ID_LEN + 1];
+	json_t *granted = NULL, *required = NULL, *blobsums = NULL, *old = NULL,
+	    *nstate = NULL, *pobj;
+	struct plugin *p;
+	struct fetcher f;
+	struct helper x;
+	struct stage st;
+	struct remote r;
+	struct pd_err ie;
+	int rc = -1, have_x = 0, have_f = 0, was_enabled = 0, swapped = 0, saved = 0;
+
+	memset(&st, 0, sizeof(st));
+	st.rootfd = -1;
+	pthread_rwlock_rdlock(&plugins_lock);
+	if ((p = plugin_resolve(q->args[0], e)) != NULL) {
+		snprintf(id, sizeof(id), "%s", p->id);
+		old = json_deep_copy(p->state);
+	}
+	pthread_rwlock_unlock(&plugins_lock);
+	if (p == NULL)
+		return -1;
+	if (remote_init(q->args[1][0] ? q->args[1] : json_string_value(
+	    json_object_get(json_object_get(old, "plugin"), "PluginReference")),
+	    &r, e) == -1) {
+		json_decref(old);
+		return -1;
+	}
+	granted = json_loads(q->args[2], 0, NULL);
+	pthread_rwlock_rdlock(&jobs_lock);
+	if (open_with_auth(&f, &r, q->args[3], e) == -1)
+		goto out;
+	have_f = 1;
+	if (resolve_remote(&f, c, &r, e) == -1)
+		goto out;
+	required = pd_config_privileges(r.config);
+	if (!privileges_equal(required, json_is_array(granted) ? granted :
+	    json_array())) {
+		pd_errf(e, PD_E_PERM, "incorrect privileges: the privileges granted do "
+		    "not match those %s requires", r.full);
+		goto out;
+	}
+	if (stage_create("upgrade", &st, e) == -1 ||
+	    extract_begin(&x, st.rootfd, st.rootfs, e) == -1)
+		goto out;
+	have_x = 1;
+	blobsums = json_array();
+	if (apply_layers(&f, c, &r, &x, blobsums, e) == -1) {
+		have_x = x.pid > 0;
+		goto out;
+	}
+	extract_end(&x);
+	have_x = 0;
+	fetcher_close(&f);
+	have_f = 0;
+	if (store_commit(r.cfg_fd, r.cfg_digest, 0, e) == -1 ||
+	    store_put(r.man_buf, r.man_len, man_digest, e) == -1)
+		goto out;
+
+	/* The new state: new config and blobs, the old id, name, settings. */
+	nstate = json_deep_copy(old);
+	pobj = json_object_get(nstate, "plugin");
+	carry_settings(r.config, json_object_get(json_object_get(old, "plugin"),
+	    "Settings"));
+	json_object_set(pobj, "Config", r.config);
+	json_object_set_new(pobj, "PluginReference", json_string(r.full));
+	json_object_set_new(nstate, "Config", json_string(r.cfg_digest));
+	json_object_set(nstate, "Blobsums", blobsums);
+	json_object_set_new(nstate, "Manifest", json_string(man_digest));
+
+	was_enabled = json_is_true(json_object_get(json_object_get(old, "plugin"),
+	    "Enabled"));
+	if (was_enabled) {
+		(void)ctl_progress(c, "", "Stopping the running version", 0, 0);
+		if (plugin_disable(id, e) == -1)
+			goto out;
+	}
+	snprintf(pdir, sizeof(pdir), "%s/plugins/%s", conf.data_root, id);
+	snprintf(newrootfs, sizeof(newrootfs), "%s", st.rootfs);
+	pthread_rwlock_wrlock(&plugins_lock);
+	p = plugin_resolve(id, e);
+	if (p != NULL && rename_in(pdir, "rootfs", "rootfs-old", e) == 0) {
+		char dst[4300];
+
+		snprintf(dst, sizeof(dst), "%s/rootfs", pdir);
+		if (rename(newrootfs, dst) == -1) {
+			pd_errno(e, PD_E_IO, "swap in the new rootfs");
+			(void)rename_in(pdir, "rootfs-old", "rootfs", &ie);
+		} else {
+			swapped = 1;
+			json_object_set_new(json_object_get(nstate, "plugin"), "Enabled",
+			    json_false());
+			json_decref(p->state);
+			p->state = json_deep_copy(nstate);
+			saved = plugin_save(p, e) == 0;
+		}
+	}
+	pthread_rwlock_unlock(&plugins_lock);
+	if (!swapped || !saved)
+		goto restore;
+	if (was_enabled) {
+		(void)ctl_progress(c, "", "Starting the new version", 0, 0);
+		if (plugin_enable(p, (int)q->timeout, e) == -1)
+			goto restore;
+	}
+	snprintf(pdir, sizeof(pdir), "%s/plugins/%s", conf.data_root, id);
+	{
+		int dfd = open(pdir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+
+		if (dfd >= 0) {
+			if (pd_rm_rf_at(dfd, "rootfs-old", &ie) == -1)
+				log_warnx("upgrade %s: %s", id, ie.msg);
+			close(dfd);
+		}
+	}
+	log_info("upgraded plugin %s to %s (%s)", id, r.full, man_digest);
+	(void)ctl_reply_json(c, json_pack("{s:s, s:s, s:s}", "Name",
+	    json_string_value(json_object_get(json_object_get(old, "plugin"), "Name")),
+	    "Id", id, "Digest", r.man_digest));
+	rc = 0;
+	goto out;
+
+restore:
+	/* Put the old version back: rootfs, state, and run it if it ran. */
+	{
+		char why[PD_ERR_MSGLEN];
+
+		snprintf(why, sizeof(why), "%s", e->msg);
+		pthread_rwlock_wrlock(&plugins_lock);
+		if ((p = plugin_resolve(id, &ie)) != NULL && swapped) {
+			(void)rename_in(pdir, "rootfs", "rootfs-failed", &ie);
+			(void)rename_in(pdir, "rootfs-old", "rootfs", &ie);
+			json_decref(p->state);
+			p->state = json_deep_copy(old);
+			json_object_set_new(json_object_get(p->state, "plugin"), "Enabled",
+			    json_false());
+			(void)plugin_save(p, &ie);
+		}
+		pthread_rwlock_unlock(&plugins_lock);
+		if (swapped) {
+			int dfd = open(pdir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+
+			if (dfd >= 0) {
+				(void)pd_rm_rf_at(dfd, "rootfs-failed", &ie);
+				close(dfd);
+			}
+		}
+		if (was_enabled && p != NULL && plugin_enable(p, 0, &ie) == -1)
+			pd_errf(e, PD_E_INTERNAL, "upgrade failed (%s) and the old version "
+			    "did not start again: %s", why, ie.msg);
+		else
+			pd_errf(e, e->code ? e->code : PD_E_INTERNAL, "upgrade failed, the "
+			    "previous version was restored%s: %s", was_enabled ?
+			    " and is running" : "", why);
+	}
+out:
+	if (have_x)
+		helper_kill(&x);
+	if (have_f)
+		fetcher_close(&f);
+	stage_discard(&st);
+	pthread_rwlock_unlock(&jobs_lock);
+	if (rc == -1)
+		blobs_gc();
+	else
+		blobs_gc();	/* the old version's blobs */
+	json_decref(granted);
+	json_decref(required);
+	json_decref(blobsums);
+	json_decref(old);
+	json_decref(nstate);
 	remote_free(&r);
 	return rc;
 }

@@ -275,13 +275,66 @@ op_inspect(struct ctl_client *c, const char *name, struct pd_err *e)
 	return ctl_reply_json(c, o) == -1 ? pd_errf(e, PD_E_IO, "reply") : 0;
 }
 
+/* The id a name resolves to now, or "" (for events). */
+static void
+id_of(const char *name, char *id, size_t len, char *canon, size_t clen)
+{
+	struct plugin *p;
+	struct pd_err e;
+
+	id[0] = canon[0] = '\0';
+	pthread_rwlock_rdlock(&plugins_lock);
+	if ((p = plugin_resolve(name, &e)) != NULL) {
+		snprintf(id, len, "%s", p->id);
+		snprintf(canon, clen, "%s", plugin_name(p));
+	}
+	pthread_rwlock_unlock(&plugins_lock);
+}
+
+/* Events of verbs whose code does not emit its own (SPEC §10 #35). */
+static void
+verb_event(uint32_t type, struct pd_ctlreq *q, const char *id,
+    const char *canon)
+{
+	char name[600], nid[PD_PLUGIN_ID_LEN + 1], ncanon[600];
+	struct pd_err e;
+
+	switch (type) {
+	case PD_CTL_CREATE:
+		if (plugin_new_name(q->args[0], name, sizeof(name), &e) == 0) {
+			id_of(name, nid, sizeof(nid), ncanon, sizeof(ncanon));
+			event_emit("create", nid, ncanon, NULL);
+		}
+		break;
+	case PD_CTL_INSTALL:
+		/* Docker's pull event: the remote as actor, name=local. */
+		name[0] = '\0';
+		if (q->nargs > 1 && q->args[1][0] != '\0')
+			(void)plugin_new_name(q->args[1], name, sizeof(name), &e);
+		else
+			(void)plugin_new_name(q->args[0], name, sizeof(name), &e);
+		event_emit("install", q->args[0], name, NULL);
+		break;
+	case PD_CTL_SET:
+	case PD_CTL_PUSH:
+	case PD_CTL_UPGRADE:
+		event_emit(pd_verb_lookup(type)->name, id, canon, NULL);
+		break;
+	default:
+		break;
+	}
+}
+
 int
 op_dispatch(struct ctl_client *c, uint32_t type, struct pd_ctlreq *q, int fd,
     struct pd_err *e)
 {
 	const struct pd_verb *v = pd_verb_lookup(type);
+	char id[PD_PLUGIN_ID_LEN + 1] = "", canon[600] = "";
 	int rc;
 
+	if (type == PD_CTL_SET || type == PD_CTL_PUSH || type == PD_CTL_UPGRADE)
+		id_of(q->args[0], id, sizeof(id), canon, sizeof(canon));
 	switch (type) {
 	case PD_CTL_INFO:
 		rc = op_info(c, e);
@@ -308,11 +361,31 @@ op_dispatch(struct ctl_client *c, uint32_t type, struct pd_ctlreq *q, int fd,
 		rc = op_create(c, q->args[0], fd, e);
 		fd = -1;
 		break;
+	case PD_CTL_ENABLE:
+		rc = op_enable(c, q, e);
+		break;
+	case PD_CTL_UPGRADE:
+		rc = op_upgrade(c, q, e);
+		break;
+	case PD_CTL_DISABLE:
+		rc = op_disable(c, q, e);
+		break;
+	case PD_CTL_REMOVE:
+		rc = op_remove(c, q, e);
+		break;
+	case PD_CTL_LOGS:
+		rc = op_logs(c, q, e);
+		break;
+	case PD_CTL_EVENTS:
+		rc = op_events(c, q, e);
+		break;
 	default:
 		rc = pd_errf(e, PD_E_INVAL, "\"%s\" is not implemented by plugind %s "
 		    "yet", v ? v->name : "?", PD_VERSION);
 		break;
 	}
+	if (rc == 0)
+		verb_event(type, q, id, canon);
 	if (fd >= 0)
 		close(fd);
 	return rc;

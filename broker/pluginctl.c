@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <archive.h>
@@ -198,6 +199,9 @@ progress_line(const struct pd_progress *p)
 	fflush(stdout);
 }
 
+/* When set, CTL_DATA goes here as it arrives instead of into the reply. */
+static void	(*data_sink)(const char *, size_t);
+
 /* Send one request and collect the reply; dies with the broker's error. */
 static void
 request(uint32_t type, uint32_t flags, uint32_t timeout, int fd, char **args,
@@ -232,6 +236,10 @@ request(uint32_t type, uint32_t flags, uint32_t timeout, int fd, char **args,
 			die("%s", e.msg);
 		switch (m.type) {
 		case PD_CTL_DATA:
+			if (data_sink != NULL) {
+				data_sink((const char *)m.data, m.len);
+				break;
+			}
 			if (out->len + m.len > 256 * 1024 * 1024)
 				die("reply too large");
 			out->data = realloc(out->data, out->len + m.len + 1);
@@ -923,16 +931,104 @@ cmd_install(int argc, char **argv)
 	if (!quiet)
 		printf("Digest: %s\n", json_string_value(json_object_get(res, "Digest")));
 	printf("Installed plugin %s\n", json_string_value(json_object_get(res, "Name")));
-	if (!disable && !quiet)
-		fprintf(stderr, "pluginctl: note: plugin %s was left disabled: this "
-		    "plugind does not run plugins yet\n",
-		    json_string_value(json_object_get(res, "Name")));
 	json_decref(res);
 	json_decref(privs);
 	free(privtxt);
 	free(args);
 	free(auth);
 	free(r.data);
+	return 0;
+}
+
+/* The repository of a reference, without tag or digest, for comparison. */
+static void
+repo_of(const char *s, char *out, size_t len)
+{
+	struct pd_ref ref;
+	struct pd_err e;
+
+	out[0] = '\0';
+	if (pd_ref_parse(s, &ref, &e) == 0)
+		snprintf(out, len, "%s/%s", ref.domain, ref.path);
+}
+
+static int
+cmd_upgrade(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "grant-all-permissions", no_argument, NULL, 'g' },
+		{ "skip-remote-check", no_argument, NULL, 's' },
+		{ "disable-content-trust", optional_argument, NULL, 'c' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 } };
+	char *args[4], *auth, *privtxt, old_repo[600], new_repo[600], answer[16];
+	const char *remote;
+	int ch, grant = 0, skip = 0;
+	uint32_t timeout = 0;
+	struct reply r;
+	json_t *cur, *privs, *res;
+
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'g': grant = 1; break;
+		case 's': skip = 1; break;
+		case 'c': break;
+		case 't': timeout = (uint32_t)atoi(optarg); break;
+		default: return 2;
+		}
+	}
+	if (argc - optind < 1 || argc - optind > 2)
+		usage_fail("upgrade", "upgrade [OPTIONS] PLUGIN [REMOTE]");
+	request(PD_CTL_INSPECT, 0, 0, -1, &argv[optind], 1, &r);
+	cur = reply_json(&r);
+	free(r.data);
+	remote = argc - optind == 2 ? argv[optind + 1] :
+	    json_string_value(json_object_get(cur, "PluginReference"));
+	repo_of(json_string_value(json_object_get(cur, "PluginReference")), old_repo,
+	    sizeof(old_repo));
+	repo_of(remote, new_repo, sizeof(new_repo));
+	if (!skip && strcmp(old_repo, new_repo) != 0)
+		die("remote reference %s does not match the plugin's reference %s; use "
+		    "--skip-remote-check to upgrade anyway", remote,
+		    json_string_value(json_object_get(cur, "PluginReference")));
+	printf("Upgrading plugin %s from %s to %s\n", json_string_value(
+	    json_object_get(cur, "Name")), json_string_value(json_object_get(cur,
+	    "PluginReference")), remote);
+	auth = credentials(remote, NULL, 0);
+	args[0] = (char *)(uintptr_t)remote;
+	args[1] = auth;
+	request(PD_CTL_PRIVILEGES, PD_CTLF_QUIET, 0, -1, args, 2, &r);
+	privs = reply_json(&r);
+	free(r.data);
+	if (json_array_size(privs) > 0) {
+		print_privileges(remote, privs);
+		if (!grant) {
+			if (!isatty(0))
+				die("plugin %s requires the privileges listed above; grant "
+				    "them with --grant-all-permissions", remote);
+			printf("Do you grant the above permissions? [y/N] ");
+			fflush(stdout);
+			if (fgets(answer, sizeof(answer), stdin) == NULL ||
+			    (answer[0] != 'y' && answer[0] != 'Y'))
+				die("permission denied: the privileges were not granted");
+		}
+	}
+	privtxt = json_dumps(privs, JSON_COMPACT);
+	args[0] = argv[optind];
+	args[1] = (char *)(uintptr_t)remote;
+	args[2] = privtxt;
+	args[3] = auth;
+	request(PD_CTL_UPGRADE, 0, timeout, -1, args, 4, &r);
+	res = reply_json(&r);
+	printf("Upgraded plugin %s to %s\n", json_string_value(json_object_get(cur,
+	    "Name")), remote);
+	explicit_bzero(auth, strlen(auth));
+	free(auth);
+	free(privtxt);
+	free(r.data);
+	json_decref(res);
+	json_decref(privs);
+	json_decref(cur);
 	return 0;
 }
 
@@ -960,7 +1056,11 @@ cmd_privileges(int argc, char **argv)
 	return 0;
 }
 
-/* Verbs whose broker side lands with later work: sent as typed requests. */
+/*
+ * Verbs sent as one typed request per plugin: enable, disable, rm (any
+ * number of names, as docker), set, push, upgrade.  Like docker, the
+ * name is printed for each plugin done.
+ */
 static int
 cmd_simple(uint32_t type, const char *synopsis, int argc, char **argv)
 {
@@ -977,12 +1077,18 @@ cmd_simple(uint32_t type, const char *synopsis, int argc, char **argv)
 	const struct pd_verb *v = pd_verb_lookup(type);
 	uint32_t flags = 0, timeout = 0;
 	struct reply r;
-	int ch;
+	uint64_t t;
+	int ch, i, failed = 0, status;
+	pid_t pid;
 
 	while ((ch = getopt_long(argc, argv, "fq", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'f': flags |= PD_CTLF_FORCE; break;
-		case 't': timeout = (uint32_t)atoi(optarg); break;
+		case 't':
+			if (pd_parse_u64(optarg, &t) == -1 || t > 86400)
+				die("invalid --timeout \"%s\": seconds expected", optarg);
+			timeout = t == 0 ? 1 : (uint32_t)t;
+			break;
 		case 'g': flags |= PD_CTLF_GRANT_ALL; break;
 		case 'd': flags |= PD_CTLF_DISABLE; break;
 		case 'q': flags |= PD_CTLF_QUIET; break;
@@ -992,8 +1098,238 @@ cmd_simple(uint32_t type, const char *synopsis, int argc, char **argv)
 	}
 	if ((uint32_t)(argc - optind) < v->minargs)
 		usage_fail(v->name, synopsis);
-	request(type, flags, timeout, -1, argv + optind, argc - optind, &r);
-	free(r.data);
+	if (type != PD_CTL_REMOVE) {
+		request(type, flags, timeout, -1, argv + optind, argc - optind, &r);
+		free(r.data);
+		if (type == PD_CTL_ENABLE || type == PD_CTL_DISABLE)
+			printf("%s\n", argv[optind]);
+		return 0;
+	}
+	/* request() dies on an error: one child per name keeps going. */
+	for (i = optind; i < argc; i++) {
+		fflush(stdout);
+		if ((pid = fork()) == -1)
+			die("fork: %s", strerror(errno));
+		if (pid == 0) {
+			request(type, flags, timeout, -1, &argv[i], 1, &r);
+			printf("%s\n", argv[i]);
+			exit(0);
+		}
+		if (waitpid(pid, &status, 0) == -1 || !WIFEXITED(status) ||
+		    WEXITSTATUS(status) != 0)
+			failed = 1;
+	}
+	return failed;
+}
+
+static void
+sink_stdout(const char *data, size_t len)
+{
+	if (fwrite(data, 1, len, stdout) != len)
+		exit(1);
+	fflush(stdout);
+}
+
+static int
+cmd_logs(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "follow", no_argument, NULL, 'f' },
+		{ "tail", required_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 } };
+	char tailarg[64], *args[2];
+	uint32_t flags = 0;
+	struct reply r;
+	uint64_t n;
+	int ch, nargs = 1;
+
+	tailarg[0] = '\0';
+	while ((ch = getopt_long(argc, argv, "fn:", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'f': flags |= PD_CTLF_FOLLOW; break;
+		case 'n':
+			if (strcmp(optarg, "all") != 0 && pd_parse_u64(optarg, &n) == -1)
+				die("invalid --tail \"%s\": a number or \"all\"", optarg);
+			snprintf(tailarg, sizeof(tailarg), "tail=%s", optarg);
+			break;
+		default: return 2;
+		}
+	}
+	if (argc - optind != 1)
+		usage_fail("logs", "logs [OPTIONS] PLUGIN");
+	args[0] = argv[optind];
+	if (tailarg[0] != '\0')
+		args[nargs++] = tailarg;
+	signal(SIGPIPE, SIG_DFL);
+	data_sink = sink_stdout;
+	request(PD_CTL_LOGS, flags, 0, -1, args, nargs, &r);
+	return 0;
+}
+
+/*
+ * A time for --since/--until: Unix seconds (fractions allowed), an
+ * RFC 3339 time, or a duration before now ("10m", "1h30m", "45s").
+ */
+static uint64_t
+parse_time(const char *s)
+{
+	struct timespec now;
+	struct tm tm;
+	const char *p;
+	char *end;
+	double d, mult, total = 0;
+	long long off = 0;
+	time_t t;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	d = strtod(s, &end);
+	if (end != s && *end == '\0' && d >= 0)
+		return (uint64_t)(d * 1e9);
+	memset(&tm, 0, sizeof(tm));
+	if ((p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) != NULL) {
+		double frac = 0;
+
+		if (*p == '.') {
+			frac = strtod(p, &end);
+			p = end;
+		}
+		if (*p == '+' || *p == '-') {
+			int hh = 0, mm = 0;
+
+			if (sscanf(p + 1, "%d:%d", &hh, &mm) != 2)
+				die("invalid time \"%s\"", s);
+			off = (long long)(hh * 3600 + mm * 60) * (*p == '+' ? 1 : -1);
+		} else if (*p != 'Z' && *p != '\0')
+			die("invalid time \"%s\"", s);
+		t = timegm(&tm) - off;
+		return (uint64_t)t * 1000000000ULL + (uint64_t)(frac * 1e9);
+	}
+	for (p = s; *p != '\0';) {
+		d = strtod(p, &end);
+		if (end == p)
+			die("invalid time or duration \"%s\"", s);
+		p = end;
+		if (strncmp(p, "ms", 2) == 0) {
+			mult = 1e-3;
+			p += 2;
+		} else if (*p == 'h' || *p == 'm' || *p == 's') {
+			mult = *p == 'h' ? 3600 : *p == 'm' ? 60 : 1;
+			p++;
+		} else
+			die("invalid time or duration \"%s\"", s);
+		total += d * mult;
+	}
+	return (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec -
+	    (uint64_t)(total * 1e9);
+}
+
+static const char	*ev_format;
+static char		 ev_buf[65536 * 2];
+static size_t		 ev_len;
+
+static void
+print_event(const char *line)
+{
+	const json_t *attrs, *v;
+	char ts[64];
+	const char *k;
+	json_t *j;
+	time_t t;
+	struct tm tm;
+	int first = 1;
+	long long ns;
+
+	if (ev_format != NULL && strcmp(ev_format, "json") == 0) {
+		printf("%s\n", line);
+		fflush(stdout);
+		return;
+	}
+	if ((j = json_loads(line, 0, NULL)) == NULL)
+		return;
+	if (ev_format != NULL) {
+		render(stdout, ev_format, j);
+		putchar('\n');
+	} else {
+		ns = json_integer_value(json_object_get(j, "timeNano"));
+		t = (time_t)(ns / 1000000000LL);
+		gmtime_r(&t, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+		printf("%s.%09lldZ %s %s %s (", ts, ns % 1000000000LL,
+		    json_string_value(json_object_get(j, "Type")),
+		    json_string_value(json_object_get(j, "Action")),
+		    json_string_value(json_object_get(json_object_get(j, "Actor"),
+		    "ID")));
+		attrs = json_object_get(json_object_get(j, "Actor"), "Attributes");
+		json_object_foreach((json_t *)(uintptr_t)attrs, k, v) {
+			printf("%s%s=%s", first ? "" : ", ", k, json_string_value(v));
+			first = 0;
+		}
+		printf(")\n");
+	}
+	fflush(stdout);
+	json_decref(j);
+}
+
+static void
+sink_events(const char *data, size_t len)
+{
+	char *nl;
+
+	if (ev_len + len >= sizeof(ev_buf))
+		die("event too large");
+	memcpy(ev_buf + ev_len, data, len);
+	ev_len += len;
+	ev_buf[ev_len] = '\0';
+	while ((nl = memchr(ev_buf, '\n', ev_len)) != NULL) {
+		*nl = '\0';
+		print_event(ev_buf);
+		ev_len -= (size_t)(nl + 1 - ev_buf);
+		memmove(ev_buf, nl + 1, ev_len);
+	}
+}
+
+static int
+cmd_events(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "since", required_argument, NULL, 's' },
+		{ "until", required_argument, NULL, 'u' },
+		{ "filter", required_argument, NULL, 'f' },
+		{ "format", required_argument, NULL, 'F' },
+		{ NULL, 0, NULL, 0 } };
+	char *args[32], since[64], until[64];
+	struct reply r;
+	int ch, nargs = 0;
+
+	while ((ch = getopt_long(argc, argv, "f:", lo, NULL)) != -1) {
+		if (nargs >= 30)
+			die("too many options");
+		switch (ch) {
+		case 's':
+			snprintf(since, sizeof(since), "since=%llu",
+			    (unsigned long long)parse_time(optarg));
+			args[nargs++] = since;
+			break;
+		case 'u':
+			snprintf(until, sizeof(until), "until=%llu",
+			    (unsigned long long)parse_time(optarg));
+			args[nargs++] = until;
+			break;
+		case 'f':
+			args[nargs++] = optarg;
+			break;
+		case 'F':
+			ev_format = optarg;
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (optind != argc)
+		die("\"pluginctl events\" accepts no arguments");
+	signal(SIGPIPE, SIG_DFL);
+	data_sink = sink_events;
+	request(PD_CTL_EVENTS, 0, 0, -1, args, nargs, &r);
 	return 0;
 }
 
@@ -1006,10 +1342,12 @@ usage(int code)
 	    "Commands:\n"
 	    "  create      Create a plugin from a rootfs and configuration\n"
 	    "  disable     Disable a plugin\n"
-	    "  enable      Enable a plugin\n"
+	    "  enable      Enable a plugin (--timeout SECONDS to wait for its socket)\n"
+	    "  events      Stream plugin events (--since, --until, --filter, --format)\n"
 	    "  info        Show plugind's configuration and helper sandboxes\n"
 	    "  inspect     Display detailed information on one or more plugins\n"
 	    "  install     Install a plugin\n"
+	    "  logs        Show a plugin's output (-f to follow, --tail N)\n"
 	    "  ls          List plugins\n"
 	    "  privileges  Show the privileges a remote plugin requests\n"
 	    "  push        Push a plugin to a registry\n"
@@ -1080,8 +1418,11 @@ main(int argc, char *argv[])
 		return cmd_simple(PD_CTL_PUSH, "push [OPTIONS] PLUGIN[:TAG]", argc,
 		    argv);
 	if (strcmp(cmd, "upgrade") == 0)
-		return cmd_simple(PD_CTL_UPGRADE, "upgrade [OPTIONS] PLUGIN [REMOTE]",
-		    argc, argv);
+		return cmd_upgrade(argc, argv);
+	if (strcmp(cmd, "logs") == 0)
+		return cmd_logs(argc, argv);
+	if (strcmp(cmd, "events") == 0)
+		return cmd_events(argc, argv);
 	if (strcmp(cmd, "install") == 0 || strcmp(cmd, "pull") == 0)
 		return cmd_install(argc, argv);
 	if (strcmp(cmd, "privileges") == 0)

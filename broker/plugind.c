@@ -22,7 +22,7 @@
 #include "log.h"
 #include "util.h"
 
-volatile int pd_quit;
+
 
 static void __dead
 usage(int code)
@@ -258,6 +258,9 @@ main(int argc, char *argv[])
 	if (plugins_load(&e) == -1)
 		fatalx("%s", e.msg);
 	blobs_gc();	/* blobs an interrupted job stored but never recorded */
+	if (lifecycle_init(&e) == -1)
+		fatalx("%s", e.msg);
+	lifecycle_restore();
 	if ((lfd = control_listen(conf.socket_path, &e)) == -1)
 		fatalx("%s", e.msg);
 	log_info("plugind %s ready: data root %s, exec root %s, listening on "
@@ -300,6 +303,7 @@ main(int argc, char *argv[])
 	close(lfd);
 	unlink(conf.socket_path);
 	control_drain(10);
+	lifecycle_shutdown();
 	log_info("plugind stopped");
 	return 0;
 }

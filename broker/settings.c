@@ -173,7 +173,12 @@ op_set(struct ctl_client *c, struct pd_ctlreq *q, struct pd_err *e)
 	int rc = -1;
 
 	pthread_rwlock_wrlock(&plugins_lock);
-	if ((p = plugin_resolve(q->args[0], e)) != NULL) {
+	if ((p = plugin_resolve(q->args[0], e)) != NULL &&
+	    !plugin_enabled(p) && !lifecycle_quiescent(p->id)) {
+		/* disabled on disk, but an enable or restart is under way */
+		pd_errf(e, PD_E_CONFLICT, "cannot set on an active plugin, disable "
+		    "plugin before setting");
+	} else if (p != NULL) {
 		saved = json_deep_copy(p->state);
 		if (settings_apply(json_object_get(p->state, "plugin"), q->args + 1,
 		    q->nargs - 1, e) == 0 && plugin_save(p, e) == 0)

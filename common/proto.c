@@ -24,6 +24,8 @@ struct rbuf {
 static void
 wb_raw(struct wbuf *w, const void *p, size_t n)
 {
+	if (n == 0)
+		return;
 	if (w->overflow || n > sizeof(w->data) - w->len) {
 		w->overflow = 1;
 		return;
@@ -166,9 +168,11 @@ static const struct pd_verb verbs[] = {
 	{ PD_CTL_SET,		"set",		2, PD_CTL_MAXARGS, 1, 0 },
 	{ PD_CTL_PUSH,		"push",		1, 1, 1, 0 },
 	{ PD_CTL_CREATE,	"create",	1, 1, 1, 1 },
-	{ PD_CTL_UPGRADE,	"upgrade",	2, 2, 1, 0 },
+	{ PD_CTL_UPGRADE,	"upgrade",	4, 4, 1, 0 },
 	{ PD_CTL_PRIVILEGES,	"privileges",	2, 2, 0, 0 },
 	{ PD_CTL_HELPERCHECK,	"helper-check",	1, 1, 1, 0 },
+	{ PD_CTL_LOGS,		"logs",		1, 2, 0, 0 },
+	{ PD_CTL_EVENTS,	"events",	0, 32, 0, 0 },
 };
 
 const struct pd_verb *

@@ -26,7 +26,7 @@
 #include "error.h"
 #include "msg.h"
 
-#define PD_PROTO_VERSION	1
+#define PD_PROTO_VERSION	2
 
 #define PD_STR_SHORT		256	/* names, media types, digests */
 #define PD_STR_LINE		2048	/* log lines */
@@ -115,9 +115,17 @@ enum pd_msg_type {
 	PD_CTL_SET = 107,	/* args: name, KEY=VALUE... */
 	PD_CTL_PUSH = 108,	/* args: name */
 	PD_CTL_CREATE = 109,	/* args: name; fd: tar of the bundle */
-	PD_CTL_UPGRADE = 110,	/* args: name, remote */
+	PD_CTL_UPGRADE = 110,	/* args: name, remote ("" = its reference),
+				   privileges JSON, credentials JSON */
 	PD_CTL_PRIVILEGES = 111,	/* args: remote, credentials JSON */
 	PD_CTL_HELPERCHECK = 112,	/* args: role name ("fetcher"...) */
+	PD_CTL_LOGS = 113,	/* args: name, optional "tail=N"; flag FOLLOW.
+				   The plugin's output as CTL_DATA; with
+				   FOLLOW until the client disconnects. */
+	PD_CTL_EVENTS = 114,	/* args: "since=NS", "until=NS" (Unix ns),
+				   filters "event=", "plugin=", "type=".
+				   One JSON event per line as CTL_DATA, until
+				   `until` passes or the client disconnects. */
 
 	/* CTL_DATA, broker -> client: a chunk of the reply document. */
 	PD_CTL_DATA = 150,
@@ -243,6 +251,7 @@ enum pd_msg_type {
 #define PD_CTLF_DISABLE		0x04	/* install --disable */
 #define PD_CTLF_QUIET		0x08
 #define PD_CTLF_DRYRUN		0x10
+#define PD_CTLF_FOLLOW		0x20	/* logs -f */
 
 struct pd_hello {
 	uint32_t	 version;

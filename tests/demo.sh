@@ -1,11 +1,14 @@
 #!/bin/sh
 # The main job on a built-in default: start plugind on a throw-away data
 # root, show what it runs and how its helpers are sandboxed, list plugins.
-# (Later steps: a local registry, the sample plugin, install, enable, use.)
+# Then run a sample volume driver: enable, use it over its socket, logs,
+# disable, rm, events.  (Later: a local registry and install.)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 B="$top/build"
-T=$(mktemp -d /tmp/plugind-demo.XXXXXX)
+# Short: a plugin socket path (<exec-root>/plugins/<64 hex>/<socket>) must
+# fit the 108 bytes of a unix socket address.
+T=$(mktemp -d /tmp/pdemo.XXXXXX)
 SOCK="$T/exec/plugind.sock"
 pid=""
 cleanup() {
@@ -37,6 +40,29 @@ run create sample "$P"
 run ls
 run set sample DEBUG=1
 run inspect -f '{{.Name}} {{.Id}} {{json .Settings.Env}}' sample
+# Run one: the test volume driver (tests/fixtures/volplugin.c), static.
+V="$T/vol"
+mkdir -p "$V/rootfs/run/docker/plugins" "$V/rootfs/data"
+cp "$B/fixtures/volplugin" "$V/rootfs/volplugin"
+cat >"$V/config.json" <<'JSON'
+{"description": "sample volume driver", "entrypoint": ["/volplugin"],
+ "interface": {"socket": "vol.sock", "types": ["docker.volumedriver/1.0"]},
+ "network": {"type": "host"}, "propagatedmount": "/data"}
+JSON
+run create vol "$V"
+run enable vol
+S="$T/exec/plugins/$("$B/pluginctl" -H "unix://$SOCK" inspect -f '{{.Id}}' vol)/vol.sock"
+echo "+ curl --unix-socket $S -X POST http://plugin/VolumeDriver.Create -d '{\"Name\":\"v1\"}'"
+curl -sS --unix-socket "$S" -X POST http://plugin/VolumeDriver.Create -d '{"Name":"v1"}'; echo
+echo "+ curl --unix-socket $S -X POST http://plugin/VolumeDriver.Mount -d '{\"Name\":\"v1\",\"ID\":\"c1\"}'"
+curl -sS --unix-socket "$S" -X POST http://plugin/VolumeDriver.Mount -d '{"Name":"v1","ID":"c1"}'; echo
+echo "+ ls <data-root>/plugins/<id>/propagated-mount/volumes"
+ls "$T/data/plugins/$("$B/pluginctl" -H "unix://$SOCK" inspect -f '{{.Id}}' vol)/propagated-mount/volumes"
+run ls
+run logs vol
+run disable vol
+run rm vol
+run events --since 1m --until 0s
 echo "+ kill -TERM plugind"
 kill -TERM "$pid"; wait "$pid"; pid=""
 echo "--- plugind log ---"

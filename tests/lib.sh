@@ -5,7 +5,7 @@ set -u
 : "${PD_BUILD:=$PD_TOP/build}"
 CTL="$PD_BUILD/pluginctl"
 _n=0 _failed=0
-_pids="" _dirs="" _mounts=""
+_pids="" _dirs="" _mounts="" _runc="" _mprefix=""
 
 ok()      { _n=$((_n + 1)); echo "ok $_n - $*"; }
 notok()   { _n=$((_n + 1)); _failed=$((_failed + 1)); echo "not ok $_n - $*"; }
@@ -28,6 +28,15 @@ expect_fail() {
 track_pid()   { _pids="$_pids $1"; }
 track_dir()   { _dirs="$_dirs $1"; }
 track_mount() { _mounts="$1 $_mounts"; }
+# Containers under a runc --root are deleted (killed) at exit; mounts at or
+# below a prefix are detached at exit, deepest first (read from mountinfo).
+track_runc()  { _runc="$_runc $1"; }
+track_mounts_under() { _mprefix="$_mprefix $1"; }
+
+mounts_under() { # mounts_under PREFIX: mount points at or below PREFIX
+	awk -v p="$1" '{ m = $5; gsub(/\\040/, " ", m)
+	    if (m == p || index(m, p "/") == 1) print m }' /proc/self/mountinfo
+}
 
 cleanup() {
 	for p in $_pids; do kill -TERM "$p" 2>/dev/null; done
@@ -36,7 +45,19 @@ cleanup() {
 		while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 		kill -KILL "$p" 2>/dev/null
 	done
+	for r in $_runc; do
+		[ -d "$r" ] || continue
+		for c in $(ls "$r" 2>/dev/null); do
+			runc --root "$r" delete -f "$c" >/dev/null 2>&1
+		done
+	done
+	for p in $_mprefix; do
+		mounts_under "$p" | sort -r | while read -r m; do
+			umount -l "$m" 2>/dev/null
+		done
+	done
 	for m in $_mounts; do umount -l "$m" 2>/dev/null; done
+	[ -n "${PD_KEEP:-}" ] && { echo "# kept:$_dirs" >&2; return; }
 	for d in $_dirs; do rm -rf "$d"; done
 }
 trap 'cleanup' EXIT

@@ -1,0 +1,162 @@
+#!/bin/sh
+# pluginctl install from a real registry (Debian's docker-registry on
+# 127.0.0.1): anonymous, Basic, Bearer token and TLS; single and multi
+# layer, OCI, index, digest references; privileges; errors leave no state.
+. "$(dirname "$0")/../lib.sh"
+
+command -v docker-registry >/dev/null || [ -x /usr/bin/docker-registry ] ||
+    { skip "docker-registry not installed (make deps installs it)"; done_testing; exit 0; }
+[ -f "$PD_TOP/tests/registry/registry.sh" ] ||
+    { skip "tests/registry/ not here yet (lands with the fetcher)"; done_testing; exit 0; }
+T=$(mktemp -d /tmp/pd-install.XXXXXX); track_dir "$T"; chmod 755 "$T"
+REG="$PD_TOP/tests/registry"
+PUSH="python3 $REG/push_plugin.py"
+RAW="$PD_BUILD/tests/tools/rawctl"
+
+reg_start() { # reg_start DIR MODE -> prints port; tracks pids
+	sh "$REG/registry.sh" start "$1" "$2" >"$1.out" 2>&1 || { cat "$1.out" >&2; return 1; }
+	for f in "$1"/*.pid; do [ -f "$f" ] && track_pid "$(cat "$f")"; done
+	cat "$1/port"
+}
+PORT=$(reg_start "$T/reg" anon) || { notok "registry starts"; done_testing; exit 1; }
+R="127.0.0.1:$PORT"
+ok "registry on $R"
+
+# A plugin with a known rootfs and config.
+P="$T/p"; mkdir -p "$P/rootfs/bin" "$P/rootfs/etc" "$P/rootfs/run/docker/plugins"
+cp /bin/busybox "$P/rootfs/bin/"; ln -s busybox "$P/rootfs/bin/sh"; echo hi >"$P/rootfs/etc/motd"
+cat >"$T/cfg-plain.json" <<'JSON'
+{"Description": "test plugin", "Entrypoint": ["/bin/sh"],
+ "Interface": {"Socket": "t.sock", "Types": ["docker.volumedriver/1.0"]},
+ "Env": [{"Name": "DEBUG", "Settable": ["value"], "Value": "0"}]}
+JSON
+cat >"$T/cfg-priv.json" <<'JSON'
+{"Description": "needs privileges", "Entrypoint": ["/bin/sh"],
+ "Interface": {"Socket": "t.sock", "Types": ["docker.volumedriver/1.0"]},
+ "Network": {"Type": "host"},
+ "Mounts": [{"Name": "m", "Source": "/var/lib/x", "Destination": "/x", "Type": "bind"}],
+ "Linux": {"Capabilities": ["CAP_SYS_ADMIN"]}}
+JSON
+D1=$($PUSH --registry "http://$R" --repo test/p1 --rootfs "$P/rootfs" --config "$T/cfg-plain.json" --info "$T/p1.json") ||
+    notok "push test/p1"
+$PUSH --registry "http://$R" --repo test/multi --layers 3 --layer-size 300000 >/dev/null || notok "push multi"
+$PUSH --registry "http://$R" --repo test/oci --oci >/dev/null || notok "push oci"
+$PUSH --registry "http://$R" --repo test/idx --index >/dev/null || notok "push index"
+$PUSH --registry "http://$R" --repo test/idxoci --index --oci >/dev/null || notok "push oci index"
+$PUSH --registry "http://$R" --repo test/image --image >/dev/null || notok "push image"
+$PUSH --registry "http://$R" --repo test/priv --rootfs "$P/rootfs" --config "$T/cfg-priv.json" >/dev/null || notok "push priv"
+
+start_broker "$T/b" || { notok "broker starts"; done_testing; exit 1; }
+DR="$T/b/data"
+nblobs() { ls "$DR/storage/blobs/sha256" | wc -l; }
+
+out=$(ctl privileges "$R/test/p1" 2>&1)
+case "$out" in *"requests no privileges"*) ok "privileges: none for a plain plugin" ;; *) notok "privileges"; diag "$out" ;; esac
+out=$(ctl install "$R/test/p1" DEBUG=1 </dev/null 2>&1)
+case "$out" in *"Installed plugin $R/test/p1:latest"*) ok "install from the registry" ;;
+*) notok "install"; diag "$out" ;; esac
+case "$out" in *"Pull complete"*) ok "progress lines shown" ;; *) notok "progress lines"; diag "$out" ;; esac
+case "$out" in *"Digest: $D1"*) ok "digest printed" ;; *) notok "digest line" ;; esac
+[ "$(ctl inspect -f '{{.Name}} {{.PluginReference}} {{.Enabled}}' "$R/test/p1")" = "$R/test/p1:latest $R/test/p1:latest false" ] &&
+    ok "name, reference, disabled" || notok "inspect: $(ctl inspect -f '{{.Name}} {{.PluginReference}} {{.Enabled}}' "$R/test/p1" 2>&1)"
+[ "$(ctl inspect -f '{{json .Settings.Env}}' "$R/test/p1")" = '["DEBUG=1"]' ] && ok "KEY=VALUE applied at install" || notok "install settings"
+ID=$(ctl inspect -f '{{.Id}}' "$R/test/p1")
+diff -r --no-dereference "$P/rootfs" "$DR/plugins/$ID/rootfs" >/dev/null 2>&1 && ok "rootfs equals the pushed tree" ||
+    { notok "rootfs differs"; diag "$(diff -r --no-dereference "$P/rootfs" "$DR/plugins/$ID/rootfs" 2>&1 | head -3)"; }
+python3 - "$DR/plugins/$ID/config.json" "$D1" "$DR/storage/blobs/sha256" <<'PY' && ok "state names manifest, config and layers; all stored and verified" || notok "state blobs"
+import hashlib, json, os, sys
+st = json.load(open(sys.argv[1])); store = sys.argv[3]
+assert st["Manifest"] == sys.argv[2], (st["Manifest"], sys.argv[2])
+for d in [st["Manifest"], st["Config"]] + st["Blobsums"]:
+    h = d.split(":")[1]
+    assert hashlib.sha256(open(os.path.join(store, h), "rb").read()).hexdigest() == h
+PY
+expect_fail "installing an existing name" "plugin $R/test/p1:latest already exists" ctl install "$R/test/p1"
+n=$(nblobs)
+out=$(ctl install --alias p1copy "$R/test/p1" 2>&1)
+case "$out" in *"Already exists"*) ok "present blobs are not fetched again" ;; *) notok "Already exists"; diag "$out" ;; esac
+[ "$(nblobs)" = "$n" ] && ok "no new blobs for the same content" || notok "blob count"
+[ "$(ctl inspect -f '{{.Name}}' p1copy)" = p1copy:latest ] && ok "--alias names the plugin" || notok "alias"
+check "install by digest" ctl install --alias bydigest "$R/test/p1@$D1"
+[ "$(ctl inspect -f '{{.PluginReference}}' bydigest)" = "$R/test/p1@$D1" ] && ok "digest reference recorded" || notok "digest ref"
+expect_fail "unknown digest" "not found" ctl install --alias nod "$R/test/p1@sha256:$(printf '%064d' 0)"
+check "multi-layer plugin" ctl install "$R/test/multi"
+check "OCI manifest plugin" ctl install "$R/test/oci"
+check "manifest list: this host's platform picked" ctl install "$R/test/idx"
+check "OCI index" ctl install "$R/test/idxoci"
+expect_fail "an image is not a plugin" "is not a plugin (config media type application/vnd.docker.container.image.v1+json" ctl install "$R/test/image"
+expect_fail "unknown tag" "not found" ctl install "$R/test/p1:nosuchtag"
+expect_fail "unknown repository" "not found" ctl install "$R/test/nosuchrepo"
+expect_fail "registry down names host:port" "127.0.0.1:1" ctl install 127.0.0.1:1/test/p1
+
+# Privileges.
+out=$(ctl privileges "$R/test/priv" 2>&1)
+case "$out" in *" - network: [host]"*" - mount: [/var/lib/x]"*" - capabilities: [CAP_SYS_ADMIN]"*) ok "privileges listed as docker does" ;;
+*) notok "privileges list"; diag "$out" ;; esac
+expect_fail "no TTY and no --grant-all-permissions" "--grant-all-permissions" ctl install "$R/test/priv"
+expect_fail "granting the wrong list is refused by the broker" "incorrect privileges" \
+    "$RAW" "$SOCK" 103 0 "$R/test/priv" "" '[{"Name":"network","Description":"","Value":["host"]}]' ""
+expect_fail "granting one more is refused too (CVE-2026-33997)" "incorrect privileges" \
+    "$RAW" "$SOCK" 103 0 "$R/test/priv" "" "$(ctl privileges "$R/test/priv" >/dev/null; "$RAW" "$SOCK" 111 0 "$R/test/priv" "" | python3 -c 'import json,sys; l=json.load(sys.stdin); l.append({"Name":"device","Description":"","Value":["/dev/x"]}); print(json.dumps(l))')" ""
+check "--grant-all-permissions installs" ctl install --grant-all-permissions "$R/test/priv"
+
+# Tampered blob: the registry serves bytes that do not match the digest.
+$PUSH --registry "http://$R" --repo test/tamper --layer-size 4096 --seed 9 --info "$T/tamper.json" >/dev/null
+L=$(python3 -c "import json,sys; i=json.load(open(sys.argv[1])); print(i['manifests'][0]['layers'][0]['digest'].split(':')[1])" "$T/tamper.json" 2>/dev/null)
+f=$(find "$T/reg" -path "*blobs/sha256/*/$L/data" 2>/dev/null | head -1)
+if [ -n "$f" ]; then
+	python3 -c "import sys; p=sys.argv[1]; b=bytearray(open(p,'rb').read()); b[len(b)//2]^=0xff; open(p,'wb').write(bytes(b))" "$f"
+	n=$(nblobs)
+	expect_fail "tampered layer is refused" "digest mismatch" ctl install "$R/test/tamper"
+	[ "$(nblobs)" = "$n" ] && ok "nothing stored from a tampered install" || notok "blobs after tamper: $(nblobs) vs $n"
+	expect_fail "no partial plugin" "not found" ctl inspect "$R/test/tamper"
+else
+	notok "found the tampered blob in registry storage"; diag "$(cat "$T/tamper.json" | head -20)"
+fi
+[ -z "$(ls "$DR/tmp")" ] && ok "no staging left after failures" || notok "tmp: $(ls "$DR/tmp")"
+
+# Basic auth.
+BPORT=$(reg_start "$T/regb" basic) || notok "basic registry"
+B="127.0.0.1:$BPORT"
+$PUSH --registry "http://$B" --repo test/auth --user testuser --pass testpass >/dev/null || notok "push with basic"
+expect_fail "no credentials: 401 named" "unauthorized" ctl install --alias a0 "$B/test/auth"
+expect_fail "wrong password" "unauthorized" sh -c "echo wrong | $CTL -H unix://$SOCK install --alias a1 --username testuser --password-stdin $B/test/auth"
+check "--username/--password-stdin" sh -c "echo testpass | $CTL -H unix://$SOCK install --alias a2 --username testuser --password-stdin $B/test/auth"
+mkdir -p "$T/dockercfg"
+printf '{"auths":{"%s":{"auth":"%s"}}}' "$B" "$(printf testuser:testpass | base64)" >"$T/dockercfg/config.json"
+check "credentials from ~/.docker/config.json (DOCKER_CONFIG)" env DOCKER_CONFIG="$T/dockercfg" "$CTL" -H "unix://$SOCK" install --alias a3 "$B/test/auth"
+
+# Bearer token auth.
+TPORT=$(reg_start "$T/regt" token) || notok "token registry"
+TK="127.0.0.1:$TPORT"
+if $PUSH --registry "http://$TK" --repo test/tok --user testuser --pass testpass >/dev/null 2>&1; then
+	check "Bearer token install" sh -c "echo testpass | $CTL -H unix://$SOCK install --alias t1 --username testuser --password-stdin $TK/test/tok"
+else
+	notok "push to the token registry"
+fi
+
+# TLS with a test CA under certs.d (loopback goes HTTPS when certs.d has the host).
+SPORT=$(reg_start "$T/regs" tls) || notok "tls registry"
+S="127.0.0.1:$SPORT"
+$PUSH --registry "https://$S" --ca "$T/regs/ca.crt" --repo test/tls >/dev/null || notok "push over TLS"
+expect_fail "TLS registry without certs.d: the HTTP error is reported, not a TLS one" "$S" ctl install --alias s0 "$S/test/tls"
+stop_broker $BROKER_PID
+mkdir -p "$T/certs.d/$S"; cp "$T/regs/ca.crt" "$T/certs.d/$S/ca.crt"
+echo "{\"certs-dir\": \"$T/certs.d\"}" >"$T/tls.json"
+start_broker "$T/b" --config "$T/tls.json" || notok "broker with certs-dir"
+check "TLS install with the CA from certs.d" ctl install --alias s1 "$S/test/tls"
+
+# Disk full in the data root: a tiny tmpfs.
+mkdir -p "$T/small"
+if mount -t tmpfs -o size=2m tmpfs "$T/small" 2>/dev/null; then
+	track_mount "$T/small"
+	stop_broker $BROKER_PID
+	$PUSH --registry "http://$R" --repo test/big --layer-size 4000000 --seed 3 >/dev/null
+	start_broker "$T/small" || notok "broker on a small tmpfs"
+	expect_fail "disk full is reported" "No space left" ctl install "$R/test/big"
+	[ -z "$(ls "$T/small/data/plugins")" ] && ok "no partial plugin on a full disk" || notok "partial plugin on full disk"
+	stop_broker $BROKER_PID
+else
+	skip "cannot mount a tmpfs"
+fi
+done_testing
