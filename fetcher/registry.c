@@ -1130,7 +1130,9 @@ body_cb(char *p, size_t size, size_t nmemb, void *arg)
 		if (write_out(f, p, len, &we) == -1)
 			return xfer_abort(x, we.code, "%s", we.msg);
 		f->received += len;
-		if (r->kind == REG_BLOB && r->progress != NULL) {
+		/* Not for the last chunk: FETCH_RESULT says that much. */
+		if (r->kind == REG_BLOB && r->progress != NULL &&
+		    f->received < r->max_size) {
 			now = pd_now_ms();
 			if (!f->progress_sent || now - f->last_progress >=
 			    REG_PROGRESS_MS) {

@@ -8,9 +8,12 @@ PUT ?digest=), then the manifest PUT.  Stdlib only.
       [--layers N] [--oci] [--index] [--image] \
       [--user U --pass P] [--ca FILE] [--info FILE]
 
-Default content: a generated rootfs (a small /plugin file plus
+Default content: a generated rootfs (/plugin, a shell script that cannot
+run without a shell, or the static --plugin-binary; /run/docker/plugins;
 --layer-size pseudo-random bytes in /data) and a plugin config
-(application/vnd.docker.plugin.v1+json) with matching rootfs.diff_ids.
+(application/vnd.docker.plugin.v1+json, interface socket --socket,
+default test.sock) with matching rootfs.diff_ids.  --rootfs DIR keeps
+directories, symlinks and modes; owners become 0:0 and mtimes 0.
 
   --layers N  split the rootfs over N layers
   --oci       OCI manifest and layer media types
@@ -136,34 +139,56 @@ class Client:
 
 
 def make_rootfs_files(args, salt):
-    """[(path, bytes)] of the generated rootfs."""
+    """[(path, bytes|None, mode)] of the generated rootfs (None: a dir)."""
     rnd = random.Random(f"plugind-{salt}-{args.seed}")
-    files = [("plugin", b"#!/bin/sh\necho plugind test plugin\n")]
+    if args.plugin_binary:
+        with open(args.plugin_binary, "rb") as f:
+            plugin = f.read()
+    else:
+        plugin = b"#!/bin/sh\necho plugind test plugin\n"
+    files = [("run/docker/plugins", None, 0o755), ("plugin", plugin, 0o755)]
     if args.layer_size:
-        files.append(("data/blob.bin", rnd.randbytes(args.layer_size)))
-    files.append(("etc/arch", salt.encode() + b"\n"))
+        files.append(("data/blob.bin", rnd.randbytes(args.layer_size), 0o644))
+    files.append(("etc/arch", salt.encode() + b"\n", 0o644))
     return files
 
 
 def tar_layer(entries):
-    """entries: [(path, bytes, mode)] -> (tar bytes, gz bytes)."""
+    """entries: [(path, bytes|None, mode, linkname|None)] -> (tar, gz).
+
+    Directories (data None, no link), symlinks (linkname) and regular
+    files; owner 0:0, mtime 0, so the same input gives the same digest.
+    Parent directories missing from a layer are added as 0755.
+    """
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as t:
         dirs = set()
-        for path, data, mode in entries:
+
+        def add_dir(d, mode=0o755):
+            if d in dirs:
+                return
+            dirs.add(d)
+            ti = tarfile.TarInfo(d)
+            ti.type = tarfile.DIRTYPE
+            ti.mode = mode
+            t.addfile(ti)
+
+        for path, data, mode, link in entries:
             parts = path.split("/")[:-1]
             for i in range(1, len(parts) + 1):
-                d = "/".join(parts[:i])
-                if d not in dirs:
-                    dirs.add(d)
-                    ti = tarfile.TarInfo(d)
-                    ti.type = tarfile.DIRTYPE
-                    ti.mode = 0o755
-                    t.addfile(ti)
+                add_dir("/".join(parts[:i]))
+            if data is None and link is None:
+                add_dir(path, mode)
+                continue
             ti = tarfile.TarInfo(path)
-            ti.size = len(data)
             ti.mode = mode
-            t.addfile(ti, io.BytesIO(data))
+            if link is not None:
+                ti.type = tarfile.SYMTYPE
+                ti.linkname = link
+                t.addfile(ti)
+            else:
+                ti.size = len(data)
+                t.addfile(ti, io.BytesIO(data))
     tb = raw.getvalue()
     return tb, gzip.compress(tb, mtime=0)
 
@@ -173,23 +198,30 @@ def rootfs_entries(args, salt):
         out = []
         for root, dirs, files in os.walk(args.rootfs):
             dirs.sort()
-            for f in sorted(files):
+            rel = os.path.relpath(root, args.rootfs)
+            if rel != ".":
+                out.append((rel, None, os.lstat(root).st_mode & 0o7777, None))
+            for f in sorted(files + [d for d in dirs
+                                     if os.path.islink(os.path.join(root, d))]):
                 p = os.path.join(root, f)
-                rel = os.path.relpath(p, args.rootfs)
-                with open(p, "rb") as fh:
-                    out.append((rel, fh.read(), os.stat(p).st_mode & 0o7777))
+                r = os.path.relpath(p, args.rootfs)
+                st = os.lstat(p)
+                if os.path.islink(p):
+                    out.append((r, None, 0o777, os.readlink(p)))
+                elif os.path.isfile(p):
+                    with open(p, "rb") as fh:
+                        out.append((r, fh.read(), st.st_mode & 0o7777, None))
         return out
-    return [(p, d, 0o755 if p == "plugin" else 0o644)
-            for p, d in make_rootfs_files(args, salt)]
+    return [(p, d, m, None) for p, d, m in make_rootfs_files(args, salt)]
 
 
-def default_config(image):
+def default_config(image, socket):
     if image:
         return {"architecture": "amd64", "os": "linux",
                 "config": {"Cmd": ["/plugin"]}}
     return {"description": "plugind test plugin", "documentation": "",
             "entrypoint": ["/plugin"],
-            "interface": {"socket": "test.sock",
+            "interface": {"socket": socket,
                           "types": ["docker.volumedriver/1.0"]},
             "linux": {"capabilities": None, "allowAllDevices": False,
                       "devices": None},
@@ -214,7 +246,7 @@ def push_one(c, args, salt, info):
         with open(args.config) as f:
             cfg = json.load(f)
     else:
-        cfg = default_config(args.image)
+        cfg = default_config(args.image, args.socket)
         if args.index:
             cfg["description"] += " " + salt
     cfg["rootfs"] = {"type": "layers", "diff_ids": diff_ids}
@@ -244,6 +276,8 @@ def main():
     ap.add_argument("--layer-size", type=int, default=256 * 1024)
     ap.add_argument("--layers", type=int, default=1)
     ap.add_argument("--seed", default="0")
+    ap.add_argument("--plugin-binary")
+    ap.add_argument("--socket", default="test.sock")
     ap.add_argument("--oci", action="store_true")
     ap.add_argument("--index", action="store_true")
     ap.add_argument("--image", action="store_true")
