@@ -47,7 +47,8 @@ send_tls(struct fetcher *f, int kind, const char *path)
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
 		return 0;	/* optional material */
 	t.kind = (uint32_t)kind;
-	t.host = f->host;
+	/* The system CAs hold for every origin (redirects to a CDN too). */
+	t.host = strcmp(path, SYSTEM_CA) == 0 ? (char *)(uintptr_t)"" : f->host;
 	if (pd_send_fetch_tls(f->h.sock, 1, fd, &t, &ie) == -1) {
 		close(fd);
 		return -1;
@@ -281,7 +282,11 @@ fetch_blob(struct fetcher *f, struct ctl_client *c, const char *digest,
 		pfd[0].events = POLLIN;
 		pfd[1].fd = done ? -1 : f->h.sock;
 		pfd[1].events = POLLIN;
-		if (poll(pfd, 2, 600 * 1000) <= 0) {
+		pfd[0].revents = pfd[1].revents = 0;
+		/* A message may already sit in the channel's buffer. */
+		if (!done && f->h.chan.buflen > 0)
+			pfd[1].revents = POLLIN;
+		else if (poll(pfd, 2, 600 * 1000) <= 0) {
 			pd_errf(e, PD_E_UNAVAIL, "download of %s stalled", digest);
 			goto fail_kill;
 		}

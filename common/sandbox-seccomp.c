@@ -120,6 +120,7 @@ static const struct pd_rule pd_stdio[] = {
 	ALLOW(futex),		/* every mutex, once and condvar */
 	ALLOW(poll),		/* msg.c pd_msg_recv(), curl, glibc resolver */
 	ALLOW(getpid),		/* OpenSSL fork check, glibc raise() */
+	ALLOW(gettid),		/* ASan/UBSan runtimes (sanitizer builds) */
 	ALLOW1(tgkill, EQ(0, PD_SELF)),	/* glibc abort()/raise(): only us */
 	ALLOW(exit),		/* end of curl's resolver thread */
 	ALLOW(exit_group),	/* exit(3) */

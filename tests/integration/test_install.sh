@@ -1,5 +1,5 @@
 #!/bin/sh
-# pluginctl install from a real registry (Debian's docker-registry on
+# plugininst from a real registry (Debian's docker-registry on
 # 127.0.0.1): anonymous, Basic, Bearer token and TLS; single and multi
 # layer, OCI, index, digest references; privileges; errors leave no state.
 . "$(dirname "$0")/../lib.sh"
@@ -12,6 +12,8 @@ T=$(mktemp -d /tmp/pd-install.XXXXXX); track_dir "$T"; chmod 755 "$T"
 REG="$PD_TOP/tests/registry"
 PUSH="python3 $REG/push_plugin.py"
 RAW="$PD_BUILD/tests/tools/rawctl"
+# These plugins have no real entrypoint: install them without enabling.
+inst() { ctl install --disable "$@"; }
 
 reg_start() { # reg_start DIR MODE -> prints port; tracks pids
 	sh "$REG/registry.sh" start "$1" "$2" >"$1.out" 2>&1 || { cat "$1.out" >&2; return 1; }
@@ -52,7 +54,7 @@ nblobs() { ls "$DR/storage/blobs/sha256" | wc -l; }
 
 out=$(ctl privileges "$R/test/p1" 2>&1)
 case "$out" in *"requests no privileges"*) ok "privileges: none for a plain plugin" ;; *) notok "privileges"; diag "$out" ;; esac
-out=$(ctl install "$R/test/p1" DEBUG=1 </dev/null 2>&1)
+out=$(inst "$R/test/p1" DEBUG=1 </dev/null 2>&1)
 case "$out" in *"Installed plugin $R/test/p1:latest"*) ok "install from the registry" ;;
 *) notok "install"; diag "$out" ;; esac
 case "$out" in *"Pull complete"*) ok "progress lines shown" ;; *) notok "progress lines"; diag "$out" ;; esac
@@ -71,34 +73,49 @@ for d in [st["Manifest"], st["Config"]] + st["Blobsums"]:
     h = d.split(":")[1]
     assert hashlib.sha256(open(os.path.join(store, h), "rb").read()).hexdigest() == h
 PY
-expect_fail "installing an existing name" "plugin $R/test/p1:latest already exists" ctl install "$R/test/p1"
+expect_fail "installing an existing name" "plugin $R/test/p1:latest already exists" inst "$R/test/p1"
 n=$(nblobs)
-out=$(ctl install --alias p1copy "$R/test/p1" 2>&1)
+out=$(inst --alias p1copy "$R/test/p1" 2>&1)
 case "$out" in *"Already exists"*) ok "present blobs are not fetched again" ;; *) notok "Already exists"; diag "$out" ;; esac
 [ "$(nblobs)" = "$n" ] && ok "no new blobs for the same content" || notok "blob count"
 [ "$(ctl inspect -f '{{.Name}}' p1copy)" = p1copy:latest ] && ok "--alias names the plugin" || notok "alias"
-check "install by digest" ctl install --alias bydigest "$R/test/p1@$D1"
+check "install by digest" inst --alias bydigest "$R/test/p1@$D1"
 [ "$(ctl inspect -f '{{.PluginReference}}' bydigest)" = "$R/test/p1@$D1" ] && ok "digest reference recorded" || notok "digest ref"
-expect_fail "unknown digest" "not found" ctl install --alias nod "$R/test/p1@sha256:$(printf '%064d' 0)"
-check "multi-layer plugin" ctl install "$R/test/multi"
-check "OCI manifest plugin" ctl install "$R/test/oci"
-check "manifest list: this host's platform picked" ctl install "$R/test/idx"
-check "OCI index" ctl install "$R/test/idxoci"
-expect_fail "an image is not a plugin" "is not a plugin (config media type application/vnd.docker.container.image.v1+json" ctl install "$R/test/image"
-expect_fail "unknown tag" "not found" ctl install "$R/test/p1:nosuchtag"
-expect_fail "unknown repository" "not found" ctl install "$R/test/nosuchrepo"
-expect_fail "registry down names host:port" "127.0.0.1:1" ctl install 127.0.0.1:1/test/p1
+expect_fail "unknown digest" "not found" inst --alias nod "$R/test/p1@sha256:$(printf '%064d' 0)"
+check "multi-layer plugin" inst "$R/test/multi"
+check "OCI manifest plugin" inst "$R/test/oci"
+check "manifest list: this host's platform picked" inst "$R/test/idx"
+check "OCI index" inst "$R/test/idxoci"
+expect_fail "an image is not a plugin" "is not a plugin (config media type application/vnd.docker.container.image.v1+json" inst "$R/test/image"
+expect_fail "unknown tag" "not found" inst "$R/test/p1:nosuchtag"
+expect_fail "unknown repository" "not found" inst "$R/test/nosuchrepo"
+expect_fail "registry down names host:port" "127.0.0.1:1" inst 127.0.0.1:1/test/p1
+
+# A plugin that runs: install enables it unless --disable.
+if $PUSH --registry "http://$R" --repo test/vol --plugin-binary "$PD_BUILD/fixtures/volplugin" \
+    --socket vol.sock >/dev/null 2>"$T/volpush.err"; then
+	out=$(ctl install --grant-all-permissions "$R/test/vol" 2>&1)
+	case "$out" in *"Installed plugin $R/test/vol:latest"*) ok "install of a runnable plugin" ;;
+	*) notok "install of a runnable plugin"; diag "$out" ;; esac
+	[ "$(ctl inspect -f '{{.Enabled}}' "$R/test/vol")" = true ] && ok "install enables by default" ||
+	    notok "not enabled after install"
+	vid=$(ctl inspect -f '{{.Id}}' "$R/test/vol")
+	[ -S "$T/b/exec/plugins/$vid/vol.sock" ] && ok "its socket is ready when install returns" || notok "socket missing"
+	check "disable it" ctl disable "$R/test/vol"
+else
+	notok "push a runnable plugin"; diag "$(cat "$T/volpush.err")"
+fi
 
 # Privileges.
 out=$(ctl privileges "$R/test/priv" 2>&1)
 case "$out" in *" - network: [host]"*" - mount: [/var/lib/x]"*" - capabilities: [CAP_SYS_ADMIN]"*) ok "privileges listed as docker does" ;;
 *) notok "privileges list"; diag "$out" ;; esac
-expect_fail "no TTY and no --grant-all-permissions" "--grant-all-permissions" ctl install "$R/test/priv"
+expect_fail "no TTY and no --grant-all-permissions" "--grant-all-permissions" inst "$R/test/priv"
 expect_fail "granting the wrong list is refused by the broker" "incorrect privileges" \
     "$RAW" "$SOCK" 103 0 "$R/test/priv" "" '[{"Name":"network","Description":"","Value":["host"]}]' ""
 expect_fail "granting one more is refused too (CVE-2026-33997)" "incorrect privileges" \
     "$RAW" "$SOCK" 103 0 "$R/test/priv" "" "$(ctl privileges "$R/test/priv" >/dev/null; "$RAW" "$SOCK" 111 0 "$R/test/priv" "" | python3 -c 'import json,sys; l=json.load(sys.stdin); l.append({"Name":"device","Description":"","Value":["/dev/x"]}); print(json.dumps(l))')" ""
-check "--grant-all-permissions installs" ctl install --grant-all-permissions "$R/test/priv"
+check "--grant-all-permissions installs" inst --grant-all-permissions "$R/test/priv"
 
 # Tampered blob: the registry serves bytes that do not match the digest.
 $PUSH --registry "http://$R" --repo test/tamper --layer-size 4096 --seed 9 --info "$T/tamper.json" >/dev/null
@@ -107,7 +124,7 @@ f=$(find "$T/reg" -path "*blobs/sha256/*/$L/data" 2>/dev/null | head -1)
 if [ -n "$f" ]; then
 	python3 -c "import sys; p=sys.argv[1]; b=bytearray(open(p,'rb').read()); b[len(b)//2]^=0xff; open(p,'wb').write(bytes(b))" "$f"
 	n=$(nblobs)
-	expect_fail "tampered layer is refused" "digest mismatch" ctl install "$R/test/tamper"
+	expect_fail "tampered layer is refused" "digest mismatch" inst "$R/test/tamper"
 	[ "$(nblobs)" = "$n" ] && ok "nothing stored from a tampered install" || notok "blobs after tamper: $(nblobs) vs $n"
 	expect_fail "no partial plugin" "not found" ctl inspect "$R/test/tamper"
 else
@@ -119,18 +136,18 @@ fi
 BPORT=$(reg_start "$T/regb" basic) || notok "basic registry"
 B="127.0.0.1:$BPORT"
 $PUSH --registry "http://$B" --repo test/auth --user testuser --pass testpass >/dev/null || notok "push with basic"
-expect_fail "no credentials: 401 named" "unauthorized" ctl install --alias a0 "$B/test/auth"
-expect_fail "wrong password" "unauthorized" sh -c "echo wrong | $CTL -H unix://$SOCK install --alias a1 --username testuser --password-stdin $B/test/auth"
-check "--username/--password-stdin" sh -c "echo testpass | $CTL -H unix://$SOCK install --alias a2 --username testuser --password-stdin $B/test/auth"
+expect_fail "no credentials: 401 named" "unauthorized" inst --alias a0 "$B/test/auth"
+expect_fail "wrong password" "unauthorized" sh -c "echo wrong | $CTL -H unix://$SOCK install --disable --alias a1 --username testuser --password-stdin $B/test/auth"
+check "--username/--password-stdin" sh -c "echo testpass | $CTL -H unix://$SOCK install --disable --alias a2 --username testuser --password-stdin $B/test/auth"
 mkdir -p "$T/dockercfg"
 printf '{"auths":{"%s":{"auth":"%s"}}}' "$B" "$(printf testuser:testpass | base64)" >"$T/dockercfg/config.json"
-check "credentials from ~/.docker/config.json (DOCKER_CONFIG)" env DOCKER_CONFIG="$T/dockercfg" "$CTL" -H "unix://$SOCK" install --alias a3 "$B/test/auth"
+check "credentials from ~/.docker/config.json (DOCKER_CONFIG)" env DOCKER_CONFIG="$T/dockercfg" "$CTL" -H "unix://$SOCK" install --disable --alias a3 "$B/test/auth"
 
 # Bearer token auth.
 TPORT=$(reg_start "$T/regt" token) || notok "token registry"
 TK="127.0.0.1:$TPORT"
 if $PUSH --registry "http://$TK" --repo test/tok --user testuser --pass testpass >/dev/null 2>&1; then
-	check "Bearer token install" sh -c "echo testpass | $CTL -H unix://$SOCK install --alias t1 --username testuser --password-stdin $TK/test/tok"
+	check "Bearer token install" sh -c "echo testpass | $CTL -H unix://$SOCK install --disable --alias t1 --username testuser --password-stdin $TK/test/tok"
 else
 	notok "push to the token registry"
 fi
@@ -139,12 +156,12 @@ fi
 SPORT=$(reg_start "$T/regs" tls) || notok "tls registry"
 S="127.0.0.1:$SPORT"
 $PUSH --registry "https://$S" --ca "$T/regs/ca.crt" --repo test/tls >/dev/null || notok "push over TLS"
-expect_fail "TLS registry without certs.d: the HTTP error is reported, not a TLS one" "$S" ctl install --alias s0 "$S/test/tls"
+expect_fail "TLS registry without certs.d: the HTTP error is reported, not a TLS one" "$S" inst --alias s0 "$S/test/tls"
 stop_broker $BROKER_PID
 mkdir -p "$T/certs.d/$S"; cp "$T/regs/ca.crt" "$T/certs.d/$S/ca.crt"
 echo "{\"certs-dir\": \"$T/certs.d\"}" >"$T/tls.json"
 start_broker "$T/b" --config "$T/tls.json" || notok "broker with certs-dir"
-check "TLS install with the CA from certs.d" ctl install --alias s1 "$S/test/tls"
+check "TLS install with the CA from certs.d" inst --alias s1 "$S/test/tls"
 
 # Disk full in the data root: a tiny tmpfs.
 mkdir -p "$T/small"
@@ -153,7 +170,7 @@ if mount -t tmpfs -o size=2m tmpfs "$T/small" 2>/dev/null; then
 	stop_broker $BROKER_PID
 	$PUSH --registry "http://$R" --repo test/big --layer-size 4000000 --seed 3 >/dev/null
 	start_broker "$T/small" || notok "broker on a small tmpfs"
-	expect_fail "disk full is reported" "No space left" ctl install "$R/test/big"
+	expect_fail "disk full is reported" "No space left" inst "$R/test/big"
 	[ -z "$(ls "$T/small/data/plugins")" ] && ok "no partial plugin on a full disk" || notok "partial plugin on full disk"
 	stop_broker $BROKER_PID
 else
