@@ -103,8 +103,15 @@ resolve_remote(struct fetcher *f, struct ctl_client *c, struct remote *r,
 	int fd;
 
 	ref_in = r->ref.digest[0] ? r->ref.digest : r->ref.tag;
-	(void)ctl_progress(c, r->ref.tag[0] ? r->ref.tag : r->ref.digest,
-	    "Resolving", 0, 0);
+	{
+		char status[600];
+
+		snprintf(status, sizeof(status), "Pulling from %s%s%s",
+		    strcmp(r->ref.domain, "docker.io") == 0 ? "" : r->ref.domain,
+		    strcmp(r->ref.domain, "docker.io") == 0 ? "" : "/", r->ref.path);
+		(void)ctl_progress(c, r->ref.tag[0] ? r->ref.tag : r->ref.digest,
+		    status, 0, 0);
+	}
 	if (get_manifest(f, ref_in, r->ref.digest[0] ? r->ref.digest : NULL, r,
 	    e) == -1)
 		return -1;
@@ -418,7 +425,6 @@ op_install(struct ctl_client *c, struct pd_ctlreq *q, struct pd_err *e)
 	have_f = 1;
 	if (resolve_remote(&f, c, &r, e) == -1)
 		goto out;
-	(void)ctl_progress(c, "", "Digest: ", 0, 0);
 	required = pd_config_privileges(r.config);
 	if (!privileges_equal(required, json_is_array(granted) ? granted :
 	    json_array())) {
@@ -467,6 +473,7 @@ op_install(struct ctl_client *c, struct pd_ctlreq *q, struct pd_err *e)
 		log_info("installed plugin %s (%s) from %s, manifest %s", name, p->id,
 		    r.full, r.man_digest);
 		p = NULL;
+		(void)ctl_progress(c, "", "Status: Downloaded newer plugin", 0, 0);
 		/* docker plugin install = pull, set, enable (SPEC §5.8). */
 		if (!(q->flags & PD_CTLF_DISABLE) && plugin_enable(np,
 		    (int)q->timeout, e) == -1) {

@@ -1,8 +1,9 @@
 #!/bin/sh
-# The main job on a built-in default: start plugind on a throw-away data
-# root, show what it runs and how its helpers are sandboxed, list plugins.
-# Then run a sample volume driver: enable, use it over its socket, logs,
-# disable, rm, events.  (Later: a local registry and install.)
+# The main job on a built-in default: a throw-away local registry
+# (Debian's docker-registry on 127.0.0.1), the sample volume-driver plugin
+# pushed to it, plugind on a throw-away data root, `pluginctl install`
+# (fetch, verify, unpack, enable), then the plugin used over its socket,
+# its logs, disable, rm, and the event stream.  Also `create` and `set`.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 B="$top/build"
@@ -13,6 +14,7 @@ SOCK="$T/exec/plugind.sock"
 pid=""
 cleanup() {
 	[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	sh "$top/tests/registry/registry.sh" stop "$T/reg" >/dev/null 2>&1 || true
 	rm -rf "$T"
 }
 trap cleanup EXIT INT TERM
@@ -40,17 +42,22 @@ run create sample "$P"
 run ls
 run set sample DEBUG=1
 run inspect -f '{{.Name}} {{.Id}} {{json .Settings.Env}}' sample
-# Run one: the test volume driver (tests/fixtures/volplugin.c), static.
-V="$T/vol"
-mkdir -p "$V/rootfs/run/docker/plugins" "$V/rootfs/data"
-cp "$B/fixtures/volplugin" "$V/rootfs/volplugin"
-cat >"$V/config.json" <<'JSON'
-{"description": "sample volume driver", "entrypoint": ["/volplugin"],
+# A local registry with the sample volume driver (tests/fixtures/volplugin.c,
+# static) pushed to it over the registry API.
+echo "+ tests/registry/registry.sh start (docker-registry on 127.0.0.1)"
+PORT=$(sh "$top/tests/registry/registry.sh" start "$T/reg" anon)
+REF="127.0.0.1:$PORT/sample/volplugin:latest"
+echo "+ push_plugin.py --plugin-binary build/fixtures/volplugin -> $REF"
+cat >"$T/volcfg.json" <<'JSON'
+{"description": "sample volume driver", "entrypoint": ["/plugin"],
  "interface": {"socket": "vol.sock", "types": ["docker.volumedriver/1.0"]},
- "network": {"type": "host"}, "propagatedmount": "/data"}
+ "network": {"type": "host"}, "propagatedMount": "/data"}
 JSON
-run create vol "$V"
-run enable vol
+python3 "$top/tests/registry/push_plugin.py" --registry "http://127.0.0.1:$PORT" \
+    --repo sample/volplugin --plugin-binary "$B/fixtures/volplugin" --socket vol.sock \
+    --config "$T/volcfg.json"
+run privileges "$REF"
+run install --grant-all-permissions --alias vol "$REF"
 S="$T/exec/plugins/$("$B/pluginctl" -H "unix://$SOCK" inspect -f '{{.Id}}' vol)/vol.sock"
 echo "+ curl --unix-socket $S -X POST http://plugin/VolumeDriver.Create -d '{\"Name\":\"v1\"}'"
 curl -sS --unix-socket "$S" -X POST http://plugin/VolumeDriver.Create -d '{"Name":"v1"}'; echo
@@ -59,6 +66,7 @@ curl -sS --unix-socket "$S" -X POST http://plugin/VolumeDriver.Mount -d '{"Name"
 echo "+ ls <data-root>/plugins/<id>/propagated-mount/volumes"
 ls "$T/data/plugins/$("$B/pluginctl" -H "unix://$SOCK" inspect -f '{{.Id}}' vol)/propagated-mount/volumes"
 run ls
+run inspect -f '{{.Name}} enabled={{.Enabled}} ref={{.PluginReference}}' vol
 run logs vol
 run disable vol
 run rm vol
