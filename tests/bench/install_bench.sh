@@ -70,7 +70,7 @@ elapsed() { echo "$2 - $1" | bc -l; }
 layer_of() { python3 -c "import json,sys; i=json.load(open(sys.argv[1])); l=i['manifests'][0]['layers'][0]; print(l['digest'], l['size'])" "$1"; }
 
 bench_one() { # bench_one small|big ROOTDIR  -> prints a result line
-	s=$1 base=$2
+	s=$1 base=$2 kind=$3
 	set -- $(layer_of "$T/$s.json"); dg=$1; sz=$2
 	url="http://$R/v2/bench/$s/blobs/$dg"
 	curl -s -o "$base/blob" "$url"
@@ -105,7 +105,7 @@ bench_one() { # bench_one small|big ROOTDIR  -> prints a result line
 	mt=$(echo $t_tar | tr ' ' '\n' | median); mp=$(echo $t_pipe | tr ' ' '\n' | median)
 	mpd=$(echo $t_pd | tr ' ' '\n' | median)
 	printf '%-5s %-6s blob %6.1f MB | curl %.3fs  sha256sum %.3fs  tar xzf %.3fs  one-pass %.3fs | plugind install %.3fs | install/tar %.2f  install/one-pass %.2f\n' \
-	    "$s" "$3" "$(echo "$sz / 1000000" | bc -l)" "$mc" "$ms" "$mt" "$mp" "$mpd" \
+	    "$s" "$kind" "$(echo "$sz / 1000000" | bc -l)" "$mc" "$ms" "$mt" "$mp" "$mpd" \
 	    "$(echo "$mpd / $mt" | bc -l)" "$(echo "$mpd / $mp" | bc -l)"
 }
 
