@@ -132,6 +132,47 @@ else
 fi
 [ -z "$(ls "$DR/tmp")" ] && ok "no staging left after failures" || notok "tmp: $(ls "$DR/tmp")"
 
+# No manifest for this host's platform in an index.
+python3 - "$R" <<'PY' || notok "push a foreign-only index"
+import json, sys, os
+sys.path.insert(0, os.path.join(os.environ["PD_TOP"], "tests", "registry"))
+import push_plugin as pp
+c = pp.Client("http://" + sys.argv[1], "test/foreign", None, None, None)
+cfg = json.dumps({"Entrypoint": ["/x"], "Interface": {"Socket": "s", "Types": ["docker.volumedriver/1.0"]}}).encode()
+cd = c.blob(cfg)
+man = json.dumps({"schemaVersion": 2, "mediaType": pp.MT_SCHEMA2, "config": {"mediaType": pp.MT_PLUGIN, "size": len(cfg), "digest": cd}, "layers": []}).encode()
+md = c.manifest("m", man, pp.MT_SCHEMA2)
+idx = json.dumps({"schemaVersion": 2, "mediaType": pp.MT_LIST, "manifests": [
+    {"mediaType": pp.MT_SCHEMA2, "size": len(man), "digest": md, "platform": {"os": "linux", "architecture": "s390x"}},
+    {"mediaType": pp.MT_SCHEMA2, "size": len(man), "digest": md, "platform": {"os": "windows", "architecture": "amd64"}}]}).encode()
+c.manifest("latest", idx, pp.MT_LIST)
+PY
+expect_fail "no matching platform names those that exist" "no matching manifest for linux/amd64 in the manifest list entries (available: linux/s390x, windows/amd64)" \
+    inst "$R/test/foreign"
+
+# Hostile registry rows through the whole install path: each fails
+# cleanly, and a good install right after works.
+H="$T/hostile"; mkdir -p "$H"
+python3 "$REG/hostile.py" --dir "$H" >"$H/out" 2>&1 &
+track_pid $!
+i=0; while [ ! -f "$H/info.json" ] && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
+HP=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['ports']['plain'])" "$H/info.json" 2>/dev/null)
+if [ -n "$HP" ]; then
+	n=$(nblobs)
+	for row in "b1-wrong:" "b2-short:" "b5-extra:" "m2-wrong:" "r2-file:" \
+	    "r4-downgrade:" "a7-notoken:" "m1-cl:" "b7-gzip:"; do
+		c=${row%%:*} want=${row#*:}
+		expect_fail "hostile $c: install fails${want:+ ($want)}" "${want:-error}" inst --alias "h-$c" "127.0.0.1:$HP/$c/p:latest"
+	done
+	[ "$(nblobs)" = "$n" ] && ok "hostile registries stored nothing" || notok "blobs after hostile: $(nblobs) vs $n"
+	[ -z "$(ls "$DR/tmp")" ] && ok "no staging left by hostile registries" || notok "tmp: $(ls "$DR/tmp")"
+	check "after interrupted transfers the next install works" inst --alias h-good "$R/test/p1"
+	grep -q '"attacker"' "$H/requests.log" 2>/dev/null && grep '"attacker"' "$H/requests.log" | grep -qi authorization &&
+	    notok "credentials reached another origin" || ok "no credentials sent off-origin"
+else
+	notok "hostile registry starts"; diag "$(tail -5 "$H/out")"
+fi
+
 # Basic auth.
 BPORT=$(reg_start "$T/regb" basic) || notok "basic registry"
 B="127.0.0.1:$BPORT"
