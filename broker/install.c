@@ -351,6 +351,7 @@ apply_layers(struct fetcher *f, struct ctl_client *c, struct remote *r,
 				close(storefd);
 				return pd_errno(e, PD_E_INTERNAL, "pipe");
 			}
+			(void)fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
 			/* The extractor starts reading before the first byte arrives. */
 			if (extract_layer_start(x, p[0], mt, e) == -1) {
 				close(p[0]);
@@ -361,6 +362,12 @@ apply_layers(struct fetcher *f, struct ctl_client *c, struct remote *r,
 			close(p[0]);
 			rc = fetch_blob(f, c, digest, size, storefd, p[1], e);
 			close(p[1]);
+			if (rc == -1 && e->code == PD_E_PIPE) {
+				/* The extractor gave up first: report its reason. */
+				close(storefd);
+				(void)extract_layer_wait(x, &xr, e);
+				return -1;
+			}
 			if (rc == 0) {
 				(void)ctl_progress(c, shortid, "Verifying Checksum", size, size);
 				rc = store_commit(storefd, digest, size, e);

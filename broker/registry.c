@@ -151,6 +151,8 @@ start_fetch(struct fetcher *f, int kind, const char *reference, uint64_t max,
 
 	if (pipe2(p, O_CLOEXEC) == -1)
 		return pd_errno(e, PD_E_INTERNAL, "pipe");
+	/* Large pipes: fewer wake-ups between fetcher, broker and extractor. */
+	(void)fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
 	memset(&q, 0, sizeof(q));
 	q.kind = (uint32_t)kind;
 	q.flags = f->idtoken ? PD_FETCHF_IDTOKEN : 0;
@@ -315,8 +317,15 @@ fetch_blob(struct fetcher *f, struct ctl_client *c, const char *digest,
 					goto fail_kill;
 				}
 				if (tee >= 0 && pd_write_full(tee, buf, (size_t)n) == -1) {
+					/*
+					 * The extractor stopped reading: it failed,
+					 * and its own error says why (the caller
+					 * collects it).
+					 */
 					pd_errno(e, PD_E_IO, "passing %s to the extractor",
 					    digest);
+					if (errno == EPIPE)
+						e->code = PD_E_PIPE;
 					goto fail_kill;
 				}
 			}

@@ -53,7 +53,7 @@ pd_errcode_str(int code)
 	static const char *names[PD_E_MAX] = {
 		"ok", "internal", "invalid", "not found", "exists", "conflict",
 		"permission denied", "unauthorized", "io", "protocol", "limit",
-		"digest", "unavailable", "no space",
+		"digest", "unavailable", "no space", "broken pipe",
 	};
 
 	if (code < 0 || code >= PD_E_MAX)

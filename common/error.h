@@ -23,6 +23,7 @@ enum pd_errcode {
 	PD_E_DIGEST,		/* content does not match its digest */
 	PD_E_UNAVAIL,		/* registry or helper unavailable (503) */
 	PD_E_NOSPC,		/* disk full */
+	PD_E_PIPE,		/* the reading side of a stream went away */
 	PD_E_MAX
 };
 
