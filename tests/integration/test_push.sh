@@ -102,6 +102,19 @@ case "$out" in *"Pushed"*) notok "mount: a blob was uploaded"; diag "$out" ;; *)
 curl -sf --noproxy '*' -o /dev/null -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
     "http://$R/v2/test/mounted/manifests/latest" && ok "mounted repository serves the manifest" || notok "mounted manifest"
 
+# A layer over 10 MiB goes up in PATCH chunks and comes back intact.
+BIG="$T/big"; mkdir -p "$BIG"; cp -a "$P/rootfs" "$BIG/rootfs"; cp "$P/config.json" "$BIG/"
+head -c 12582912 /dev/urandom >"$BIG/rootfs/etc/random.bin"
+check "create $R/test/big" ctl create "$R/test/big" "$BIG"
+out=$(ctl push "$R/test/big" 2>&1)
+case "$out" in *"latest: digest: sha256:"*) ok "push of a 12 MiB layer (chunked)" ;; *) notok "big push"; diag "$out" ;; esac
+if grep -q 'PATCH' "$T/reg/registry.log" 2>/dev/null; then ok "registry saw PATCH chunks"; else skip "registry log shows no methods"; fi
+ctl rm "$R/test/big" >/dev/null 2>&1
+out=$(ctl install --disable "$R/test/big" </dev/null 2>&1) || { notok "install big"; diag "$out"; }
+IDB=$(ctl inspect -f '{{.Id}}' "$R/test/big" 2>/dev/null)
+cmp -s "$BIG/rootfs/etc/random.bin" "$DR/plugins/$IDB/rootfs/etc/random.bin" && ok "12 MiB layer round-trips" || notok "big layer differs"
+ctl rm "$R/test/big" >/dev/null 2>&1
+
 # Interop: skopeo reads the manifest and the config.
 if command -v skopeo >/dev/null; then
 	raw=$(skopeo inspect --raw --tls-verify=false "docker://$N" 2>&1)
