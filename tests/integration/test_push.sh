@@ -152,6 +152,16 @@ printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$RB" "$(printf testuser:testpass | ba
 out=$(DOCKER_CONFIG="$T/dc" ctl push "$RB/test/auth" 2>&1)
 case "$out" in *"Layer already exists"*"latest: digest: sha256:"*) ok "push with DOCKER_CONFIG credentials" ;; *) notok "config.json push"; diag "$out" ;; esac
 
+# Bearer tokens: anonymous tokens carry pull only; a user gets pull,push.
+TPORT=$(reg_start "$T/regt" token) || { notok "token registry starts"; done_testing; exit 1; }
+RT="127.0.0.1:$TPORT"
+check "create $RT/test/tok" ctl create "$RT/test/tok" "$P"
+expect_fail "token registry, anonymous: refused" "unauthorized" ctl push "$RT/test/tok"
+out=$(echo testpass | ctl push --username testuser --password-stdin "$RT/test/tok" 2>&1)
+case "$out" in *"latest: digest: sha256:"*) ok "push with a Bearer token (scope pull,push)" ;; *) notok "token push"; diag "$out" ;; esac
+grep -q 'repository(plugin):test/tok:pull,push' "$T/regt/token.log" 2>/dev/null && ok "token request names repository(plugin):…:pull,push" ||
+    skip "token log does not show scopes"
+
 # Registry down: the error names host:port; nothing changes locally.
 sh "$REG/registry.sh" stop "$T/regb" >/dev/null 2>&1
 cp "$DR/plugins/$(ctl inspect -f '{{.Id}}' "$RB/test/auth")/config.json" "$T/auth-before.json"
