@@ -170,5 +170,44 @@ cmp -s "$T/auth-before.json" "$DR/plugins/$(ctl inspect -f '{{.Id}}' "$RB/test/a
     ok "failed push changes no state" || notok "state changed by a failed push"
 expect_fail "unknown plugin" "not found" ctl push "$R/test/nope"
 
+# A misbehaving registry: upload Locations elsewhere, 5xx, DIGEST_INVALID.
+cat >"$T/hostile.py" <<'PY'
+import http.server, json, sys
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def reply(self, code, hdrs=(), body=b""):
+        self.send_response(code)
+        for k, v in hdrs: self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD": self.wfile.write(body)
+    def do_GET(self): self.reply(200)
+    def do_HEAD(self): self.reply(404)
+    def do_POST(self):
+        repo = self.path.split("/")[3]
+        loc = {"offorigin": "http://127.0.0.2:9/up", "ftp": "ftp://127.0.0.1/up"}.get(repo, "/v2/test/%s/blobs/uploads/u1?x=1" % repo)
+        self.reply(202, [("Location", loc)])
+    def do_PUT(self):
+        n = int(self.headers.get("Content-Length", "0")); self.rfile.read(n)
+        repo = self.path.split("/")[3]
+        if repo == "digest":
+            b = json.dumps({"errors": [{"code": "DIGEST_INVALID", "message": "provided digest did not match uploaded content"}]}).encode()
+            self.reply(400, [("Content-Type", "application/json")], b)
+        else:
+            self.reply(500, [], b"boom")
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[1], "w").write(str(s.server_address[1]))
+s.serve_forever()
+PY
+python3 "$T/hostile.py" "$T/hport" & track_pid $!
+i=0; while [ ! -s "$T/hport" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+H="127.0.0.1:$(cat "$T/hport")"
+for r in offorigin ftp digest fivexx; do ctl create "$H/test/$r" "$P" >/dev/null 2>&1; done
+expect_fail "upload Location on another origin refused" "another origin" ctl push "$H/test/offorigin"
+expect_fail "upload Location with another scheme refused" "ftp" ctl push "$H/test/ftp"
+expect_fail "registry's DIGEST_INVALID reported" "digest mismatch" ctl push "$H/test/digest"
+expect_fail "5xx reported with the registry's name" "$H answered 500" ctl push "$H/test/fivexx"
+
 kill -0 "$BROKER_PID" 2>/dev/null && ok "broker still running" || notok "broker died"
 done_testing
