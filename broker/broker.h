@@ -133,6 +133,12 @@ int	fetch_manifest(struct fetcher *, const char *, char **, size_t *, char *,
 	    size_t, struct pd_err *);
 int	fetch_blob(struct fetcher *, struct ctl_client *, const char *, uint64_t,
 	    int, int, struct pd_err *);
+int	fetcher_push(struct fetcher *, struct ctl_client *, uint32_t,
+	    const char *, const char *, const char *, int, uint64_t,
+	    struct pd_push_result *, struct pd_err *);
+
+/* push.c */
+int	op_push(struct ctl_client *, struct pd_ctlreq *, struct pd_err *);
 
 /* parse.c */
 json_t	*parse_document(int, const void *, size_t, const char *, struct pd_err *);

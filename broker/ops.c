@@ -373,6 +373,9 @@ op_dispatch(struct ctl_client *c, uint32_t type, struct pd_ctlreq *q, int fd,
 	case PD_CTL_REMOVE:
 		rc = op_remove(c, q, e);
 		break;
+	case PD_CTL_PUSH:
+		rc = op_push(c, q, e);
+		break;
 	case PD_CTL_LOGS:
 		rc = op_logs(c, q, e);
 		break;

@@ -186,7 +186,8 @@ progress_line(const struct pd_progress *p)
 	}
 	if (i == MAXLINES)
 		return;
-	if (p->total > 0 && strcmp(p->status, "Downloading") == 0)
+	if (p->total > 0 && (strcmp(p->status, "Downloading") == 0 ||
+	    strcmp(p->status, "Pushing") == 0))
 		bar(detail, sizeof(detail), p->current, p->total);
 	if (!prog_tty) {
 		/* plain output: one line per status change */
@@ -1122,6 +1123,52 @@ cmd_simple(uint32_t type, const char *synopsis, int argc, char **argv)
 	return failed;
 }
 
+static int
+cmd_push(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "disable-content-trust", optional_argument, NULL, 'c' },
+		{ "username", required_argument, NULL, 'u' },
+		{ "password-stdin", no_argument, NULL, 'p' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ NULL, 0, NULL, 0 } };
+	const char *user = NULL;
+	int ch, pass_stdin = 0, quiet = 0;
+	struct pd_ref ref;
+	struct pd_err e;
+	struct reply r;
+	char *auth, *args[2];
+	json_t *res;
+
+	while ((ch = getopt_long(argc, argv, "q", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'c': break;	/* accepted, as docker; no content trust */
+		case 'u': user = optarg; break;
+		case 'p': pass_stdin = 1; break;
+		case 'q': quiet = 1; break;
+		default: return 2;
+		}
+	}
+	if (argc - optind != 1)
+		usage_fail("push", "push [OPTIONS] PLUGIN[:TAG]");
+	if (pd_ref_parse(argv[optind], &ref, &e) == 0 &&
+	    strcmp(ref.domain, "docker.io") == 0)
+		fprintf(stderr, "WARNING: %s is pushed to Docker Hub "
+		    "(docker.io/%s)\n", argv[optind], ref.path);
+	auth = credentials(argv[optind], user, pass_stdin);
+	args[0] = argv[optind];
+	args[1] = auth;
+	request(PD_CTL_PUSH, quiet ? PD_CTLF_QUIET : 0, 0, -1, args, 2, &r);
+	explicit_bzero(auth, strlen(auth));
+	free(auth);
+	res = reply_json(&r);
+	if (quiet)
+		printf("%s\n", json_string_value(json_object_get(res, "Digest")));
+	json_decref(res);
+	free(r.data);
+	return 0;
+}
+
 static void
 sink_stdout(const char *data, size_t len)
 {
@@ -1415,8 +1462,7 @@ main(int argc, char *argv[])
 		return cmd_simple(PD_CTL_SET, "set PLUGIN KEY=VALUE [KEY=VALUE...]",
 		    argc, argv);
 	if (strcmp(cmd, "push") == 0)
-		return cmd_simple(PD_CTL_PUSH, "push [OPTIONS] PLUGIN[:TAG]", argc,
-		    argv);
+		return cmd_push(argc, argv);
 	if (strcmp(cmd, "upgrade") == 0)
 		return cmd_upgrade(argc, argv);
 	if (strcmp(cmd, "logs") == 0)

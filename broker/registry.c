@@ -370,3 +370,65 @@ out:
 	close(rd);
 	return rc;
 }
+
+/*
+ * Push one blob or the manifest (type PD_MSG_PUSH_BLOB/_MANIFEST) read
+ * by the fetcher from `fd` (read-only, opened here from the store).
+ * PROGRESS is forwarded as "Pushing".  Returns 0 with *res filled.
+ */
+int
+fetcher_push(struct fetcher *f, struct ctl_client *c, uint32_t type,
+    const char *reference, const char *mount_from, const char *media_type,
+    int fd, uint64_t size, struct pd_push_result *res, struct pd_err *e)
+{
+	static const uint32_t ok[] = { PD_MSG_PUSH_RESULT, PD_MSG_PROGRESS };
+	struct pd_push_req q;
+	struct pd_progress pr;
+	struct pd_msg m;
+	struct pd_err ie;
+
+	memset(res, 0, sizeof(*res));
+	memset(&q, 0, sizeof(q));
+	q.flags = f->idtoken ? PD_FETCHF_IDTOKEN : 0;
+	q.scheme = f->scheme;
+	q.host = f->host;
+	q.repo = f->repo;
+	q.reference = (char *)(uintptr_t)reference;
+	q.username = f->user;
+	q.secret = f->secret;
+	q.proxy = conf.proxy ? conf.proxy : (char *)(uintptr_t)"";
+	q.mount_from = (char *)(uintptr_t)(mount_from ? mount_from : "");
+	q.media_type = (char *)(uintptr_t)media_type;
+	q.size = size;
+	if (pd_send_push(f->h.sock, type, ++f->reqid, fd, &q, &ie) == -1) {
+		helper_kill(&f->h);
+		f->open = 0;
+		return pd_errf(e, PD_E_UNAVAIL, "fetcher: %s", ie.msg);
+	}
+	for (;;) {
+		/* A slow upload still sends PROGRESS at least every 30 s. */
+		if (helper_recv(&f->h, ok, 2, 600 * 1000, &m, e) == -1) {
+			if (e->code == PD_E_PROTO || e->code == PD_E_UNAVAIL)
+				f->open = f->h.pid > 0;
+			return -1;
+		}
+		if (m.type == PD_MSG_PROGRESS) {
+			if (pd_dec_progress(&m, &pr, &ie) == 0) {
+				if (c != NULL && pr.current <= size)
+					(void)ctl_progress(c, pr.id, "Pushing",
+					    pr.current, size);
+				pd_progress_free(&pr);
+			}
+			pd_msg_clear(&m);
+			continue;
+		}
+		if (pd_dec_push_result(&m, res, &ie) == -1) {
+			pd_msg_clear(&m);
+			helper_kill(&f->h);
+			f->open = 0;
+			return pd_errf(e, PD_E_PROTO, "fetcher: %s", ie.msg);
+		}
+		pd_msg_clear(&m);
+		return 0;
+	}
+}

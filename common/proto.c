@@ -166,7 +166,7 @@ static const struct pd_verb verbs[] = {
 	{ PD_CTL_DISABLE,	"disable",	1, 1, 1, 0 },
 	{ PD_CTL_REMOVE,	"rm",		1, 1, 1, 0 },
 	{ PD_CTL_SET,		"set",		2, PD_CTL_MAXARGS, 1, 0 },
-	{ PD_CTL_PUSH,		"push",		1, 1, 1, 0 },
+	{ PD_CTL_PUSH,		"push",		1, 2, 1, 0 },
 	{ PD_CTL_CREATE,	"create",	1, 1, 1, 1 },
 	{ PD_CTL_UPGRADE,	"upgrade",	4, 4, 1, 0 },
 	{ PD_CTL_PRIVILEGES,	"privileges",	2, 2, 0, 0 },
@@ -205,6 +205,9 @@ pd_msg_name(uint32_t type)
 	case PD_MSG_FETCH_TLS:	return "FETCH_TLS";
 	case PD_MSG_FETCH:	return "FETCH";
 	case PD_MSG_FETCH_RESULT: return "FETCH_RESULT";
+	case PD_MSG_PUSH_BLOB: return "PUSH_BLOB";
+	case PD_MSG_PUSH_MANIFEST: return "PUSH_MANIFEST";
+	case PD_MSG_PUSH_RESULT: return "PUSH_RESULT";
 	case PD_MSG_UNTAR:	return "UNTAR";
 	case PD_MSG_UNTAR_DONE:	return "UNTAR_DONE";
 	case PD_MSG_BUNDLE_OUT:	return "BUNDLE_OUT";
@@ -865,4 +868,117 @@ pd_dec_parse_done(const struct pd_msg *m, char **json, struct pd_err *e)
 		return -1;
 	}
 	return 0;
+}
+
+int
+pd_send_push(int s, uint32_t type, uint32_t id, int fd,
+    const struct pd_push_req *q, struct pd_err *e)
+{
+	struct wbuf w = { .len = 0 };
+
+	if (type != PD_MSG_PUSH_BLOB && type != PD_MSG_PUSH_MANIFEST)
+		return pd_errf(e, PD_E_INTERNAL, "not a push message");
+	wb_u32(&w, q->flags);
+	wb_str(&w, q->scheme, 8);
+	wb_str(&w, q->host, PD_STR_SHORT);
+	wb_str(&w, q->repo, PD_STR_SHORT);
+	wb_str(&w, q->reference, PD_STR_SHORT);
+	wb_str(&w, q->username, 1024);
+	wb_str(&w, q->secret, 4096);
+	wb_str(&w, q->proxy, PD_STR_SHORT);
+	wb_str(&w, q->mount_from, PD_STR_SHORT);
+	wb_str(&w, q->media_type, PD_STR_SHORT);
+	wb_u64(&w, q->size);
+	return wb_send(s, type, id, fd, &w, e);
+}
+
+int
+pd_dec_push(const struct pd_msg *m, struct pd_push_req *q, struct pd_err *e)
+{
+	struct rbuf r;
+
+	memset(q, 0, sizeof(*q));
+	rb_init(&r, m);
+	q->flags = rb_u32(&r);
+	q->scheme = rb_str(&r, 8);
+	q->host = rb_str(&r, PD_STR_SHORT);
+	q->repo = rb_str(&r, PD_STR_SHORT);
+	q->reference = rb_str(&r, PD_STR_SHORT);
+	q->username = rb_str(&r, 1024);
+	q->secret = rb_str(&r, 4096);
+	q->proxy = rb_str(&r, PD_STR_SHORT);
+	q->mount_from = rb_str(&r, PD_STR_SHORT);
+	q->media_type = rb_str(&r, PD_STR_SHORT);
+	q->size = rb_u64(&r);
+	if (r.bad == NULL && m->type != PD_MSG_PUSH_BLOB &&
+	    m->type != PD_MSG_PUSH_MANIFEST)
+		r.bad = "not a push message";
+	if (r.bad == NULL && strcmp(q->scheme, "https") != 0 &&
+	    strcmp(q->scheme, "http") != 0)
+		r.bad = "scheme must be http or https";
+	if (rb_end(&r, m, 1, e) == -1) {
+		pd_push_req_free(q);
+		return -1;
+	}
+	return 0;
+}
+
+void
+pd_push_req_free(struct pd_push_req *q)
+{
+	free(q->scheme);
+	free(q->host);
+	free(q->repo);
+	free(q->reference);
+	free(q->username);
+	if (q->secret != NULL)
+		explicit_bzero(q->secret, strlen(q->secret));
+	free(q->secret);
+	free(q->proxy);
+	free(q->mount_from);
+	free(q->media_type);
+	memset(q, 0, sizeof(*q));
+}
+
+int
+pd_send_push_result(int s, uint32_t id, const struct pd_push_result *p,
+    struct pd_err *e)
+{
+	struct wbuf w = { .len = 0 };
+
+	wb_u32(&w, p->outcome);
+	wb_u64(&w, p->size);
+	wb_str(&w, p->digest, PD_STR_SHORT);
+	wb_str(&w, p->detail, PD_STR_SHORT);
+	return wb_send(s, PD_MSG_PUSH_RESULT, id, -1, &w, e);
+}
+
+int
+pd_dec_push_result(const struct pd_msg *m, struct pd_push_result *p,
+    struct pd_err *e)
+{
+	struct rbuf r;
+
+	memset(p, 0, sizeof(*p));
+	rb_init(&r, m);
+	p->outcome = rb_u32(&r);
+	p->size = rb_u64(&r);
+	p->digest = rb_str(&r, PD_STR_SHORT);
+	p->detail = rb_str(&r, PD_STR_SHORT);
+	if (r.bad == NULL && (p->outcome < PD_PUSHED_UPLOADED ||
+	    p->outcome > PD_PUSHED_MOUNTED))
+		r.bad = "unknown push outcome";
+	if (rb_end(&r, m, 0, e) == -1) {
+		pd_push_result_free(p);
+		return -1;
+	}
+	return 0;
+}
+
+void
+pd_push_result_free(struct pd_push_result *p)
+{
+	free(p->digest);
+	free(p->detail);
+	p->digest = p->detail = NULL;
 }

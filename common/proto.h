@@ -26,7 +26,7 @@
 #include "error.h"
 #include "msg.h"
 
-#define PD_PROTO_VERSION	2
+#define PD_PROTO_VERSION	3
 
 #define PD_STR_SHORT		256	/* names, media types, digests */
 #define PD_STR_LINE		2048	/* log lines */
@@ -113,7 +113,7 @@ enum pd_msg_type {
 	PD_CTL_DISABLE = 105,	/* args: name */
 	PD_CTL_REMOVE = 106,	/* args: name */
 	PD_CTL_SET = 107,	/* args: name, KEY=VALUE... */
-	PD_CTL_PUSH = 108,	/* args: name */
+	PD_CTL_PUSH = 108,	/* args: name[:tag], credentials JSON */
 	PD_CTL_CREATE = 109,	/* args: name; fd: tar of the bundle */
 	PD_CTL_UPGRADE = 110,	/* args: name, remote ("" = its reference),
 				   privileges JSON, credentials JSON */
@@ -174,6 +174,44 @@ enum pd_msg_type {
 	 *				advisory: the broker hashes the bytes
 	 */
 	PD_MSG_FETCH_RESULT = 202,
+
+	/*
+	 * PUSH_BLOB, broker -> fetcher: upload one blob to a registry unless
+	 * it is there already.  Carries a read-only fd of the blob (the
+	 * broker opened it from the store); the fetcher reads `size` bytes
+	 * from offset 0 with pread.
+	 *	u32	flags		PD_FETCHF_*
+	 *	str	scheme		"https" or "http"
+	 *	str	host		<= 256, "host[:port]"
+	 *	str	repo		<= 256, target repository path
+	 *	str	reference	<= 256, the blob's "sha256:<hex>"
+	 *	str	username	<= 1024
+	 *	str	secret		<= 4096
+	 *	str	proxy		<= 256
+	 *	str	mount_from	<= 256, repository on the same registry to
+	 *				mount from, "" for none
+	 *	str	media_type	<= 256, for the HEAD's Accept
+	 *	u64	size		exact blob size
+	 * Answered by PROGRESS* ("Pushing"), then PUSH_RESULT or ERROR.
+	 */
+	PD_MSG_PUSH_BLOB = 203,
+
+	/*
+	 * PUSH_MANIFEST, broker -> fetcher: PUT the manifest (the fd holds
+	 * its exact bytes) under the tag `reference`.  Same layout as
+	 * PUSH_BLOB; mount_from is "", media_type the manifest's.
+	 * Answered by PUSH_RESULT or ERROR.
+	 */
+	PD_MSG_PUSH_MANIFEST = 204,
+
+	/*
+	 * PUSH_RESULT, fetcher -> broker.
+	 *	u32	outcome		PD_PUSHED_*
+	 *	u64	size		bytes uploaded (0 if none)
+	 *	str	digest		<= 256, Docker-Content-Digest ("" if none)
+	 *	str	detail		<= 256, PD_PUSHED_MOUNTED: the source repo
+	 */
+	PD_MSG_PUSH_RESULT = 205,
 
 	/* ---- extractor: 300-399 ---- */
 
@@ -244,6 +282,9 @@ enum pd_msg_type {
 #define PD_FETCH_MANIFEST	1
 #define PD_FETCH_BLOB		2
 #define PD_FETCHF_IDTOKEN	0x01	/* secret is an identity token */
+#define PD_PUSHED_UPLOADED	1
+#define PD_PUSHED_EXISTS	2	/* HEAD said 200 */
+#define PD_PUSHED_MOUNTED	3	/* cross-repository mount, 201 */
 
 /* Control request flags. */
 #define PD_CTLF_FORCE		0x01	/* rm -f, disable -f */
@@ -343,6 +384,27 @@ struct pd_fetch_result {
 	uint64_t	 size;
 	char		*media_type;
 	char		*digest;
+};
+
+struct pd_push_req {
+	uint32_t	 flags;
+	char		*scheme;
+	char		*host;
+	char		*repo;
+	char		*reference;
+	char		*username;
+	char		*secret;
+	char		*proxy;
+	char		*mount_from;
+	char		*media_type;
+	uint64_t	 size;
+};
+
+struct pd_push_result {
+	uint32_t	 outcome;
+	uint64_t	 size;
+	char		*digest;
+	char		*detail;
 };
 
 struct pd_parse_req {
@@ -450,5 +512,16 @@ int	pd_send_fetch_result(int, uint32_t, const struct pd_fetch_result *,
 int	pd_dec_fetch_result(const struct pd_msg *, struct pd_fetch_result *,
 	    struct pd_err *);
 void	pd_fetch_result_free(struct pd_fetch_result *);
+
+/* type: PD_MSG_PUSH_BLOB or PD_MSG_PUSH_MANIFEST */
+int	pd_send_push(int, uint32_t, uint32_t, int, const struct pd_push_req *,
+	    struct pd_err *);
+int	pd_dec_push(const struct pd_msg *, struct pd_push_req *, struct pd_err *);
+void	pd_push_req_free(struct pd_push_req *);
+int	pd_send_push_result(int, uint32_t, const struct pd_push_result *,
+	    struct pd_err *);
+int	pd_dec_push_result(const struct pd_msg *, struct pd_push_result *,
+	    struct pd_err *);
+void	pd_push_result_free(struct pd_push_result *);
 
 #endif

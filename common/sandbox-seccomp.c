@@ -101,6 +101,7 @@ static const struct pd_rule pd_stdio[] = {
 	ALLOW(read),		/* read(2): channel, blob/layer fd, fread() */
 	ALLOW(write),		/* write(2): blob fd, stderr, fwrite() */
 	ALLOW(lseek),		/* glibc fopen()/fread(), libarchive skip */
+	ALLOW(pread64),		/* fetcher: push bodies read from the blob fd */
 	ALLOW(close),		/* close(2) */
 	ALLOW(newfstatat),	/* glibc 2.33+ fstat(), fstatat() */
 	/* mmap/mprotect never with PROT_EXEC: nothing is loaded at run time */

@@ -11,6 +11,9 @@
  *	FETCH (fd)	one GET into the fd, then FETCH_RESULT or ERROR; the
  *			fd is closed before the reply, so the broker's read
  *			of the pipe ends first.
+ *	PUSH_BLOB (fd)	upload one blob read from the fd (HEAD, mount or
+ *			POST + PUT/PATCH), then PUSH_RESULT or ERROR.
+ *	PUSH_MANIFEST (fd)  PUT the manifest read from the fd.
  *	STOP		exit.
  */
 #include <signal.h>
@@ -40,6 +43,19 @@ fetcher_progress(void *arg, const char *id, uint64_t cur, uint64_t total)
 
 	p.id = (char *)(uintptr_t)id;
 	p.status = (char *)(uintptr_t)"Downloading";
+	p.current = cur;
+	p.total = total;
+	(void)pd_send_progress(PD_CHILD_FD, f->reqid, &p, NULL);
+}
+
+static void
+fetcher_push_progress(void *arg, const char *id, uint64_t cur, uint64_t total)
+{
+	struct fetcher *f = arg;
+	struct pd_progress p;
+
+	p.id = (char *)(uintptr_t)id;
+	p.status = (char *)(uintptr_t)"Pushing";
 	p.current = cur;
 	p.total = total;
 	(void)pd_send_progress(PD_CHILD_FD, f->reqid, &p, NULL);
@@ -115,6 +131,62 @@ fetcher_fetch(struct fetcher *f, struct pd_msg *m)
 		fatalx("%s", e.msg);
 }
 
+/* PUSH_BLOB / PUSH_MANIFEST: the body is read from the passed fd. */
+static void
+fetcher_push(struct fetcher *f, struct pd_msg *m)
+{
+	struct pd_push_result out;
+	struct pd_push_req q;
+	struct reg_req r;
+	struct reg_res res;
+	struct pd_err e;
+	int fd, rc;
+
+	if (pd_dec_push(m, &q, &e) == -1)
+		fatalx("bad %s: %s", pd_msg_name(m->type), e.msg);
+	fd = pd_msg_take_fd(m);
+	f->reqid = m->id;
+	if (f->pending.code != PD_E_OK) {
+		e = f->pending;
+		rc = -1;
+	} else {
+		memset(&r, 0, sizeof(r));
+		r.kind = m->type == PD_MSG_PUSH_BLOB ? REG_PUSH_BLOB :
+		    REG_PUSH_MANIFEST;
+		r.scheme = q.scheme;
+		r.host = q.host;
+		r.repo = q.repo;
+		r.reference = q.reference;
+		r.username = q.username;
+		r.secret = q.secret;
+		r.idtoken = (q.flags & PD_FETCHF_IDTOKEN) != 0;
+		r.proxy = q.proxy;
+		r.max_size = q.size;
+		r.outfd = -1;
+		r.infd = fd;
+		r.mount_from = q.mount_from;
+		r.media_type = q.media_type;
+		r.progress = fetcher_push_progress;
+		r.progress_arg = f;
+		rc = reg_push(f->client, &r, &res, &e);
+	}
+	close(fd);
+	if (rc == -1) {
+		pd_push_req_free(&q);
+		log_debug("%s %u failed: %s", pd_msg_name(m->type), m->id, e.msg);
+		pd_child_fail(PD_CHILD_FD, m->id, &e);
+		return;
+	}
+	out.outcome = (uint32_t)res.outcome;
+	out.size = res.size;
+	out.digest = res.digest;
+	out.detail = res.outcome == PD_PUSHED_MOUNTED ? q.mount_from :
+	    (char *)(uintptr_t)"";
+	if (pd_send_push_result(PD_CHILD_FD, m->id, &out, &e) == -1)
+		fatalx("%s", e.msg);
+	pd_push_req_free(&q);
+}
+
 int
 main(void)
 {
@@ -151,6 +223,10 @@ main(void)
 			break;
 		case PD_MSG_FETCH:
 			fetcher_fetch(&f, &m);
+			break;
+		case PD_MSG_PUSH_BLOB:
+		case PD_MSG_PUSH_MANIFEST:
+			fetcher_push(&f, &m);
 			break;
 		case PD_MSG_STOP:
 			pd_msg_clear(&m);

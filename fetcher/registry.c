@@ -86,6 +86,14 @@ struct fetch {
 	uint64_t		 last_progress;
 	int			 progress_sent;
 	char			 progress_id[13];
+	/* Pushes: the current request's method and upload body. */
+	const char		*method;	/* NULL: GET (or the token POST) */
+	const char		*accept;	/* "Accept: ..." or NULL */
+	const char		*ctype;		/* upload Content-Type */
+	const char		*range;		/* "Content-Range: ..." or NULL */
+	int			 upload;	/* PUT/PATCH with a body */
+	uint64_t		 up_off, up_len, up_sent;
+	unsigned		 maxreq;
 };
 
 enum role {
@@ -965,7 +973,8 @@ headers_done(struct xfer *x)
 		    r->reference, (unsigned long long)x->cl,
 		    (unsigned long long)x->body_max);
 	}
-	if (!x->to_fd && x->ncl > 0 && x->cl > x->bufmax)
+	if (!x->to_fd && x->ncl > 0 && x->cl > x->bufmax && (x->f->method == NULL ||
+	    strcmp(x->f->method, "HEAD") != 0))
 		return (int)xfer_abort(x, PD_E_LIMIT, "%s %s: response larger than "
 		    "%zu bytes (Content-Length %llu)", who(x), x->o.key, x->bufmax,
 		    (unsigned long long)x->cl);
@@ -1302,6 +1311,51 @@ curl_fail(struct fetch *f, struct xfer *x, CURLcode rc, struct pd_err *e)
 	}
 }
 
+/* Upload body: pread from the broker's fd, never buffered whole. */
+static size_t
+read_cb(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct xfer *x = arg;
+	struct fetch *f = x->f;
+	const struct reg_req *r = f->r;
+	size_t want = size * nmemb;
+	uint64_t left, now, done;
+	ssize_t n;
+
+	if (x->aborted)
+		return CURL_READFUNC_ABORT;
+	if (!f->upload)
+		return 0;
+	left = f->up_len - f->up_sent;
+	if (want > left)
+		want = (size_t)left;
+	if (want == 0)
+		return 0;
+	do
+		n = pread(r->infd, p, want, (off_t)(f->up_off + f->up_sent));
+	while (n == -1 && errno == EINTR);
+	if (n <= 0) {
+		(void)xfer_abort(x, PD_E_IO, "reading the %s to push: %s",
+		    r->kind == REG_PUSH_BLOB ? "blob" : "manifest", n == 0 ?
+		    "unexpected end of file" : strerror(errno));
+		return CURL_READFUNC_ABORT;
+	}
+	f->up_sent += (uint64_t)n;
+	done = f->up_off + f->up_sent;
+	if (r->kind == REG_PUSH_BLOB && r->progress != NULL &&
+	    done < r->max_size) {
+		now = pd_now_ms();
+		if (!f->progress_sent || now - f->last_progress >=
+		    REG_PROGRESS_MS) {
+			f->progress_sent = 1;
+			f->last_progress = now;
+			r->progress(r->progress_arg, f->progress_id, done,
+			    r->max_size);
+		}
+	}
+	return (size_t)n;
+}
+
 static void
 log_url(const char *method, const char *url, long status)
 {
@@ -1326,12 +1380,14 @@ xfer_run(struct fetch *f, struct xfer *x, const char *authz,
 	const struct tlsmat *m;
 	char *cabuf = NULL;
 	uint64_t now = pd_now_ms();
+	char ctline[PD_STR_SHORT + 32];
 	CURLcode rc;
 	int ret = -1;
 
-	if (++f->nreq > REG_MAX_REQUESTS)
-		return pd_errf(e, PD_E_PROTO, "gave up after %d HTTP requests for "
-		    "one download from %s", REG_MAX_REQUESTS, f->name);
+	if (++f->nreq > (f->maxreq > 0 ? f->maxreq : REG_MAX_REQUESTS))
+		return pd_errf(e, PD_E_PROTO, "gave up after %u HTTP requests for "
+		    "one %s %s", f->maxreq > 0 ? f->maxreq : REG_MAX_REQUESTS,
+		    f->maxreq > 0 ? "upload to" : "download from", f->name);
 	if (now >= f->deadline)
 		return pd_errf(e, PD_E_UNAVAIL, "timeout: the %s download did not "
 		    "finish within %ld s", f->r->kind == REG_BLOB ? "blob" :
@@ -1347,6 +1403,17 @@ xfer_run(struct fetch *f, struct xfer *x, const char *authz,
 		    REG_MT_LIST ", " REG_MT_OCI ", " REG_MT_OCIINDEX);
 	if (authz != NULL && (t = curl_slist_append(hdrs, authz)) != NULL)
 		hdrs = t;
+	if (x->role == ROLE_REGISTRY && f->accept != NULL &&
+	    (t = curl_slist_append(hdrs, f->accept)) != NULL)
+		hdrs = t;
+	if (x->role == ROLE_REGISTRY && f->range != NULL &&
+	    (t = curl_slist_append(hdrs, f->range)) != NULL)
+		hdrs = t;
+	if (x->role == ROLE_REGISTRY && f->upload && f->ctype != NULL) {
+		snprintf(ctline, sizeof(ctline), "Content-Type: %s", f->ctype);
+		if ((t = curl_slist_append(hdrs, ctline)) != NULL)
+			hdrs = t;
+	}
 	if (post != NULL && (t = curl_slist_append(hdrs, "Content-Type: "
 	    "application/x-www-form-urlencoded; charset=utf-8")) != NULL)
 		hdrs = t;
@@ -1382,6 +1449,23 @@ xfer_run(struct fetch *f, struct xfer *x, const char *authz,
 	if (post != NULL) {
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(post));
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, post);
+	} else if (x->role == ROLE_REGISTRY && f->method != NULL &&
+	    strcmp(f->method, "HEAD") == 0)
+		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	else if (x->role == ROLE_REGISTRY && f->method != NULL &&
+	    strcmp(f->method, "POST") == 0) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+	} else if (x->role == ROLE_REGISTRY && f->method != NULL) {
+		/* PUT or PATCH, the body streamed from the broker's fd. */
+		f->up_sent = 0;
+		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
+		curl_easy_setopt(h, CURLOPT_READDATA, x);
+		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
+		    (curl_off_t)(f->upload ? f->up_len : 0));
+		if (strcmp(f->method, "PUT") != 0)
+			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, f->method);
 	} else
 		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
 	/* Trust only what the broker sent: no compiled-in CA file or dir. */
@@ -1434,7 +1518,8 @@ xfer_run(struct fetch *f, struct xfer *x, const char *authz,
 		    x->o.key);
 		goto out;
 	}
-	log_url(post != NULL ? "POST" : "GET", x->url, x->status);
+	log_url(post != NULL ? "POST" : x->role == ROLE_REGISTRY &&
+	    f->method != NULL ? f->method : "GET", x->url, x->status);
 	ret = 0;
 out:
 	/* The handle keeps no pointer into our buffers past this point. */
@@ -1613,12 +1698,21 @@ has_creds(const struct reg_req *r)
 	    (r->idtoken || (r->username != NULL && r->username[0] != '\0'));
 }
 
+static int
+push_kind(const struct reg_req *r)
+{
+	return r->kind == REG_PUSH_BLOB || r->kind == REG_PUSH_MANIFEST;
+}
+
 static void
 token_key(const struct fetch *f, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s://%s %s repository(plugin):%s:pull "
-	    "repository:%s:pull", f->reg.scheme, f->reg.key,
-	    has_creds(f->r) ? f->r->username : "", f->r->repo, f->r->repo);
+	const char *act = push_kind(f->r) ? "pull,push" : "pull";
+
+	snprintf(buf, len, "%s://%s %s repository(plugin):%s:%s "
+	    "repository:%s:%s", f->reg.scheme, f->reg.key,
+	    has_creds(f->r) ? f->r->username : "", f->r->repo, act, f->r->repo,
+	    act);
 }
 
 /*
@@ -1683,8 +1777,10 @@ get_token(struct fetch *f, const struct wwwauth_chal *ch, char **authz,
 		    "512 bytes", f->name);
 		goto out;
 	}
-	snprintf(s1, sizeof(s1), "repository(plugin):%s:pull", r->repo);
-	snprintf(s2, sizeof(s2), "repository:%s:pull", r->repo);
+	snprintf(s1, sizeof(s1), "repository(plugin):%s:%s", r->repo,
+	    push_kind(r) ? "pull,push" : "pull");
+	snprintf(s2, sizeof(s2), "repository:%s:%s", r->repo,
+	    push_kind(r) ? "pull,push" : "pull");
 	ulen = strlen(realm) + 4096;
 	url = xmalloc(ulen);
 	snprintf(url, ulen, "%s", realm);
@@ -2018,5 +2114,310 @@ out:
 	free(url);
 	free_secret(&authz);
 	pd_sha256_free(f.sha);
+	return rc;
+}
+
+/* ---- pushes (docs/FETCHER.md, "Push") ---- */
+
+/*
+ * One registry request of a push with the job's authentication: answer
+ * a challenge (at most twice), retry 408/429/502/503/504.  Any other
+ * final status is returned in *out for the caller to judge.
+ */
+static int
+push_call(struct fetch *f, const char *url, char **authz, int *kind,
+    char *key, struct xfer **out, struct pd_err *e)
+{
+	struct xfer *x = NULL;
+	int rounds = 0, retries = 0;
+	uint64_t wait;
+
+	*out = NULL;
+	for (;;) {
+		if (request(f, url, ROLE_REGISTRY, *authz, &f->reg, 0,
+		    REG_ERRBODY_MAX, NULL, &x, e) == -1)
+			return -1;
+		if (x->status == 401 && x->is_registry && rounds < 2 &&
+		    (*kind == AUTH_NONE || *kind == AUTH_BEARER_CACHED ||
+		    *kind == AUTH_BASIC_CACHED)) {
+			if (*kind == AUTH_BEARER_CACHED)
+				token_drop(f->c, key);
+			free_secret(authz);
+			*kind = AUTH_NONE;
+			rounds++;
+			if (answer_challenge(f, x, authz, kind, e) == -1) {
+				xfer_free(x);
+				return -1;
+			}
+			xfer_free(x);
+			continue;
+		}
+		if (retryable(x->status) && retries < REG_RETRIES) {
+			retries++;
+			wait = (uint64_t)(x->retry_after >= 0 ? x->retry_after : 1) *
+			    1000;
+			if (wait > REG_RETRY_WAIT_MAX * 1000)
+				wait = REG_RETRY_WAIT_MAX * 1000;
+			if (pd_now_ms() + wait >= f->deadline)
+				wait = 0;
+			sleep_ms(wait);
+			xfer_free(x);
+			continue;
+		}
+		*out = x;
+		return 0;
+	}
+}
+
+static int
+push_fail(struct fetch *f, struct xfer *x, int kind, const char *what,
+    struct pd_err *e)
+{
+	char code[64], msg[256];
+
+	if (x->status == 401 || x->status == 403)
+		return fail_status(f, x, kind, e);
+	error_detail(x, code, sizeof(code), msg, sizeof(msg));
+	if (strcmp(code, "DIGEST_INVALID") == 0)
+		return pd_errf(e, PD_E_DIGEST, "digest mismatch: registry %s "
+		    "rejected %s: %s", f->name, what, msg[0] ? msg :
+		    "digest invalid");
+	return pd_errf(e, x->status >= 500 ? PD_E_UNAVAIL : PD_E_PROTO,
+	    "%s %s answered %ld %s to the %s of %s%s%s%s%s", who(x),
+	    x->is_registry ? f->name : x->o.key, x->status,
+	    status_text(x->status), f->method ? f->method : "GET", what,
+	    code[0] ? ": " : "", code, msg[0] ? ": " : "", msg);
+}
+
+/*
+ * The upload URL from a Location: resolved against the request's URL;
+ * only the registry's own origin (credentials go there) and http(s).
+ */
+static int
+upload_url(struct fetch *f, struct xfer *x, char **out, struct pd_err *e)
+{
+	struct origin o;
+
+	*out = NULL;
+	if (x->location_err != NULL || x->location == NULL)
+		return pd_errf(e, PD_E_PROTO, "registry %s answered %ld without a "
+		    "usable Location (%s)", f->name, x->status, x->location_err ?
+		    x->location_err : "none");
+	if (reg_resolve_location(x->url, x->location, out, e) == -1)
+		return -1;
+	if (url_origin(*out, &o) == -1 || !same_origin(&o, &f->reg)) {
+		free(*out);
+		*out = NULL;
+		return pd_errf(e, PD_E_PROTO, "registry %s sent an upload Location "
+		    "on another origin (%s); refused, credentials are not sent "
+		    "there", f->name, o.key[0] ? o.key : "unparsable");
+	}
+	return 0;
+}
+
+static char *
+with_digest(const char *url, const char *digest)
+{
+	return xasprintf("%s%sdigest=%s", url, strchr(url, '?') ? "&" : "?",
+	    digest);
+}
+
+int
+reg_push(struct reg_client *c, const struct reg_req *r, struct reg_res *res,
+    struct pd_err *e)
+{
+	struct fetch f;
+	struct xfer *x = NULL;
+	struct token *t;
+	char *url = NULL, *loc = NULL, *authz = NULL, key[1024];
+	char acc[PD_STR_SHORT + 16], range[64], what[PD_STR_SHORT + 16];
+	uint64_t off, n;
+	int kind = AUTH_NONE, rc = -1;
+
+	memset(res, 0, sizeof(*res));
+	if (r->kind != REG_PUSH_BLOB && r->kind != REG_PUSH_MANIFEST)
+		return pd_errf(e, PD_E_INVAL, "unknown push kind %d", r->kind);
+	if (r->scheme == NULL || (strcmp(r->scheme, "https") != 0 &&
+	    strcmp(r->scheme, "http") != 0))
+		return pd_errf(e, PD_E_INVAL, "scheme must be http or https");
+	if (r->host == NULL || !reg_valid_host(r->host))
+		return pd_errf(e, PD_E_INVAL, "invalid registry host");
+	if (r->repo == NULL || !reg_valid_repo(r->repo))
+		return pd_errf(e, PD_E_INVAL, "invalid repository name");
+	if (r->reference == NULL || (r->kind == REG_PUSH_BLOB ?
+	    !pd_digest_valid(r->reference) : !reg_valid_tag(r->reference)))
+		return pd_errf(e, PD_E_INVAL, "invalid %s", r->kind ==
+		    REG_PUSH_BLOB ? "blob digest" : "tag");
+	if (r->mount_from != NULL && r->mount_from[0] != '\0' &&
+	    !reg_valid_repo(r->mount_from))
+		return pd_errf(e, PD_E_INVAL, "invalid mount source repository");
+	if (r->media_type == NULL || r->media_type[0] == '\0' ||
+	    strlen(r->media_type) > PD_STR_SHORT ||
+	    strpbrk(r->media_type, "\r\n") != NULL)
+		return pd_errf(e, PD_E_INVAL, "invalid media type");
+	if (r->infd < 0)
+		return pd_errf(e, PD_E_INVAL, "no input file descriptor");
+	if (c->to.connect <= 0)
+		c->to.connect = REG_CONNECT_TIMEOUT;
+	if (c->to.low_speed_time <= 0)
+		c->to.low_speed_time = REG_LOW_SPEED_TIME;
+	memset(&f, 0, sizeof(f));
+	f.c = c;
+	f.r = r;
+	snprintf(f.name, sizeof(f.name), "%s", r->host);
+	f.deadline_s = c->to.deadline > 0 ? c->to.deadline : (long)(
+	    REG_DEADLINE_BASE + r->max_size / REG_DEADLINE_RATE);
+	if (f.deadline_s > REG_DEADLINE_MAX)
+		f.deadline_s = REG_DEADLINE_MAX;
+	f.deadline = pd_now_ms() + (uint64_t)f.deadline_s * 1000;
+	f.maxreq = REG_MAX_REQUESTS + (unsigned)(r->max_size / REG_PUSH_CHUNK);
+	snprintf(f.progress_id, sizeof(f.progress_id), "%s",
+	    r->kind == REG_PUSH_BLOB ? pd_digest_hex(r->reference) : "");
+	snprintf(what, sizeof(what), "%s %s", r->kind == REG_PUSH_BLOB ? "blob" :
+	    "manifest", r->reference);
+	url = xasprintf("%s://%s/v2/%s/%s", r->scheme, r->host, r->repo,
+	    r->kind == REG_PUSH_BLOB ? "blobs/" : "manifests/");
+	if (url_origin(url, &f.reg) == -1) {
+		pd_errf(e, PD_E_INVAL, "cannot build a URL for %s", r->host);
+		goto out;
+	}
+	token_key(&f, key, sizeof(key));
+	if ((t = token_lookup(c, key)) != NULL) {
+		authz = xstrdup(t->value);
+		kind = AUTH_BEARER_CACHED;
+	} else if (basic_known(c, f.reg.key) && has_creds(r) && !r->idtoken) {
+		authz = basic_header(r->username, r->secret);
+		kind = AUTH_BASIC_CACHED;
+	}
+
+	if (r->kind == REG_PUSH_MANIFEST) {
+		free(url);
+		url = xasprintf("%s://%s/v2/%s/manifests/%s", r->scheme, r->host,
+		    r->repo, r->reference);
+		f.method = "PUT";
+		f.upload = 1;
+		f.ctype = r->media_type;
+		f.up_off = 0;
+		f.up_len = r->max_size;
+		if (push_call(&f, url, &authz, &kind, key, &x, e) == -1)
+			goto out;
+		if (x->status != 201 && x->status != 200) {
+			push_fail(&f, x, kind, what, e);
+			goto out;
+		}
+		res->outcome = PD_PUSHED_UPLOADED;
+		res->size = r->max_size;
+		goto done;
+	}
+
+	/* 1. Is it there already? */
+	free(url);
+	url = xasprintf("%s://%s/v2/%s/blobs/%s", r->scheme, r->host, r->repo,
+	    r->reference);
+	snprintf(acc, sizeof(acc), "Accept: %s, */*", r->media_type);
+	f.method = "HEAD";
+	f.accept = acc;
+	if (push_call(&f, url, &authz, &kind, key, &x, e) == -1)
+		goto out;
+	f.accept = NULL;
+	if (x->status == 200) {
+		res->outcome = PD_PUSHED_EXISTS;
+		goto done;
+	}
+	if (x->status != 404) {
+		push_fail(&f, x, kind, what, e);
+		goto out;
+	}
+	xfer_free(x);
+	x = NULL;
+
+	/* 2. Mount from another repository, or start an upload. */
+	free(url);
+	url = xasprintf("%s://%s/v2/%s/blobs/uploads/", r->scheme, r->host,
+	    r->repo);
+	if (r->mount_from != NULL && r->mount_from[0] != '\0') {
+		free(url);
+		url = xasprintf("%s://%s/v2/%s/blobs/uploads/?mount=%s&from=%s",
+		    r->scheme, r->host, r->repo, r->reference, r->mount_from);
+	}
+	f.method = "POST";
+	if (push_call(&f, url, &authz, &kind, key, &x, e) == -1)
+		goto out;
+	if (x->status == 201) {
+		res->outcome = r->mount_from != NULL && r->mount_from[0] != '\0' ?
+		    PD_PUSHED_MOUNTED : PD_PUSHED_EXISTS;
+		goto done;
+	}
+	if (x->status != 202) {
+		push_fail(&f, x, kind, what, e);
+		goto out;
+	}
+	if (upload_url(&f, x, &loc, e) == -1)
+		goto out;
+
+	/* 3. Chunks for large blobs, then the final PUT with the digest. */
+	f.method = "PATCH";
+	f.upload = 1;
+	f.ctype = "application/octet-stream";
+	off = 0;
+	while (r->max_size > REG_PUSH_MONOLITHIC_MAX && off < r->max_size) {
+		n = r->max_size - off;
+		if (n > REG_PUSH_CHUNK)
+			n = REG_PUSH_CHUNK;
+		f.up_off = off;
+		f.up_len = n;
+		snprintf(range, sizeof(range), "Content-Range: %llu-%llu",
+		    (unsigned long long)off, (unsigned long long)(off + n - 1));
+		f.range = range;
+		xfer_free(x);
+		x = NULL;
+		if (push_call(&f, loc, &authz, &kind, key, &x, e) == -1)
+			goto out;
+		if (x->status != 202 && x->status != 204) {
+			push_fail(&f, x, kind, what, e);
+			goto out;
+		}
+		off += n;
+		if (x->location != NULL) {
+			free(loc);
+			if (upload_url(&f, x, &loc, e) == -1)
+				goto out;
+		}
+	}
+	f.range = NULL;
+	f.method = "PUT";
+	f.up_off = off;
+	f.up_len = r->max_size - off;
+	f.upload = f.up_len > 0;
+	free(url);
+	url = with_digest(loc, r->reference);
+	xfer_free(x);
+	x = NULL;
+	if (push_call(&f, url, &authz, &kind, key, &x, e) == -1)
+		goto out;
+	if (x->status != 201 && x->status != 200 && x->status != 204) {
+		push_fail(&f, x, kind, what, e);
+		goto out;
+	}
+	res->outcome = PD_PUSHED_UPLOADED;
+	res->size = r->max_size;
+done:
+	if (pd_digest_valid(x->dcd) && r->kind == REG_PUSH_BLOB &&
+	    strcmp(x->dcd, r->reference) != 0) {
+		pd_errf(e, PD_E_DIGEST, "digest mismatch: registry %s stored blob "
+		    "%s as %s", f.name, r->reference, x->dcd);
+		goto out;
+	}
+	res->http_status = x->status;
+	if (pd_digest_valid(x->dcd))
+		snprintf(res->digest, sizeof(res->digest), "%s", x->dcd);
+	rc = 0;
+out:
+	if (rc == -1)
+		reg_sanitize(e->msg, sizeof(e->msg) - 1);
+	xfer_free(x);
+	free(url);
+	free(loc);
+	free_secret(&authz);
 	return rc;
 }

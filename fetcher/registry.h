@@ -52,8 +52,14 @@
 
 enum reg_kind {
 	REG_MANIFEST = 1,	/* == PD_FETCH_MANIFEST */
-	REG_BLOB = 2		/* == PD_FETCH_BLOB */
+	REG_BLOB = 2,		/* == PD_FETCH_BLOB */
+	REG_PUSH_BLOB = 3,	/* upload a blob (PUSH_BLOB) */
+	REG_PUSH_MANIFEST = 4	/* PUT a manifest (PUSH_MANIFEST) */
 };
+
+/* Pushes: blobs up to this size go in one PUT, larger ones in PATCHes. */
+#define REG_PUSH_MONOLITHIC_MAX	(10 * 1024 * 1024)
+#define REG_PUSH_CHUNK		(8 * 1024 * 1024)
 
 /* Timeouts in seconds; 0 keeps the default.  Only tests change them. */
 struct reg_timeouts {
@@ -76,6 +82,9 @@ struct reg_req {
 	const char	*proxy;		/* "" or NULL: no proxy */
 	uint64_t	 max_size;	/* manifest cap / exact blob size */
 	int		 outfd;		/* the body goes here */
+	int		 infd;		/* pushes: the body is read from here */
+	const char	*mount_from;	/* push blob: "" or a repo to mount from */
+	const char	*media_type;	/* pushes: blob/manifest media type */
 	reg_progress_cb	*progress;	/* blobs only, at most every 100 ms */
 	void		*progress_arg;
 };
@@ -85,6 +94,7 @@ struct reg_res {
 	uint64_t	 size;
 	char		 media_type[256];
 	char		 digest[256];	/* Docker-Content-Digest, verified */
+	int		 outcome;	/* pushes: PD_PUSHED_* */
 };
 
 struct reg_client;
@@ -96,6 +106,8 @@ int	reg_read_pem(int, char **, size_t *, struct pd_err *);
 int	reg_client_add_tls(struct reg_client *, int, const char *, char *,
 	    size_t, struct pd_err *);
 int	reg_fetch(struct reg_client *, const struct reg_req *, struct reg_res *,
+	    struct pd_err *);
+int	reg_push(struct reg_client *, const struct reg_req *, struct reg_res *,
 	    struct pd_err *);
 
 /* Internals exported for the unit tests. */

@@ -31,7 +31,7 @@ run_one() {
 
 want() {
 	[ -z "${TESTS:-}" ] && return 0
-	for t in $TESTS; do case "$1" in *"$t"*) return 0;; esac; done
+	for _w in $TESTS; do case "$1" in *"$_w"*) return 0;; esac; done
 	return 1
 }
 

@@ -384,11 +384,78 @@ test_decoders(void)
 	}
 }
 
+/* PUSH_BLOB carries an fd and round-trips; PUSH_RESULT is exact. */
+static void
+test_push_msgs(void)
+{
+	struct pd_push_req q, d;
+	struct pd_push_result r, dr;
+	struct pd_chan ch;
+	struct pd_msg m;
+	struct pd_err e;
+	int sv[2], p[2];
+
+	if (pair(sv) == -1 || pipe(p) == -1 || pd_chan_init(&ch, sv[1], 1) == -1) {
+		ASSERT(0, "socketpair for push messages");
+		return;
+	}
+	memset(&q, 0, sizeof(q));
+	q.flags = PD_FETCHF_IDTOKEN;
+	q.scheme = (char *)(uintptr_t)"http";
+	q.host = (char *)(uintptr_t)"127.0.0.1:5000";
+	q.repo = (char *)(uintptr_t)"test/x";
+	q.reference = (char *)(uintptr_t)"sha256:ab";
+	q.username = (char *)(uintptr_t)"";
+	q.secret = (char *)(uintptr_t)"tok";
+	q.proxy = (char *)(uintptr_t)"";
+	q.mount_from = (char *)(uintptr_t)"test/y";
+	q.media_type = (char *)(uintptr_t)"application/octet-stream";
+	q.size = 1ULL << 33;
+	ASSERT(pd_send_push(sv[0], PD_MSG_PUSH_BLOB, 9, p[0], &q, &e) == 0,
+	    "send PUSH_BLOB");
+	ASSERT(pd_msg_recv(&ch, &m, 1000, &e) == 1 && m.fd >= 0 &&
+	    pd_dec_push(&m, &d, &e) == 0 && d.size == 1ULL << 33 &&
+	    strcmp(d.mount_from, "test/y") == 0 && d.flags == PD_FETCHF_IDTOKEN,
+	    "PUSH_BLOB round trip with its fd");
+	pd_push_req_free(&d);
+	pd_msg_clear(&m);
+	ASSERT(pd_send_push(sv[0], PD_MSG_FETCH, 9, p[0], &q, &e) == -1,
+	    "pd_send_push refuses other message types");
+	ASSERT(pd_send_push(sv[0], PD_MSG_PUSH_MANIFEST, 10, -1, &q, &e) == 0 &&
+	    pd_msg_recv(&ch, &m, 1000, &e) == 1 && pd_dec_push(&m, &d, &e) == -1,
+	    "PUSH_MANIFEST without an fd refused");
+	pd_msg_clear(&m);
+	r.outcome = PD_PUSHED_MOUNTED;
+	r.size = 0;
+	r.digest = (char *)(uintptr_t)"";
+	r.detail = (char *)(uintptr_t)"test/y";
+	ASSERT(pd_send_push_result(sv[0], 11, &r, &e) == 0 &&
+	    pd_msg_recv(&ch, &m, 1000, &e) == 1 &&
+	    pd_dec_push_result(&m, &dr, &e) == 0 && dr.outcome == PD_PUSHED_MOUNTED &&
+	    strcmp(dr.detail, "test/y") == 0, "PUSH_RESULT round trip");
+	pd_push_result_free(&dr);
+	m.len--;
+	ASSERT(pd_dec_push_result(&m, &dr, &e) == -1, "short PUSH_RESULT refused");
+	m.len++;
+	pd_msg_clear(&m);
+	r.outcome = 9;
+	ASSERT(pd_send_push_result(sv[0], 12, &r, &e) == 0 &&
+	    pd_msg_recv(&ch, &m, 1000, &e) == 1 &&
+	    pd_dec_push_result(&m, &dr, &e) == -1, "unknown push outcome refused");
+	pd_msg_clear(&m);
+	pd_chan_free(&ch);
+	close(sv[0]);
+	close(sv[1]);
+	close(p[0]);
+	close(p[1]);
+}
+
 int
 main(void)
 {
 	test_framing();
 	test_fds();
 	test_decoders();
+	test_push_msgs();
 	TAP_DONE();
 }
