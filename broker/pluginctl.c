@@ -857,6 +857,31 @@ print_privileges(const char *remote, json_t *privs)
 	}
 }
 
+/*
+ * Show what a plugin asks for and get the user's consent: a prompt on a
+ * terminal, --grant-all-permissions otherwise (as docker does).
+ */
+static void
+grant_privileges(const char *remote, json_t *privs, int grant, int quiet)
+{
+	char answer[16];
+
+	if (json_array_size(privs) == 0)
+		return;
+	if (!quiet || !grant)
+		print_privileges(remote, privs);
+	if (grant)
+		return;
+	if (!isatty(0))
+		die("plugin %s requires the privileges listed above; grant them with "
+		    "--grant-all-permissions (standard input is not a terminal)", remote);
+	printf("Do you grant the above permissions? [y/N] ");
+	fflush(stdout);
+	if (fgets(answer, sizeof(answer), stdin) == NULL ||
+	    (answer[0] != 'y' && answer[0] != 'Y'))
+		die("permission denied: the privileges were not granted");
+}
+
 static int
 cmd_install(int argc, char **argv)
 {
@@ -872,7 +897,7 @@ cmd_install(int argc, char **argv)
 		{ NULL, 0, NULL, 0 } };
 	const char *alias = "", *user = NULL;
 	int ch, grant = 0, disable = 0, pass_stdin = 0, dry = 0, quiet = 0, i, nargs;
-	char answer[16], *auth, *privtxt, **args;
+	char *auth, *privtxt, **args;
 	struct reply r;
 	json_t *privs, *res;
 
@@ -903,19 +928,7 @@ cmd_install(int argc, char **argv)
 		print_privileges(argv[optind], privs);
 		return 0;
 	}
-	if (json_array_size(privs) > 0 && !quiet)
-		print_privileges(argv[optind], privs);
-	if (json_array_size(privs) > 0 && !grant) {
-		if (!isatty(0))
-			die("plugin %s requires the privileges listed above; grant them with "
-			    "--grant-all-permissions (standard input is not a terminal)",
-			    argv[optind]);
-		printf("Do you grant the above permissions? [y/N] ");
-		fflush(stdout);
-		if (fgets(answer, sizeof(answer), stdin) == NULL ||
-		    (answer[0] != 'y' && answer[0] != 'Y'))
-			die("permission denied: the privileges were not granted");
-	}
+	grant_privileges(argv[optind], privs, grant, quiet);
 	privtxt = json_dumps(privs, JSON_COMPACT);
 	nargs = 4 + (argc - optind - 1);
 	args = xcalloc((size_t)nargs + 1, sizeof(char *));
@@ -962,7 +975,7 @@ cmd_upgrade(int argc, char **argv)
 		{ "disable-content-trust", optional_argument, NULL, 'c' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 } };
-	char *args[4], *auth, *privtxt, old_repo[600], new_repo[600], answer[16];
+	char *args[4], *auth, *privtxt, old_repo[600], new_repo[600];
 	const char *remote;
 	int ch, grant = 0, skip = 0;
 	uint32_t timeout = 0;
@@ -1001,19 +1014,7 @@ cmd_upgrade(int argc, char **argv)
 	request(PD_CTL_PRIVILEGES, PD_CTLF_QUIET, 0, -1, args, 2, &r);
 	privs = reply_json(&r);
 	free(r.data);
-	if (json_array_size(privs) > 0) {
-		print_privileges(remote, privs);
-		if (!grant) {
-			if (!isatty(0))
-				die("plugin %s requires the privileges listed above; grant "
-				    "them with --grant-all-permissions", remote);
-			printf("Do you grant the above permissions? [y/N] ");
-			fflush(stdout);
-			if (fgets(answer, sizeof(answer), stdin) == NULL ||
-			    (answer[0] != 'y' && answer[0] != 'Y'))
-				die("permission denied: the privileges were not granted");
-		}
-	}
+	grant_privileges(remote, privs, grant, 0);
 	privtxt = json_dumps(privs, JSON_COMPACT);
 	args[0] = argv[optind];
 	args[1] = (char *)(uintptr_t)remote;
