@@ -249,6 +249,9 @@ void	audit_log(const struct ctl_client *, const char *, const char *, int,
 	    const char *);
 int	ctl_client_gone(const struct ctl_client *, int);
 
+/* check.c */
+int	check_data_root(int);
+
 /* control.c */
 int	control_listen(const char *, struct pd_err *);
 void	control_accept(int);

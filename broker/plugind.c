@@ -39,7 +39,9 @@ usage(int code)
 	    "                          (default %s)\n"
 	    "  -D, --debug             debug logging\n"
 	    "  -l, --log-level LEVEL   debug, info, warn or error (default info)\n"
-	    "  -v, --version           print the version and exit\n",
+	    "  -v, --version           print the version and exit\n"
+	    "      --check             verify the data root offline and exit\n"
+	    "      --repair            with --check: move broken pieces aside\n",
 	    PD_DEFAULT_DATA_ROOT, PD_DEFAULT_EXEC_ROOT, PD_DEFAULT_SOCKET,
 	    LIBEXECDIR);
 	exit(code);
@@ -174,12 +176,14 @@ main(int argc, char *argv[])
 		{ "debug",	no_argument,	   NULL, 'D' },
 		{ "log-level",	required_argument, NULL, 'l' },
 		{ "version",	no_argument,	   NULL, 'v' },
+		{ "check",	no_argument,	   NULL, 'k' },
+		{ "repair",	no_argument,	   NULL, 'r' },
 		{ "help",	no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *cfgfile = NULL, *o_data = NULL, *o_exec = NULL,
 	    *o_host = NULL, *o_helper = NULL;
-	int ch, o_level = -1, sfd, lfd, r;
+	int ch, o_level = -1, sfd, lfd, r, o_check = 0, o_repair = 0;
 	struct signalfd_siginfo si;
 	struct pollfd pfd[2];
 	struct pd_err e;
@@ -202,6 +206,8 @@ main(int argc, char *argv[])
 			printf("plugind version %s, protocol %d\n", PD_VERSION,
 			    PD_PROTO_VERSION);
 			return 0;
+		case 'k': o_check = 1; break;
+		case 'r': o_repair = 1; break;
 		case 'h': usage(0);
 		default: usage(2);
 		}
@@ -230,6 +236,13 @@ main(int argc, char *argv[])
 	if (geteuid() != 0)
 		fatalx("plugind must run as root (it mounts, chroots and drops "
 		    "privileges for its helpers)");
+
+	if (o_check || o_repair) {
+		/* Offline: the lock keeps a running broker's data root out. */
+		umask(077);
+		take_lock();
+		return check_data_root(o_repair);
+	}
 
 	umask(077);
 	/* All threads inherit this mask; signals are read from a signalfd. */
