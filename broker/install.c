@@ -396,6 +396,36 @@ apply_layers(struct fetcher *f, struct ctl_client *c, struct remote *r,
 	return 0;
 }
 
+/*
+ * Fetch and apply every layer of a resolved remote into a fresh staging
+ * rootfs (kind names the staging dir), then store its config and
+ * manifest.  Used by install and upgrade.  The fetcher is closed when
+ * this returns (closing again is harmless); st is the caller's to
+ * discard.
+ */
+static int
+stage_remote(struct fetcher *f, struct ctl_client *c, struct remote *r,
+    const char *kind, struct stage *st, json_t *blobsums, char man_digest[72],
+    struct pd_err *e)
+{
+	struct helper x;
+
+	if (stage_create(kind, st, e) == -1 ||
+	    extract_begin(&x, st->rootfd, st->rootfs, e) == -1)
+		return -1;
+	if (apply_layers(f, c, r, &x, blobsums, e) == -1) {
+		if (x.pid > 0)
+			helper_kill(&x);
+		return -1;
+	}
+	extract_end(&x);
+	fetcher_close(f);
+	if (store_commit(r->cfg_fd, r->cfg_digest, 0, e) == -1 ||
+	    store_put(r->man_buf, r->man_len, man_digest, e) == -1)
+		return -1;
+	return 0;
+}
+
 int
 op_install(struct ctl_client *c, struct pd_ctlreq *q, struct pd_err *e)
 {
@@ -403,10 +433,9 @@ op_install(struct ctl_client *c, struct pd_ctlreq *q, struct pd_err *e)
 	json_t *granted = NULL, *required = NULL, *blobsums = NULL, *pobj;
 	struct plugin *p = NULL;
 	struct fetcher f;
-	struct helper x;
 	struct stage st;
 	struct remote r;
-	int rc = -1, have_x = 0, have_f = 0, exists;
+	int rc = -1, have_f = 0, exists;
 
 	memset(&st, 0, sizeof(st));
 	st.rootfd = -1;
@@ -439,22 +468,8 @@ op_install(struct ctl_client *c, struct pd_ctlreq *q, struct pd_err *e)
 		    "not match those %s requires", r.full);
 		goto out;
 	}
-	if (stage_create("install", &st, e) == -1)
-		goto out;
-	if (extract_begin(&x, st.rootfd, st.rootfs, e) == -1)
-		goto out;
-	have_x = 1;
 	blobsums = json_array();
-	if (apply_layers(&f, c, &r, &x, blobsums, e) == -1) {
-		have_x = x.pid > 0;
-		goto out;
-	}
-	extract_end(&x);
-	have_x = 0;
-	fetcher_close(&f);
-	have_f = 0;
-	if (store_commit(r.cfg_fd, r.cfg_digest, 0, e) == -1 ||
-	    store_put(r.man_buf, r.man_len, man_digest, e) == -1)
+	if (stage_remote(&f, c, &r, "install", &st, blobsums, man_digest, e) == -1)
 		goto out;
 
 	p = xcalloc(1, sizeof(*p));
@@ -496,8 +511,6 @@ op_install(struct ctl_client *c, struct pd_ctlreq *q, struct pd_err *e)
 			    !(q->flags & PD_CTLF_DISABLE)));
 	}
 out:
-	if (have_x)
-		helper_kill(&x);
 	if (have_f)
 		fetcher_close(&f);
 	if (p != NULL) {
@@ -563,11 +576,10 @@ op_upgrade(struct ctl_client *c, struct pd_ctlreq *q, struct pd_err *e)
 	    *nstate = NULL, *pobj;
 	struct plugin *p;
 	struct fetcher f;
-	struct helper x;
 	struct stage st;
 	struct remote r;
 	struct pd_err ie;
-	int rc = -1, have_x = 0, have_f = 0, was_enabled = 0, swapped = 0, saved = 0;
+	int rc = -1, have_f = 0, was_enabled = 0, swapped = 0, saved = 0;
 
 	memset(&st, 0, sizeof(st));
 	st.rootfd = -1;
@@ -599,21 +611,8 @@ op_upgrade(struct ctl_client *c, struct pd_ctlreq *q, struct pd_err *e)
 		    "not match those %s requires", r.full);
 		goto out;
 	}
-	if (stage_create("upgrade", &st, e) == -1 ||
-	    extract_begin(&x, st.rootfd, st.rootfs, e) == -1)
-		goto out;
-	have_x = 1;
 	blobsums = json_array();
-	if (apply_layers(&f, c, &r, &x, blobsums, e) == -1) {
-		have_x = x.pid > 0;
-		goto out;
-	}
-	extract_end(&x);
-	have_x = 0;
-	fetcher_close(&f);
-	have_f = 0;
-	if (store_commit(r.cfg_fd, r.cfg_digest, 0, e) == -1 ||
-	    store_put(r.man_buf, r.man_len, man_digest, e) == -1)
+	if (stage_remote(&f, c, &r, "upgrade", &st, blobsums, man_digest, e) == -1)
 		goto out;
 
 	/* The new state: new config and blobs, the old id, name, settings. */
@@ -713,8 +712,6 @@ restore:
 			    " and is running" : "", why);
 	}
 out:
-	if (have_x)
-		helper_kill(&x);
 	if (have_f)
 		fetcher_close(&f);
 	stage_discard(&st);
