@@ -93,3 +93,15 @@ stop_broker() { # stop_broker PID: SIGTERM, wait, return its exit status
 }
 
 ctl() { "$CTL" -H "unix://$SOCK" "$@"; }
+
+# reg_start DIR MODE: a docker-registry from tests/registry/registry.sh
+# (MODE anon, basic, token, tls...); sets REG_PORT and tracks every pid it
+# started so cleanup stops them.  Not for $(...): the tracking must
+# happen in the test's own shell.
+reg_start() {
+	REG_PORT=""
+	sh "$PD_TOP/tests/registry/registry.sh" start "$1" "$2" >"$1.out" 2>&1 ||
+	    { cat "$1.out" >&2; return 1; }
+	for _f in "$1"/*.pid; do [ -f "$_f" ] && track_pid "$(cat "$_f")"; done
+	REG_PORT=$(cat "$1/port")
+}

@@ -15,12 +15,8 @@ RAW="$PD_BUILD/tests/tools/rawctl"
 # These plugins have no real entrypoint: install them without enabling.
 inst() { ctl install --disable "$@"; }
 
-reg_start() { # reg_start DIR MODE -> prints port; tracks pids
-	sh "$REG/registry.sh" start "$1" "$2" >"$1.out" 2>&1 || { cat "$1.out" >&2; return 1; }
-	for f in "$1"/*.pid; do [ -f "$f" ] && track_pid "$(cat "$f")"; done
-	cat "$1/port"
-}
-PORT=$(reg_start "$T/reg" anon) || { notok "registry starts"; done_testing; exit 1; }
+reg_start "$T/reg" anon || { notok "registry starts"; done_testing; exit 1; }
+PORT=$REG_PORT
 R="127.0.0.1:$PORT"
 ok "registry on $R"
 
@@ -174,7 +170,8 @@ else
 fi
 
 # Basic auth.
-BPORT=$(reg_start "$T/regb" basic) || notok "basic registry"
+reg_start "$T/regb" basic || notok "basic registry"
+BPORT=$REG_PORT
 B="127.0.0.1:$BPORT"
 $PUSH --registry "http://$B" --repo test/auth --user testuser --pass testpass >/dev/null || notok "push with basic"
 expect_fail "no credentials: 401 named" "unauthorized" inst --alias a0 "$B/test/auth"
@@ -185,7 +182,8 @@ printf '{"auths":{"%s":{"auth":"%s"}}}' "$B" "$(printf testuser:testpass | base6
 check "credentials from ~/.docker/config.json (DOCKER_CONFIG)" env DOCKER_CONFIG="$T/dockercfg" "$CTL" -H "unix://$SOCK" install --disable --alias a3 "$B/test/auth"
 
 # Bearer token auth.
-TPORT=$(reg_start "$T/regt" token) || notok "token registry"
+reg_start "$T/regt" token || notok "token registry"
+TPORT=$REG_PORT
 TK="127.0.0.1:$TPORT"
 if $PUSH --registry "http://$TK" --repo test/tok --user testuser --pass testpass >/dev/null 2>&1; then
 	check "Bearer token install" sh -c "echo testpass | $CTL -H unix://$SOCK install --disable --alias t1 --username testuser --password-stdin $TK/test/tok"
@@ -194,7 +192,8 @@ else
 fi
 
 # TLS with a test CA under certs.d (loopback goes HTTPS when certs.d has the host).
-SPORT=$(reg_start "$T/regs" tls) || notok "tls registry"
+reg_start "$T/regs" tls || notok "tls registry"
+SPORT=$REG_PORT
 S="127.0.0.1:$SPORT"
 $PUSH --registry "https://$S" --ca "$T/regs/ca.crt" --repo test/tls >/dev/null || notok "push over TLS"
 expect_fail "TLS registry without certs.d: the HTTP error is reported, not a TLS one" "$S" inst --alias s0 "$S/test/tls"

@@ -10,12 +10,8 @@ command -v docker-registry >/dev/null || [ -x /usr/bin/docker-registry ] ||
 T=$(mktemp -d /tmp/pd-push.XXXXXX); track_dir "$T"; chmod 755 "$T"
 REG="$PD_TOP/tests/registry"
 
-reg_start() { # reg_start DIR MODE -> prints port; tracks pids
-	sh "$REG/registry.sh" start "$1" "$2" >"$1.out" 2>&1 || { cat "$1.out" >&2; return 1; }
-	for f in "$1"/*.pid; do [ -f "$f" ] && track_pid "$(cat "$f")"; done
-	cat "$1/port"
-}
-PORT=$(reg_start "$T/reg" anon) || { notok "registry starts"; done_testing; exit 1; }
+reg_start "$T/reg" anon || { notok "registry starts"; done_testing; exit 1; }
+PORT=$REG_PORT
 R="127.0.0.1:$PORT"
 ok "registry on $R"
 
@@ -137,7 +133,8 @@ fi
 
 # Basic auth: accepted with --username/--password-stdin and config.json,
 # refused with a wrong password, named when missing.
-BPORT=$(reg_start "$T/regb" basic) || { notok "basic registry starts"; done_testing; exit 1; }
+reg_start "$T/regb" basic || { notok "basic registry starts"; done_testing; exit 1; }
+BPORT=$REG_PORT
 RB="127.0.0.1:$BPORT"
 check "create $RB/test/auth" ctl create "$RB/test/auth" "$P"
 expect_fail "no credentials: 401 named" "no credentials given" ctl push "$RB/test/auth"
@@ -153,7 +150,8 @@ out=$(DOCKER_CONFIG="$T/dc" ctl push "$RB/test/auth" 2>&1)
 case "$out" in *"Layer already exists"*"latest: digest: sha256:"*) ok "push with DOCKER_CONFIG credentials" ;; *) notok "config.json push"; diag "$out" ;; esac
 
 # Bearer tokens: anonymous tokens carry pull only; a user gets pull,push.
-TPORT=$(reg_start "$T/regt" token) || { notok "token registry starts"; done_testing; exit 1; }
+reg_start "$T/regt" token || { notok "token registry starts"; done_testing; exit 1; }
+TPORT=$REG_PORT
 RT="127.0.0.1:$TPORT"
 check "create $RT/test/tok" ctl create "$RT/test/tok" "$P"
 expect_fail "token registry, anonymous: refused" "unauthorized" ctl push "$RT/test/tok"
