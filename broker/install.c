@@ -311,6 +311,26 @@ install_name(const char *alias, const struct remote *r, char *name, size_t len,
 	    pd_errf(e, PD_E_INVAL, "name too long") : 0;
 }
 
+/*
+ * A stored blob is trusted by its digest, but the manifest's size must
+ * still be its size (M9): a descriptor that lies is refused whether or
+ * not the blob is already here.
+ */
+static int
+stored_size_is(int fd, uint64_t size, const struct remote *r,
+    const char *shortid, struct pd_err *e)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == -1)
+		return pd_errno(e, PD_E_IO, "fstat blob %s", shortid);
+	if ((uint64_t)st.st_size != size)
+		return pd_errf(e, PD_E_DIGEST, "%s: layer %s: the manifest says %llu "
+		    "bytes, the blob with that digest has %llu", r->full, shortid,
+		    (unsigned long long)size, (unsigned long long)st.st_size);
+	return 0;
+}
+
 static int
 apply_layers(struct fetcher *f, struct ctl_client *c, struct remote *r,
     struct helper *x, json_t *blobsums, struct pd_err *e)
@@ -335,10 +355,20 @@ apply_layers(struct fetcher *f, struct ctl_client *c, struct remote *r,
 		if (!is_layer_type(mt))
 			return pd_errf(e, PD_E_INVAL, "%s: layer %s has unsupported media "
 			    "type %s", r->full, shortid, mt);
+		/* M9: refuse before downloading what the extractor would refuse. */
+		if (size > conf.limits.max_compressed)
+			return pd_errf(e, PD_E_LIMIT, "%s: layer %s is %llu bytes, more "
+			    "than the limit for a compressed layer (%llu)", r->full,
+			    shortid, (unsigned long long)size,
+			    (unsigned long long)conf.limits.max_compressed);
 		if (store_has(digest)) {
 			(void)ctl_progress(c, shortid, "Already exists", 0, 0);
 			if ((storefd = store_open(digest, e)) == -1)
 				return -1;
+			if (stored_size_is(storefd, size, r, shortid, e) == -1) {
+				close(storefd);
+				return -1;
+			}
 			rc = extract_layer_start(x, storefd, mt, e);
 			close(storefd);
 			if (rc == -1)
