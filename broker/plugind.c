@@ -95,6 +95,15 @@ prepare_fetch_root(void)
 		fatalx("%s", e.msg);
 	if ((dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC)) == -1)
 		fatal("open %s", dir);
+	/*
+	 * The umask (077) made both directories 0700, so the fetcher, which
+	 * runs as _pd_fetch inside this chroot, could not read the resolver
+	 * files and resolved no name at all.  0755 is safe: they are
+	 * root-owned and hold only copies of the host's world-readable
+	 * resolver configuration.
+	 */
+	if (fchmod(dfd, 0755) == -1 || fchmodat(dfd, "..", 0755, 0) == -1)
+		fatal("chmod %s and its parent", dir);
 	data = xmalloc(65536);
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(src, sizeof(src), "/etc/%s", files[i]);
