@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """A hostile registry for the fetcher tests (docs/hostile_registry.md).
 
-Stdlib only (certificates are made with the openssl command).  Every
-listener is on 127.0.0.1:
+Stdlib only (certificates are made with the openssl command).  The
+listeners are on 127.0.0.1 (and one on --internal ADDR):
 
   plain        http registry emulation
   tls          https, certificate for 127.0.0.1 from the test CA
@@ -13,10 +13,14 @@ listener is on 127.0.0.1:
   attacker     http, another origin: a CDN / attacker / foreign token
                server; it serves the good blob and manifest under /cdn/
                and tokens under /token, and logs every header it gets
+  internal     with --internal ADDR: http on ADDR, the plain port, the
+               same registry emulation; the DNS test resolves
+               internal.test to it (a stand-in for IMDS / docker.sock)
 
 The behaviour is chosen by the first component of the repository name:
 GET /v2/<case>/p/manifests/<ref> and /v2/<case>/p/blobs/<digest>.  CASES
-below maps each case to the hostile_registry.md row it emulates.
+below maps each case to the hostile_registry.md row it emulates;
+DOC_CASES are whole plugins for the document rows (M4-M15, A10).
 
   hostile.py --dir DIR     writes DIR/info.json (ports, CA path, digests
                            and sizes of the good content, case list) and
@@ -94,6 +98,8 @@ CASES = {
     "r5-decimal": ("R5", "307 to http://167772165/ (10.0.0.5)"),
     "r5-mapped": ("R5", "307 to http://[::ffff:10.0.0.5]/"),
     "r5-ll6": ("R5", "307 to http://[fe80::1]/"),
+    "r5-name": ("R5", "307 to http://internal.test:P/ (a name that the "
+                "DNS test resolves to the --internal address)"),
     "r6-loop": ("R6", "redirect to itself forever"),
     "r6-chain": ("R6", "a 50-hop chain"),
     "r7-userinfo": ("R7", "Location with user:pw@"),
@@ -106,6 +112,7 @@ CASES = {
     "a1-foreign": ("A1", "Bearer realm on the attacker origin"),
     "a2-imds": ("A2", "realm http://169.254.169.254/token"),
     "a2-private": ("A2", "realm http://10.0.0.5/token"),
+    "a2-name": ("A2", "realm http://internal.test:P/token (see r5-name)"),
     "a3-file": ("A3", "realm file:///etc/passwd"),
     "a3-gopher": ("A3", "realm gopher://"),
     "a3-empty": ("A3", "realm \"\""), "a3-missing": ("A3", "no realm"),
@@ -809,6 +816,16 @@ class Handler(BaseHTTPRequestHandler):
     def case_r5_ll6(self, kind, ref):
         self.redirect("http://[fe80::1]:9/blob")
 
+    def internal_url(self, path):
+        port = self.server.st.ports.get("internal", 9)
+        return f"http://internal.test:{port}{path}"
+
+    def case_r5_name(self, kind, ref):
+        self.redirect(self.internal_url("/latest/meta-data/"))
+
+    def case_a2_name(self, kind, ref):
+        self.auth_bearer("a2", self.internal_url("/token"), "x")
+
     def case_r6_loop(self, kind, ref):
         self.redirect(self.path, 302)
 
@@ -1106,8 +1123,8 @@ class State:
     pass
 
 
-def serve(st, name, ctx):
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+def serve(st, name, ctx, addr="127.0.0.1", port=0):
+    srv = ThreadingHTTPServer((addr, port), Handler)
     srv.daemon_threads = True
     srv.name = name
     srv.st = st
@@ -1131,6 +1148,9 @@ def tls_ctx(d, name, client_ca=None):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dir", required=True)
+    ap.add_argument("--internal", metavar="ADDR",
+                    help="also listen on ADDR, same port as plain, as the "
+                    "\"internal\" listener (IMDS / docker.sock stand-in)")
     args = ap.parse_args()
     d = os.path.abspath(args.dir)
     os.makedirs(d, exist_ok=True)
@@ -1150,6 +1170,9 @@ def main():
         serve(st, "tls_self", tls_ctx(d, "self")),
         serve(st, "tls_mtls", tls_ctx(d, "server", f"{d}/ca.crt")),
     ]
+    if args.internal:
+        servers.append(serve(st, "internal", None, args.internal,
+                             st.ports["plain"]))
     foreign = f"http://127.0.0.1:{st.ports['attacker']}/a10/{LAYER_D}"
     DOCS["a10-foreign"] = doc(manifest(GOOD_CFG, [desc(
         MT_FOREIGN, LAYER, urls=[foreign])]), GOOD_CFG)
