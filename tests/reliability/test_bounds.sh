@@ -107,6 +107,8 @@ if [ -n "$G" ] && command -v setpriv >/dev/null; then
 	probe "A slow loris"
 	[ "$(threads)" -le $((thr0 + 64 + 10)) ] && ok "A: two uids hold at most 2 x 32 + 10 threads ($(threads))" ||
 	    notok "A: $(threads) threads"
+	refused_with "too many connections from this user (limit max-clients-per-uid)" 65534 &&
+	    ok "A: an attacking uid is refused with the per-uid limit named" || notok "A: per-uid refusal"
 	sleep 5.5; sample
 	for a in trickle silent; do
 		[ "$(stat_of $a overdue)" = 0 ] && [ "$(stat_of $a closed)" -gt 32 ] &&
@@ -143,8 +145,6 @@ if [ -n "$G" ] && command -v setpriv >/dev/null; then
 	probe "C 4000 connections"
 	[ "$(threads)" -le $((thr0 + 96 + 2)) ] && ok "C: group members hold at most 96 threads ($(threads))" ||
 	    notok "C: $(threads) threads"
-	refused_with "too many connections from this user (limit max-clients-per-uid)" 65534 &&
-	    ok "C: an attacking uid is refused with the per-uid limit named" || notok "C: per-uid refusal"
 	refused_with "reserved for root: reserved-root-clients" 65530 &&
 	    ok "C: another group member is refused: the rest is reserved for root" || notok "C: reserve refusal"
 	sleep 2; probe "C 4000 connections, later"
@@ -196,7 +196,7 @@ else
 fi
 
 # RSS: under ASan the quarantine keeps freed memory, so only plain builds.
-if nm -D "$PD_BUILD/plugind" 2>/dev/null | grep -q __asan_init; then
+if asan_build; then
 	skip "RSS bound: ASan build (its quarantine holds freed memory)"
 else
 	[ "$peak_rss" -le $((rss0 + 24 * 1024)) ] && ok "RSS stayed under baseline + 24 MiB (peak $peak_rss KiB, was $rss0)" ||
