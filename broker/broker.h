@@ -38,10 +38,14 @@ struct pd_limits {
 	uint64_t	 max_compressed;	/* compressed bytes per layer */
 	uint64_t	 max_file;		/* one file in a layer */
 	uint32_t	 max_links;		/* hard links to one inode */
-	uint32_t	 max_clients;
-	uint32_t	 max_clients_per_uid;
+	uint32_t	 max_clients;		/* control connections, all users */
+	uint32_t	 max_clients_per_uid;	/* each non-root uid */
+	uint32_t	 reserved_root_clients;	/* of max_clients, root only */
 	uint32_t	 helper_timeout;	/* seconds for SETUP round trip */
-	uint32_t	 client_timeout;	/* seconds a request may take to arrive */
+	uint32_t	 client_timeout;	/* seconds for HELLO, and for a request
+						   once its first byte arrived */
+	uint32_t	 idle_timeout;		/* seconds between requests */
+	uint32_t	 send_timeout;		/* seconds a reply may make no progress */
 	uint32_t	 extract_timeout;	/* seconds one layer may take */
 };
 
@@ -264,6 +268,7 @@ struct ctl_client {
 	gid_t		 gid;
 	pid_t		 pid;
 	uint32_t	 reqid;
+	int		 gone;		/* a send failed: stop talking to it */
 };
 
 int	ctl_reply_data(struct ctl_client *, const void *, size_t);

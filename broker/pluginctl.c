@@ -78,8 +78,9 @@ connect_broker(void)
 	struct pd_chan ch;
 	struct pd_msg m;
 	struct pd_err e;
+	char senderr[PD_ERR_MSGLEN];
 	struct stat st;
-	int fd, r;
+	int fd, r, sent;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -104,14 +105,21 @@ connect_broker(void)
 	}
 	hello.version = PD_PROTO_VERSION;
 	hello.agent = (char *)(uintptr_t)"pluginctl " PD_VERSION;
-	if (pd_send_hello(fd, 1, &hello, &e) == -1)
+	/*
+	 * A broker over its connection limits answers CTL_FAIL and closes
+	 * without reading: the HELLO may then fail with EPIPE, but the reason
+	 * is waiting to be read, so read before reporting the send error.
+	 */
+	if ((sent = pd_send_hello(fd, 1, &hello, &e)) == -1 && e.code != PD_E_IO)
 		die("%s", e.msg);
 	if (pd_chan_init(&ch, fd, 0) == -1)
 		die("out of memory");
+	if (sent == -1)
+		snprintf(senderr, sizeof(senderr), "%s", e.msg);
 	r = pd_msg_recv(&ch, &m, 30000, &e);
 	if (r != 1)
-		die("no answer from plugind at unix://%s%s%s", path, r ? ": " : "",
-		    r ? e.msg : "");
+		die("no answer from plugind at unix://%s%s%s", path,
+		    sent == -1 || r ? ": " : "", sent == -1 ? senderr : r ? e.msg : "");
 	if (m.type == PD_CTL_FAIL) {
 		struct pd_error_msg em;
 
