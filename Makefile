@@ -25,6 +25,11 @@ CFLAGS_ALL	:= -std=gnu11 $(OPT) $(WARN) $(HARDEN) -D_GNU_SOURCE \
 		   -DLIBEXECDIR='"$(LIBEXECDIR)"' -Icommon -Ibroker -Ifetcher -Iextractor $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL	:= -pie -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack -pthread $(LDFLAGS)
 
+# Test-only crash points (common/crashpoint.h); build into another B=.
+ifeq ($(CRASHPOINTS),1)
+CFLAGS_ALL	+= -DPD_CRASHPOINTS
+endif
+
 ifeq ($(SANITIZE),1)
 CFLAGS_ALL	+= -fsanitize=address,undefined -fno-omit-frame-pointer -U_FORTIFY_SOURCE
 LDFLAGS_ALL	+= -fsanitize=address,undefined

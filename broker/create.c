@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "crashpoint.h"
 #include "digest.h"
 #include "log.h"
 #include "plugincfg.h"
@@ -168,10 +169,12 @@ plugin_commit_staged(struct stage *st, struct plugin *p, struct pd_err *e)
 	close(dfd);
 	if (rc == -1)
 		return -1;
+	PD_CRASHPOINT("commit-staged");
 	snprintf(dst, sizeof(dst), "%s/plugins/%s", conf.data_root, p->id);
 	if (rename(st->dir, dst) == -1)
 		return pd_errno(e, PD_E_IO, "rename %s to %s", st->dir, dst);
 	st->dir[0] = '\0';
+	PD_CRASHPOINT("commit-renamed");
 	if ((dfd = open(conf.data_root, O_DIRECTORY | O_RDONLY | O_CLOEXEC)) != -1) {
 		(void)fsync(dfd);
 		close(dfd);
