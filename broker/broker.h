@@ -88,6 +88,7 @@ int	helper_recv(struct helper *, const uint32_t *, size_t, int,
 	    struct pd_msg *, struct pd_err *);
 void	helper_stop(struct helper *);
 void	helper_kill(struct helper *);
+int	helper_send_failed(struct helper *, struct pd_err *, const char *);
 const char *helper_path(int, char *, size_t);
 int	helper_lookup_user(int, uid_t *, gid_t *, struct pd_err *);
 int	helper_check_outside(struct helper *, struct pd_err *);

@@ -229,7 +229,7 @@ op_create(struct ctl_client *c, const char *rawname, int ctxfd, struct pd_err *e
 	have_helper = 1;
 	if (pd_msg_send(h.sock, PD_MSG_BUNDLE_OUT, 1, layerfd, NULL, 0, &ie) == -1 ||
 	    pd_send_bundle(h.sock, 1, ctxfd, 0, &ie) == -1) {
-		pd_errf(e, PD_E_UNAVAIL, "extractor: %s", ie.msg);
+		(void)helper_send_failed(&h, e, ie.msg);
 		goto out;
 	}
 	if (helper_recv(&h, done, 1, (int)conf.limits.extract_timeout * 1000, &m,
