@@ -579,6 +579,10 @@ journal_write(const char *pdir, const json_t *old, struct pd_err *e)
 	json_decref(j);
 	if (data == NULL)
 		return pd_errf(e, PD_E_INTERNAL, "cannot encode the upgrade journal");
+	/*
+	 * Safety: the broker's own plugin directory (0700, root's); the
+	 * journal is written under a fixed name, 0600, with O_NOFOLLOW.
+	 */
 	if ((dfd = open(pdir, O_DIRECTORY | O_RDONLY | O_CLOEXEC)) == -1)
 		pd_errno(e, PD_E_IO, "open %s", pdir);
 	else {

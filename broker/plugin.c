@@ -186,6 +186,12 @@ clean_plugin_dir(int pdfd, const char *id, int *undone)
 		close(dfd);
 		return;
 	}
+	/*
+	 * Safety: only entries of the plugin's own directory (opened
+	 * O_NOFOLLOW), by fixed names or our own temp-file pattern; unlinkat
+	 * without AT_REMOVEDIR removes no directory, and pd_rm_rf_at
+	 * follows no symlink and enters no mount.
+	 */
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.' && strstr(de->d_name, ".tmp-") != NULL) {
 			if (unlinkat(dfd, de->d_name, 0) == 0)
