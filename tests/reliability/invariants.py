@@ -11,7 +11,7 @@ plugin is complete (state, rootfs, every blob it names); no leftovers
 blob hashes to its name and is referenced; no mounts below TOP except
 under an enabled plugin's propagated-mount; exec-root state only for
 enabled plugins, whose containers run (waited for up to WAIT-SECONDS:
-the broker restarts them asynchronously).  Prints one line per
+the broker restarts them asynchronously) in the plugin's current rootfs.  Prints one line per
 violation; exit 1 if there is any.
 """
 import hashlib
@@ -95,12 +95,23 @@ def main():
         while True:
             r = subprocess.run(["runc", "--root", os.path.join(exe, "runc"),
                                 "state", i], capture_output=True, text=True)
-            status = json.loads(r.stdout).get("status") if r.returncode == 0 else "none"
+            state = json.loads(r.stdout) if r.returncode == 0 else {}
+            status = state.get("status", "none")
             if status == "running" or time.time() > end:
                 break
             time.sleep(0.05)
         if status != "running":
             bad.append("plugin %s: enabled but its container is %s" % (i, status))
+            continue
+        # It runs this rootfs, not one a roll-back or upgrade replaced:
+        # its root directory is the same inode.
+        want = os.stat(os.path.join(pdir, i, "rootfs"))
+        try:
+            root = os.stat("/proc/%d/root" % state["pid"])
+        except OSError:
+            root = None
+        if root is None or (root.st_dev, root.st_ino) != (want.st_dev, want.st_ino):
+            bad.append("plugin %s: its container does not run in plugins/%s/rootfs" % (i, i))
     for b in bad:
         print(b)
     return 1 if bad else 0
