@@ -171,22 +171,28 @@ for p in ins cr rmme "$R/test/pushed"; do ! exists "$p" || ctl rm -f "$p" >/dev/
 
 # SIGKILL of a helper mid-job: the job fails and says why, nothing is
 # left, the next job works.
-helper_kill() { # helper_kill LABEL EXE ROOT-SUBSTRING DELAY-MS
+# helper_kill LABEL EXE ROOT-SUBSTRING DELAY-MS JOB: run job_JOB three
+# times while killhelper SIGKILLs the helper (0, 1x, 2x DELAY-MS after it
+# appears); each time the job must fail naming the helper and its death,
+# leave nothing (gone_JOB, invariants, online check), and then an
+# undisturbed job_JOB must work (undo_JOB cleans up after it).
+helper_kill() {
 	_n=0 _good=0
 	ensure_broker
 	while [ $_n -lt 3 ]; do
 		_n=$((_n + 1))
 		"$KILLHELPER" "$BROKER_PID" "$2" "$3" 10000 $(($4 * (_n - 1))) >"$T/killed" 2>&1 &
 		_kh=$!
-		_out=$(ctl install --grant-all-permissions --alias big "$R/test/big:v1" 2>&1); _rc=$?
+		_out=$("job_$5" 2>&1); _rc=$?
 		wait $_kh; _khrc=$?
 		if [ $_khrc != 0 ]; then
 			diag "$1: the helper was not caught: $(cat "$T/killed")"
-			! exists big || ctl rm -f big >/dev/null
+			"undo_$5"
 			continue
 		fi
-		if [ $_rc = 0 ] || exists big; then
-			diag "$1: install succeeded although its helper was killed: $_out"; continue
+		if [ $_rc = 0 ] || ! "gone_$5"; then
+			diag "$1: the job succeeded although its helper was killed: $_out"
+			"undo_$5"; continue
 		fi
 		# The error names the helper and how it died.
 		case "$_out" in
@@ -200,22 +206,32 @@ helper_kill() { # helper_kill LABEL EXE ROOT-SUBSTRING DELAY-MS
 		_good=$((_good + 1))
 	done
 	diag "$1 killed mid-job $_good times; last error: $(printf '%s' "$_out" | tail -n 1)"
-	[ $_good = 3 ] && ok "$1 SIGKILLed mid-job: the install fails with an error, nothing is left" ||
-	    notok "$1 killed: $_good of 3 clean"
-	if ctl install --grant-all-permissions --alias big "$R/test/big:v1" >/dev/null 2>&1 && enabled big; then
-		ok "$1: the next install works"
-	else
-		notok "$1: the next install failed"
-	fi
-	ctl rm -f big >/dev/null 2>&1
+	[ $_good = 3 ] && ok "$1 SIGKILLed mid-job ($5): the job fails with a clear error, nothing is left" ||
+	    notok "$1 killed ($5): $_good of 3 clean"
+	if _out=$("job_$5" 2>&1); then ok "$1: the next $5 works"; else notok "$1: the next $5 failed"; diag "$_out"; fi
+	"undo_$5"
 }
+job_install() { ctl install --grant-all-permissions --alias big "$R/test/big:v1"; }
+gone_install() { ! exists big; }
+undo_install() { ! exists big || ctl rm -f big >/dev/null; }
+job_create() { ctl create hk "$SRC"; }
+gone_create() { ! exists hk; }
+undo_create() { ! exists hk || ctl rm -f hk >/dev/null; }
+# push changes nothing locally: the plugin stays as it was.
+job_push() { ctl push "$R/test/pushed"; }
+gone_push() { exists "$R/test/pushed"; }
+undo_push() { true; }
 # Delays after the helper appears: 0, 1x, 2x the given milliseconds.
-helper_kill fetcher plugind-fetcher "" 5
-helper_kill "layer extractor" plugind-extractor "/tmp/install-" 5
+helper_kill fetcher plugind-fetcher "" 5 install
+helper_kill "layer extractor" plugind-extractor "/tmp/install-" 5 install
 # A parse-only extractor lives a few ms, too short to see its chroot
 # reliably; but the first extractor of an install is always one (the
 # manifest is parsed before any layer is staged).
-helper_kill "parse-only extractor" plugind-extractor "" 0
+helper_kill "parse-only extractor" plugind-extractor "" 0 install
+helper_kill "create's extractor" plugind-extractor "/tmp/create-" 3 create
+ctl create "$R/test/pushed" "$SRC" >/dev/null || notok "create a plugin to push"
+helper_kill "push's fetcher" plugind-fetcher "" 3 push
+ctl rm -f "$R/test/pushed" >/dev/null
 
 # Deterministic crash points (common/crashpoint.h), in a separate build.
 CB="${PD_CRASH_BUILD:-$PD_TOP/build-crash}"
