@@ -124,6 +124,12 @@ demo:
 bench: all tests
 	tests/bench/run.sh
 
+# The crash-safety test at length: 500 broker kills per verb (make check
+# runs 50), about half an hour.
+CRASH_KILLS	?= 500
+crash: all tests
+	CRASH_KILLS=$(CRASH_KILLS) TESTS=test_crash tests/run.sh
+
 # Longer fuzzing runs of every harness (make check runs them briefly).
 FUZZ_SECONDS	?= 60
 fuzz: all tests
@@ -151,5 +157,5 @@ install: all
 clean:
 	rm -rf $(B)
 
-.PHONY: all tests check demo bench fuzz deps install clean FORCE
+.PHONY: all tests check demo bench crash fuzz deps install clean FORCE
 .SECONDARY:

@@ -8,7 +8,7 @@
 # restarted broker then shows every invariant (invariants.py) and an
 # online `pluginctl check` is clean.  Then SIGKILL of each helper mid-job,
 # and the deterministic crash points of a `make CRASHPOINTS=1` build.
-# Long run: CRASH_KILLS=500 TESTS=test_crash tests/run.sh
+# Long run: make crash (CRASH_KILLS=500).
 . "$(dirname "$0")/../lib.sh"
 
 KILLS=${CRASH_KILLS:-50}
