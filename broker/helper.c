@@ -572,7 +572,8 @@ helper_spawn(struct helper *h, int role, int rootfd, const char *rootpath,
 		s.rlim_fsize = conf.limits.max_file > conf.limits.max_compressed ?
 		    conf.limits.max_file : conf.limits.max_compressed;
 	if (pd_send_setup(h->sock, 0, rootfd, &s, &ie) == -1)
-		return helper_fail(h, 1, e, "did not take SETUP", ie.msg);
+		return helper_fail(h, !helper_dead(h->pid), e, "did not take SETUP",
+		    ie.msg);
 	if (helper_recv(h, setup_done, 1, (int)conf.limits.helper_timeout * 1000,
 	    &m, e) == -1) {
 		helper_kill(h);
