@@ -392,6 +392,9 @@ op_dispatch(struct ctl_client *c, uint32_t type, struct pd_ctlreq *q, int fd,
 	case PD_CTL_EVENTS:
 		rc = op_events(c, q, e);
 		break;
+	case PD_CTL_CHECK:
+		rc = op_check(c, q, e);
+		break;
 	default:
 		rc = pd_errf(e, PD_E_INVAL, "\"%s\" is not implemented by plugind %s "
 		    "yet", v ? v->name : "?", PD_VERSION);

@@ -1389,6 +1389,30 @@ cmd_events(int argc, char **argv)
 	return 0;
 }
 
+static int
+cmd_check(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "repair", no_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 } };
+	uint32_t flags = 0;
+	struct reply r;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'r': flags |= PD_CTLF_REPAIR; break;
+		default: return 2;
+		}
+	}
+	if (argc != optind)
+		die("\"pluginctl check\" accepts no arguments (usage: pluginctl "
+		    "check [--repair])");
+	data_sink = sink_stdout;
+	request(PD_CTL_CHECK, flags, 0, -1, NULL, 0, &r);
+	return 0;
+}
+
 static void __dead
 usage(int code)
 {
@@ -1396,6 +1420,7 @@ usage(int code)
 	    "Usage:  pluginctl [-H unix://PATH] COMMAND\n\n"
 	    "Manage plugins (the `docker plugin` command set) through plugind.\n\n"
 	    "Commands:\n"
+	    "  check       Verify the data root and the running plugins (--repair)\n"
 	    "  create      Create a plugin from a rootfs and configuration\n"
 	    "  disable     Disable a plugin\n"
 	    "  enable      Enable a plugin (--timeout SECONDS to wait for its socket)\n"
@@ -1478,6 +1503,8 @@ main(int argc, char *argv[])
 		return cmd_logs(argc, argv);
 	if (strcmp(cmd, "events") == 0)
 		return cmd_events(argc, argv);
+	if (strcmp(cmd, "check") == 0)
+		return cmd_check(argc, argv);
 	if (strcmp(cmd, "install") == 0 || strcmp(cmd, "pull") == 0)
 		return cmd_install(argc, argv);
 	if (strcmp(cmd, "privileges") == 0)
