@@ -87,8 +87,8 @@ control_listen(const char *path, struct pd_err *e)
 	return fd;
 }
 
-static int
-count_client(uid_t uid, int delta)
+int
+control_count(uid_t uid, int delta)
 {
 	size_t i, free_slot = SIZE_MAX;
 	int ok = 1;
@@ -165,21 +165,56 @@ reply_fail(struct ctl_client *c, int code, const char *msg)
 	(void)pd_send_error(c->fd, PD_CTL_FAIL, c->reqid, (uint32_t)code, msg, NULL);
 }
 
-static void *
-client_thread(void *arg)
+/*
+ * A LOG line from the API process serving this connection (it logs on
+ * the same channel it sends requests on).  Anything else that is not a
+ * request is a protocol violation, as for any client.
+ */
+static int
+api_log(struct ctl_client *c, struct pd_msg *m)
 {
-	struct ctl_client *c = arg;
+	struct pd_log l;
+	struct pd_err e;
+	char prefix[32];
+
+	if (c->api_pid <= 0 || m->type != PD_MSG_LOG)
+		return 0;
+	if (pd_dec_log(m, &l, &e) == 0) {
+		snprintf(prefix, sizeof(prefix), "api[%d]", (int)c->api_pid);
+		pd_strvis(l.line);
+		log_emit((int)l.level, prefix, l.line);
+		pd_log_free(&l);
+	}
+	pd_msg_clear(m);
+	return 1;
+}
+
+/*
+ * Serve one control connection on c->fd: HELLO, then requests until the
+ * peer closes.  c->uid/gid/pid are what the kernel said about the peer
+ * (SO_PEERCRED, read by the broker): a request cannot claim another.
+ * `chp` is the channel already reading c->fd (the API process's helper
+ * channel, which may hold read-ahead bytes), or NULL for a fresh one.
+ */
+void
+control_serve(struct ctl_client *c, struct pd_chan *chp)
+{
 	const struct pd_verb *v;
 	struct pd_ctlreq q;
 	struct pd_hello h;
-	struct pd_chan ch;
+	struct pd_chan chl, *chp_own = NULL;
 	struct pd_msg m;
 	struct pd_err e;
 	int r, fd;
 
-	if (pd_chan_init(&ch, c->fd, 1) == -1)
-		goto out;
-	r = pd_msg_recv(&ch, &m, (int)conf.limits.client_timeout * 1000, &e);
+	if (chp == NULL) {
+		if (pd_chan_init(&chl, c->fd, 1) == -1)
+			return;
+		chp = chp_own = &chl;
+	}
+	do
+		r = pd_msg_recv(chp, &m, (int)conf.limits.client_timeout * 1000, &e);
+	while (r == 1 && api_log(c, &m));
 	if (r != 1)
 		goto done;
 	c->reqid = m.id;
@@ -205,7 +240,7 @@ client_thread(void *arg)
 		goto done;
 
 	while (!pd_quit) {
-		r = pd_msg_recv(&ch, &m, (int)conf.limits.client_timeout * 10000, &e);
+		r = pd_msg_recv(chp, &m, (int)conf.limits.client_timeout * 10000, &e);
 		if (r == 0)
 			break;
 		if (r == -1) {
@@ -213,6 +248,8 @@ client_thread(void *arg)
 			reply_fail(c, PD_E_PROTO, e.msg);
 			break;
 		}
+		if (api_log(c, &m))
+			continue;
 		c->reqid = m.id;
 		if (pd_dec_ctlreq(&m, &q, &e) == -1) {
 			log_info("control client pid %d uid %u: %s", (int)c->pid,
@@ -258,10 +295,18 @@ client_thread(void *arg)
 			break;
 	}
 done:
-	pd_chan_free(&ch);
-out:
+	if (chp_own != NULL)
+		pd_chan_free(chp_own);
+}
+
+static void *
+client_thread(void *arg)
+{
+	struct ctl_client *c = arg;
+
+	control_serve(c, NULL);
 	close(c->fd);
-	count_client(c->uid, -1);
+	control_count(c->uid, -1);
 	free(c);
 	return NULL;
 }
@@ -295,7 +340,7 @@ control_accept(int lfd)
 		tv.tv_sec = 10;
 		tv.tv_usec = 0;
 		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		if (!count_client(cred.uid, 1)) {
+		if (!control_count(cred.uid, 1)) {
 			(void)pd_send_error(fd, PD_CTL_FAIL, 0, PD_E_LIMIT,
 			    "too many connections to plugind", NULL);
 			close(fd);
@@ -312,7 +357,7 @@ control_accept(int lfd)
 		if (pthread_create(&t, &attr, client_thread, c) != 0) {
 			log_warnx("cannot start a client thread");
 			close(fd);
-			count_client(cred.uid, -1);
+			control_count(cred.uid, -1);
 			free(c);
 		}
 		pthread_attr_destroy(&attr);
