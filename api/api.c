@@ -70,7 +70,7 @@ main(int argc, char *argv[])
 			break;
 		}
 		api_handle(&x);
-		if (!req.keepalive || conn.broken)
+		if (!req.keepalive || conn.broken || conn.desync)
 			break;
 		if (!req.body_done && http_body_drain(&conn, &req) == -1)
 			break;

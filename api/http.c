@@ -69,7 +69,7 @@ conn_fill(struct http_conn *c, int64_t deadline, struct pd_err *e)
 		return pd_errf(e, 431, "request header fields too large");
 	for (;;) {
 		if (!wait_fd(c->fd, POLLIN, deadline)) {
-			c->broken = 1;
+			c->desync = 1;
 			return pd_errf(e, 408, "timed out reading the request");
 		}
 		n = read(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
@@ -150,7 +150,8 @@ parse_line0(struct http_req *r, char *line, struct pd_err *e)
 	else if (strcmp(sp2 + 1, "HTTP/1.0") == 0)
 		r->minor = 0;
 	else if (strncmp(sp2 + 1, "HTTP/", 5) == 0)
-		return pd_errf(e, 505, "HTTP version not supported");
+		return pd_errf(e, 400, "HTTP version not supported (HTTP/1.0 and "
+		    "HTTP/1.1 only)");
 	else
 		return pd_errf(e, 400, "malformed HTTP version");
 	r->target = sp1 + 1;
@@ -219,7 +220,8 @@ parse_header(struct http_req *r, char *line, struct pd_err *e)
 		return set_clen(r, v, e);
 	if (strcasecmp(line, "Transfer-Encoding") == 0) {
 		if (strcasecmp(v, "chunked") != 0 || r->chunked)
-			return pd_errf(e, 501, "unsupported Transfer-Encoding \"%s\"", v);
+			return pd_errf(e, 400, "unsupported Transfer-Encoding \"%s\" "
+			    "(chunked only)", v);
 		r->chunked = 1;
 	}
 	return 0;
@@ -290,7 +292,7 @@ http_read_request(struct http_conn *c, struct http_req *r, struct pd_err *e)
 			return started || e->code != 408 ? -1 : 0;
 		if (n == 0) {
 			if (started)
-				c->broken = 1;
+				c->desync = 1;
 			return started ? pd_errf(e, 0, "EOF in the header") : 0;
 		}
 	}
@@ -385,7 +387,7 @@ read_line(struct http_conn *c, char *out, size_t max, struct pd_err *e)
 		if (c->len - c->off > max)
 			return pd_errf(e, 400, "malformed chunked encoding");
 		if ((r = conn_fill(c, deadline, e)) <= 0) {
-			c->broken = 1;
+			c->desync = 1;
 			return r == 0 ? pd_errf(e, 400, "unexpected EOF in the body") :
 			    -1;
 		}
@@ -449,7 +451,7 @@ http_body_read(struct http_conn *c, struct http_req *r, void *buf, size_t len,
 		return 0;
 	if (r->chunked && r->left == 0) {
 		if (next_chunk(c, r, e) == -1) {
-			c->broken = 1;
+			c->desync = 1;
 			return -1;
 		}
 		if (r->body_done)
@@ -458,7 +460,7 @@ http_body_read(struct http_conn *c, struct http_req *r, void *buf, size_t len,
 	if (c->off == c->len) {
 		deadline = now_ms() + HTTP_IO_MS;
 		if ((rr = conn_fill(c, deadline, e)) <= 0) {
-			c->broken = 1;
+			c->desync = 1;
 			return rr == 0 ? pd_errf(e, 400, "unexpected EOF in the "
 			    "body") : -1;
 		}
@@ -475,7 +477,7 @@ http_body_read(struct http_conn *c, struct http_req *r, void *buf, size_t len,
 		if (!r->chunked)
 			r->body_done = 1;
 		else if (chunk_crlf(c, e) == -1) {
-			c->broken = 1;
+			c->desync = 1;
 			return -1;
 		}
 	}
@@ -494,7 +496,7 @@ http_body_all(struct http_conn *c, struct http_req *r, size_t max, char **out,
 	*out = NULL;
 	*outlen = 0;
 	if (r->clen > (int64_t)max) {
-		c->broken = 1;
+		c->desync = 1;
 		return pd_errf(e, 413, "request body too large (limit %zu bytes)",
 		    max);
 	}
@@ -503,7 +505,7 @@ http_body_all(struct http_conn *c, struct http_req *r, size_t max, char **out,
 		if (len == cap) {
 			if (cap >= max + 1) {
 				free(b);
-				c->broken = 1;
+				c->desync = 1;
 				return pd_errf(e, 413, "request body too large (limit "
 				    "%zu bytes)", max);
 			}
@@ -522,7 +524,7 @@ http_body_all(struct http_conn *c, struct http_req *r, size_t max, char **out,
 		len += (size_t)n;
 		if (len > max) {
 			free(b);
-			c->broken = 1;
+			c->desync = 1;
 			return pd_errf(e, 413, "request body too large (limit %zu "
 			    "bytes)", max);
 		}
@@ -544,7 +546,7 @@ http_body_drain(struct http_conn *c, struct http_req *r)
 
 	while ((n = http_body_read(c, r, tmp, sizeof(tmp), &e)) > 0)
 		if ((total += (uint64_t)n) > HTTP_JSON_MAX) {
-			c->broken = 1;
+			c->desync = 1;
 			return -1;
 		}
 	return n < 0 ? -1 : 0;
@@ -553,7 +555,7 @@ http_body_drain(struct http_conn *c, struct http_req *r)
 static int
 write_all(struct http_conn *c, const void *p, size_t len)
 {
-	int64_t deadline = now_ms() + HTTP_IO_MS;
+	int64_t deadline = now_ms() + HTTP_WRITE_MS;
 	const uint8_t *b = p;
 	ssize_t n;
 
@@ -621,10 +623,12 @@ http_respond(struct http_conn *c, struct http_req *r, int status,
 {
 	char framing[96];
 
-	if (!r->body_done && http_body_drain(c, r) == -1)
+	if (!c->desync && !r->body_done && http_body_drain(c, r) == -1)
+		r->keepalive = 0;
+	if (c->desync)
 		r->keepalive = 0;
 	snprintf(framing, sizeof(framing), "%sContent-Length: %zu\r\n",
-	    r->keepalive && !c->broken ? "" : "Connection: close\r\n", len);
+	    r->keepalive ? "" : "Connection: close\r\n", len);
 	if (status == 204 || status == 304)
 		snprintf(framing, sizeof(framing), "%s",
 		    r->keepalive ? "" : "Connection: close\r\n");
@@ -666,6 +670,8 @@ int
 http_stream_begin(struct http_conn *c, struct http_req *r, const char *xhdrs)
 {
 	r->streaming = 1;
+	if (c->desync)
+		r->keepalive = 0;
 	return write_head(c, r, 200, "application/json", xhdrs,
 	    r->keepalive ? "Transfer-Encoding: chunked\r\n" :
 	    "Transfer-Encoding: chunked\r\nConnection: close\r\n");

@@ -19,7 +19,8 @@
 #define HTTP_JSON_MAX		(1024 * 1024)
 #define HTTP_IDLE_MS		60000	/* keep-alive: wait for a request */
 #define HTTP_HDR_MS		10000	/* whole header block once started */
-#define HTTP_IO_MS		30000	/* any one body read or write */
+#define HTTP_IO_MS		15000	/* any one body read */
+#define HTTP_WRITE_MS		30000	/* any one response write */
 
 struct http_conn {
 	int		 fd;
@@ -27,6 +28,7 @@ struct http_conn {
 	size_t		 len;		/* bytes in buf */
 	size_t		 off;		/* consumed */
 	int		 broken;	/* a read or write failed: close */
+	int		 desync;	/* bad or cut-off input: answer, close */
 };
 
 struct http_hdr {

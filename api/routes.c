@@ -169,10 +169,41 @@ wait_reply(struct stream *s, struct reply *r)
 	}
 }
 
+/*
+ * The broker drops a channel that sends a request it cannot decode, so
+ * what the verb table or the string limits refuse is answered here.
+ */
+static int
+args_ok(uint32_t type, char **args, uint32_t nargs, struct reply *r)
+{
+	const struct pd_verb *v = pd_verb_lookup(type);
+	uint32_t i;
+
+	memset(r, 0, sizeof(*r));
+	r->code = PD_E_INVAL;
+	if (v == NULL || nargs < v->minargs || nargs > v->maxargs) {
+		snprintf(r->msg, sizeof(r->msg), "wrong number of arguments");
+		return 0;
+	}
+	for (i = 0; i < nargs; i++)
+		if (strlen(args[i]) > PD_STR_ARG) {
+			snprintf(r->msg, sizeof(r->msg), "argument too long (%zu bytes, "
+			    "limit %d): %.40s...", strlen(args[i]), PD_STR_ARG, args[i]);
+			return 0;
+		}
+	r->code = 0;
+	return 1;
+}
+
 static int
 call(uint32_t type, uint32_t flags, char **args, uint32_t nargs, int fd,
     struct stream *s, struct reply *r)
 {
+	if (!args_ok(type, args, nargs, r)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
 	send_req(type, flags, args, nargs, fd);
 	return wait_reply(s, r);
 }
@@ -594,7 +625,8 @@ route_set(struct api_ctx *x, const char *name)
 		}
 		args[n++] = (char *)(uintptr_t)json_string_value(v);
 	}
-	rc = call(PD_CTL_SET, 0, args, n, -1, NULL, &r);
+	/* nothing to set: Docker answers 204, or 404 for an unknown plugin */
+	rc = call(n > 1 ? PD_CTL_SET : PD_CTL_INSPECT, 0, args, n, -1, NULL, &r);
 	json_decref(body);
 	finish(x, rc, &r, 204, 0);
 }
