@@ -536,6 +536,9 @@ route_pull(struct api_ctx *x, const char *pname)
 	    upgrade ? 0 : PD_CTLF_DISABLE, args, 4, -1, &s, &r);
 	free(args[2]);
 	free(args[3]);
+	/* A taken name is 400 on pull, 409 elsewhere (SPEC trap 9). */
+	if (rc == -1 && !upgrade && r.code == PD_E_EXISTS)
+		r.code = PD_E_INVAL;
 	finish_stream(x, &s, rc, &r, NULL);
 	free(hdr);
 }

@@ -30,7 +30,9 @@ cp "$PD_BUILD/fixtures/volplugin" "$P/rootfs/plugin"
 cfg "$P/config.json" "created here"
 
 A="$T/api.sock"
-start_broker "$T/b" --docker-api "unix://$A" || { notok "broker starts"; done_testing; exit 1; }
+# This one turns the API on from the config file.
+echo "{\"docker-api\": \"unix://$A\"}" >"$T/conf.json"
+start_broker "$T/b" --config "$T/conf.json" || { notok "broker starts"; done_testing; exit 1; }
 export DOCKER_CONFIG="$T/dockercfg"; mkdir -p "$DOCKER_CONFIG"
 /usr/bin/python3 "$PD_TOP/tests/api/sdk_flow.py" "$A" "$R" "$P" "$T/b/exec" >"$T/out" 2>&1
 rc=$?
