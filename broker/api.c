@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,20 @@
 
 static pthread_mutex_t	 api_mtx = PTHREAD_MUTEX_INITIALIZER;
 static unsigned		 api_nconn;
+static pid_t		 api_pids[PD_API_MAXCONN];	/* running, unreaped */
+
+/* Caller holds api_mtx. */
+static void
+api_pid_set(pid_t old, pid_t new)
+{
+	size_t i;
+
+	for (i = 0; i < PD_API_MAXCONN; i++)
+		if (api_pids[i] == old) {
+			api_pids[i] = new;
+			return;
+		}
+}
 
 struct api_conn {
 	struct ctl_client	 c;
@@ -94,8 +109,15 @@ api_thread(void *arg)
 	close(a->httpfd);
 	a->c.fd = h.sock;
 	a->c.api_pid = h.pid;
+	pthread_mutex_lock(&api_mtx);
+	api_pid_set(0, h.pid);
+	pthread_mutex_unlock(&api_mtx);
 	h.chan.allow_fd = 1;	/* `create` passes its body as a pipe */
 	control_serve(&a->c, &h.chan);
+	/* Out of the list before it is reaped: a listed pid is our child. */
+	pthread_mutex_lock(&api_mtx);
+	api_pid_set(h.pid, 0);
+	pthread_mutex_unlock(&api_mtx);
 	helper_kill(&h);
 out:
 	control_count(a->c.uid, -1);
@@ -175,4 +197,21 @@ api_accept(int lfd)
 		}
 		pthread_attr_destroy(&attr);
 	}
+}
+
+/*
+ * At shutdown: end every API connection now (an idle keep-alive client
+ * would otherwise hold the drain).  Safe: every listed pid is an API
+ * process of ours that its thread has not reaped yet.
+ */
+void
+api_shutdown(void)
+{
+	size_t i;
+
+	pthread_mutex_lock(&api_mtx);
+	for (i = 0; i < PD_API_MAXCONN; i++)
+		if (api_pids[i] > 0)
+			(void)kill(api_pids[i], SIGKILL);
+	pthread_mutex_unlock(&api_mtx);
 }

@@ -267,6 +267,7 @@ void	control_serve(struct ctl_client *, struct pd_chan *);
 
 /* api.c: the Docker Engine API socket (docs/DOCKER_API.md). */
 void	api_accept(int);
+void	api_shutdown(void);
 
 /* ops.c: verbs */
 struct ctl_client {

@@ -346,6 +346,7 @@ main(int argc, char *argv[])
 	if (afd != -1) {
 		close(afd);
 		unlink(conf.docker_api);
+		api_shutdown();
 	}
 	control_drain(10);
 	lifecycle_shutdown();

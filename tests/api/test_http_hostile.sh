@@ -89,4 +89,20 @@ kill -0 "$BROKER_PID" && ctl ls >/dev/null && ok "broker alive after the API pro
     notok "broker after kill"
 sleep 0.3
 [ -z "$(api_pids)" ] && ok "no API process outlives its connection" || notok "API processes left: $(api_pids)"
+
+# SIGTERM with an idle keep-alive connection open: the broker ends its
+# API process and stops at once, rather than waiting out the drain.
+mkfifo "$T/idle.in"
+$H hold <"$T/idle.in" >"$T/idle.out" 2>&1 &
+IP=$!; track_pid $IP
+exec 8>"$T/idle.in"
+i=0; while ! grep -q held "$T/idle.out" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+t0=$(date +%s%N)
+stop_broker "$BROKER_PID"; src=$?
+dt=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ $src -eq 0 ] && [ $dt -lt 5000 ] && ok "SIGTERM with an idle API connection: clean exit in ${dt} ms" ||
+    notok "SIGTERM with an idle API connection: status $src after ${dt} ms"
+[ ! -e "$A" ] && ok "the API socket is removed at exit" || notok "API socket left behind"
+exec 8>&-
+wait $IP
 done_testing
