@@ -515,7 +515,11 @@ helper_spawn_fd(struct helper *h, int role, int rootfd, const char *rootpath,
 		sigprocmask(SIG_SETMASK, &all, NULL);
 		if (dup2(devnull, 0) == -1 || dup2(devnull, 1) == -1)
 			_exit(126);
-		/* Park xfd above 4 first so that placing fd 3 cannot clobber it. */
+		/*
+		 * xfd (the API process's HTTP connection) becomes fd 4: a
+		 * socket the helper is meant to own, nothing else leaks.
+		 * Park it above 4 first so placing fd 3 cannot clobber it.
+		 */
 		if (xfd >= 0 && (xfd = fcntl(xfd, F_DUPFD, 5)) == -1)
 			_exit(126);
 		if (sv[1] == 3) {
