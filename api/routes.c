@@ -430,19 +430,29 @@ route_list(struct api_ctx *x)
 		return;
 	}
 	json_object_foreach(f, k, v) {
+		size_t n0 = n;
+
 		if (json_is_object(v)) {
 			json_object_foreach(v, vk, vv)
-				if (json_is_true(vv) && n < PD_CTL_MAXARGS)
+				if (json_is_true(vv) && n < PD_CTL_MAXARGS - 1)
 					args[n++] = xasprintf("%s=%s", k, vk);
 		} else if (json_is_array(v)) {
 			json_array_foreach(v, i, vv)
-				if (json_is_string(vv) && n < PD_CTL_MAXARGS)
+				if (json_is_string(vv) && n < PD_CTL_MAXARGS - 1)
 					args[n++] = xasprintf("%s=%s", k,
 					    json_string_value(vv));
-		} else
+		}
+		/* a key without values still names a filter the broker checks */
+		if (n == n0 && n < PD_CTL_MAXARGS - 1)
 			args[n++] = xasprintf("%s=", k);
-		if (n == 0 || strncmp(args[n - 1], k, strlen(k)) != 0)
-			args[n++] = xasprintf("%s=", k);
+		if (n >= PD_CTL_MAXARGS - 1) {
+			while (n > 0)
+				free(args[--n]);
+			json_decref(f);
+			(void)http_error(x->c, x->r, 400, "invalid filter: too many "
+			    "values");
+			return;
+		}
 	}
 	json_decref(f);
 	rc = call(PD_CTL_LIST, 0, args, n, -1, NULL, &r);

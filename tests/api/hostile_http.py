@@ -180,6 +180,8 @@ def cases():
     case("escaped NUL in the path", req("GET", "/plugins/a%00b/json"), 400)
     case("privileges without remote", req("GET", P + "/privileges"), 400, "remote")
     case("bad filters", req("GET", P + "?filters=%7Bnot-json"), 400, "invalid filter")
+    case("300 filter keys", req("GET", P + "?filters={" + ",".join(
+         '"k%d":1' % i for i in range(300)) + "}"), 400, "invalid filter")
     case("unknown filter key", req("GET", P + '?filters=%7B%22enable%22%3A%7B%22true%22%3Atrue%7D%7D'),
          400, "invalid filter 'enable'")
     # A slow client: half a header, then nothing; the API process gives up.
