@@ -22,7 +22,7 @@ HARDEN		:= -fPIE -fstack-protector-strong -fstack-clash-protection \
 		   -D_FORTIFY_SOURCE=2 -fno-strict-aliasing
 OPT		?= -O2 -g
 CFLAGS_ALL	:= -std=gnu11 $(OPT) $(WARN) $(HARDEN) -D_GNU_SOURCE \
-		   -DLIBEXECDIR='"$(LIBEXECDIR)"' -Icommon -Ibroker -Ifetcher -Iextractor $(PKG_CFLAGS) $(CFLAGS)
+		   -DLIBEXECDIR='"$(LIBEXECDIR)"' -Icommon -Ibroker -Ifetcher -Iextractor -Iapi $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL	:= -pie -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack -pthread $(LDFLAGS)
 
 # Test-only crash points (common/crashpoint.h); build into another B=.
@@ -40,6 +40,7 @@ BROKER_SRCS	:= $(filter-out broker/plugind.c broker/pluginctl%.c,$(wildcard brok
 CTL_SRCS	:= $(wildcard broker/pluginctl*.c)
 FETCH_SRCS	:= $(filter-out fetcher/fetcher.c,$(wildcard fetcher/*.c))
 EXTRACT_SRCS	:= $(filter-out extractor/extractor.c,$(wildcard extractor/*.c))
+API_SRCS	:= $(filter-out api/api.c,$(wildcard api/*.c))
 TEST_SRCS	:= $(wildcard tests/unit/test_*.c tests/sandbox/*.c)
 TOOL_SRCS	:= $(wildcard tests/tools/*.c)
 FIXTURE_SRCS	:= $(wildcard tests/fixtures/*.c)
@@ -49,16 +50,18 @@ LIBCOMMON	:= $(B)/libpdcommon.a
 LIBBROKER	:= $(B)/libpdbroker.a
 LIBFETCH	:= $(B)/libpdfetch.a
 LIBEXTRACT	:= $(B)/libpdextract.a
-LIBS_ALL	:= $(LIBBROKER) $(LIBFETCH) $(LIBEXTRACT) $(LIBCOMMON)
+LIBAPI		:= $(B)/libpdapi.a
+LIBS_ALL	:= $(LIBBROKER) $(LIBFETCH) $(LIBEXTRACT) $(LIBAPI) $(LIBCOMMON)
 
-PROGS		:= $(B)/plugind $(B)/plugind-fetcher $(B)/plugind-extractor $(B)/pluginctl
+PROGS		:= $(B)/plugind $(B)/plugind-fetcher $(B)/plugind-extractor \
+		   $(B)/plugind-api $(B)/pluginctl
 TESTS		:= $(patsubst %.c,$(B)/tests/%,$(notdir $(TEST_SRCS)))
 TOOLS		:= $(patsubst %.c,$(B)/tests/tools/%,$(notdir $(TOOL_SRCS)))
 FIXTURES	:= $(patsubst %.c,$(B)/fixtures/%,$(notdir $(FIXTURE_SRCS)))
 
 all: $(PROGS)
 
-$(B)/obj/%.o: %.c $(wildcard common/*.h broker/*.h fetcher/*.h extractor/*.h tests/*.h)
+$(B)/obj/%.o: %.c $(wildcard common/*.h broker/*.h fetcher/*.h extractor/*.h api/*.h tests/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS_ALL) -c -o $@ $<
@@ -74,6 +77,7 @@ $(LIBCOMMON): $(call obj,$(COMMON_SRCS))
 $(LIBBROKER): $(call obj,$(BROKER_SRCS))
 $(LIBFETCH): $(call obj,$(FETCH_SRCS))
 $(LIBEXTRACT): $(call obj,$(EXTRACT_SRCS))
+$(LIBAPI): $(call obj,$(API_SRCS))
 $(B)/lib%.a:
 	@mkdir -p $(dir $@)
 	rm -f $@
@@ -91,6 +95,8 @@ $(B)/pluginctl: $(call obj,$(CTL_SRCS)) $(LIBS_ALL)
 $(B)/plugind-fetcher: $(call obj,fetcher/fetcher.c) $(LIBFETCH) $(LIBCOMMON)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 $(B)/plugind-extractor: $(call obj,extractor/extractor.c) $(LIBEXTRACT) $(LIBCOMMON)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+$(B)/plugind-api: $(call obj,api/api.c) $(LIBAPI) $(LIBCOMMON)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
 # Unit tests and probes: one program per file, linked against every library.
@@ -143,12 +149,13 @@ install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)
 	install -m 0755 $(B)/plugind $(DESTDIR)$(SBINDIR)/plugind
 	install -m 0755 $(B)/pluginctl $(DESTDIR)$(BINDIR)/pluginctl
-	install -m 0755 $(B)/plugind-fetcher $(B)/plugind-extractor $(DESTDIR)$(LIBEXECDIR)/
+	install -m 0755 $(B)/plugind-fetcher $(B)/plugind-extractor \
+	    $(B)/plugind-api $(DESTDIR)$(LIBEXECDIR)/
 	install -d $(DESTDIR)$(UNITDIR)
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' docs/plugind.service.in > $(DESTDIR)$(UNITDIR)/plugind.service
 	if [ -z "$(DESTDIR)" ]; then \
 		getent group plugind >/dev/null || groupadd --system plugind; \
-		for u in _pd_fetch _pd_extract; do \
+		for u in _pd_fetch _pd_extract _pd_api; do \
 			getent passwd $$u >/dev/null || useradd --system --no-create-home \
 			    --home-dir /nonexistent --shell /usr/sbin/nologin $$u; \
 		done; \

@@ -23,6 +23,8 @@
 #define PD_CTL_GROUP		"plugind"
 #define PD_FETCH_USER		"_pd_fetch"
 #define PD_EXTRACT_USER		"_pd_extract"
+#define PD_API_USER		"_pd_api"
+#define PD_API_MAXCONN		32	/* concurrent Docker API connections */
 
 struct ctl_client;
 
@@ -56,6 +58,8 @@ struct pd_conf {
 	char		*libexec_dir;
 	char		*fetch_user;
 	char		*extract_user;
+	char		*api_user;
+	char		*docker_api;		/* Docker API socket path, or NULL */
 	char		*runtime;
 	char		*certs_dir;
 	json_t		*insecure_registries;	/* array of "host:port" */
@@ -88,6 +92,8 @@ struct helper {
 };
 
 int	helper_spawn(struct helper *, int, int, const char *, struct pd_err *);
+int	helper_spawn_fd(struct helper *, int, int, const char *, int,
+	    struct pd_err *);
 int	helper_recv(struct helper *, const uint32_t *, size_t, int,
 	    struct pd_msg *, struct pd_err *);
 void	helper_stop(struct helper *);
@@ -272,6 +278,13 @@ int	op_check(struct ctl_client *, struct pd_ctlreq *, struct pd_err *);
 int	control_listen(const char *, struct pd_err *);
 void	control_accept(int);
 void	control_drain(int);
+const char *control_count(uid_t, int);
+void	control_emfile(int, const char *, void (*)(int, const char *));
+void	control_serve(struct ctl_client *, struct pd_chan *);
+
+/* api.c: the Docker Engine API socket (docs/DOCKER_API.md). */
+void	api_accept(int);
+void	api_shutdown(void);
 
 /* ops.c: verbs */
 struct ctl_client {
@@ -281,6 +294,7 @@ struct ctl_client {
 	pid_t		 pid;
 	uint32_t	 reqid;
 	int		 gone;		/* a send failed: stop talking to it */
+	pid_t		 api_pid;	/* > 0: requests come from this API process */
 };
 
 int	ctl_reply_data(struct ctl_client *, const void *, size_t);

@@ -20,6 +20,7 @@ conf_defaults(struct pd_conf *c)
 	c->libexec_dir = xstrdup(LIBEXECDIR);
 	c->fetch_user = xstrdup(PD_FETCH_USER);
 	c->extract_user = xstrdup(PD_EXTRACT_USER);
+	c->api_user = xstrdup(PD_API_USER);
 	c->runtime = xstrdup("runc");
 	c->certs_dir = xstrdup("/etc/plugind/certs.d");
 	c->insecure_registries = json_array();
@@ -194,6 +195,18 @@ conf_load_file(struct pd_conf *c, const char *path, struct pd_err *e)
 			rc = conf_str(v, k, &c->fetch_user, e);
 		else if (strcmp(k, "extractor-user") == 0)
 			rc = conf_str(v, k, &c->extract_user, e);
+		else if (strcmp(k, "api-user") == 0)
+			rc = conf_str(v, k, &c->api_user, e);
+		else if (strcmp(k, "docker-api") == 0) {
+			rc = conf_str(v, k, &c->docker_api, e);
+			if (rc == 0 && (strncmp(c->docker_api, "unix://", 7) != 0 ||
+			    c->docker_api[7] != '/'))
+				rc = pd_errf(e, PD_E_INVAL, "config: \"docker-api\" must be "
+				    "unix:///absolute/path");
+			else if (rc == 0)
+				memmove(c->docker_api, c->docker_api + 7,
+				    strlen(c->docker_api + 7) + 1);
+		}
 		else if (strcmp(k, "certs-dir") == 0)
 			rc = conf_str(v, k, &c->certs_dir, e);
 		else if (strcmp(k, "runtime") == 0)

@@ -67,6 +67,9 @@ control_listen(const char *path, struct pd_err *e)
 	int fd;
 
 	size_nofile();
+	/* Kept in reserve so a refusal can still be accepted at EMFILE. */
+	if (spare_fd == -1)
+		spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sun.sun_path))
@@ -121,8 +124,8 @@ control_listen(const char *path, struct pd_err *e)
  * broker anyway) and its clients are bounded by max_clients.  Returns
  * NULL when admitted, else why not.
  */
-static const char *
-count_client(uid_t uid, int delta)
+const char *
+control_count(uid_t uid, int delta)
 {
 	const struct pd_limits *l = &conf.limits;
 	size_t i, free_slot = SIZE_MAX;
@@ -243,21 +246,56 @@ wait_request(struct ctl_client *c, struct pd_chan *ch)
 	return 1;
 }
 
-static void *
-client_thread(void *arg)
+/*
+ * A LOG line from the API process serving this connection (it logs on
+ * the same channel it sends requests on).  Anything else that is not a
+ * request is a protocol violation, as for any client.
+ */
+static int
+api_log(struct ctl_client *c, struct pd_msg *m)
 {
-	struct ctl_client *c = arg;
+	struct pd_log l;
+	struct pd_err e;
+	char prefix[32];
+
+	if (c->api_pid <= 0 || m->type != PD_MSG_LOG)
+		return 0;
+	if (pd_dec_log(m, &l, &e) == 0) {
+		snprintf(prefix, sizeof(prefix), "api[%d]", (int)c->api_pid);
+		pd_strvis(l.line);
+		log_emit((int)l.level, prefix, l.line);
+		pd_log_free(&l);
+	}
+	pd_msg_clear(m);
+	return 1;
+}
+
+/*
+ * Serve one control connection on c->fd: HELLO, then requests until the
+ * peer closes.  c->uid/gid/pid are what the kernel said about the peer
+ * (SO_PEERCRED, read by the broker): a request cannot claim another.
+ * `chp` is the channel already reading c->fd (the API process's helper
+ * channel, which may hold read-ahead bytes), or NULL for a fresh one.
+ */
+void
+control_serve(struct ctl_client *c, struct pd_chan *chp)
+{
 	const struct pd_verb *v;
 	struct pd_ctlreq q;
 	struct pd_hello h;
-	struct pd_chan ch;
+	struct pd_chan chl, *chp_own = NULL;
 	struct pd_msg m;
 	struct pd_err e;
 	int r, fd;
 
-	if (pd_chan_init(&ch, c->fd, 1) == -1)
-		goto out;
-	r = pd_msg_recv(&ch, &m, (int)conf.limits.client_timeout * 1000, &e);
+	if (chp == NULL) {
+		if (pd_chan_init(&chl, c->fd, 1) == -1)
+			return;
+		chp = chp_own = &chl;
+	}
+	do
+		r = pd_msg_recv(chp, &m, (int)conf.limits.client_timeout * 1000, &e);
+	while (r == 1 && api_log(c, &m));
 	if (r != 1)
 		goto done;
 	c->reqid = m.id;
@@ -283,8 +321,8 @@ client_thread(void *arg)
 		goto done;
 
 	while (!pd_quit && !c->gone) {
-		if ((r = wait_request(c, &ch)) == 1)
-			r = pd_msg_recv(&ch, &m, (int)conf.limits.client_timeout * 1000,
+		if ((r = wait_request(c, chp)) == 1)
+			r = pd_msg_recv(chp, &m, (int)conf.limits.client_timeout * 1000,
 			    &e);
 		if (r == 0)
 			break;
@@ -293,6 +331,8 @@ client_thread(void *arg)
 			reply_fail(c, PD_E_PROTO, e.msg);
 			break;
 		}
+		if (api_log(c, &m))
+			continue;
 		c->reqid = m.id;
 		if (pd_dec_ctlreq(&m, &q, &e) == -1) {
 			log_info("control client pid %d uid %u: %s", (int)c->pid,
@@ -338,20 +378,34 @@ client_thread(void *arg)
 			break;
 	}
 done:
-	pd_chan_free(&ch);
-out:
+	if (chp_own != NULL)
+		pd_chan_free(chp_own);
+}
+
+static void *
+client_thread(void *arg)
+{
+	struct ctl_client *c = arg;
+
+	control_serve(c, NULL);
 	close(c->fd);
-	count_client(c->uid, -1);
+	control_count(c->uid, -1);
 	free(c);
 	return NULL;
 }
 
 /* Turn a connection away with a reason it can print, then close it. */
 static void
-refuse(int fd, const char *why)
+say_refusal(int fd, const char *why)
 {
 	/* A fresh socket's buffer is empty: this small write cannot block. */
 	(void)pd_send_error(fd, PD_CTL_FAIL, 0, PD_E_LIMIT, why, NULL);
+}
+
+static void
+refuse(int fd, const char *why)
+{
+	say_refusal(fd, why);
 	close(fd);
 }
 
@@ -361,22 +415,24 @@ refuse(int fd, const char *why)
  * Give up the spare descriptor, accept the connection, refuse it and take
  * the spare back; without a spare, pause briefly instead.
  */
-static void
-accept_emfile(int lfd)
+void
+control_emfile(int lfd, const char *what, void (*say)(int, const char *))
 {
 	static time_t last;
 	time_t now = time(NULL);
 	int fd = -1;
 
 	if (now != last)
-		log_warnx("control socket: out of file descriptors; refusing "
-		    "connections");
+		log_warnx("%s: out of file descriptors; refusing connections",
+		    what);
 	last = now;
 	if (spare_fd != -1) {
 		close(spare_fd);
 		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd != -1)
-			refuse(fd, "plugind is out of file descriptors");
+		if (fd != -1) {
+			say(fd, "plugind is out of file descriptors");
+			close(fd);
+		}
 		spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	}
 	if (fd == -1)
@@ -404,7 +460,7 @@ start_client(int fd, const struct ucred *cred)
 	if (rc != 0) {
 		log_warnx("cannot start a client thread: %s", strerror(rc));
 		refuse(fd, "plugind cannot start a thread for this connection");
-		count_client(cred->uid, -1);
+		control_count(cred->uid, -1);
 		free(c);
 	}
 }
@@ -423,13 +479,11 @@ control_accept(int lfd)
 	socklen_t len;
 	int fd, n;
 
-	if (spare_fd == -1)
-		spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	for (n = 0; n < 64; n++) {
 		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd == -1) {
 			if (errno == EMFILE || errno == ENFILE)
-				accept_emfile(lfd);
+				control_emfile(lfd, "control socket", say_refusal);
 			else if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			    errno != EINTR && errno != ECONNABORTED)
 				log_warn("accept");
@@ -445,7 +499,7 @@ control_accept(int lfd)
 		tv.tv_sec = conf.limits.send_timeout;
 		tv.tv_usec = 0;
 		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		if ((why = count_client(cred.uid, 1)) != NULL) {
+		if ((why = control_count(cred.uid, 1)) != NULL) {
 			log_debug("refused a connection from uid %u pid %d: %s",
 			    (unsigned)cred.uid, (int)cred.pid, why);
 			refuse(fd, why);

@@ -206,6 +206,20 @@ op_create(struct ctl_client *c, const char *rawname, int ctxfd, struct pd_err *e
 	st.rootfd = -1;
 	if (ctxfd < 0)
 		return pd_errf(e, PD_E_INVAL, "create needs the plugin context");
+	/*
+	 * Only a file (pluginctl) or a pipe (plugind-api streaming the HTTP
+	 * body) is accepted; the broker never reads it, the extractor does.
+	 */
+	{
+		struct stat cst;
+
+		if (fstat(ctxfd, &cst) == -1 || (!S_ISREG(cst.st_mode) &&
+		    !S_ISFIFO(cst.st_mode))) {
+			close(ctxfd);
+			return pd_errf(e, PD_E_INVAL, "the create context must be a "
+			    "regular file or a pipe");
+		}
+	}
 	if (plugin_new_name(rawname, name, sizeof(name), e) == -1) {
 		close(ctxfd);
 		return -1;

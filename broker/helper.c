@@ -169,7 +169,7 @@ int
 helper_lookup_user(int role, uid_t *uid, gid_t *gid, struct pd_err *e)
 {
 	const char *name = role == PD_ROLE_FETCHER ? conf.fetch_user :
-	    conf.extract_user;
+	    role == PD_ROLE_API ? conf.api_user : conf.extract_user;
 	struct passwd *pw;
 
 	/* Looked up here, before any chroot: helpers never use NSS for ids. */
@@ -480,6 +480,17 @@ int
 helper_spawn(struct helper *h, int role, int rootfd, const char *rootpath,
     struct pd_err *e)
 {
+	return helper_spawn_fd(h, role, rootfd, rootpath, -1, e);
+}
+
+/*
+ * The same, with `xfd` (if >= 0) as the helper's fd 4 from exec on: the
+ * API process gets the HTTP connection the broker accepted this way.
+ */
+int
+helper_spawn_fd(struct helper *h, int role, int rootfd, const char *rootpath,
+    int xfd, struct pd_err *e)
+{
 	static const uint32_t setup_done[] = { PD_MSG_SETUP_DONE };
 	char path[4096], *envp[4], *argv[2];
 	const char *v;
@@ -537,12 +548,21 @@ helper_spawn(struct helper *h, int role, int rootfd, const char *rootpath,
 		sigprocmask(SIG_SETMASK, &all, NULL);
 		if (dup2(devnull, 0) == -1 || dup2(devnull, 1) == -1)
 			_exit(126);
+		/*
+		 * xfd (the API process's HTTP connection) becomes fd 4: a
+		 * socket the helper is meant to own, nothing else leaks.
+		 * Park it above 4 first so placing fd 3 cannot clobber it.
+		 */
+		if (xfd >= 0 && (xfd = fcntl(xfd, F_DUPFD, 5)) == -1)
+			_exit(126);
 		if (sv[1] == 3) {
 			if (fcntl(3, F_SETFD, 0) == -1)
 				_exit(126);
 		} else if (dup2(sv[1], 3) == -1)
 			_exit(126);
-		if (syscall(SYS_close_range, 4U, ~0U, 0) == -1)
+		if (xfd >= 0 && dup2(xfd, 4) == -1)
+			_exit(126);
+		if (syscall(SYS_close_range, xfd >= 0 ? 5U : 4U, ~0U, 0) == -1)
 			_exit(126);
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
 			_exit(126);

@@ -34,6 +34,9 @@ usage(int code)
 	    "      --data-root DIR     root of persisted state (default %s)\n"
 	    "      --exec-root DIR     root of runtime state (default %s)\n"
 	    "  -H, --host unix://PATH  control socket (default unix://%s)\n"
+	    "      --docker-api unix://PATH\n"
+	    "                          also serve the Docker Engine API (plugins)\n"
+	    "                          there (default off; docs/DOCKER_API.md)\n"
 	    "      --helper-dir DIR    where plugind-fetcher/-extractor live\n"
 	    "                          (default %s)\n"
 	    "  -D, --debug             debug logging\n"
@@ -195,6 +198,7 @@ main(int argc, char *argv[])
 		{ "exec-root",	required_argument, NULL, 'e' },
 		{ "host",	required_argument, NULL, 'H' },
 		{ "helper-dir",	required_argument, NULL, 'x' },
+		{ "docker-api",	required_argument, NULL, 'a' },
 		{ "debug",	no_argument,	   NULL, 'D' },
 		{ "log-level",	required_argument, NULL, 'l' },
 		{ "version",	no_argument,	   NULL, 'v' },
@@ -204,10 +208,10 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *cfgfile = NULL, *o_data = NULL, *o_exec = NULL,
-	    *o_host = NULL, *o_helper = NULL;
-	int ch, o_level = -1, sfd, lfd, r, o_check = 0, o_repair = 0;
+	    *o_host = NULL, *o_helper = NULL, *o_api = NULL;
+	int ch, o_level = -1, sfd, lfd, afd = -1, r, o_check = 0, o_repair = 0;
 	struct signalfd_siginfo si;
-	struct pollfd pfd[2];
+	struct pollfd pfd[3];
 	struct pd_err e;
 	sigset_t set;
 
@@ -219,6 +223,7 @@ main(int argc, char *argv[])
 		case 'e': o_exec = optarg; break;
 		case 'H': o_host = optarg; break;
 		case 'x': o_helper = optarg; break;
+		case 'a': o_api = optarg; break;
 		case 'D': o_level = PD_LOG_DEBUG; break;
 		case 'l':
 			if ((o_level = log_parselevel(optarg)) < 0)
@@ -252,6 +257,17 @@ main(int argc, char *argv[])
 		free(conf.socket_path);
 		conf.socket_path = xasprintf("%s/plugind.sock", conf.exec_root);
 	}
+	if (o_api != NULL) {
+		if (strncmp(o_api, "unix://", 7) != 0 || o_api[7] != '/')
+			fatalx("--docker-api %s: only unix:///absolute/path is supported",
+			    o_api);
+		free(conf.docker_api);
+		conf.docker_api = xstrdup(o_api + 7);
+	}
+	if (conf.docker_api != NULL && strcmp(conf.docker_api,
+	    conf.socket_path) == 0)
+		fatalx("--docker-api and -H name the same socket %s",
+		    conf.socket_path);
 	if (o_level >= 0)
 		conf.log_level = o_level;
 	log_setlevel(conf.log_level);
@@ -298,6 +314,13 @@ main(int argc, char *argv[])
 	lifecycle_restore();
 	if ((lfd = control_listen(conf.socket_path, &e)) == -1)
 		fatalx("%s", e.msg);
+	/* Same rules as the control socket: 0660 root:plugind. */
+	if (conf.docker_api != NULL &&
+	    (afd = control_listen(conf.docker_api, &e)) == -1)
+		fatalx("docker api: %s", e.msg);
+	if (afd != -1)
+		log_info("serving the Docker Engine API (plugins) on unix://%s",
+		    conf.docker_api);
 	log_info("plugind %s ready: data root %s, exec root %s, listening on "
 	    "unix://%s", PD_VERSION, conf.data_root, conf.exec_root,
 	    conf.socket_path);
@@ -306,8 +329,11 @@ main(int argc, char *argv[])
 	pfd[0].events = POLLIN;
 	pfd[1].fd = lfd;
 	pfd[1].events = POLLIN;
+	pfd[2].fd = afd;
+	pfd[2].events = POLLIN;
+	pfd[2].revents = 0;
 	while (!pd_quit) {
-		r = poll(pfd, 2, 1000);
+		r = poll(pfd, afd == -1 ? 2 : 3, 1000);
 		if (r == -1) {
 			if (errno == EINTR)
 				continue;
@@ -334,9 +360,16 @@ main(int argc, char *argv[])
 		}
 		if (pfd[1].revents & POLLIN)
 			control_accept(lfd);
+		if (afd != -1 && (pfd[2].revents & POLLIN))
+			api_accept(afd);
 	}
 	close(lfd);
 	unlink(conf.socket_path);
+	if (afd != -1) {
+		close(afd);
+		unlink(conf.docker_api);
+		api_shutdown();
+	}
 	control_drain(10);
 	lifecycle_shutdown();
 	log_info("plugind stopped");

@@ -81,6 +81,8 @@ static const struct pd_rolecaps {
 	 * names in a thread (MACHINE.md), and RLIMIT_NPROC counts threads.
 	 */
 	{ PD_ROLE_FETCHER, "none", 0, { -1 } },
+	/* The API process: one connection, no threads, no children. */
+	{ PD_ROLE_API, "none", 1, { -1 } },
 	{ PD_ROLE_EXTRACTOR, "chown,dac_override,fowner,fsetid", 1,
 	    { CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID, -1 } },
 };

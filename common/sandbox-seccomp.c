@@ -274,6 +274,15 @@ static const struct pd_rule pd_wfile[] = {
 	DENY1(mknodat, EPERM, MEQ(2, S_IFMT, S_IFBLK)),
 };
 
+/*
+ * pipe: the API process streams a `plugin create` body to the broker
+ * through a pipe it makes and passes on the channel (docs/PRIVSEP.md).
+ * An unnamed pipe reaches no one but the holder of its other end.
+ */
+static const struct pd_rule pd_pipe[] = {
+	ALLOW1(pipe2, EQ(1, O_CLOEXEC)),	/* api/http.c body_to_pipe() */
+};
+
 #define GROUP(n, t)	{ (n), (t), sizeof(t) / sizeof((t)[0]) }
 
 static const struct pd_group {
@@ -293,12 +302,15 @@ static const struct pd_group {
 	GROUP("thread", pd_thread),
 #define G_WFILE		0x20
 	GROUP("wfile", pd_wfile),
+#define G_PIPE		0x40
+	GROUP("pipe", pd_pipe),
 };
 #define PD_NGROUPS	(sizeof(pd_groups) / sizeof(pd_groups[0]))
 
 /*
- * The roles.  The broker has no policy (it is the trusted side) and the
- * API role is not written yet: asking for either is an error.
+ * The roles.  The broker has no policy (it is the trusted side): asking
+ * for one is an error.  The API process reads and writes the HTTP
+ * connection it was given as fd 4 with read/write/poll (stdio).
  */
 static const struct pd_policy {
 	int		 role;
@@ -306,6 +318,7 @@ static const struct pd_policy {
 } pd_policies[] = {
 	{ PD_ROLE_FETCHER,	G_STDIO | G_IPC | G_INET | G_DNS | G_THREAD },
 	{ PD_ROLE_EXTRACTOR,	G_STDIO | G_IPC | G_WFILE },
+	{ PD_ROLE_API,		G_STDIO | G_IPC | G_PIPE },
 };
 
 static const struct pd_policy *

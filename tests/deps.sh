@@ -7,7 +7,7 @@ PKGS="build-essential pkg-config libcurl4-openssl-dev libjansson-dev
 libarchive-dev zlib1g-dev libssl-dev libseccomp-dev libcap-ng-dev
 python3 util-linux procps iproute2 curl ca-certificates openssl
 docker-registry runc skopeo busybox-static apache2-utils clang
-libarchive-tools bc"
+libarchive-tools bc python3-docker"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
@@ -26,7 +26,7 @@ if command -v systemctl >/dev/null && systemctl is-active -q docker-registry 2>/
 	systemctl stop docker-registry || true
 fi
 getent group plugind >/dev/null || groupadd --system plugind
-for u in _pd_fetch _pd_extract; do
+for u in _pd_fetch _pd_extract _pd_api; do
 	getent passwd "$u" >/dev/null || useradd --system --no-create-home \
 	    --home-dir /nonexistent --shell /usr/sbin/nologin --user-group "$u"
 done

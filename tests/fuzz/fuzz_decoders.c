@@ -1,7 +1,8 @@
 /*
  * libFuzzer harnesses for every decoder that reads bytes from a peer:
  * message framing, each message payload, control requests, references,
- * manifests/indexes and plugin configs.  One source, the target picked
+ * manifests/indexes, plugin configs, and HTTP requests as plugind-api
+ * reads them (api/http.c, fed through a socketpair).  One source, the target picked
  * with -DFUZZ_<NAME>.  Built by tests/fuzz/test_fuzz_decoders.sh.
  */
 #include <stdint.h>
@@ -138,6 +139,51 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	}
 	return 0;
 }
+#elif defined(FUZZ_HTTP)
+#include <sys/socket.h>
+#include <fcntl.h>
+
+#include "apid.h"
+#include "http.h"
+
+static struct http_conn	fc;
+static struct http_req	fr;
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+{
+	struct pd_err e;
+	char *body, v[256];
+	size_t n;
+	int sv[2], i;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
+		return 0;
+	n = 256 * 1024;
+	(void)setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &n, sizeof(n));
+	if (write(sv[1], data, len) != (ssize_t)len) {
+		close(sv[0]);
+		close(sv[1]);
+		return 0;
+	}
+	close(sv[1]);
+	memset(&fc, 0, sizeof(fc));
+	fc.fd = sv[0];
+	(void)fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	/* up to four pipelined requests, bodies read as the routes do */
+	for (i = 0; i < 4 && http_read_request(&fc, &fr, &e) == 1; i++) {
+		(void)http_query(&fr, "name", v, sizeof(v));
+		(void)http_query_bool(&fr, "force");
+		if ((body = (char *)(uintptr_t)http_header(&fr, "X-Registry-Auth")))
+			free(api_b64url_decode(body, &n));
+		if (http_body_all(&fc, &fr, 65536, &body, &n, &e) == 0)
+			free(body);
+		if (fc.desync || fc.broken)
+			break;
+	}
+	close(sv[0]);
+	return 0;
+}
 #else
-#error "define one of FUZZ_PROTO, FUZZ_REF, FUZZ_MANIFEST, FUZZ_CONFIG"
+#error "define one of FUZZ_PROTO, FUZZ_REF, FUZZ_MANIFEST, FUZZ_CONFIG, FUZZ_HTTP"
 #endif

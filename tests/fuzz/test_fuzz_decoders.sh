@@ -9,10 +9,13 @@ T=$(mktemp -d /tmp/pd-fuzz.XXXXXX); track_dir "$T"
 secs=${FUZZ_SECONDS:-5}
 C="$PD_TOP/common"
 SRCS="$C/msg.c $C/proto.c $C/error.c $C/ref.c $C/manifest.c $C/plugincfg.c $C/digest.c $C/util.c"
-for t in PROTO REF MANIFEST CONFIG; do
+for t in PROTO REF MANIFEST CONFIG HTTP; do
 	bin="$T/fuzz_$t"
+	extra=""
+	[ $t = HTTP ] && extra="-I$PD_TOP/api $PD_TOP/api/http.c $PD_TOP/api/b64.c"
+	# shellcheck disable=SC2086
 	if ! clang -g -O1 -D_GNU_SOURCE -DFUZZ_$t -I"$C" -fsanitize=fuzzer,address,undefined \
-	    -fno-sanitize-recover=undefined -o "$bin" "$PD_TOP/tests/fuzz/fuzz_decoders.c" $SRCS \
+	    -fno-sanitize-recover=undefined -o "$bin" "$PD_TOP/tests/fuzz/fuzz_decoders.c" $SRCS $extra \
 	    $(pkg-config --cflags --libs jansson openssl) >"$T/build_$t.log" 2>&1; then
 		notok "fuzz_$t builds"; diag "$(tail -n 5 "$T/build_$t.log")"; continue
 	fi

@@ -45,122 +45,123 @@ want_str() {
 	esac
 }
 
-# probe		fetcher	extractor
+# probe		fetcher	extractor	api
 expect='
-getpid			ok	ok
-mmap-rw			ok	ok
-mmap-exec		kill	kill
-mprotect-exec		kill	kill
-x32-getpid		kill	kill
-i386-getpid		kill	kill
-recvmsg-channel		ok	ok
-recvmsg-other		kill	kill
-sendmsg-other		kill	kill
-prlimit-get		ok	ok
-prlimit-set		soft	soft
-ioctl-tcgets		soft	soft
-ioctl-fionread		ok	kill
-ioctl-other		kill	kill
-tgkill-self		ok	ok
-tgkill-other		kill	kill
-kill			kill	kill
-sysinfo			ok	ok
-socket-inet		ok	kill
-socket-tcp		ok	kill
-socket-inet6		ok	kill
-socket-udp		ok	kill
-socket-udp6		ok	kill
-socket-raw		kill	kill
-socket-icmp		kill	kill
-socket-sctp		kill	kill
-socket-unix		soft	kill
-socket-netlink		soft	kill
-socket-packet		kill	kill
-socket-vsock		kill	kill
-socketpair-unix		ok	kill
-connect			ok	kill
-open-rdonly		ok	ok
-open-write		kill	ok
-open-trunc		kill	ok
-open-tmpfile		kill	ok
-open-legacy		kill	kill
-openat2			kill	ok
-mkdirat			kill	ok
-mkdir-legacy		kill	kill
-symlinkat		kill	ok
-linkat			kill	ok
-unlinkat		kill	ok
-renameat		kill	ok
-renameat2		kill	kill
-fchownat		kill	ok
-fchmodat		kill	ok
-chmod-legacy		kill	kill
-chown-legacy		kill	kill
-utimensat		kill	ok
-getdents64		kill	ok
-mknod-fifo		kill	ok
-mknod-chr		kill	soft
-uname			ok	kill
-fchdir			kill	kill
-chdir			kill	kill
-dup			kill	kill
-pipe2			kill	kill
-umask			kill	ok
-clone-thread		ok	kill
-clone3			soft	kill
-clone-process		kill	kill
-clone-newuser		kill	kill
-fork			kill	kill
-execve			kill	kill
-execveat		kill	kill
-wait4			kill	kill
-ptrace			kill	kill
-process_vm_readv	kill	kill
-process_vm_writev	kill	kill
-mount			kill	kill
-umount2			kill	kill
-pivot_root		kill	kill
-chroot			kill	kill
-unshare			kill	kill
-setns			kill	kill
-setuid			kill	kill
-setgid			kill	kill
-setgroups		kill	kill
-capset			kill	kill
-prctl			kill	kill
-seccomp			kill	kill
-personality		kill	kill
-kexec_load		kill	kill
-kexec_file_load		kill	kill
-init_module		kill	kill
-finit_module		kill	kill
-delete_module		kill	kill
-bpf			kill	kill
-keyctl			kill	kill
-add_key			kill	kill
-request_key		kill	kill
-perf_event_open		kill	kill
-io_uring_setup		kill	kill
-userfaultfd		kill	kill
-memfd_create		kill	kill
-reboot			kill	kill
-swapon			kill	kill
-acct			kill	kill
-clock_settime		kill	kill
-syslog			kill	kill
-open_by_handle_at	kill	kill
-name_to_handle_at	kill	kill
-fanotify_init		kill	kill
-inotify_init1		kill	kill
-pidfd_open		kill	kill
-pidfd_getfd		kill	kill
-fsopen			kill	kill
-move_mount		kill	kill
-iopl			kill	kill
-ioperm			kill	kill
-modify_ldt		kill	kill
-vmsplice		kill	kill
-landlock_create_ruleset	kill	kill
+getpid			ok	ok	ok
+mmap-rw			ok	ok	ok
+mmap-exec		kill	kill	kill
+mprotect-exec		kill	kill	kill
+x32-getpid		kill	kill	kill
+i386-getpid		kill	kill	kill
+recvmsg-channel		ok	ok	ok
+recvmsg-other		kill	kill	kill
+sendmsg-other		kill	kill	kill
+prlimit-get		ok	ok	ok
+prlimit-set		soft	soft	soft
+ioctl-tcgets		soft	soft	soft
+ioctl-fionread		ok	kill	kill
+ioctl-other		kill	kill	kill
+tgkill-self		ok	ok	ok
+tgkill-other		kill	kill	kill
+kill			kill	kill	kill
+sysinfo			ok	ok	ok
+socket-inet		ok	kill	kill
+socket-tcp		ok	kill	kill
+socket-inet6		ok	kill	kill
+socket-udp		ok	kill	kill
+socket-udp6		ok	kill	kill
+socket-raw		kill	kill	kill
+socket-icmp		kill	kill	kill
+socket-sctp		kill	kill	kill
+socket-unix		soft	kill	kill
+socket-netlink		soft	kill	kill
+socket-packet		kill	kill	kill
+socket-vsock		kill	kill	kill
+socketpair-unix		ok	kill	kill
+connect			ok	kill	kill
+open-rdonly		ok	ok	kill
+open-write		kill	ok	kill
+open-trunc		kill	ok	kill
+open-tmpfile		kill	ok	kill
+open-legacy		kill	kill	kill
+openat2			kill	ok	kill
+mkdirat			kill	ok	kill
+mkdir-legacy		kill	kill	kill
+symlinkat		kill	ok	kill
+linkat			kill	ok	kill
+unlinkat		kill	ok	kill
+renameat		kill	ok	kill
+renameat2		kill	kill	kill
+fchownat		kill	ok	kill
+fchmodat		kill	ok	kill
+chmod-legacy		kill	kill	kill
+chown-legacy		kill	kill	kill
+utimensat		kill	ok	kill
+getdents64		kill	ok	kill
+mknod-fifo		kill	ok	kill
+mknod-chr		kill	soft	kill
+uname			ok	kill	kill
+fchdir			kill	kill	kill
+chdir			kill	kill	kill
+dup			kill	kill	kill
+pipe2			kill	kill	kill
+pipe2-cloexec		kill	kill	ok
+umask			kill	ok	kill
+clone-thread		ok	kill	kill
+clone3			soft	kill	kill
+clone-process		kill	kill	kill
+clone-newuser		kill	kill	kill
+fork			kill	kill	kill
+execve			kill	kill	kill
+execveat		kill	kill	kill
+wait4			kill	kill	kill
+ptrace			kill	kill	kill
+process_vm_readv	kill	kill	kill
+process_vm_writev	kill	kill	kill
+mount			kill	kill	kill
+umount2			kill	kill	kill
+pivot_root		kill	kill	kill
+chroot			kill	kill	kill
+unshare			kill	kill	kill
+setns			kill	kill	kill
+setuid			kill	kill	kill
+setgid			kill	kill	kill
+setgroups		kill	kill	kill
+capset			kill	kill	kill
+prctl			kill	kill	kill
+seccomp			kill	kill	kill
+personality		kill	kill	kill
+kexec_load		kill	kill	kill
+kexec_file_load		kill	kill	kill
+init_module		kill	kill	kill
+finit_module		kill	kill	kill
+delete_module		kill	kill	kill
+bpf			kill	kill	kill
+keyctl			kill	kill	kill
+add_key			kill	kill	kill
+request_key		kill	kill	kill
+perf_event_open		kill	kill	kill
+io_uring_setup		kill	kill	kill
+userfaultfd		kill	kill	kill
+memfd_create		kill	kill	kill
+reboot			kill	kill	kill
+swapon			kill	kill	kill
+acct			kill	kill	kill
+clock_settime		kill	kill	kill
+syslog			kill	kill	kill
+open_by_handle_at	kill	kill	kill
+name_to_handle_at	kill	kill	kill
+fanotify_init		kill	kill	kill
+inotify_init1		kill	kill	kill
+pidfd_open		kill	kill	kill
+pidfd_getfd		kill	kill	kill
+fsopen			kill	kill	kill
+move_mount		kill	kill	kill
+iopl			kill	kill	kill
+ioperm			kill	kill	kill
+modify_ldt		kill	kill	kill
+vmsplice		kill	kill	kill
+landlock_create_ruleset	kill	kill	kill
 '
 
 # Every probe try_syscall knows has an expectation, and no more.
@@ -175,17 +176,18 @@ else
 	rm -f /tmp/pd-sbx-have.$$
 fi
 
-echo "$expect" | while read -r probe wf we; do
+echo "$expect" | while read -r probe wf we wa; do
 	[ -n "$probe" ] || continue
 	base=$(result none "$probe")
 	if [ "$base" != "exit 0" ]; then
 		skip "$probe: does not run here without sandbox ($base)"
 		skip "$probe: (fetcher)"
 		skip "$probe: (extractor)"
+		skip "$probe: (api)"
 		continue
 	fi
 	ok "$probe: runs without sandbox"
-	for pair in "fetcher $wf" "extractor $we"; do
+	for pair in "fetcher $wf" "extractor $we" "api $wa"; do
 		set -- $pair
 		got=$(result "$1" "$probe")
 		want=$(want_str "$2")
@@ -216,7 +218,9 @@ for c in "fetcher getpid ok" "fetcher clone-thread ok" "fetcher socket-inet ok" 
     "extractor mkdirat ok" "extractor openat2 ok" "extractor fchownat ok" \
     "extractor mknod-chr soft" "extractor setuid kill" \
     "extractor clone-thread kill" "extractor fork kill" \
-    "extractor socket-inet kill"; do
+    "extractor socket-inet kill" \
+    "api getpid ok" "api pipe2-cloexec ok" "api pipe2 kill" "api open-rdonly kill" \
+    "api socket-unix kill" "api setuid kill" "api clone-thread kill"; do
 	set -- $c
 	got=$(result "$1" "$2" --drop 65534 --root "$root")
 	want=$(want_str "$3")
@@ -231,7 +235,7 @@ done
 
 # The documented counts are the real ones.
 doc=$top/docs/SANDBOX.md
-for r in fetcher extractor; do
+for r in fetcher extractor api; do
 	set -- $("$T" --count $r)
 	if grep -q "^\*\*$r\*\*: $1 syscalls allowed, $2 soft-denied" "$doc"; then
 		ok "docs/SANDBOX.md counts for $r match ($1 allowed, $2 soft-denied)"

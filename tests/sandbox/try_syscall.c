@@ -7,7 +7,7 @@
  *	try_syscall --count ROLE	print "ALLOWED SOFTDENIED"
  *	try_syscall --probes		print the probe names
  *
- * ROLE is fetcher, extractor, or none (no sandbox: a baseline showing the
+ * ROLE is fetcher, extractor, api, or none (no sandbox: a baseline showing the
  * probe itself runs).  The program forks; the child optionally drops
  * privileges (pd_privdrop to UID, chrooted into DIR if given), applies
  * pd_sandbox_apply(ROLE) and makes the call with harmless arguments (bad
@@ -481,6 +481,13 @@ p_pipe2(void)
 	return syscall(SYS_pipe2, NULL, 0);
 }
 
+/* the API process's pipe for `create` bodies: only with O_CLOEXEC */
+static long
+p_pipe2_cloexec(void)
+{
+	return syscall(SYS_pipe2, NULL, O_CLOEXEC);
+}
+
 static long
 p_umask(void)
 {
@@ -909,6 +916,7 @@ static const struct probe probes[] = {
 	P("chdir", p_chdir, 0),
 	P("dup", p_dup, 0),
 	P("pipe2", p_pipe2, 0),
+	P("pipe2-cloexec", p_pipe2_cloexec, 0),
 	P("umask", p_umask, 0),
 	P("clone-thread", p_clone_thread, 0),
 	P("clone3", p_clone3, ENOSYS),
@@ -971,7 +979,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: try_syscall [--drop uid] [--root dir] "
-	    "fetcher|extractor|none probe\n"
+	    "fetcher|extractor|api|none probe\n"
 	    "       try_syscall --list|--count role\n"
 	    "       try_syscall --probes\n");
 	exit(1);
@@ -984,6 +992,8 @@ parse_role(const char *s)
 		return PD_ROLE_FETCHER;
 	if (strcmp(s, "extractor") == 0)
 		return PD_ROLE_EXTRACTOR;
+	if (strcmp(s, "api") == 0)
+		return PD_ROLE_API;
 	if (strcmp(s, "none") == 0)
 		return -1;
 	usage();

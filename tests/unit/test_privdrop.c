@@ -467,7 +467,7 @@ run_refusals(void)
 
 	ASSERT(pd_sandbox_apply(PD_ROLE_BROKER, &e) == -1,
 	    "pd_sandbox_apply refuses the broker role (no null sandbox)");
-	ASSERT(pd_sandbox_apply(PD_ROLE_API, &e) == -1,
+	ASSERT(pd_sandbox_apply(PD_ROLE_MAX, &e) == -1,
 	    "pd_sandbox_apply refuses a role without policy");
 	ASSERT(prctl(PR_GET_SECCOMP, 0, 0, 0, 0) == 0,
 	    "the parent has no filter after the refusals");
@@ -477,6 +477,9 @@ run_refusals(void)
 	    "pd_sandbox_count(fetcher) > 0");
 	ASSERT(pd_sandbox_count(PD_ROLE_EXTRACTOR) > 0,
 	    "pd_sandbox_count(extractor) > 0");
+	ASSERT(pd_sandbox_count(PD_ROLE_API) > 0 && pd_sandbox_count(PD_ROLE_API) <
+	    pd_sandbox_count(PD_ROLE_FETCHER), "pd_sandbox_count(api) > 0, "
+	    "below the fetcher's");
 
 	ASSERT_STR_EQ(pd_role_caps_str(PD_ROLE_FETCHER), "none",
 	    "fetcher keeps no capability");
