@@ -133,8 +133,12 @@ api_slot(uid_t uid)
 {
 	int ok;
 
+	/*
+	 * The last PD_API_ROOTCONN processes are root's: idle or slow
+	 * connections from group members cannot lock root out of the API.
+	 */
 	pthread_mutex_lock(&api_mtx);
-	ok = api_nconn < PD_API_MAXCONN;
+	ok = api_nconn < PD_API_MAXCONN - (uid == 0 ? 0 : PD_API_ROOTCONN);
 	if (ok)
 		api_nconn++;
 	pthread_mutex_unlock(&api_mtx);

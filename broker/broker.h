@@ -25,6 +25,7 @@
 #define PD_EXTRACT_USER		"_pd_extract"
 #define PD_API_USER		"_pd_api"
 #define PD_API_MAXCONN		32	/* concurrent Docker API connections */
+#define PD_API_ROOTCONN		8	/* of which kept for root */
 
 struct ctl_client;
 

@@ -237,9 +237,27 @@ def hold():
     print("EOF" if st == 0 else "still %d" % st, flush=True)
 
 
+def flood(n):
+    """Open n keep-alive connections, one answered request each; hold them."""
+    held, got = [], {}
+    for _ in range(int(n)):
+        try:
+            s = conn()
+            s.sendall(req("GET", "/_ping"))
+            st = read_response(s)[0]
+        except (ConnectionError, socket.timeout):
+            st = 0
+        got[st] = got.get(st, 0) + 1
+        held.append(s)
+    print(" ".join("%d:%d" % kv for kv in sorted(got.items())), flush=True)
+    sys.stdin.readline()
+
+
 if sys.argv[2] == "cases":
     cases()
 elif sys.argv[2] == "req":
     one(*sys.argv[3:])
+elif sys.argv[2] == "flood":
+    flood(sys.argv[3])
 elif sys.argv[2] == "hold":
     hold()
