@@ -62,26 +62,55 @@ at_start(const struct chk *k)
 	return k->online ? "" : AT_START;
 }
 
+/*
+ * A new lost+found/<time>[.N] for this run: two repairs within one second
+ * must not share a directory, or the second could meet the first's names.
+ */
+static int
+make_lostdir(struct chk *k)
+{
+	char parent[3900];
+	struct pd_err e;
+	long long now = (long long)time(NULL);
+	int i;
+
+	snprintf(parent, sizeof(parent), "%s/lost+found", conf.data_root);
+	if (pd_mkdirs(parent, 0700, &e) == -1) {
+		fprintf(k->out, "  cannot create %s: %s\n", parent, e.msg);
+		return -1;
+	}
+	for (i = 0; i < 1000; i++) {
+		if (i == 0)
+			snprintf(k->lostdir, sizeof(k->lostdir), "%s/%lld", parent,
+			    now);
+		else
+			snprintf(k->lostdir, sizeof(k->lostdir), "%s/%lld.%d",
+			    parent, now, i);
+		if (mkdir(k->lostdir, 0700) == 0)
+			return 0;
+		if (errno != EEXIST)
+			break;
+	}
+	fprintf(k->out, "  cannot create %s: %s\n", k->lostdir, strerror(errno));
+	k->lostdir[0] = '\0';
+	return -1;
+}
+
 /* Move <dir>/<name> into lost+found under <tag>; rename only. */
 static int
 set_aside(struct chk *k, const char *dir, const char *name, const char *tag)
 {
 	char from[8192], to[8192];
-	struct pd_err e;
 
-	if (k->lostdir[0] == '\0') {
-		snprintf(k->lostdir, sizeof(k->lostdir), "%s/lost+found/%lld",
-		    conf.data_root, (long long)time(NULL));
-		if (pd_mkdirs(k->lostdir, 0700, &e) == -1) {
-			fprintf(k->out, "  cannot create %s: %s\n", k->lostdir, e.msg);
-			k->lostdir[0] = '\0';
-			return -1;
-		}
-	}
+	if (k->lostdir[0] == '\0' && make_lostdir(k) == -1)
+		return -1;
 	snprintf(from, sizeof(from), "%s/%s", dir, name);
 	snprintf(to, sizeof(to), "%s/%s-%s", k->lostdir, tag, name);
-	/* Safety: both paths are inside our data root; rename never copies. */
-	if (rename(from, to) == -1) {
+	/*
+	 * Safety: both paths are inside our data root; rename never copies,
+	 * and never replaces what an earlier repair set aside.
+	 */
+	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == -1) {
 		fprintf(k->out, "  cannot move %s aside: %s\n", from, strerror(errno));
 		return -1;
 	}

@@ -91,4 +91,17 @@ case "$rc:$out" in 0:*"OK (0 plugins, 0 blobs verified)"*) ok "after online --re
 *) notok "after online repair (rc $rc)"; diag "$out" ;; esac
 tail -n 1 "$D/audit.log" | grep -q '"verb":"check --repair"' && ok "online repair is audited" || notok "audit of repair"
 expect_fail "check takes no arguments" "accepts no arguments" ctl check extra
+# A repair never replaces what an earlier one set aside, even within the
+# same second: lost+found/<time> taken already means a new <time>.N.
+now=$(date +%s)
+for t in $now $((now + 1)) $((now + 2)) $((now + 3)); do
+	mkdir -p "$D/lost+found/$t"; printf keep >"$D/lost+found/$t/orphan-blob-$O"
+done
+cp "$T/o" "$D/storage/blobs/sha256/$O"
+ctl check --repair >/dev/null 2>&1
+new=$(find "$D/lost+found" -path "*/$now*.*/orphan-blob-$O" -o -path "*/$((now + 1)).*/orphan-blob-$O" | head -n 1)
+[ -n "$new" ] && [ "$(cat "$new")" = orphan ] && ok "a second repair in the same second gets its own directory" ||
+    { notok "second repair's directory"; diag "$(find "$D/lost+found" | tail -n 8)"; }
+[ "$(grep -l '^keep' "$D"/lost+found/*/orphan-blob-"$O" | wc -l)" = 4 ] &&
+    ok "and the earlier repair's pieces are untouched" || notok "earlier pieces replaced"
 done_testing
