@@ -1,12 +1,13 @@
 # plugind — privilege-separated Docker-compatible plugin manager.
-# Plain GNU make; every object goes to build/.
+# Plain GNU make; every object goes to build/ (build-asan/ with SANITIZE=1,
+# so a sanitizer build never mixes objects with the normal one).
 
 PREFIX		?= /usr/local
 BINDIR		?= $(PREFIX)/bin
 SBINDIR		?= $(PREFIX)/sbin
 LIBEXECDIR	?= $(PREFIX)/libexec/plugind
 UNITDIR		?= /etc/systemd/system
-B		:= build
+B		?= $(if $(filter 1,$(SANITIZE)),build-asan,build)
 Q		:= $(if $(V),,@)
 
 CC		?= cc
@@ -25,8 +26,11 @@ CFLAGS_ALL	:= -std=gnu11 $(OPT) $(WARN) $(HARDEN) -D_GNU_SOURCE \
 		   -DLIBEXECDIR='"$(LIBEXECDIR)"' -Icommon -Ibroker -Ifetcher -Iextractor $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL	:= -pie -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack -pthread $(LDFLAGS)
 
+# ASan+UBSan; every UBSan report is fatal like an ASan one.  PD_SANITIZE
+# compiles in what only a sanitizer build needs (docs/SANDBOX.md).
 ifeq ($(SANITIZE),1)
-CFLAGS_ALL	+= -fsanitize=address,undefined -fno-omit-frame-pointer -U_FORTIFY_SOURCE
+CFLAGS_ALL	+= -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+		   -fno-omit-frame-pointer -U_FORTIFY_SOURCE -DPD_SANITIZE
 LDFLAGS_ALL	+= -fsanitize=address,undefined
 endif
 
@@ -106,10 +110,12 @@ $(B)/fixtures/%: tests/fixtures/%.c
 tests: $(TESTS) $(TOOLS) $(FIXTURES)
 
 # check and demo install their own dependencies first (README.md).
+# `make check SANITIZE=1` builds into build-asan/ and runs the same suite
+# there; tests/run.sh turns on the sanitizer report checks itself.
 check:
 	tests/deps.sh
 	$(MAKE) all tests
-	tests/run.sh
+	PD_BUILD=$(abspath $(B)) tests/run.sh
 
 demo:
 	tests/deps.sh
@@ -117,13 +123,13 @@ demo:
 	tests/demo.sh
 
 bench: all tests
-	tests/bench/run.sh
+	PD_BUILD=$(abspath $(B)) tests/bench/run.sh
 
 # Longer fuzzing runs of every harness (make check runs them briefly).
 FUZZ_SECONDS	?= 60
 fuzz: all tests
 	for t in tests/fuzz/test_*.sh; do FUZZ_SECONDS=$(FUZZ_SECONDS) PD_TOP=$(CURDIR) \
-	    PD_BUILD=$(CURDIR)/$(B) sh $$t || exit 1; done
+	    PD_BUILD=$(abspath $(B)) sh $$t || exit 1; done
 
 deps:
 	tests/deps.sh
