@@ -327,7 +327,9 @@ static const struct pd_group {
 
 /*
  * The roles.  The broker has no policy (it is the trusted side) and the
- * API role is not written yet: asking for either is an error.
+ * API role is not written yet: asking for either is an error.  Every role
+ * carries G_SAN: empty in a normal build, what the sanitizer runtimes
+ * need in a SANITIZE=1 build.
  */
 static const struct pd_policy {
 	int		 role;
