@@ -26,6 +26,11 @@ CFLAGS_ALL	:= -std=gnu11 $(OPT) $(WARN) $(HARDEN) -D_GNU_SOURCE \
 		   -DLIBEXECDIR='"$(LIBEXECDIR)"' -Icommon -Ibroker -Ifetcher -Iextractor $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL	:= -pie -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack -pthread $(LDFLAGS)
 
+# Test-only crash points (common/crashpoint.h); build into another B=.
+ifeq ($(CRASHPOINTS),1)
+CFLAGS_ALL	+= -DPD_CRASHPOINTS
+endif
+
 # ASan+UBSan; every UBSan report is fatal like an ASan one.  PD_SANITIZE
 # compiles in what only a sanitizer build needs (docs/SANDBOX.md).
 ifeq ($(SANITIZE),1)
@@ -125,6 +130,12 @@ demo:
 bench: all tests
 	PD_BUILD=$(abspath $(B)) tests/bench/run.sh
 
+# The crash-safety test at length: 500 broker kills per verb (make check
+# runs 50), about half an hour.
+CRASH_KILLS	?= 500
+crash: all tests
+	CRASH_KILLS=$(CRASH_KILLS) TESTS=test_crash tests/run.sh
+
 # Longer fuzzing runs of every harness (make check runs them briefly).
 FUZZ_SECONDS	?= 60
 fuzz: all tests
@@ -152,5 +163,5 @@ install: all
 clean:
 	rm -rf $(B)
 
-.PHONY: all tests check demo bench fuzz deps install clean FORCE
+.PHONY: all tests check demo bench crash fuzz deps install clean FORCE
 .SECONDARY:

@@ -38,10 +38,14 @@ struct pd_limits {
 	uint64_t	 max_compressed;	/* compressed bytes per layer */
 	uint64_t	 max_file;		/* one file in a layer */
 	uint32_t	 max_links;		/* hard links to one inode */
-	uint32_t	 max_clients;
-	uint32_t	 max_clients_per_uid;
+	uint32_t	 max_clients;		/* control connections, all users */
+	uint32_t	 max_clients_per_uid;	/* each non-root uid */
+	uint32_t	 reserved_root_clients;	/* of max_clients, root only */
 	uint32_t	 helper_timeout;	/* seconds for SETUP round trip */
-	uint32_t	 client_timeout;	/* seconds a request may take to arrive */
+	uint32_t	 client_timeout;	/* seconds for HELLO, and for a request
+						   once its first byte arrived */
+	uint32_t	 idle_timeout;		/* seconds between requests */
+	uint32_t	 send_timeout;		/* seconds a reply may make no progress */
 	uint32_t	 extract_timeout;	/* seconds one layer may take */
 };
 
@@ -88,6 +92,7 @@ int	helper_recv(struct helper *, const uint32_t *, size_t, int,
 	    struct pd_msg *, struct pd_err *);
 void	helper_stop(struct helper *);
 void	helper_kill(struct helper *);
+int	helper_send_failed(struct helper *, struct pd_err *, const char *);
 const char *helper_path(int, char *, size_t);
 int	helper_lookup_user(int, uid_t *, gid_t *, struct pd_err *);
 int	helper_check_outside(struct helper *, struct pd_err *);
@@ -156,13 +161,22 @@ int	store_gc(const json_t *, unsigned *, struct pd_err *);
 struct plugin {
 	char		 id[65];
 	json_t		*state;		/* the persisted wrapper (SPEC §2.3) */
+	int		 rolled_back;	/* an interrupted upgrade was undone */
 	struct plugin	*next;
 };
 
 extern pthread_rwlock_t	 plugins_lock;
 extern struct plugin	*plugins;
 
+/*
+ * Written into the plugin directory before an upgrade touches it:
+ * {"old": state}.  While it exists the upgrade is not committed, and the
+ * next start rolls the plugin back to "old" (plugins_load).
+ */
+#define PD_UPGRADE_JOURNAL	"upgrade.json"
+
 int	plugins_load(struct pd_err *);
+void	plugin_forget(struct plugin *);
 int	plugin_save(struct plugin *, struct pd_err *);
 struct plugin *plugin_resolve(const char *, struct pd_err *);
 json_t	*plugin_api_object(const struct plugin *);
@@ -234,6 +248,7 @@ int	lifecycle_init(struct pd_err *);
 void	lifecycle_restore(void);
 void	lifecycle_shutdown(void);
 int	lifecycle_quiescent(const char *);
+const char *lifecycle_describe(const char *);
 void	runtime_reap(pid_t);
 void	runtime_reap_known(void);
 int	op_enable(struct ctl_client *, struct pd_ctlreq *, struct pd_err *);
@@ -251,6 +266,7 @@ int	ctl_client_gone(const struct ctl_client *, int);
 
 /* check.c */
 int	check_data_root(int);
+int	op_check(struct ctl_client *, struct pd_ctlreq *, struct pd_err *);
 
 /* control.c */
 int	control_listen(const char *, struct pd_err *);
@@ -264,6 +280,7 @@ struct ctl_client {
 	gid_t		 gid;
 	pid_t		 pid;
 	uint32_t	 reqid;
+	int		 gone;		/* a send failed: stop talking to it */
 };
 
 int	ctl_reply_data(struct ctl_client *, const void *, size_t);

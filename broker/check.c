@@ -1,8 +1,15 @@
 /*
- * plugind --check [--repair]: verify a (stopped) data root offline.
- * Every blob's digest, every plugin's state, blobs and rootfs, orphans
- * and leftovers.  --repair moves broken or orphaned pieces aside into
- * <data-root>/lost+found/<time>/ and never deletes anything.
+ * The data-root checker: every blob's digest, every plugin's state, blobs
+ * and rootfs, orphans and leftovers of interrupted jobs.  Repair moves
+ * broken or orphaned pieces aside into <data-root>/lost+found/<time>/ and
+ * never deletes anything.
+ *
+ * Offline (`plugind --check [--repair]`) it runs on a stopped data root;
+ * problems the next start cleans up by itself are marked so.  Online
+ * (`pluginctl check`, PD_CTL_CHECK) the broker runs it holding jobs_lock
+ * for writing (no job in flight) and plugins_lock, and also compares the
+ * runtime with the state: enabled plugins running, nothing left of
+ * disabled ones, no stray runtime state.
  */
 #include <sys/stat.h>
 
@@ -22,45 +29,64 @@
 #include "ref.h"
 #include "util.h"
 
-static int	nproblems;
-static char	lostdir[4096];
+/* Appended to problems that the broker's start-up recovery removes. */
+#define AT_START	" [cleaned at start]"
+
+struct chk {
+	FILE		*out;
+	int		 repair;
+	int		 online;
+	int		 nproblems;
+	char		 lostdir[4096];
+};
 
 static void
-problem(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+problem(struct chk *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
-problem(const char *fmt, ...)
+problem(struct chk *k, const char *fmt, ...)
 {
 	va_list ap;
 
-	nproblems++;
+	k->nproblems++;
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vfprintf(k->out, fmt, ap);
 	va_end(ap);
-	putchar('\n');
+	fputc('\n', k->out);
+}
+
+/* Offline, a leftover the next start removes is marked as such. */
+static const char *
+at_start(const struct chk *k)
+{
+	return k->online ? "" : AT_START;
 }
 
 /* Move <dir>/<name> into lost+found under <tag>; rename only. */
-static void
-set_aside(const char *dir, const char *name, const char *tag)
+static int
+set_aside(struct chk *k, const char *dir, const char *name, const char *tag)
 {
 	char from[8192], to[8192];
 	struct pd_err e;
 
-	if (lostdir[0] == '\0') {
-		snprintf(lostdir, sizeof(lostdir), "%s/lost+found/%lld", conf.data_root,
-		    (long long)time(NULL));
-		if (pd_mkdirs(lostdir, 0700, &e) == -1) {
-			printf("  cannot create %s: %s\n", lostdir, e.msg);
-			return;
+	if (k->lostdir[0] == '\0') {
+		snprintf(k->lostdir, sizeof(k->lostdir), "%s/lost+found/%lld",
+		    conf.data_root, (long long)time(NULL));
+		if (pd_mkdirs(k->lostdir, 0700, &e) == -1) {
+			fprintf(k->out, "  cannot create %s: %s\n", k->lostdir, e.msg);
+			k->lostdir[0] = '\0';
+			return -1;
 		}
 	}
 	snprintf(from, sizeof(from), "%s/%s", dir, name);
-	snprintf(to, sizeof(to), "%s/%s-%s", lostdir, tag, name);
-	if (rename(from, to) == -1)
-		printf("  cannot move %s aside: %s\n", from, strerror(errno));
-	else
-		printf("  moved to %s\n", to);
+	snprintf(to, sizeof(to), "%s/%s-%s", k->lostdir, tag, name);
+	/* Safety: both paths are inside our data root; rename never copies. */
+	if (rename(from, to) == -1) {
+		fprintf(k->out, "  cannot move %s aside: %s\n", from, strerror(errno));
+		return -1;
+	}
+	fprintf(k->out, "  moved to %s\n", to);
+	return 0;
 }
 
 static int
@@ -77,22 +103,75 @@ blob_present(const char *digest)
 	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* Leftovers inside one plugin directory; `journal`: an upgrade is open. */
+static void
+check_plugin_leftovers(struct chk *k, const char *pdir, const char *id,
+    const char *name, int journal)
+{
+	char dir[4400];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/%s", pdir, id);
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (de->d_name[0] == '.' && strstr(de->d_name, ".tmp-") != NULL)
+			problem(k, "plugin %s (%s): %s: a temporary file of an "
+			    "interrupted write%s", name, id, de->d_name, at_start(k));
+		else if (!journal && (strcmp(de->d_name, "rootfs-old") == 0 ||
+		    strcmp(de->d_name, "rootfs-failed") == 0))
+			problem(k, "plugin %s (%s): %s: left by an upgrade%s", name, id,
+			    de->d_name, at_start(k));
+	}
+	closedir(d);
+}
+
+/*
+ * The state a plugin directory stands for: config.json, or, while an
+ * upgrade journal is there, the version the next start rolls back to.
+ */
+static json_t *
+load_state(struct chk *k, const char *pdir, const char *id, int *journal)
+{
+	char path[8400];
+	json_error_t jerr;
+	json_t *j, *old;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", pdir, id, PD_UPGRADE_JOURNAL);
+	*journal = access(path, F_OK) == 0;
+	if (*journal) {
+		if ((j = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr)) == NULL ||
+		    !json_is_object(old = json_object_get(j, "old"))) {
+			problem(k, "plugin %s: upgrade journal %s: %s", id, path,
+			    j == NULL ? jerr.text : "no \"old\" state");
+			json_decref(j);
+			return NULL;
+		}
+		json_incref(old);
+		json_decref(j);
+		return old;
+	}
+	snprintf(path, sizeof(path), "%s/%s/config.json", pdir, id);
+	if ((j = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
+		problem(k, "plugin %s: state file %s: %s", id, path, jerr.text);
+	return j;
+}
+
 /* Check one plugin dir; add its blobs to `used`.  Returns 0 if sound. */
 static int
-check_plugin(const char *pdir, const char *id, json_t *used)
+check_plugin(struct chk *k, const char *pdir, const char *id, json_t *used)
 {
 	char path[8400], name[600] = "?";
-	json_error_t jerr;
 	json_t *st, *p, *v, *b;
 	struct stat sb;
 	size_t i;
-	int bad = 0;
+	int bad = 0, journal;
 
-	snprintf(path, sizeof(path), "%s/%s/config.json", pdir, id);
-	if ((st = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
-		problem("plugin %s: state file %s: %s", id, path, jerr.text);
+	if ((st = load_state(k, pdir, id, &journal)) == NULL)
 		return -1;
-	}
 	p = json_object_get(st, "plugin");
 	if (json_is_string(json_object_get(p, "Name")))
 		snprintf(name, sizeof(name), "%s", json_string_value(json_object_get(p,
@@ -100,20 +179,28 @@ check_plugin(const char *pdir, const char *id, json_t *used)
 	if (!json_is_object(p) || !json_is_string(json_object_get(p, "Id")) ||
 	    strcmp(json_string_value(json_object_get(p, "Id")), id) != 0 ||
 	    !json_is_object(json_object_get(p, "Config"))) {
-		problem("plugin %s (%s): state file is not a plugin record", id, name);
+		problem(k, "plugin %s (%s): state file is not a plugin record", id,
+		    name);
 		json_decref(st);
 		return -1;
 	}
-	snprintf(path, sizeof(path), "%s/%s/rootfs", pdir, id);
+	if (journal)
+		problem(k, "plugin %s (%s): an interrupted upgrade (the next start "
+		    "rolls it back)%s", name, id, at_start(k));
+	check_plugin_leftovers(k, pdir, id, name, journal);
+	/* Rolled back, the rootfs is rootfs-old when that exists. */
+	snprintf(path, sizeof(path), "%s/%s/rootfs-old", pdir, id);
+	if (!journal || lstat(path, &sb) == -1)
+		snprintf(path, sizeof(path), "%s/%s/rootfs", pdir, id);
 	if (lstat(path, &sb) == -1 || !S_ISDIR(sb.st_mode)) {
-		problem("plugin %s (%s): rootfs %s is missing", name, id, path);
+		problem(k, "plugin %s (%s): rootfs %s is missing", name, id, path);
 		bad = 1;
 	}
 	v = json_object_get(st, "Config");
 	if (json_is_string(v)) {
 		json_object_set_new(used, json_string_value(v), json_true());
 		if (!blob_present(json_string_value(v))) {
-			problem("plugin %s (%s): config blob %s is missing", name, id,
+			problem(k, "plugin %s (%s): config blob %s is missing", name, id,
 			    json_string_value(v));
 			bad = 1;
 		}
@@ -122,15 +209,15 @@ check_plugin(const char *pdir, const char *id, json_t *used)
 	if (json_is_string(v) && json_string_length(v) > 0) {
 		json_object_set_new(used, json_string_value(v), json_true());
 		if (!blob_present(json_string_value(v)))
-			problem("plugin %s (%s): manifest blob %s is missing (push will "
-			    "rebuild it)", name, id, json_string_value(v));
+			problem(k, "plugin %s (%s): manifest blob %s is missing (push "
+			    "will rebuild it)", name, id, json_string_value(v));
 	}
 	json_array_foreach(json_object_get(st, "Blobsums"), i, b) {
 		if (!json_is_string(b))
 			continue;
 		json_object_set_new(used, json_string_value(b), json_true());
 		if (!blob_present(json_string_value(b))) {
-			problem("plugin %s (%s): layer blob %s is missing", name, id,
+			problem(k, "plugin %s (%s): layer blob %s is missing", name, id,
 			    json_string_value(b));
 			bad = 1;
 		}
@@ -139,116 +226,334 @@ check_plugin(const char *pdir, const char *id, json_t *used)
 	return bad ? -1 : 0;
 }
 
-int
-check_data_root(int repair)
+/* Blobs: the content must hash to the name. */
+static unsigned
+check_blobs(struct chk *k, const char *bdir)
 {
-	char pdir[4200], bdir[4200], tdir[4200], got[72], want[320];
-	json_t *used = json_object();
+	char got[72], want[320];
 	struct dirent *de;
 	struct pd_err e;
-	unsigned nplugins = 0, nblobs = 0;
+	unsigned n = 0;
 	uint64_t size;
 	DIR *d;
 	int fd;
 
+	if ((d = opendir(bdir)) == NULL) {
+		problem(k, "content store %s: %s", bdir, strerror(errno));
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		n++;
+		snprintf(want, sizeof(want), "sha256:%s", de->d_name);
+		if (!pd_digest_valid(want)) {
+			problem(k, "blob %s: not a sha256 name", de->d_name);
+			if (k->repair)
+				(void)set_aside(k, bdir, de->d_name, "blob");
+			continue;
+		}
+		fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd == -1 || pd_sha256_fd(fd, got, &size, &e) == -1) {
+			problem(k, "blob %s: unreadable", want);
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		close(fd);
+		if (strcmp(got, want) != 0) {
+			problem(k, "blob %s: content hashes to %s (corrupt)", want, got);
+			if (k->repair)
+				(void)set_aside(k, bdir, de->d_name, "corrupt-blob");
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+/* Online, a plugin may only be moved aside when nothing runs it. */
+static void
+set_plugin_aside(struct chk *k, const char *pdir, const char *id)
+{
+	struct plugin *p = NULL;
+
+	if (k->online) {
+		for (p = plugins; p != NULL; p = p->next)
+			if (strcmp(p->id, id) == 0)
+				break;
+		if (p != NULL && (plugin_enabled(p) || !lifecycle_quiescent(id))) {
+			fprintf(k->out, "  not moved: the plugin is enabled or busy "
+			    "(disable it first)\n");
+			return;
+		}
+	}
+	if (set_aside(k, pdir, id, "plugin") == 0 && p != NULL)
+		plugin_forget(p);
+}
+
+static unsigned
+check_plugins(struct chk *k, const char *pdir, json_t *used)
+{
+	struct dirent *de;
+	unsigned n = 0;
+	DIR *d;
+
+	if ((d = opendir(pdir)) == NULL) {
+		problem(k, "plugin directory %s: %s", pdir, strerror(errno));
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (pd_valid_plugin_id(de->d_name)) {
+			json_t *mine = json_object();
+
+			n++;
+			/*
+			 * A plugin moved aside no longer holds its blobs:
+			 * they become orphans in the same run.
+			 */
+			if (check_plugin(k, pdir, de->d_name, mine) == -1 && k->repair)
+				set_plugin_aside(k, pdir, de->d_name);
+			else
+				json_object_update(used, mine);
+			json_decref(mine);
+		} else if (strlen(de->d_name) == 73 &&
+		    strcmp(de->d_name + 64, "-removing") == 0) {
+			problem(k, "plugins/%s: an interrupted removal%s", de->d_name,
+			    at_start(k));
+			if (k->repair)
+				(void)set_aside(k, pdir, de->d_name, "removing");
+		} else
+			problem(k, "plugins/%s: not a plugin directory", de->d_name);
+	}
+	closedir(d);
+	return n;
+}
+
+/* Orphans: blobs no plugin names (GC deletes them at the next start). */
+static void
+check_orphans(struct chk *k, const char *bdir, const json_t *used)
+{
+	char want[320];
+	struct dirent *de;
+	DIR *d;
+
+	if ((d = opendir(bdir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(want, sizeof(want), "sha256:%s", de->d_name);
+		if (pd_digest_valid(want) && json_object_get(used, want) == NULL) {
+			problem(k, "blob %s: referenced by no plugin%s", want,
+			    at_start(k));
+			if (k->repair)
+				(void)set_aside(k, bdir, de->d_name, "orphan-blob");
+		}
+	}
+	closedir(d);
+}
+
+/*
+ * Leftovers of interrupted jobs.  Online, the scratch directories of
+ * `info` probes and of `privileges` (which run outside jobs_lock) are
+ * skipped: their owners remove them.
+ */
+static void
+check_tmp(struct chk *k, const char *tdir)
+{
+	struct dirent *de;
+	DIR *d;
+
+	if ((d = opendir(tdir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (k->online && (strncmp(de->d_name, "probe-", 6) == 0 ||
+		    strncmp(de->d_name, "parse-", 6) == 0))
+			continue;
+		problem(k, "tmp/%s: left by an interrupted job%s", de->d_name,
+		    at_start(k));
+		if (k->repair)
+			(void)set_aside(k, tdir, de->d_name, "tmp");
+	}
+	closedir(d);
+}
+
+static int
+known_id(const char *id)
+{
+	struct plugin *p;
+
+	for (p = plugins; p != NULL; p = p->next)
+		if (strcmp(p->id, id) == 0)
+			return 1;
+	return 0;
+}
+
+/* Runtime state under <exec-root>/<sub> that belongs to no plugin. */
+static void
+check_stray_runtime(struct chk *k, const char *sub, const char *what)
+{
+	char dir[4200];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/%s", conf.exec_root, sub);
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.' && !known_id(de->d_name))
+			problem(k, "%s/%s: %s of no known plugin", dir, de->d_name, what);
+	closedir(d);
+}
+
+/* Online: does the runtime match the state?  Caller holds plugins_lock. */
+static void
+check_runtime(struct chk *k)
+{
+	char status[32];
+	struct rt_paths rp;
+	struct plugin *p;
+	pid_t pid;
+	int n;
+
+	for (p = plugins; p != NULL; p = p->next) {
+		rt_paths(p->id, &rp);
+		if (access(rp.plugdir, F_OK) == -1) {
+			problem(k, "plugin %s (%s): loaded, but %s is gone", plugin_name(p),
+			    p->id, rp.plugdir);
+			continue;
+		}
+		if (!lifecycle_quiescent(p->id) && !plugin_enabled(p))
+			continue;	/* an enable or disable is under way */
+		if (runtime_state(p->id, &pid, status, sizeof(status)) == -1)
+			snprintf(status, sizeof(status), "no container");
+		if (plugin_enabled(p)) {
+			if (strcmp(status, "running") != 0)
+				problem(k, "plugin %s (%s): enabled but not running (%s; "
+				    "%s)", plugin_name(p), p->id, status,
+				    lifecycle_describe(p->id));
+			continue;
+		}
+		if (strcmp(status, "no container") != 0)
+			problem(k, "plugin %s (%s): disabled but its container exists "
+			    "(%s)", plugin_name(p), p->id, status);
+		if (access(rp.sockdir, F_OK) == 0)
+			problem(k, "plugin %s (%s): disabled but %s exists", plugin_name(p),
+			    p->id, rp.sockdir);
+		if (access(rp.bundle, F_OK) == 0)
+			problem(k, "plugin %s (%s): disabled but %s exists", plugin_name(p),
+			    p->id, rp.bundle);
+		if ((n = runtime_mounted_under(rp.plugdir)) > 0)
+			problem(k, "plugin %s (%s): disabled but %d mount%s below %s",
+			    plugin_name(p), p->id, n, n == 1 ? "" : "s", rp.plugdir);
+	}
+	check_stray_runtime(k, "runc", "container state");
+	check_stray_runtime(k, "plugins", "socket directory");
+	check_stray_runtime(k, "bundles", "bundle");
+}
+
+/* Online: plugin directories the broker has not loaded. */
+static void
+check_unloaded(struct chk *k, const char *pdir)
+{
+	struct dirent *de;
+	DIR *d;
+
+	if ((d = opendir(pdir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (pd_valid_plugin_id(de->d_name) && !known_id(de->d_name))
+			problem(k, "plugins/%s: on disk, but not loaded by the broker",
+			    de->d_name);
+	closedir(d);
+}
+
+static int
+check_run(FILE *out, int repair, int online)
+{
+	char pdir[4200], bdir[4200], tdir[4200];
+	struct chk k;
+	json_t *used = json_object();
+	unsigned nplugins, nblobs;
+
+	memset(&k, 0, sizeof(k));
+	k.out = out;
+	k.repair = repair;
+	k.online = online;
 	snprintf(pdir, sizeof(pdir), "%s/plugins", conf.data_root);
 	snprintf(bdir, sizeof(bdir), "%s/storage/blobs/sha256", conf.data_root);
 	snprintf(tdir, sizeof(tdir), "%s/tmp", conf.data_root);
 
-	/* Blobs: the content must hash to the name. */
-	if ((d = opendir(bdir)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (de->d_name[0] == '.')
-				continue;
-			nblobs++;
-			snprintf(want, sizeof(want), "sha256:%s", de->d_name);
-			if (!pd_digest_valid(want)) {
-				problem("blob %s: not a sha256 name", de->d_name);
-				if (repair)
-					set_aside(bdir, de->d_name, "blob");
-				continue;
-			}
-			fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-			if (fd == -1 || pd_sha256_fd(fd, got, &size, &e) == -1) {
-				problem("blob %s: unreadable", want);
-				if (fd >= 0)
-					close(fd);
-				continue;
-			}
-			close(fd);
-			if (strcmp(got, want) != 0) {
-				problem("blob %s: content hashes to %s (corrupt)", want, got);
-				if (repair)
-					set_aside(bdir, de->d_name, "corrupt-blob");
-			}
-		}
-		closedir(d);
-	} else
-		problem("content store %s: %s", bdir, strerror(errno));
-
-	/* Plugins. */
-	if ((d = opendir(pdir)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (de->d_name[0] == '.')
-				continue;
-			if (pd_valid_plugin_id(de->d_name)) {
-				json_t *mine = json_object();
-
-				nplugins++;
-				/*
-				 * A plugin moved aside no longer holds its blobs:
-				 * they become orphans in the same run.
-				 */
-				if (check_plugin(pdir, de->d_name, mine) == -1 && repair)
-					set_aside(pdir, de->d_name, "plugin");
-				else
-					json_object_update(used, mine);
-				json_decref(mine);
-			} else if (strlen(de->d_name) == 73 &&
-			    strcmp(de->d_name + 64, "-removing") == 0) {
-				problem("plugins/%s: an interrupted removal", de->d_name);
-				if (repair)
-					set_aside(pdir, de->d_name, "removing");
-			} else
-				problem("plugins/%s: not a plugin directory", de->d_name);
-		}
-		closedir(d);
-	} else
-		problem("plugin directory %s: %s", pdir, strerror(errno));
-
-	/* Orphans: blobs no plugin names (GC would delete them). */
-	if ((d = opendir(bdir)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (de->d_name[0] == '.')
-				continue;
-			snprintf(want, sizeof(want), "sha256:%s", de->d_name);
-			if (pd_digest_valid(want) && json_object_get(used, want) == NULL) {
-				problem("blob %s: referenced by no plugin", want);
-				if (repair)
-					set_aside(bdir, de->d_name, "orphan-blob");
-			}
-		}
-		closedir(d);
-	}
-	/* Leftovers of interrupted jobs. */
-	if ((d = opendir(tdir)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (de->d_name[0] == '.')
-				continue;
-			problem("tmp/%s: left by an interrupted job", de->d_name);
-			if (repair)
-				set_aside(tdir, de->d_name, "tmp");
-		}
-		closedir(d);
+	nblobs = check_blobs(&k, bdir);
+	nplugins = check_plugins(&k, pdir, used);
+	check_orphans(&k, bdir, used);
+	check_tmp(&k, tdir);
+	if (online) {
+		check_unloaded(&k, pdir);
+		check_runtime(&k);
 	}
 	json_decref(used);
-	if (nproblems == 0) {
-		printf("data root %s: OK (%u plugins, %u blobs verified)\n",
+	if (k.nproblems == 0) {
+		fprintf(out, "data root %s: OK (%u plugins, %u blobs verified)\n",
 		    conf.data_root, nplugins, nblobs);
 		return 0;
 	}
-	printf("data root %s: %d problem%s found%s\n", conf.data_root, nproblems,
-	    nproblems == 1 ? "" : "s", repair ? "; broken pieces moved aside" :
+	fprintf(out, "data root %s: %d problem%s found%s\n", conf.data_root,
+	    k.nproblems, k.nproblems == 1 ? "" : "s", repair ?
+	    "; broken pieces moved aside" : online ?
+	    " (pluginctl check --repair moves broken pieces aside)" :
 	    " (plugind --check --repair moves broken pieces aside)");
-	return 1;
+	return k.nproblems;
+}
+
+/* plugind --check: the data root is locked by the caller. */
+int
+check_data_root(int repair)
+{
+	return check_run(stdout, repair, 0) == 0 ? 0 : 1;
+}
+
+/*
+ * pluginctl check [--repair] (PD_CTL_CHECK).  jobs_lock for writing
+ * waits for every job in flight and keeps new ones out, so the content
+ * store, tmp/ and plugins/ hold only committed state while we look.
+ */
+int
+op_check(struct ctl_client *c, struct pd_ctlreq *q, struct pd_err *e)
+{
+	int repair = (q->flags & PD_CTLF_REPAIR) != 0, n;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (repair && c->uid != 0)
+		return pd_errf(e, PD_E_PERM, "permission denied: check --repair "
+		    "needs root");
+	if ((f = open_memstream(&buf, &len)) == NULL)
+		return pd_errno(e, PD_E_INTERNAL, "open_memstream");
+	pthread_rwlock_wrlock(&jobs_lock);
+	if (repair)
+		pthread_rwlock_wrlock(&plugins_lock);
+	else
+		pthread_rwlock_rdlock(&plugins_lock);
+	n = check_run(f, repair, 1);
+	pthread_rwlock_unlock(&plugins_lock);
+	pthread_rwlock_unlock(&jobs_lock);
+	fclose(f);
+	if (repair)
+		audit_log(c, "check --repair", conf.data_root, n == 0,
+		    n == 0 ? NULL : "problems found");
+	if (ctl_reply_data(c, buf, len) == -1) {
+		free(buf);
+		return pd_errf(e, PD_E_IO, "reply");
+	}
+	free(buf);
+	if (n > 0)
+		return pd_errf(e, PD_E_CONFLICT, "%d problem%s found in the data root",
+		    n, n == 1 ? "" : "s");
+	return 0;
 }

@@ -43,10 +43,14 @@ conf_defaults(struct pd_conf *c)
 	c->limits.max_xattr = 64 * 1024;
 	c->limits.max_pax = 1024 * 1024;
 	c->limits.max_manifest = 4 * 1024 * 1024;
-	c->limits.max_clients = 64;
+	/* See docs/PRIVSEP.md, "Control connections", for these five. */
+	c->limits.max_clients = 128;
 	c->limits.max_clients_per_uid = 32;
+	c->limits.reserved_root_clients = 32;
 	c->limits.helper_timeout = 10;
 	c->limits.client_timeout = 30;
+	c->limits.idle_timeout = 300;
+	c->limits.send_timeout = 10;
 	c->limits.extract_timeout = 1800;
 }
 
@@ -122,6 +126,12 @@ conf_limits(struct pd_conf *c, json_t *obj, struct pd_err *e)
 			rc = conf_u32(v, k, &l->max_clients, e);
 		else if (strcmp(k, "max-clients-per-uid") == 0)
 			rc = conf_u32(v, k, &l->max_clients_per_uid, e);
+		else if (strcmp(k, "reserved-root-clients") == 0)
+			rc = conf_u32(v, k, &l->reserved_root_clients, e);
+		else if (strcmp(k, "idle-timeout") == 0)
+			rc = conf_u32(v, k, &l->idle_timeout, e);
+		else if (strcmp(k, "send-timeout") == 0)
+			rc = conf_u32(v, k, &l->send_timeout, e);
 		else if (strcmp(k, "helper-timeout") == 0)
 			rc = conf_u32(v, k, &l->helper_timeout, e);
 		else if (strcmp(k, "client-timeout") == 0)
@@ -133,6 +143,15 @@ conf_limits(struct pd_conf *c, json_t *obj, struct pd_err *e)
 		if (rc == -1)
 			return -1;
 	}
+	if (l->reserved_root_clients >= l->max_clients)
+		return pd_errf(e, PD_E_INVAL, "config: \"reserved-root-clients\" (%u) "
+		    "must be less than \"max-clients\" (%u)", l->reserved_root_clients,
+		    l->max_clients);
+	/* Timeouts become milliseconds in an int. */
+	if (l->client_timeout > 86400 || l->idle_timeout > 86400 ||
+	    l->send_timeout > 86400 || l->helper_timeout > 86400)
+		return pd_errf(e, PD_E_INVAL, "config: client, idle, send and helper "
+		    "timeouts are at most 86400 seconds");
 	return 0;
 }
 

@@ -5,12 +5,15 @@
  * decide what a client may do.  A client that sends garbage loses its
  * connection, nothing more.
  */
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,9 +32,31 @@ struct uidcount {
 
 static pthread_mutex_t	 clients_mtx = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t	 clients_cv = PTHREAD_COND_INITIALIZER;
-static unsigned		 nclients;
+static unsigned		 nclients, nroot;
+static int		 spare_fd = -1;	/* given up to refuse at EMFILE */
 static struct uidcount	 peruid[256];
 static gid_t		 ctl_gid = (gid_t)-1;
+
+/*
+ * Every connection holds a descriptor for its life; jobs, helpers and
+ * plugin logs need more.  Raise the soft RLIMIT_NOFILE (never the hard
+ * one) when it is below what the client limit needs.
+ */
+static void
+size_nofile(void)
+{
+	rlim_t want = (rlim_t)conf.limits.max_clients + 256;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur < want)
+		log_warnx("RLIMIT_NOFILE %llu is below the %llu that max-clients %u "
+		    "needs: connections may be refused early",
+		    (unsigned long long)rl.rlim_cur, (unsigned long long)want,
+		    conf.limits.max_clients);
+}
 
 int
 control_listen(const char *path, struct pd_err *e)
@@ -41,6 +66,7 @@ control_listen(const char *path, struct pd_err *e)
 	mode_t old;
 	int fd;
 
+	size_nofile();
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sun.sun_path))
@@ -87,14 +113,23 @@ control_listen(const char *path, struct pd_err *e)
 	return fd;
 }
 
-static int
+/*
+ * Admission: at most max_clients connections; each non-root uid at most
+ * max_clients_per_uid, and non-root uids together never take the last
+ * reserved_root_clients slots, so a flood from group members cannot lock
+ * root out.  Root has no per-uid cap: it is trusted (it can stop the
+ * broker anyway) and its clients are bounded by max_clients.  Returns
+ * NULL when admitted, else why not.
+ */
+static const char *
 count_client(uid_t uid, int delta)
 {
+	const struct pd_limits *l = &conf.limits;
 	size_t i, free_slot = SIZE_MAX;
-	int ok = 1;
+	const char *why = NULL;
 
 	pthread_mutex_lock(&clients_mtx);
-	for (i = 0; i < sizeof(peruid) / sizeof(peruid[0]); i++) {
+	for (i = 0; uid != 0 && i < sizeof(peruid) / sizeof(peruid[0]); i++) {
 		if (peruid[i].n > 0 && peruid[i].uid == uid)
 			break;
 		if (peruid[i].n == 0 && free_slot == SIZE_MAX)
@@ -103,21 +138,35 @@ count_client(uid_t uid, int delta)
 	if (i == sizeof(peruid) / sizeof(peruid[0]))
 		i = free_slot;
 	if (delta > 0) {
-		if (nclients >= conf.limits.max_clients || i == SIZE_MAX ||
-		    peruid[i].n >= conf.limits.max_clients_per_uid)
-			ok = 0;
+		if (nclients >= l->max_clients)
+			why = "too many connections to plugind (limit max-clients)";
+		else if (uid != 0 && (i == SIZE_MAX || peruid[i].n >=
+		    l->max_clients_per_uid))
+			why = "too many connections from this user (limit "
+			    "max-clients-per-uid)";
+		else if (uid != 0 && nclients - nroot >= l->max_clients -
+		    l->reserved_root_clients)
+			why = "too many connections to plugind (the rest are "
+			    "reserved for root: reserved-root-clients)";
 		else {
-			peruid[i].uid = uid;
-			peruid[i].n++;
+			if (uid == 0)
+				nroot++;
+			else {
+				peruid[i].uid = uid;
+				peruid[i].n++;
+			}
 			nclients++;
 		}
-	} else if (i != SIZE_MAX && peruid[i].n > 0) {
-		peruid[i].n--;
+	} else if (uid == 0 || (i != SIZE_MAX && peruid[i].n > 0)) {
+		if (uid == 0)
+			nroot--;
+		else
+			peruid[i].n--;
 		nclients--;
 		pthread_cond_broadcast(&clients_cv);
 	}
 	pthread_mutex_unlock(&clients_mtx);
-	return ok;
+	return why;
 }
 
 /* Is gid among the supplementary groups of pid (per /proc)? */
@@ -162,7 +211,36 @@ peer_in_group(const struct ctl_client *c)
 static void
 reply_fail(struct ctl_client *c, int code, const char *msg)
 {
-	(void)pd_send_error(c->fd, PD_CTL_FAIL, c->reqid, (uint32_t)code, msg, NULL);
+	if (!c->gone && pd_send_error(c->fd, PD_CTL_FAIL, c->reqid, (uint32_t)code,
+	    msg, NULL) == -1)
+		c->gone = 1;
+}
+
+/*
+ * Between requests a client may stay silent for idle_timeout; once the
+ * first byte of a request is here, all of it must follow within
+ * client_timeout (pd_msg_recv's deadline), so trickling a byte at a time
+ * holds a connection for client_timeout at most.  1: go on reading, 0:
+ * close.
+ */
+static int
+wait_request(struct ctl_client *c, struct pd_chan *ch)
+{
+	struct pollfd p = { c->fd, POLLIN, 0 };
+	int r;
+
+	if (ch->buflen > 0)
+		return 1;	/* pipelined: already started */
+	do
+		r = poll(&p, 1, (int)conf.limits.idle_timeout * 1000);
+	while (r == -1 && errno == EINTR);
+	if (r == 0) {
+		log_debug("control client pid %d: idle for %u s, closing",
+		    (int)c->pid, conf.limits.idle_timeout);
+		reply_fail(c, PD_E_PROTO, "idle connection closed");
+		return 0;
+	}
+	return 1;
 }
 
 static void *
@@ -204,8 +282,10 @@ client_thread(void *arg)
 	if (pd_send_hello(c->fd, c->reqid, &h, &e) == -1)
 		goto done;
 
-	while (!pd_quit) {
-		r = pd_msg_recv(&ch, &m, (int)conf.limits.client_timeout * 10000, &e);
+	while (!pd_quit && !c->gone) {
+		if ((r = wait_request(c, &ch)) == 1)
+			r = pd_msg_recv(&ch, &m, (int)conf.limits.client_timeout * 1000,
+			    &e);
 		if (r == 0)
 			break;
 		if (r == -1) {
@@ -247,9 +327,9 @@ client_thread(void *arg)
 				    r == 0 ? NULL : e.msg);
 			if (r == -1)
 				reply_fail(c, e.code ? e.code : PD_E_INTERNAL, e.msg);
-			else
-				r = pd_msg_send(c->fd, PD_CTL_OK, c->reqid, -1, NULL, 0,
-				    &e);
+			else if (!c->gone && pd_msg_send(c->fd, PD_CTL_OK, c->reqid,
+			    -1, NULL, 0, &e) == -1)
+				c->gone = 1;
 		}
 		if (fd >= 0)
 			close(fd);
@@ -266,22 +346,92 @@ out:
 	return NULL;
 }
 
-/* Accept every pending connection and hand each to its own thread. */
+/* Turn a connection away with a reason it can print, then close it. */
+static void
+refuse(int fd, const char *why)
+{
+	/* A fresh socket's buffer is empty: this small write cannot block. */
+	(void)pd_send_error(fd, PD_CTL_FAIL, 0, PD_E_LIMIT, why, NULL);
+	close(fd);
+}
+
+/*
+ * Out of descriptors: the pending connection would stay in the backlog
+ * and keep the listening socket readable, so the main loop would spin.
+ * Give up the spare descriptor, accept the connection, refuse it and take
+ * the spare back; without a spare, pause briefly instead.
+ */
+static void
+accept_emfile(int lfd)
+{
+	static time_t last;
+	time_t now = time(NULL);
+	int fd = -1;
+
+	if (now != last)
+		log_warnx("control socket: out of file descriptors; refusing "
+		    "connections");
+	last = now;
+	if (spare_fd != -1) {
+		close(spare_fd);
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd != -1)
+			refuse(fd, "plugind is out of file descriptors");
+		spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	if (fd == -1)
+		(void)poll(NULL, 0, 100);
+}
+
+static void
+start_client(int fd, const struct ucred *cred)
+{
+	struct ctl_client *c;
+	pthread_attr_t attr;
+	pthread_t t;
+	int rc;
+
+	c = xcalloc(1, sizeof(*c));
+	c->fd = fd;
+	c->uid = cred->uid;
+	c->gid = cred->gid;
+	c->pid = cred->pid;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 1024 * 1024);
+	rc = pthread_create(&t, &attr, client_thread, c);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		log_warnx("cannot start a client thread: %s", strerror(rc));
+		refuse(fd, "plugind cannot start a thread for this connection");
+		count_client(cred->uid, -1);
+		free(c);
+	}
+}
+
+/*
+ * Accept pending connections (at most 64 per call, so signals are still
+ * read during a flood) and hand each to its own thread, or refuse it at
+ * once with CTL_FAIL when over a limit: nothing queues in the broker.
+ */
 void
 control_accept(int lfd)
 {
-	struct ctl_client *c;
+	const char *why;
 	struct ucred cred;
-	socklen_t len;
-	pthread_attr_t attr;
-	pthread_t t;
 	struct timeval tv;
-	int fd;
+	socklen_t len;
+	int fd, n;
 
-	for (;;) {
+	if (spare_fd == -1)
+		spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	for (n = 0; n < 64; n++) {
 		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd == -1) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			if (errno == EMFILE || errno == ENFILE)
+				accept_emfile(lfd);
+			else if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR && errno != ECONNABORTED)
 				log_warn("accept");
 			return;
 		}
@@ -292,30 +442,16 @@ control_accept(int lfd)
 			continue;
 		}
 		/* A client that stops reading must not pin a thread forever. */
-		tv.tv_sec = 10;
+		tv.tv_sec = conf.limits.send_timeout;
 		tv.tv_usec = 0;
 		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		if (!count_client(cred.uid, 1)) {
-			(void)pd_send_error(fd, PD_CTL_FAIL, 0, PD_E_LIMIT,
-			    "too many connections to plugind", NULL);
-			close(fd);
+		if ((why = count_client(cred.uid, 1)) != NULL) {
+			log_debug("refused a connection from uid %u pid %d: %s",
+			    (unsigned)cred.uid, (int)cred.pid, why);
+			refuse(fd, why);
 			continue;
 		}
-		c = xcalloc(1, sizeof(*c));
-		c->fd = fd;
-		c->uid = cred.uid;
-		c->gid = cred.gid;
-		c->pid = cred.pid;
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		pthread_attr_setstacksize(&attr, 1024 * 1024);
-		if (pthread_create(&t, &attr, client_thread, c) != 0) {
-			log_warnx("cannot start a client thread");
-			close(fd);
-			count_client(cred.uid, -1);
-			free(c);
-		}
-		pthread_attr_destroy(&attr);
+		start_client(fd, &cred);
 	}
 }
 

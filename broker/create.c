@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "crashpoint.h"
 #include "digest.h"
 #include "log.h"
 #include "plugincfg.h"
@@ -168,10 +169,12 @@ plugin_commit_staged(struct stage *st, struct plugin *p, struct pd_err *e)
 	close(dfd);
 	if (rc == -1)
 		return -1;
+	PD_CRASHPOINT("commit-staged");
 	snprintf(dst, sizeof(dst), "%s/plugins/%s", conf.data_root, p->id);
 	if (rename(st->dir, dst) == -1)
 		return pd_errno(e, PD_E_IO, "rename %s to %s", st->dir, dst);
 	st->dir[0] = '\0';
+	PD_CRASHPOINT("commit-renamed");
 	if ((dfd = open(conf.data_root, O_DIRECTORY | O_RDONLY | O_CLOEXEC)) != -1) {
 		(void)fsync(dfd);
 		close(dfd);
@@ -226,7 +229,7 @@ op_create(struct ctl_client *c, const char *rawname, int ctxfd, struct pd_err *e
 	have_helper = 1;
 	if (pd_msg_send(h.sock, PD_MSG_BUNDLE_OUT, 1, layerfd, NULL, 0, &ie) == -1 ||
 	    pd_send_bundle(h.sock, 1, ctxfd, 0, &ie) == -1) {
-		pd_errf(e, PD_E_UNAVAIL, "extractor: %s", ie.msg);
+		(void)helper_send_failed(&h, e, ie.msg);
 		goto out;
 	}
 	if (helper_recv(&h, done, 1, (int)conf.limits.extract_timeout * 1000, &m,

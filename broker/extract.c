@@ -46,10 +46,8 @@ extract_layer_start(struct helper *h, int layerfd, const char *media_type,
 	struct pd_err ie;
 
 	extract_limits(&u, media_type);
-	if (pd_send_untar(h->sock, 1, layerfd, &u, &ie) == -1) {
-		helper_kill(h);
-		return pd_errf(e, PD_E_UNAVAIL, "extractor: %s", ie.msg);
-	}
+	if (pd_send_untar(h->sock, 1, layerfd, &u, &ie) == -1)
+		return helper_send_failed(h, e, ie.msg);
 	return 0;
 }
 

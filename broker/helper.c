@@ -278,6 +278,27 @@ helper_stop(struct helper *h)
 	teardown(h, 2000, &status);
 }
 
+/* Has our (unreaped) child exited?  Then it is a zombie, or gone. */
+static int
+helper_dead(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 1;
+	n = pd_read_full(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	buf[n] = '\0';
+	/* "pid (comm) S ...": comm may hold anything; the state follows ')' */
+	p = strrchr(buf, ')');
+	return p == NULL || p[1] == '\0' || p[2] == 'Z' || p[2] == 'X';
+}
+
 /* The helper is gone or broken: collect why, then fail the job with it. */
 static int
 helper_fail(struct helper *h, int killit, struct pd_err *e, const char *fmt,
@@ -295,6 +316,18 @@ helper_fail(struct helper *h, int killit, struct pd_err *e, const char *fmt,
 		    pd_role_name(h->role), fmt, detail);
 	return pd_errf(e, PD_E_UNAVAIL, "%s helper %s: %s (%s)",
 	    pd_role_name(h->role), fmt, detail, why);
+}
+
+/*
+ * A request could not be sent to the helper.  Usually it has died (the
+ * send fails with EPIPE): reap it and say how it ended, rather than
+ * reporting only the broken pipe.  A live one is killed.
+ */
+int
+helper_send_failed(struct helper *h, struct pd_err *e, const char *detail)
+{
+	return helper_fail(h, !helper_dead(h->pid), e, "did not take the request",
+	    detail);
 }
 
 /*
@@ -549,7 +582,8 @@ helper_spawn(struct helper *h, int role, int rootfd, const char *rootpath,
 		s.rlim_fsize = conf.limits.max_file > conf.limits.max_compressed ?
 		    conf.limits.max_file : conf.limits.max_compressed;
 	if (pd_send_setup(h->sock, 0, rootfd, &s, &ie) == -1)
-		return helper_fail(h, 1, e, "did not take SETUP", ie.msg);
+		return helper_fail(h, !helper_dead(h->pid), e, "did not take SETUP",
+		    ie.msg);
 	if (helper_recv(h, setup_done, 1, (int)conf.limits.helper_timeout * 1000,
 	    &m, e) == -1) {
 		helper_kill(h);
@@ -561,8 +595,12 @@ helper_spawn(struct helper *h, int role, int rootfd, const char *rootpath,
 		    ie.code ? ie.msg : "protocol version mismatch");
 	}
 	pd_msg_clear(&m);
-	if (helper_check_outside(h, &ie) == -1)
+	if (helper_check_outside(h, &ie) == -1) {
+		/* Killed from outside meanwhile: say so, not "not sandboxed". */
+		if (helper_dead(h->pid))
+			return helper_fail(h, 0, e, "died during start-up", ie.msg);
 		return helper_fail(h, 1, e, "is not sandboxed as required", ie.msg);
+	}
 	log_debug("%s[%d] ready: %s", pd_role_name(role), (int)pid, h->sandbox);
 	return 0;
 }

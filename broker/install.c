@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "crashpoint.h"
 #include "digest.h"
 #include "log.h"
 #include "manifest.h"
@@ -311,6 +312,26 @@ install_name(const char *alias, const struct remote *r, char *name, size_t len,
 	    pd_errf(e, PD_E_INVAL, "name too long") : 0;
 }
 
+/*
+ * A stored blob is trusted by its digest, but the manifest's size must
+ * still be its size (M9): a descriptor that lies is refused whether or
+ * not the blob is already here.
+ */
+static int
+stored_size_is(int fd, uint64_t size, const struct remote *r,
+    const char *shortid, struct pd_err *e)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == -1)
+		return pd_errno(e, PD_E_IO, "fstat blob %s", shortid);
+	if ((uint64_t)st.st_size != size)
+		return pd_errf(e, PD_E_DIGEST, "%s: layer %s: the manifest says %llu "
+		    "bytes, the blob with that digest has %llu", r->full, shortid,
+		    (unsigned long long)size, (unsigned long long)st.st_size);
+	return 0;
+}
+
 static int
 apply_layers(struct fetcher *f, struct ctl_client *c, struct remote *r,
     struct helper *x, json_t *blobsums, struct pd_err *e)
@@ -335,10 +356,20 @@ apply_layers(struct fetcher *f, struct ctl_client *c, struct remote *r,
 		if (!is_layer_type(mt))
 			return pd_errf(e, PD_E_INVAL, "%s: layer %s has unsupported media "
 			    "type %s", r->full, shortid, mt);
+		/* M9: refuse before downloading what the extractor would refuse. */
+		if (size > conf.limits.max_compressed)
+			return pd_errf(e, PD_E_LIMIT, "%s: layer %s is %llu bytes, more "
+			    "than the limit for a compressed layer (%llu)", r->full,
+			    shortid, (unsigned long long)size,
+			    (unsigned long long)conf.limits.max_compressed);
 		if (store_has(digest)) {
 			(void)ctl_progress(c, shortid, "Already exists", 0, 0);
 			if ((storefd = store_open(digest, e)) == -1)
 				return -1;
+			if (stored_size_is(storefd, size, r, shortid, e) == -1) {
+				close(storefd);
+				return -1;
+			}
 			rc = extract_layer_start(x, storefd, mt, e);
 			close(storefd);
 			if (rc == -1)
@@ -562,6 +593,52 @@ rename_in(const char *dir, const char *from, const char *to, struct pd_err *e)
 }
 
 /*
+ * The upgrade journal: {"old": the state before the upgrade, Enabled as
+ * it was}.  Written (atomically) before the plugin is stopped or its
+ * rootfs renamed; removed only once the new state is saved and, for an
+ * enabled plugin, running.  A broker that dies in between rolls the
+ * plugin back at its next start (plugins_load).
+ */
+static int
+journal_write(const char *pdir, const json_t *old, struct pd_err *e)
+{
+	json_t *j = json_pack("{s:O}", "old", old);
+	char *data = json_dumps(j, JSON_COMPACT);
+	int dfd, rc = -1;
+
+	json_decref(j);
+	if (data == NULL)
+		return pd_errf(e, PD_E_INTERNAL, "cannot encode the upgrade journal");
+	/*
+	 * Safety: the broker's own plugin directory (0700, root's); the
+	 * journal is written under a fixed name, 0600, with O_NOFOLLOW.
+	 */
+	if ((dfd = open(pdir, O_DIRECTORY | O_RDONLY | O_CLOEXEC)) == -1)
+		pd_errno(e, PD_E_IO, "open %s", pdir);
+	else {
+		rc = pd_atomic_write(dfd, PD_UPGRADE_JOURNAL, data, strlen(data), 0600,
+		    e);
+		close(dfd);
+	}
+	free(data);
+	return rc;
+}
+
+/* The upgrade is committed (or fully undone): drop the journal. */
+static void
+journal_remove(const char *pdir)
+{
+	int dfd;
+
+	if ((dfd = open(pdir, O_DIRECTORY | O_RDONLY | O_CLOEXEC)) == -1)
+		return;
+	if (unlinkat(dfd, PD_UPGRADE_JOURNAL, 0) == -1)
+		log_warn("remove %s/%s", pdir, PD_UPGRADE_JOURNAL);
+	(void)fsync(dfd);
+	close(dfd);
+}
+
+/*
  * upgrade NAME REMOTE (SPEC §3.8): same id, settings and propagated mount.
  * The new rootfs is staged completely first.  An enabled plugin (Docker
  * refuses these) is stopped, swapped, started; if the new version does
@@ -628,24 +705,31 @@ op_upgrade(struct ctl_client *c, struct pd_ctlreq *q, struct pd_err *e)
 
 	was_enabled = json_is_true(json_object_get(json_object_get(old, "plugin"),
 	    "Enabled"));
+	snprintf(pdir, sizeof(pdir), "%s/plugins/%s", conf.data_root, id);
+	if (journal_write(pdir, old, e) == -1)
+		goto out;
+	PD_CRASHPOINT("upgrade-journal");
 	if (was_enabled) {
 		(void)ctl_progress(c, "", "Stopping the running version", 0, 0);
-		if (plugin_disable(id, e) == -1)
+		if (plugin_disable(id, e) == -1) {
+			journal_remove(pdir);
 			goto out;
+		}
 	}
-	snprintf(pdir, sizeof(pdir), "%s/plugins/%s", conf.data_root, id);
 	snprintf(newrootfs, sizeof(newrootfs), "%s", st.rootfs);
 	pthread_rwlock_wrlock(&plugins_lock);
 	p = plugin_resolve(id, e);
 	if (p != NULL && rename_in(pdir, "rootfs", "rootfs-old", e) == 0) {
 		char dst[4300];
 
+		PD_CRASHPOINT("upgrade-rootfs-old");
 		snprintf(dst, sizeof(dst), "%s/rootfs", pdir);
 		if (rename(newrootfs, dst) == -1) {
 			pd_errno(e, PD_E_IO, "swap in the new rootfs");
 			(void)rename_in(pdir, "rootfs-old", "rootfs", &ie);
 		} else {
 			swapped = 1;
+			PD_CRASHPOINT("upgrade-swapped");
 			json_object_set_new(json_object_get(nstate, "plugin"), "Enabled",
 			    json_false());
 			json_decref(p->state);
@@ -656,12 +740,16 @@ op_upgrade(struct ctl_client *c, struct pd_ctlreq *q, struct pd_err *e)
 	pthread_rwlock_unlock(&plugins_lock);
 	if (!swapped || !saved)
 		goto restore;
+	PD_CRASHPOINT("upgrade-saved");
 	if (was_enabled) {
 		(void)ctl_progress(c, "", "Starting the new version", 0, 0);
 		if (plugin_enable(p, (int)q->timeout, e) == -1)
 			goto restore;
+		PD_CRASHPOINT("upgrade-enabled");
 	}
-	snprintf(pdir, sizeof(pdir), "%s/plugins/%s", conf.data_root, id);
+	/* The commit point: from here on the new version stays. */
+	journal_remove(pdir);
+	PD_CRASHPOINT("upgrade-committed");
 	{
 		int dfd = open(pdir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 
@@ -710,6 +798,8 @@ restore:
 			pd_errf(e, e->code ? e->code : PD_E_INTERNAL, "upgrade failed, the "
 			    "previous version was restored%s: %s", was_enabled ?
 			    " and is running" : "", why);
+		/* Only now: a crash before this rolls back again at start. */
+		journal_remove(pdir);
 	}
 out:
 	if (have_f)

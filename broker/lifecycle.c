@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "crashpoint.h"
 #include "log.h"
 #include "util.h"
 
@@ -815,6 +816,7 @@ lc_enable(const char *id, unsigned timeout_s, struct pd_err *e)
 	}
 	if (rt_start(r, o, timeout_s, e) == -1)
 		goto out;
+	PD_CRASHPOINT("enable-started");
 	if (set_enabled(id, 1, e) == -1) {
 		(void)rt_stop(r, conf.stop_timeout, &ie);
 		goto out;
@@ -957,6 +959,7 @@ op_remove(struct ctl_client *c, struct pd_ctlreq *q, struct pd_err *e)
 	pthread_rwlock_unlock(&plugins_lock);
 	if (rc == 0) {
 		(void)fsync(pdfd);
+		PD_CRASHPOINT("rm-renamed");
 		if (pd_rm_rf_at(pdfd, gone, &ie) == -1)
 			log_warnx("plugin %s removed, but %s/%s is left (finished at the "
 			    "next start): %s", r->name, pdir, gone, ie.msg);
@@ -985,6 +988,21 @@ lifecycle_quiescent(const char *id)
 	pthread_mutex_unlock(&rt_mtx);
 	pthread_mutex_unlock(&r->op);
 	return ok;
+}
+
+/* The lifecycle's view of a plugin, for `check`. */
+const char *
+lifecycle_describe(const char *id)
+{
+	static const char *names[] = { "stopped", "starting", "running",
+	    "stopping", "restart pending" };
+	struct rt *r = rt_get(id);
+	int st;
+
+	pthread_mutex_lock(&rt_mtx);
+	st = r->state;
+	pthread_mutex_unlock(&rt_mtx);
+	return st >= 0 && st <= RT_EXITED ? names[st] : "?";
 }
 
 /* ---- supervision ---- */
@@ -1235,8 +1253,9 @@ lifecycle_restore(void)
 
 	pthread_rwlock_rdlock(&plugins_lock);
 	for (p = plugins; p != NULL; p = p->next)
-		json_object_set_new(all, p->id, json_pack("{s:b, s:s}", "enabled",
-		    plugin_enabled(p), "name", plugin_name(p)));
+		json_object_set_new(all, p->id, json_pack("{s:b, s:s, s:b}",
+		    "enabled", plugin_enabled(p), "name", plugin_name(p),
+		    "adopt", !p->rolled_back));
 	pthread_rwlock_unlock(&plugins_lock);
 
 	json_object_foreach(all, id, v) {
@@ -1245,7 +1264,12 @@ lifecycle_restore(void)
 		    json_string_value(json_object_get(v, "name")));
 		running = runtime_state(id, &pid, status, sizeof(status)) == 0 &&
 		    strcmp(status, "running") == 0 && pid > 1;
-		if (json_is_true(json_object_get(v, "enabled")) && running) {
+		/*
+		 * A container of a rolled-back upgrade may run the version
+		 * that was undone: never adopt it, start the old one anew.
+		 */
+		if (json_is_true(json_object_get(v, "enabled")) && running &&
+		    json_is_true(json_object_get(v, "adopt"))) {
 			rt_attach(r, pid, 0);
 			/* The pidfd is the container's if runc still says so. */
 			if (runtime_state(id, &pid2, status, sizeof(status)) == 0 &&

@@ -26,10 +26,14 @@ ctl_reply_data(struct ctl_client *c, const void *data, size_t len)
 	struct pd_err e;
 	size_t n;
 
+	if (c->gone)
+		return -1;
 	while (len > 0) {
 		n = len > PD_MSG_MAXPAYLOAD ? PD_MSG_MAXPAYLOAD : len;
-		if (pd_msg_send(c->fd, PD_CTL_DATA, c->reqid, -1, p, n, &e) == -1)
+		if (pd_msg_send(c->fd, PD_CTL_DATA, c->reqid, -1, p, n, &e) == -1) {
+			c->gone = 1;	/* not reading: one send timeout, no more */
 			return -1;
+		}
 		p += n;
 		len -= n;
 	}
@@ -62,7 +66,13 @@ ctl_progress(struct ctl_client *c, const char *id, const char *status,
 	p.status = (char *)(uintptr_t)status;
 	p.current = cur;
 	p.total = total;
-	return pd_send_progress(c->fd, c->reqid, &p, NULL);
+	if (c->gone)
+		return -1;
+	if (pd_send_progress(c->fd, c->reqid, &p, NULL) == -1) {
+		c->gone = 1;
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -381,6 +391,9 @@ op_dispatch(struct ctl_client *c, uint32_t type, struct pd_ctlreq *q, int fd,
 		break;
 	case PD_CTL_EVENTS:
 		rc = op_events(c, q, e);
+		break;
+	case PD_CTL_CHECK:
+		rc = op_check(c, q, e);
 		break;
 	default:
 		rc = pd_errf(e, PD_E_INVAL, "\"%s\" is not implemented by plugind %s "

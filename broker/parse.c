@@ -55,8 +55,7 @@ parse_document(int kind, const void *buf, size_t len, const char *ctype,
 	req.max_size = conf.limits.max_manifest;
 	req.content_type = (char *)(uintptr_t)(ctype ? ctype : "");
 	if (pd_send_parse(h.sock, 1, memfd, &req, &ie) == -1) {
-		helper_kill(&h);
-		pd_errf(e, PD_E_UNAVAIL, "extractor: %s", ie.msg);
+		(void)helper_send_failed(&h, e, ie.msg);
 		goto out;
 	}
 	if (helper_recv(&h, done, 1, (int)conf.limits.helper_timeout * 1000, &m,

@@ -94,6 +94,122 @@ set_aside(int pdfd, const char *id, const char *why)
 		    id, why);
 }
 
+/*
+ * Roll an interrupted upgrade back (docs/LIFECYCLE.md, "Crash safety"):
+ * the old rootfs returns under its name, the discarded one is deleted,
+ * the journal's state becomes config.json, and only then does the
+ * journal go.  Each step is a rename or an atomic write, so a crash
+ * here leaves a state this function finishes the next time.
+ */
+static int
+undo_upgrade(int dfd, const char *id, int *undone)
+{
+	struct pd_err e;
+	struct stat st;
+	json_error_t jerr;
+	json_t *j, *old;
+	char *data;
+	int fd, rc;
+
+	*undone = 0;
+	if ((fd = openat(dfd, PD_UPGRADE_JOURNAL, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return 0;
+	j = json_loadfd(fd, JSON_REJECT_DUPLICATES, &jerr);
+	close(fd);
+	old = json_object_get(j, "old");
+	if (!json_is_object(old) || state_invalid(old, id) != NULL) {
+		log_warnx("plugin %s: upgrade journal is unreadable; left in place "
+		    "(pluginctl check reports it)", id);
+		json_decref(j);
+		return -1;
+	}
+	/*
+	 * Safety: every name is fixed and relative to the plugin's own
+	 * directory; pd_rm_rf_at follows no symlink and enters no mount.
+	 */
+	if (fstatat(dfd, "rootfs-old", &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (fstatat(dfd, "rootfs", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    (renameat(dfd, "rootfs", dfd, "rootfs-failed") == -1 ||
+		    pd_rm_rf_at(dfd, "rootfs-failed", &e) == -1)) {
+			log_warnx("plugin %s: undoing an upgrade: cannot remove the new "
+			    "rootfs", id);
+			json_decref(j);
+			return -1;
+		}
+		if (renameat(dfd, "rootfs-old", dfd, "rootfs") == -1) {
+			log_warn("plugin %s: undoing an upgrade: rename rootfs-old", id);
+			json_decref(j);
+			return -1;
+		}
+	}
+	data = json_dumps(old, JSON_COMPACT);
+	rc = data == NULL ? -1 : pd_atomic_write(dfd, "config.json", data,
+	    strlen(data), 0600, &e);
+	free(data);
+	json_decref(j);
+	if (rc == -1 || unlinkat(dfd, PD_UPGRADE_JOURNAL, 0) == -1) {
+		log_warnx("plugin %s: undoing an upgrade: cannot restore the state", id);
+		return -1;
+	}
+	(void)fsync(dfd);
+	*undone = 1;
+	log_warnx("plugin %s: an upgrade was interrupted; the previous version "
+	    "is restored", id);
+	return 0;
+}
+
+/*
+ * Leftovers in a plugin directory after a crash: the temporary file of
+ * an interrupted atomic write, and the rootfs an upgrade kept until it
+ * was committed (rootfs-old) or rolled back (rootfs-failed).
+ */
+static void
+clean_plugin_dir(int pdfd, const char *id, int *undone)
+{
+	struct dirent *de;
+	struct pd_err e;
+	DIR *d;
+	int dfd, fd;
+
+	*undone = 0;
+	if ((dfd = openat(pdfd, id, O_DIRECTORY | O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return;
+	if (undo_upgrade(dfd, id, undone) == -1) {
+		close(dfd);
+		return;
+	}
+	if ((fd = dup(dfd)) == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		close(dfd);
+		return;
+	}
+	/*
+	 * Safety: only entries of the plugin's own directory (opened
+	 * O_NOFOLLOW), by fixed names or our own temp-file pattern; unlinkat
+	 * without AT_REMOVEDIR removes no directory, and pd_rm_rf_at
+	 * follows no symlink and enters no mount.
+	 */
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' && strstr(de->d_name, ".tmp-") != NULL) {
+			if (unlinkat(dfd, de->d_name, 0) == 0)
+				log_info("plugin %s: removed %s (an interrupted write)", id,
+				    de->d_name);
+		} else if (strcmp(de->d_name, "rootfs-old") == 0 ||
+		    strcmp(de->d_name, "rootfs-failed") == 0) {
+			if (pd_rm_rf_at(dfd, de->d_name, &e) == -1)
+				log_warnx("plugin %s: %s", id, e.msg);
+			else
+				log_info("plugin %s: removed %s (left by an upgrade)", id,
+				    de->d_name);
+		}
+	}
+	closedir(d);
+	close(dfd);
+}
+
 int
 plugins_load(struct pd_err *e)
 {
@@ -104,7 +220,7 @@ plugins_load(struct pd_err *e)
 	const char *why;
 	json_t *st;
 	DIR *d;
-	int pdfd, fd;
+	int pdfd, fd, undone;
 	size_t n;
 
 	if ((pdfd = plugins_dirfd(e)) == -1)
@@ -126,6 +242,7 @@ plugins_load(struct pd_err *e)
 		}
 		if (!pd_valid_plugin_id(de->d_name))
 			continue;
+		clean_plugin_dir(pdfd, de->d_name, &undone);
 		snprintf(name, sizeof(name), "%s/config.json", de->d_name);
 		if ((fd = openat(pdfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
 			log_warn("plugin %s: no state file", de->d_name);
@@ -142,6 +259,7 @@ plugins_load(struct pd_err *e)
 		p = xcalloc(1, sizeof(*p));
 		snprintf(p->id, sizeof(p->id), "%s", de->d_name);
 		p->state = st;
+		p->rolled_back = undone;
 		*tail = p;
 		tail = &p->next;
 		log_debug("loaded plugin %s (%s)", plugin_name(p), p->id);
@@ -149,6 +267,21 @@ plugins_load(struct pd_err *e)
 	closedir(d);
 	close(pdfd);
 	return 0;
+}
+
+/* Drop a plugin from the list (check --repair moved it aside). */
+void
+plugin_forget(struct plugin *gone)
+{
+	struct plugin **pp;
+
+	for (pp = &plugins; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == gone) {
+			*pp = gone->next;
+			json_decref(gone->state);
+			free(gone);
+			return;
+		}
 }
 
 int

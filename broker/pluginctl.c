@@ -78,8 +78,9 @@ connect_broker(void)
 	struct pd_chan ch;
 	struct pd_msg m;
 	struct pd_err e;
+	char senderr[PD_ERR_MSGLEN];
 	struct stat st;
-	int fd, r;
+	int fd, r, sent;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -104,14 +105,21 @@ connect_broker(void)
 	}
 	hello.version = PD_PROTO_VERSION;
 	hello.agent = (char *)(uintptr_t)"pluginctl " PD_VERSION;
-	if (pd_send_hello(fd, 1, &hello, &e) == -1)
+	/*
+	 * A broker over its connection limits answers CTL_FAIL and closes
+	 * without reading: the HELLO may then fail with EPIPE, but the reason
+	 * is waiting to be read, so read before reporting the send error.
+	 */
+	if ((sent = pd_send_hello(fd, 1, &hello, &e)) == -1 && e.code != PD_E_IO)
 		die("%s", e.msg);
 	if (pd_chan_init(&ch, fd, 0) == -1)
 		die("out of memory");
+	if (sent == -1)
+		snprintf(senderr, sizeof(senderr), "%s", e.msg);
 	r = pd_msg_recv(&ch, &m, 30000, &e);
 	if (r != 1)
-		die("no answer from plugind at unix://%s%s%s", path, r ? ": " : "",
-		    r ? e.msg : "");
+		die("no answer from plugind at unix://%s%s%s", path,
+		    sent == -1 || r ? ": " : "", sent == -1 ? senderr : r ? e.msg : "");
 	if (m.type == PD_CTL_FAIL) {
 		struct pd_error_msg em;
 
@@ -1385,6 +1393,30 @@ cmd_events(int argc, char **argv)
 	return 0;
 }
 
+static int
+cmd_check(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "repair", no_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 } };
+	uint32_t flags = 0;
+	struct reply r;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'r': flags |= PD_CTLF_REPAIR; break;
+		default: return 2;
+		}
+	}
+	if (argc != optind)
+		die("\"pluginctl check\" accepts no arguments (usage: pluginctl "
+		    "check [--repair])");
+	data_sink = sink_stdout;
+	request(PD_CTL_CHECK, flags, 0, -1, NULL, 0, &r);
+	return 0;
+}
+
 static void __dead
 usage(int code)
 {
@@ -1392,6 +1424,7 @@ usage(int code)
 	    "Usage:  pluginctl [-H unix://PATH] COMMAND\n\n"
 	    "Manage plugins (the `docker plugin` command set) through plugind.\n\n"
 	    "Commands:\n"
+	    "  check       Verify the data root and the running plugins (--repair)\n"
 	    "  create      Create a plugin from a rootfs and configuration\n"
 	    "  disable     Disable a plugin\n"
 	    "  enable      Enable a plugin (--timeout SECONDS to wait for its socket)\n"
@@ -1474,6 +1507,8 @@ main(int argc, char *argv[])
 		return cmd_logs(argc, argv);
 	if (strcmp(cmd, "events") == 0)
 		return cmd_events(argc, argv);
+	if (strcmp(cmd, "check") == 0)
+		return cmd_check(argc, argv);
 	if (strcmp(cmd, "install") == 0 || strcmp(cmd, "pull") == 0)
 		return cmd_install(argc, argv);
 	if (strcmp(cmd, "privileges") == 0)

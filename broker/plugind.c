@@ -3,7 +3,6 @@
  * store and plugin state, and runs every helper.  It never parses registry
  * bytes or tar data itself.  See docs/PRIVSEP.md.
  */
-#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -47,24 +46,38 @@ usage(int code)
 	exit(code);
 }
 
+/*
+ * One broker per data root.  A POSIX record lock, not flock(): it belongs
+ * to this process and is not inherited by fork().  With flock() a child
+ * forked just before a SIGKILL of the broker (a helper or runc, between
+ * fork and exec) held the lock on, and the restarted broker refused to
+ * start (found by tests/reliability/test_crash.sh).
+ */
 static void
 take_lock(void)
 {
+	struct flock fl;
 	char path[4096], buf[32];
-	ssize_t n;
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/plugind.lock", conf.data_root);
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) == -1)
 		fatal("open %s", path);
-	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-		if (errno != EWOULDBLOCK)
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	if (fcntl(fd, F_SETLK, &fl) == -1) {
+		if (errno != EACCES && errno != EAGAIN)
 			fatal("lock %s", path);
-		n = pread(fd, buf, sizeof(buf) - 1, 0);
-		buf[n > 0 ? n : 0] = '\0';
-		buf[strcspn(buf, "\n")] = '\0';
+		memset(&fl, 0, sizeof(fl));
+		fl.l_type = F_WRLCK;
+		fl.l_whence = SEEK_SET;
+		if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
+			snprintf(buf, sizeof(buf), "%ld", (long)fl.l_pid);
+		else
+			snprintf(buf, sizeof(buf), "?");
 		fatalx("another plugind (pid %s) is already using data root %s",
-		    buf[0] ? buf : "?", conf.data_root);
+		    buf, conf.data_root);
 	}
 	snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, strlen(buf), 0) < 0)
@@ -95,6 +108,15 @@ prepare_fetch_root(void)
 		fatalx("%s", e.msg);
 	if ((dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC)) == -1)
 		fatal("open %s", dir);
+	/*
+	 * The umask (077) made both directories 0700, so the fetcher, which
+	 * runs as _pd_fetch inside this chroot, could not read the resolver
+	 * files and resolved no name at all.  0755 is safe: they are
+	 * root-owned and hold only copies of the host's world-readable
+	 * resolver configuration.
+	 */
+	if (fchmod(dfd, 0755) == -1 || fchmodat(dfd, "..", 0755, 0) == -1)
+		fatal("chmod %s and its parent", dir);
 	data = xmalloc(65536);
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(src, sizeof(src), "/etc/%s", files[i]);

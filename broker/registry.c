@@ -167,9 +167,8 @@ start_fetch(struct fetcher *f, int kind, const char *reference, uint64_t max,
 	if (pd_send_fetch(f->h.sock, ++f->reqid, p[1], &q, &ie) == -1) {
 		close(p[0]);
 		close(p[1]);
-		helper_kill(&f->h);
 		f->open = 0;
-		return pd_errf(e, PD_E_UNAVAIL, "fetcher: %s", ie.msg);
+		return helper_send_failed(&f->h, e, ie.msg);
 	}
 	close(p[1]);	/* the fetcher holds the only write end now */
 	*rd = p[0];
@@ -405,9 +404,8 @@ fetcher_push(struct fetcher *f, struct ctl_client *c, uint32_t type,
 	q.media_type = (char *)(uintptr_t)media_type;
 	q.size = size;
 	if (pd_send_push(f->h.sock, type, ++f->reqid, fd, &q, &ie) == -1) {
-		helper_kill(&f->h);
 		f->open = 0;
-		return pd_errf(e, PD_E_UNAVAIL, "fetcher: %s", ie.msg);
+		return helper_send_failed(&f->h, e, ie.msg);
 	}
 	for (;;) {
 		/* A slow upload still sends PROGRESS at least every 30 s. */

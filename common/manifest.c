@@ -1,6 +1,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/utsname.h>
 
 #include "digest.h"
@@ -16,6 +17,41 @@ static int
 is_index_type(const char *mt)
 {
 	return strcmp(mt, MT_DOCKER_LIST) == 0 || strcmp(mt, MT_OCI_INDEX) == 0;
+}
+
+/* Content-Type without parameters equals mt (case-insensitive). */
+static int
+ctype_is(const char *ct, const char *mt)
+{
+	size_t n = strcspn(ct, "; \t");
+
+	return strlen(mt) == n && strncasecmp(ct, mt, n) == 0;
+}
+
+/*
+ * M5 (CVE-2021-41190): a document must have one shape.  The body's
+ * mediaType, when present, must be the Content-Type the registry sent,
+ * and a manifest must not carry "manifests" nor an index "config" or
+ * "layers", whatever the declared type: otherwise two readers can see
+ * two different documents in the same bytes.
+ */
+static int
+unambiguous(const json_t *doc, const char *body_mt, const char *ct,
+    struct pd_err *e)
+{
+	int man = json_object_get(doc, "config") != NULL ||
+	    json_object_get(doc, "layers") != NULL;
+
+	if (man && json_object_get(doc, "manifests") != NULL)
+		return pd_errf(e, PD_E_INVAL, "ambiguous manifest: it has both "
+		    "\"manifests\" and \"%s\"", json_object_get(doc, "config") ?
+		    "config" : "layers");
+	if (body_mt != NULL && ct != NULL && ct[0] != '\0' &&
+	    !ctype_is(ct, body_mt))
+		return pd_errf(e, PD_E_INVAL, "manifest media type mismatch: the "
+		    "registry sent Content-Type \"%.100s\", the document says "
+		    "\"%.100s\"", ct, body_mt);
+	return 0;
 }
 
 /* A descriptor: mediaType, sha256 digest, size; anything else ignored. */
@@ -77,6 +113,10 @@ pd_manifest_summary(const char *buf, size_t len, const char *content_type,
 	}
 	if (json_is_string(v = json_object_get(doc, "mediaType")))
 		mt = json_string_value(v);
+	if (unambiguous(doc, mt, content_type, e) == -1)
+		goto out;
+	if (mt != NULL)
+		;
 	else if (content_type != NULL && (is_manifest_type(content_type) ||
 	    is_index_type(content_type)))
 		mt = content_type;
@@ -97,6 +137,12 @@ pd_manifest_summary(const char *buf, size_t len, const char *content_type,
 	if (mt == NULL || (!is_manifest_type(mt) && !is_index_type(mt))) {
 		pd_errf(e, PD_E_INVAL, "unsupported manifest media type \"%.100s\"",
 		    mt ? mt : "");
+		goto out;
+	}
+	if (is_index_type(mt) && (json_object_get(doc, "config") != NULL ||
+	    json_object_get(doc, "layers") != NULL)) {
+		pd_errf(e, PD_E_INVAL, "ambiguous manifest: an index with \"%s\"",
+		    json_object_get(doc, "config") ? "config" : "layers");
 		goto out;
 	}
 	if (is_manifest_type(mt)) {

@@ -253,10 +253,63 @@ decode(const json_t *obj, const struct field *fields, const char *path,
 }
 
 /*
+ * A path inside the plugin (mount destination, PropagatedMount): empty
+ * (unset), or absolute, not "/" itself, without "." or ".." components.
+ * runc would keep ".." inside the rootfs anyway; "/" would cover it.
+ */
+static int
+plugin_path_ok(const char *s)
+{
+	const char *p, *c;
+	size_t n;
+
+	if (s[0] == '\0')
+		return 1;
+	if (s[0] != '/' || strlen(s) > 4096)
+		return 0;
+	n = 0;
+	for (p = s; *p != '\0'; p = c) {
+		while (*p == '/')
+			p++;
+		c = p + strcspn(p, "/");
+		if (c == p)
+			break;
+		if ((c - p == 1 && p[0] == '.') ||
+		    (c - p == 2 && p[0] == '.' && p[1] == '.'))
+			return 0;
+		n++;
+	}
+	return n > 0;
+}
+
+static int
+config_paths_ok(const json_t *cfg, struct pd_err *e)
+{
+	const json_t *m;
+	const char *s;
+	size_t i;
+
+	s = json_string_value(json_object_get(cfg, "PropagatedMount"));
+	if (s != NULL && !plugin_path_ok(s))
+		return pd_errf(e, PD_E_INVAL, "invalid plugin config: "
+		    "\"PropagatedMount\" \"%.100s\" must be an absolute path below /, "
+		    "without . or .. components", s);
+	json_array_foreach(json_object_get(cfg, "Mounts"), i, m) {
+		s = json_string_value(json_object_get(m, "Destination"));
+		if (s != NULL && !plugin_path_ok(s))
+			return pd_errf(e, PD_E_INVAL, "invalid plugin config: mount "
+			    "%zu: \"Destination\" \"%.100s\" must be an absolute path "
+			    "below /, without . or .. components", i, s);
+	}
+	return 0;
+}
+
+/*
  * Decode a config document from untrusted bytes and return the canonical
  * form, or NULL with e set.  Beyond Docker's decoding it insists on what
- * enable will need: an entrypoint, a socket file name without '/', and
- * interface types of the form prefix.capability/version.
+ * enable will need: an entrypoint, a socket file name without '/',
+ * interface types of the form prefix.capability/version, and mount
+ * destinations and PropagatedMount that name a directory below / (M13).
  */
 json_t *
 pd_config_canonical(const char *buf, size_t len, struct pd_err *e)
@@ -311,6 +364,10 @@ pd_config_canonical(const char *buf, size_t len, struct pd_err *e)
 	if (json_array_size(json_object_get(cfg, "Entrypoint")) == 0) {
 		json_decref(cfg);
 		pd_errf(e, PD_E_INVAL, "invalid plugin config: \"Entrypoint\" is empty");
+		return NULL;
+	}
+	if (config_paths_ok(cfg, e) == -1) {
+		json_decref(cfg);
 		return NULL;
 	}
 	return cfg;

@@ -173,6 +173,7 @@ static const struct pd_verb verbs[] = {
 	{ PD_CTL_HELPERCHECK,	"helper-check",	1, 1, 1, 0 },
 	{ PD_CTL_LOGS,		"logs",		1, 2, 0, 0 },
 	{ PD_CTL_EVENTS,	"events",	0, 32, 0, 0 },
+	{ PD_CTL_CHECK,		"check",	0, 0, 0, 0 },
 };
 
 const struct pd_verb *

@@ -126,6 +126,10 @@ enum pd_msg_type {
 				   filters "event=", "plugin=", "type=".
 				   One JSON event per line as CTL_DATA, until
 				   `until` passes or the client disconnects. */
+	PD_CTL_CHECK = 115,	/* args: none; flag REPAIR (root only).
+				   The checker's report as CTL_DATA, then
+				   CTL_OK when the data root is sound, else
+				   CTL_FAIL (conflict) "N problems found". */
 
 	/* CTL_DATA, broker -> client: a chunk of the reply document. */
 	PD_CTL_DATA = 150,
@@ -293,6 +297,7 @@ enum pd_msg_type {
 #define PD_CTLF_QUIET		0x08
 #define PD_CTLF_DRYRUN		0x10
 #define PD_CTLF_FOLLOW		0x20	/* logs -f */
+#define PD_CTLF_REPAIR		0x40	/* check --repair */
 
 struct pd_hello {
 	uint32_t	 version;

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crashpoint.h"
 #include "error.h"
 #include "util.h"
 
@@ -193,10 +194,12 @@ pd_atomic_write(int dirfd, const char *name, const void *data, size_t len,
 		pd_errno(e, PD_E_IO, "close %s", tmp);
 		goto fail;
 	}
+	PD_CRASHPOINT_AT("atomic-written", name);
 	if (renameat(dirfd, tmp, dirfd, name) == -1) {
 		pd_errno(e, PD_E_IO, "rename %s to %s", tmp, name);
 		goto fail;
 	}
+	PD_CRASHPOINT_AT("atomic-renamed", name);
 	if (fsync_dir(dirfd) == -1)
 		return pd_errno(e, PD_E_IO, "fsync directory of %s", name);
 	return 0;

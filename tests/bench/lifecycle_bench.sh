@@ -17,29 +17,8 @@ runs=${1:-11}
 [ -x "$B/fixtures/volplugin" ] || { echo "build first (make all tests)" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || { echo "needs root" >&2; exit 1; }
 
-T=$(mktemp -d /tmp/pdlb.XXXXXX)
-BP=""
-cleanup() {
-	[ -n "$BP" ] && kill "$BP" 2>/dev/null && wait "$BP" 2>/dev/null
-	for c in $(ls "$T/e/runc" 2>/dev/null); do runc --root "$T/e/runc" delete -f "$c" >/dev/null 2>&1; done
-	awk -v p="$T" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
-	    while read -r m; do umount -l "$m"; done
-	rm -rf "$T"
-}
-trap cleanup EXIT INT TERM
-mount -t tmpfs -o size=512m pdlb "$T"
-"$B/plugind" --data-root "$T/d" --exec-root "$T/e" --helper-dir "$B" >"$T/broker.log" 2>&1 &
-BP=$!
-i=0; while [ ! -S "$T/e/plugind.sock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-ctl() { "$B/pluginctl" -H "unix://$T/e/plugind.sock" "$@"; }
-
-P="$T/src"; mkdir -p "$P/rootfs/run/docker/plugins" "$P/rootfs/data"
-cp "$B/fixtures/volplugin" "$P/rootfs/volplugin"
-cat >"$P/config.json" <<'JSON'
-{"description": "bench volume plugin", "entrypoint": ["/volplugin"],
- "interface": {"socket": "vol.sock", "types": ["docker.volumedriver/1.0"]},
- "network": {"type": "host"}, "propagatedmount": "/data"}
-JSON
+. "$top/tests/bench/broker_setup.sh"
+bench_broker 512m
 
 ns() { date +%s%N; }
 median() { sort -n | awk '{ a[NR] = $1 } END { m = a[int((NR + 1) / 2)]; printf "%.1f", m / 1e6 }'; }

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The public layer corpus through `pluginctl install`: every case is
+# hostile_registry.md B11, the public layer corpus through `pluginctl install`: every case is
 # pushed to a local docker-registry as a plugin and installed; the
 # outcome must be expected.json's (reject: install fails and leaves no
 # plugin, no staging dir, no new blob; extract: installed, and the case's
@@ -76,8 +76,8 @@ for ch in checks:
 PY
 ); then v=bad; out="$res"; fi
 	fi
-	if [ $v = ok ]; then ok "install corpus/$name: $got (expected $outcome)"
-	else notok "install corpus/$name: $got (expected $outcome)"; diag "$(echo "$out" | tail -n 2)"; fi
+	if [ $v = ok ]; then ok "B11 install corpus/$name: $got (expected $outcome)"
+	else notok "B11 install corpus/$name: $got (expected $outcome)"; diag "$(echo "$out" | tail -n 2)"; fi
 done <"$T/cases"
 [ "$(cat /tmp/mkcorpus-host-canary)" = host-canary ] && [ ! -e /tmp/mkcorpus-breakout ] &&
     ok "host canary intact, no breakout file" || notok "host canary touched"

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """A hostile registry for the fetcher tests (docs/hostile_registry.md).
 
-Stdlib only (certificates are made with the openssl command).  Every
-listener is on 127.0.0.1:
+Stdlib only (certificates are made with the openssl command).  The
+listeners are on 127.0.0.1 (and one on --internal ADDR):
 
   plain        http registry emulation
   tls          https, certificate for 127.0.0.1 from the test CA
@@ -13,10 +13,14 @@ listener is on 127.0.0.1:
   attacker     http, another origin: a CDN / attacker / foreign token
                server; it serves the good blob and manifest under /cdn/
                and tokens under /token, and logs every header it gets
+  internal     with --internal ADDR: http on ADDR, the plain port, the
+               same registry emulation; the DNS test resolves
+               internal.test to it (a stand-in for IMDS / docker.sock)
 
 The behaviour is chosen by the first component of the repository name:
 GET /v2/<case>/p/manifests/<ref> and /v2/<case>/p/blobs/<digest>.  CASES
-below maps each case to the hostile_registry.md row it emulates.
+below maps each case to the hostile_registry.md row it emulates;
+DOC_CASES are whole plugins for the document rows (M4-M15, A10).
 
   hostile.py --dir DIR     writes DIR/info.json (ports, CA path, digests
                            and sizes of the good content, case list) and
@@ -27,6 +31,7 @@ below maps each case to the hostile_registry.md row it emulates.
 import argparse
 import gzip
 import hashlib
+import io
 import json
 import os
 import random
@@ -34,6 +39,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import tarfile
 import threading
 import time
 import urllib.parse
@@ -92,6 +98,8 @@ CASES = {
     "r5-decimal": ("R5", "307 to http://167772165/ (10.0.0.5)"),
     "r5-mapped": ("R5", "307 to http://[::ffff:10.0.0.5]/"),
     "r5-ll6": ("R5", "307 to http://[fe80::1]/"),
+    "r5-name": ("R5", "307 to http://internal.test:P/ (a name that the "
+                "DNS test resolves to the --internal address)"),
     "r6-loop": ("R6", "redirect to itself forever"),
     "r6-chain": ("R6", "a 50-hop chain"),
     "r7-userinfo": ("R7", "Location with user:pw@"),
@@ -104,6 +112,7 @@ CASES = {
     "a1-foreign": ("A1", "Bearer realm on the attacker origin"),
     "a2-imds": ("A2", "realm http://169.254.169.254/token"),
     "a2-private": ("A2", "realm http://10.0.0.5/token"),
+    "a2-name": ("A2", "realm http://internal.test:P/token (see r5-name)"),
     "a3-file": ("A3", "realm file:///etc/passwd"),
     "a3-gopher": ("A3", "realm gopher://"),
     "a3-empty": ("A3", "realm \"\""), "a3-missing": ("A3", "no realm"),
@@ -155,6 +164,286 @@ CASES = {
     "s503": ("-", "503 forever (retried, then fails)"),
     "chunk-trunc": ("-", "chunked body cut off without the last chunk"),
 }
+
+
+# ---- document cases (M4-M15, A10): whole plugins for `pluginctl install`.
+#
+# Each is data: the manifest bytes served for any tag, its Content-Type,
+# the documents served by digest, and the blobs.  All require Basic auth
+# (testuser:testpass), so the test can assert that the credentials went
+# to the registry origin only.
+
+MT_OCI = "application/vnd.oci.image.manifest.v1+json"
+MT_OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+MT_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+MT_FOREIGN = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+MT_IMAGE_CONFIG = "application/vnd.docker.container.image.v1+json"
+
+
+def layer_tar(files):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+        for name, data in files:
+            ti = tarfile.TarInfo(name)
+            ti.size, ti.mode, ti.mtime = len(data), 0o755, 0
+            t.addfile(ti, io.BytesIO(data))
+    return buf.getvalue()
+
+
+TAR = layer_tar([("plugin", b"#!/bin/sh\nexit 0\n")])
+DIFF_D = sha(TAR)
+LAYER = gzip.compress(TAR, mtime=0)
+LAYER_D = sha(LAYER)
+LAYER2 = gzip.compress(TAR, mtime=1)     # same tar, same size, other bytes
+assert len(LAYER2) == len(LAYER) and LAYER2 != LAYER
+
+
+def pconfig(**over):
+    c = {"Description": "hostile document case", "Entrypoint": ["/plugin"],
+         "Interface": {"Socket": "p.sock",
+                       "Types": ["docker.volumedriver/1.0"]},
+         "rootfs": {"type": "layers", "diff_ids": [DIFF_D]}}
+    c.update(over)
+    return json.dumps(c).encode()
+
+
+def desc(mt, data=None, digest=None, size=None, **extra):
+    d = {"mediaType": mt, "digest": digest or sha(data),
+         "size": len(data) if size is None else size}
+    d.update(extra)
+    return d
+
+
+def manifest(cfg, layers=None, mt=MT_SCHEMA2, cfg_desc=None, **extra):
+    m = {"schemaVersion": 2, "mediaType": mt,
+         "config": cfg_desc or desc(MT_PLUGIN, cfg),
+         "layers": [desc(MT_LAYER, LAYER)] if layers is None else layers}
+    m.update(extra)
+    return json.dumps(m).encode()
+
+
+def doc(man, cfg=None, ctype=MT_SCHEMA2, blobs=None, by_digest=None,
+        serve=None, then=None, head=None):
+    """A document case: `serve` maps digest -> bytes sent instead of the
+    real blob; `then` is the manifest sent on every GET after the first
+    (per tag); `head` the manifest whose headers a HEAD gets."""
+    b = {LAYER_D: LAYER}
+    if cfg is not None:
+        b[sha(cfg)] = cfg
+    b.update(blobs or {})
+    b.update(serve or {})
+    return {"manifest": man, "ctype": ctype, "blobs": b,
+            "by_digest": by_digest or {}, "then": then, "head": head}
+
+
+def raw_manifest(text):
+    """Manifest text with the good config and layer digests filled in."""
+    return (text.replace("@CFG@", sha(GOOD_CFG)).replace("@CFGSIZE@", str(
+        len(GOOD_CFG))).replace("@LAYER@", LAYER_D).replace(
+        "@LSIZE@", str(len(LAYER)))).encode()
+
+
+GOOD_CFG = pconfig()
+GOOD_MAN = manifest(GOOD_CFG)
+PRIV_CFG = pconfig(Linux={"Capabilities": ["CAP_SYS_ADMIN"],
+                          "AllowAllDevices": True},
+                   Network={"Type": "host"},
+                   Mounts=[{"Name": "root", "Source": "/",
+                            "Destination": "/host", "Type": "bind",
+                            "Options": ["rbind"]}])
+PRIV_MAN = manifest(PRIV_CFG)
+CAP_CFG = pconfig(Linux={"Capabilities": ["CAP_SYS_ADMIN"]})
+CAP_MAN = manifest(CAP_CFG)
+M_TEXT = ('{"schemaVersion": 2, "mediaType": "' + MT_SCHEMA2 + '", '
+          '"config": {"mediaType": "' + MT_PLUGIN + '", "digest": "@CFG@", '
+          '"size": @CFGSIZE@}, "layers": [{"mediaType": "' + MT_LAYER +
+          '", "digest": "@LAYER@", "size": %s}]%s}')
+HEX = hashlib.sha256(b"x").hexdigest()
+
+
+def bad_layer_digest(d):
+    return doc(manifest(GOOD_CFG, [desc(MT_LAYER, digest=d, size=len(LAYER))]),
+               GOOD_CFG)
+
+
+def plat(m, arch="amd64"):
+    return desc(MT_SCHEMA2, m, platform={"os": "linux", "architecture": arch})
+
+
+def index(entries, mt=MT_LIST, **extra):
+    i = {"schemaVersion": 2, "mediaType": mt, "manifests": entries}
+    i.update(extra)
+    return json.dumps(i).encode()
+
+
+def host_arch():
+    m = os.uname().machine
+    return {"x86_64": "amd64", "aarch64": "arm64"}.get(m, m)
+
+
+def build_docs():
+    a = host_arch()
+    d = {}
+    nested = index([plat(GOOD_MAN, a)])
+    d["m4-toctou"] = doc(GOOD_MAN, GOOD_CFG, blobs={sha(CAP_CFG): CAP_CFG},
+                         then=CAP_MAN, head=CAP_MAN)
+    d["m5-both"] = doc(manifest(GOOD_CFG, manifests=[plat(GOOD_MAN, a)]),
+                       GOOD_CFG)
+    d["m5-mtflip"] = doc(GOOD_MAN, GOOD_CFG, ctype=MT_OCI)
+    d["m5-idxconfig"] = doc(index([plat(GOOD_MAN, a)],
+                                  config=desc(MT_PLUGIN, GOOD_CFG)),
+                            GOOD_CFG, ctype=MT_LIST,
+                            by_digest={sha(GOOD_MAN): (GOOD_MAN, MT_SCHEMA2)})
+    d["m6-encrypted"] = doc(manifest(GOOD_CFG, [desc(
+        MT_LAYER.replace("tar.gzip", "tar+gzip+encrypted"), LAYER)]), GOOD_CFG)
+    d["m6-imgconfig"] = doc(manifest(GOOD_CFG, cfg_desc=desc(MT_IMAGE_CONFIG,
+                                                             GOOD_CFG)),
+                            GOOD_CFG)
+    d["m7-trailing"] = doc(GOOD_MAN + b" garbage", GOOD_CFG)
+    d["m7-dupkeys"] = doc(raw_manifest(M_TEXT % ("@LSIZE@", ', "layers": []')),
+                          GOOD_CFG)
+    d["m7-nested"] = doc(b"[" * 100000, GOOD_CFG)
+    d["m7-bom"] = doc(b"\xef\xbb\xbf" + GOOD_MAN, GOOD_CFG)
+    d["m7-nul"] = doc(b"{\x00" + GOOD_MAN[1:], GOOD_CFG)
+    d["m7-utf8"] = doc(b'{"x": "\xff\xfe", ' + GOOD_MAN[1:], GOOD_CFG)
+    d["m7-comment"] = doc(b"/* c */ " + GOOD_MAN, GOOD_CFG)
+    d["m7-1e400"] = doc(raw_manifest(M_TEXT % ("1e400", "")), GOOD_CFG)
+    d["m7-neg"] = doc(raw_manifest(M_TEXT % ("-1", "")), GOOD_CFG)
+    d["m7-2p64"] = doc(raw_manifest(M_TEXT % (str(1 << 64), "")), GOOD_CFG)
+    bad = GOOD_CFG + b" {}"
+    d["m7-cfgtrailing"] = doc(manifest(bad), bad)
+    bad = GOOD_CFG[:-1] + b', "Entrypoint": ["/x"]}'
+    d["m7-cfgdup"] = doc(manifest(bad), bad)
+    for name, dg in (("dotdot", "sha256:../../../../tmp/x"),
+                     ("empty", "sha256:"), ("upper", "sha256:" + HEX.upper()),
+                     ("short", "sha256:" + HEX[:63]),
+                     ("long", "sha256:" + HEX + "0"),
+                     ("md5", "md5:" + HEX[:32]),
+                     ("newline", "sha256:" + HEX + "\n"),
+                     ("pct", "sha256:%2e%2e" + HEX[6:])):
+        d["m8-" + name] = bad_layer_digest(dg)
+    d["m8-config"] = doc(manifest(GOOD_CFG, cfg_desc=desc(
+        MT_PLUGIN, digest="sha256:../" + HEX[3:], size=len(GOOD_CFG))))
+    d["m9-2p63"] = doc(raw_manifest(M_TEXT % (str(1 << 63), "")), GOOD_CFG)
+    d["m9-huge"] = doc(manifest(GOOD_CFG, [desc(MT_LAYER, LAYER,
+                                                size=1 << 40)]), GOOD_CFG)
+    d["m9-small"] = doc(manifest(GOOD_CFG, [desc(MT_LAYER, LAYER,
+                                                 size=len(LAYER) - 10)]),
+                        GOOD_CFG)
+    d["m9-big"] = doc(manifest(GOOD_CFG, [desc(MT_LAYER, LAYER,
+                                               size=len(LAYER) + 10)]),
+                      GOOD_CFG)
+    d["m10-many"] = doc(manifest(GOOD_CFG, [desc(MT_LAYER, LAYER)] * 10000),
+                        GOOD_CFG)
+    cfg2 = pconfig(rootfs={"type": "layers", "diff_ids": [DIFF_D, DIFF_D]})
+    d["m10-diffids"] = doc(manifest(cfg2), cfg2)
+    idx = index([desc(MT_LIST, nested, platform={"os": "linux",
+                                                 "architecture": a})])
+    d["m11-nested"] = doc(idx, GOOD_CFG, ctype=MT_LIST,
+                          by_digest={sha(nested): (nested, MT_LIST)})
+    selfref = index([desc(MT_LIST, digest="sha256:" + HEX, size=100,
+                          platform={"os": "linux", "architecture": a})])
+    d["m11-self"] = doc(selfref, ctype=MT_LIST,
+                        by_digest={"sha256:" + HEX: (selfref, MT_LIST)})
+    d["m11-wide"] = doc(index([plat(GOOD_MAN, "s390x")] * 100000),
+                        ctype=MT_LIST)
+    d["m11-many"] = doc(index([plat(GOOD_MAN, "s390x")] * 1000 +
+                              [plat(GOOD_MAN, a)]), GOOD_CFG, ctype=MT_LIST,
+                        by_digest={sha(GOOD_MAN): (GOOD_MAN, MT_SCHEMA2)})
+    d["m11-noplat"] = doc(index([plat(GOOD_MAN, "s390x")]), ctype=MT_LIST)
+    d["m12-cfgdigest"] = doc(GOOD_MAN, GOOD_CFG,
+                             serve={sha(GOOD_CFG): pconfig(Description="x" *
+                                                           len("hostile "
+                                                               "document "
+                                                               "case"))})
+    big = pconfig(Description="x" * (2 << 20))
+    d["m12-cfgbig"] = doc(manifest(big), big)
+    d["m13-priv"] = doc(PRIV_MAN, PRIV_CFG)
+    d["m13-single"] = doc(CAP_MAN, CAP_CFG)
+    for name, cfg in (
+            ("socket", pconfig(Interface={"Socket": "../../../run/docker.sock",
+                                          "Types": ["docker.volumedriver/1.0"]
+                                          })),
+            ("entrypoint", pconfig(Entrypoint=["/plugin\u0000x"])),
+            ("propagated", pconfig(PropagatedMount="/")),
+            ("propdotdot", pconfig(PropagatedMount="/data/../../etc")),
+            ("mountdst", pconfig(Mounts=[{"Name": "m", "Source": "/tmp",
+                                          "Destination": "/",
+                                          "Type": "bind"}])),
+            ("mountrel", pconfig(Mounts=[{"Name": "m", "Source": "/tmp",
+                                          "Destination": "../../etc",
+                                          "Type": "bind"}]))):
+        d["m13-" + name] = doc(manifest(cfg), cfg)
+    d["m14-regzip"] = doc(GOOD_MAN, GOOD_CFG, serve={LAYER_D: LAYER2})
+    cfg3 = pconfig(rootfs={"type": "layers", "diff_ids": ["sha256:" + HEX]})
+    d["m15-diffid"] = doc(manifest(cfg3), cfg3)
+    return d
+
+
+# case -> (row, description) for the document cases.
+DOC_CASES = {
+    "m4-toctou": ("M4", "HEAD and later GETs return another manifest (one "
+                  "that needs CAP_SYS_ADMIN) than the first GET"),
+    "m5-both": ("M5", "schema2 manifest that also has \"manifests\""),
+    "m5-mtflip": ("M5", "Content-Type OCI manifest, body mediaType schema2"),
+    "m5-idxconfig": ("M5", "manifest list that also has \"config\""),
+    "m6-encrypted": ("M6", "layer media type tar+gzip+encrypted"),
+    "m6-imgconfig": ("M6", "config media type of an image, not a plugin"),
+    "m7-trailing": ("M7", "manifest with trailing garbage"),
+    "m7-dupkeys": ("M7", "manifest with two \"layers\" keys"),
+    "m7-nested": ("M7", "100000 nested ["),
+    "m7-bom": ("M7", "manifest starting with a UTF-8 BOM"),
+    "m7-nul": ("M7", "manifest with a NUL byte"),
+    "m7-utf8": ("M7", "manifest with invalid UTF-8"),
+    "m7-comment": ("M7", "manifest with a /* comment */"),
+    "m7-1e400": ("M7", "layer size 1e400"),
+    "m7-neg": ("M7", "layer size -1"),
+    "m7-2p64": ("M7", "layer size 2^64"),
+    "m7-cfgtrailing": ("M7", "plugin config with trailing data"),
+    "m7-cfgdup": ("M7", "plugin config with a duplicate key"),
+    "m8-dotdot": ("M8", "layer digest sha256:../../../../tmp/x"),
+    "m8-empty": ("M8", "layer digest sha256:"),
+    "m8-upper": ("M8", "layer digest in upper case"),
+    "m8-short": ("M8", "layer digest of 63 hex digits"),
+    "m8-long": ("M8", "layer digest of 65 hex digits"),
+    "m8-md5": ("M8", "layer digest md5:..."),
+    "m8-newline": ("M8", "layer digest with a trailing newline"),
+    "m8-pct": ("M8", "layer digest with %2e%2e"),
+    "m8-config": ("M8", "config digest sha256:../..."),
+    "m9-2p63": ("M9", "layer size 2^63"),
+    "m9-huge": ("M9", "layer size 1 TiB, above the layer limit"),
+    "m9-small": ("M9", "layer size 10 bytes below the real blob"),
+    "m9-big": ("M9", "layer size 10 bytes above the real blob"),
+    "m10-many": ("M10", "10000 layers"),
+    "m10-diffids": ("M10", "two diff_ids for one layer"),
+    "m11-nested": ("M11", "index whose entry is another index"),
+    "m11-self": ("M11", "index whose entry is served as the index itself"),
+    "m11-wide": ("M11", "index with 100000 entries (larger than the "
+                 "manifest limit)"),
+    "m11-many": ("M11", "index with 1001 entries (more than the entry limit)"),
+    "m11-noplat": ("M11", "index without an entry for this platform"),
+    "m12-cfgdigest": ("M12", "config bytes differ from the config digest"),
+    "m12-cfgbig": ("M12", "config of 2 MiB"),
+    "m13-priv": ("M13", "config asking for CAP_SYS_ADMIN, all devices, host "
+                 "network, / mounted at /host"),
+    "m13-single": ("M13", "config asking for exactly one privilege"),
+    "m13-socket": ("M13", "Interface.Socket ../../../run/docker.sock"),
+    "m13-entrypoint": ("M13", "Entrypoint with a NUL"),
+    "m13-propagated": ("M13", "PropagatedMount /"),
+    "m13-propdotdot": ("M13", "PropagatedMount with .."),
+    "m13-mountdst": ("M13", "a mount with Destination /"),
+    "m13-mountrel": ("M13", "a mount with a relative Destination"),
+    "m14-regzip": ("M14", "layer re-gzipped (same tar, same size, other "
+                   "bytes)"),
+    "m15-diffid": ("M15", "config diff_id is not the layer's tar digest"),
+    "a10-foreign": ("A10", "foreign layer (media type and urls) on the "
+                    "attacker origin, which answers 401 Bearer"),
+    "a10-urls": ("A10", "ordinary layer with urls on the attacker origin"),
+}
+DOCS = build_docs()
+DOCS["a10-foreign"] = None      # filled in main(): needs the attacker port
+DOCS["a10-urls"] = None
+assert set(DOCS) == set(DOC_CASES) and not set(DOCS) & set(CASES)
 
 
 def openssl(*args, stdin=None):
@@ -350,6 +639,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.err(404, "NAME_UNKNOWN", "repository name not known "
                             "to registry")
         case, kind, ref = parts[2], parts[4], parts[5]
+        if case in DOCS:
+            return self.doc_case(DOCS[case], case, kind, ref)
         fn = getattr(self, "case_" + case.replace("-", "_"), None)
         if case not in CASES or fn is None:
             return self.err(404, "NAME_UNKNOWN", "unknown case " + case)
@@ -358,7 +649,38 @@ class Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
             self.close_connection = True
 
+    def doc_case(self, d, case, kind, ref):
+        """Serve a document case (DOCS); Basic auth required."""
+        if not self.auth_basic():
+            return
+        if kind == "blobs":
+            if ref in d["blobs"]:
+                return self.send(200, d["blobs"][ref],
+                                 ctype="application/octet-stream")
+            return self.err(404, "BLOB_UNKNOWN", "blob unknown to registry")
+        if ref in d["by_digest"]:
+            body, ct = d["by_digest"][ref]
+            return self.send(200, body, ctype=ct)
+        if ref.startswith("sha256:"):
+            return self.err(404, "MANIFEST_UNKNOWN", "manifest unknown")
+        body = d["manifest"]
+        if self.command == "HEAD" and d["head"] is not None:
+            body = d["head"]
+        elif self.command == "GET" and d["then"] is not None:
+            st = self.server.st
+            with st.lock:
+                n = st.gets.get((case, ref), 0)
+                st.gets[(case, ref)] = n + 1
+            if n > 0:
+                body = d["then"]
+        self.send(200, body, [("Docker-Content-Digest", sha(body))],
+                  ctype=d["ctype"])
+
     def attacker(self, p, query):
+        if p.startswith("/a10/"):
+            chal = f'Bearer realm="{self.url("attacker", "/token")}"'
+            return self.err(401, "UNAUTHORIZED", "authentication required",
+                            [("WWW-Authenticate", chal)])
         if p.startswith("/cdn/manifest"):
             return self.good("manifests", "")
         if p.startswith("/cdn/"):
@@ -493,6 +815,16 @@ class Handler(BaseHTTPRequestHandler):
 
     def case_r5_ll6(self, kind, ref):
         self.redirect("http://[fe80::1]:9/blob")
+
+    def internal_url(self, path):
+        port = self.server.st.ports.get("internal", 9)
+        return f"http://internal.test:{port}{path}"
+
+    def case_r5_name(self, kind, ref):
+        self.redirect(self.internal_url("/latest/meta-data/"))
+
+    def case_a2_name(self, kind, ref):
+        self.auth_bearer("a2", self.internal_url("/token"), "x")
 
     def case_r6_loop(self, kind, ref):
         self.redirect(self.path, 302)
@@ -791,8 +1123,8 @@ class State:
     pass
 
 
-def serve(st, name, ctx):
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+def serve(st, name, ctx, addr="127.0.0.1", port=0):
+    srv = ThreadingHTTPServer((addr, port), Handler)
     srv.daemon_threads = True
     srv.name = name
     srv.st = st
@@ -816,6 +1148,9 @@ def tls_ctx(d, name, client_ca=None):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dir", required=True)
+    ap.add_argument("--internal", metavar="ADDR",
+                    help="also listen on ADDR, same port as plain, as the "
+                    "\"internal\" listener (IMDS / docker.sock stand-in)")
     args = ap.parse_args()
     d = os.path.abspath(args.dir)
     os.makedirs(d, exist_ok=True)
@@ -824,6 +1159,7 @@ def main():
     st.lock = threading.Lock()
     st.log = f"{d}/requests.log"
     st.ports = {}
+    st.gets = {}
     open(st.log, "w").close()
     servers = [
         serve(st, "plain", None),
@@ -834,13 +1170,27 @@ def main():
         serve(st, "tls_self", tls_ctx(d, "self")),
         serve(st, "tls_mtls", tls_ctx(d, "server", f"{d}/ca.crt")),
     ]
+    if args.internal:
+        servers.append(serve(st, "internal", None, args.internal,
+                             st.ports["plain"]))
+    foreign = f"http://127.0.0.1:{st.ports['attacker']}/a10/{LAYER_D}"
+    DOCS["a10-foreign"] = doc(manifest(GOOD_CFG, [desc(
+        MT_FOREIGN, LAYER, urls=[foreign])]), GOOD_CFG)
+    DOCS["a10-urls"] = doc(manifest(GOOD_CFG, [desc(
+        MT_LAYER, LAYER, urls=[foreign])]), GOOD_CFG)
     info = {"ports": st.ports, "ca": f"{d}/ca.crt",
             "client_cert": f"{d}/client.crt", "client_key": f"{d}/client.key",
             "blob": {"digest": BLOB_D, "size": len(BLOB)},
             "zero": {"digest": ZERO_D, "size": len(ZERO)},
             "config": {"digest": CONFIG_D, "size": len(CONFIG)},
             "manifest": {"digest": MANIFEST_D, "size": len(MANIFEST)},
-            "cases": {k: v[0] for k, v in CASES.items()}}
+            "cases": {k: v[0] for k, v in CASES.items()},
+            "doc_cases": {k: v[0] for k, v in DOC_CASES.items()},
+            "docs": {k: {"manifest": sha(v["manifest"]),
+                         "then": sha(v["then"]) if v["then"] else None}
+                     for k, v in DOCS.items()},
+            "layer": {"digest": LAYER_D, "size": len(LAYER),
+                      "diff_id": DIFF_D}}
     with open(f"{d}/info.json.tmp", "w") as f:
         json.dump(info, f, indent=1)
     os.rename(f"{d}/info.json.tmp", f"{d}/info.json")

@@ -169,7 +169,7 @@ main(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 
 	for (i = 0; i < sizeof(addr_data) / sizeof(addr_data[0]); i++) {
-		snprintf(what, sizeof(what), "address class of %s is %s",
+		snprintf(what, sizeof(what), "T3/R5/A2: address class of %s is %s",
 		    addr_data[i].addr, reg_addr_class_name(addr_data[i].cls));
 		ASSERT_INT_EQ(classify(addr_data[i].addr), addr_data[i].cls, what);
 	}

@@ -83,6 +83,27 @@ main(void)
 	expect_err("{\"Entrypoint\":[\"/x\"],\"Interface\":{\"Socket\":\"s\"},"
 	    "\"User\":{\"UID\":-1}}", "\"User.UID\" must be a 32-bit");
 	expect_err("{\"a\":1,\"a\":2}", "failed to parse");
+	/* M13: paths inside the plugin name a directory below / */
+	expect_err("{\"Entrypoint\":[\"/x\"],\"Interface\":{\"Socket\":\"s\"},"
+	    "\"PropagatedMount\":\"/\"}", "\"PropagatedMount\" \"/\" must be");
+	expect_err("{\"Entrypoint\":[\"/x\"],\"Interface\":{\"Socket\":\"s\"},"
+	    "\"PropagatedMount\":\"//\"}", "\"PropagatedMount\" \"//\" must be");
+	expect_err("{\"Entrypoint\":[\"/x\"],\"Interface\":{\"Socket\":\"s\"},"
+	    "\"PropagatedMount\":\"/a/./b\"}", "\"PropagatedMount\" \"/a/./b\"");
+	expect_err("{\"Entrypoint\":[\"/x\"],\"Interface\":{\"Socket\":\"s\"},"
+	    "\"PropagatedMount\":\"data\"}", "\"PropagatedMount\" \"data\"");
+	expect_err("{\"Entrypoint\":[\"/x\"],\"Interface\":{\"Socket\":\"s\"},"
+	    "\"Mounts\":[{\"Destination\":\"/ok\"},{\"Destination\":\"/a/..\"}]}",
+	    "mount 1: \"Destination\" \"/a/..\"");
+	{
+		const char *okp = "{\"Entrypoint\":[\"/x\"],\"Interface\":{\"Socket\":"
+		    "\"s\"},\"PropagatedMount\":\"/data/..x/\",\"Mounts\":[{"
+		    "\"Destination\":\"/a//b\"},{\"Name\":\"unset\"}]}";
+
+		c = pd_config_canonical(okp, strlen(okp), &e);
+	}
+	ASSERT(c != NULL, "M13: /data/..x/, /a//b and an unset destination are fine");
+	json_decref(c);
 
 	{
 		const char *full = "{\"Entrypoint\":[\"/x\"],\"Interface\":{\"Socket\":"

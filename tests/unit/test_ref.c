@@ -166,6 +166,11 @@ static const struct ref_test {
 	{ "a_b.c/x", NULL, NULL, ERR_FMT },
 };
 
+/*
+ * hostile_registry.md T3: plain http is chosen from the configured name
+ * alone, never from what the name resolves to (a name that resolves to
+ * {127.0.0.1, attacker} stays https).  Only IP literals and "localhost".
+ */
 static const struct loop_test {
 	const char	*in;
 	int		 loopback;
@@ -187,6 +192,8 @@ static const struct loop_test {
 	{ "localhost.example.com/p", 0, "localhost.example.com" },
 	{ "[::2]:5000/p", 0, "[::2]:5000" },
 	{ "127.1/p", 0, "127.1" },
+	{ "loopback-and-public.example:5000/p", 0, "loopback-and-public.example:5000" },
+	{ "[::ffff:a00:5]/p", 0, "[::ffff:a00:5]" },
 };
 
 static void
@@ -287,7 +294,7 @@ test_loopback(void)
 
 	for (i = 0; i < sizeof(loop_data) / sizeof(loop_data[0]); i++) {
 		t = &loop_data[i];
-		snprintf(what, sizeof(what), "loopback %s", t->in);
+		snprintf(what, sizeof(what), "T3: loopback by name %s", t->in);
 		if (pd_ref_parse(t->in, &r, &e) == -1) {
 			printf("# %s\n", e.msg);
 			ASSERT(0, what);
