@@ -1,12 +1,13 @@
 # plugind — privilege-separated Docker-compatible plugin manager.
-# Plain GNU make; every object goes to build/.
+# Plain GNU make; every object goes to build/ (build-asan/ with SANITIZE=1,
+# so a sanitizer build never mixes objects with the normal one).
 
 PREFIX		?= /usr/local
 BINDIR		?= $(PREFIX)/bin
 SBINDIR		?= $(PREFIX)/sbin
 LIBEXECDIR	?= $(PREFIX)/libexec/plugind
 UNITDIR		?= /etc/systemd/system
-B		:= build
+B		?= $(if $(filter 1,$(SANITIZE)),build-asan,build)
 Q		:= $(if $(V),,@)
 
 CC		?= cc
@@ -30,8 +31,11 @@ ifeq ($(CRASHPOINTS),1)
 CFLAGS_ALL	+= -DPD_CRASHPOINTS
 endif
 
+# ASan+UBSan; every UBSan report is fatal like an ASan one.  PD_SANITIZE
+# compiles in what only a sanitizer build needs (docs/SANDBOX.md).
 ifeq ($(SANITIZE),1)
-CFLAGS_ALL	+= -fsanitize=address,undefined -fno-omit-frame-pointer -U_FORTIFY_SOURCE
+CFLAGS_ALL	+= -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+		   -fno-omit-frame-pointer -U_FORTIFY_SOURCE -DPD_SANITIZE
 LDFLAGS_ALL	+= -fsanitize=address,undefined
 endif
 
@@ -117,10 +121,12 @@ $(B)/fixtures/%: tests/fixtures/%.c
 tests: $(TESTS) $(TOOLS) $(FIXTURES)
 
 # check and demo install their own dependencies first (README.md).
+# `make check SANITIZE=1` builds into build-asan/ and runs the same suite
+# there; tests/run.sh turns on the sanitizer report checks itself.
 check:
 	tests/deps.sh
 	$(MAKE) all tests
-	tests/run.sh
+	PD_BUILD=$(abspath $(B)) tests/run.sh
 
 demo:
 	tests/deps.sh
@@ -128,7 +134,7 @@ demo:
 	tests/demo.sh
 
 bench: all tests
-	tests/bench/run.sh
+	PD_BUILD=$(abspath $(B)) tests/bench/run.sh
 
 # The crash-safety test at length: 500 broker kills per verb (make check
 # runs 50), about half an hour.
@@ -140,7 +146,7 @@ crash: all tests
 FUZZ_SECONDS	?= 60
 fuzz: all tests
 	for t in tests/fuzz/test_*.sh; do FUZZ_SECONDS=$(FUZZ_SECONDS) PD_TOP=$(CURDIR) \
-	    PD_BUILD=$(CURDIR)/$(B) sh $$t || exit 1; done
+	    PD_BUILD=$(abspath $(B)) sh $$t || exit 1; done
 
 deps:
 	tests/deps.sh

@@ -281,8 +281,9 @@ request(uint32_t type, uint32_t flags, uint32_t timeout, int fd, char **args,
 	}
 }
 
+/* Parse the reply and release its bytes (found by the ASan leak check). */
 static json_t *
-reply_json(const struct reply *r)
+reply_json(struct reply *r)
 {
 	json_error_t jerr;
 	json_t *j;
@@ -291,6 +292,9 @@ reply_json(const struct reply *r)
 		die("empty reply from plugind");
 	if ((j = json_loadb(r->data, r->len, JSON_DECODE_ANY, &jerr)) == NULL)
 		die("bad reply from plugind: %s", jerr.text);
+	free(r->data);
+	r->data = NULL;
+	r->len = 0;
 	return j;
 }
 

@@ -190,8 +190,12 @@ finish_fetch(struct fetcher *f, struct ctl_client *c, struct pd_fetch_result *re
 
 	for (;;) {
 		if (helper_recv(&f->h, ok, 2, 600 * 1000, &m, e) == -1) {
-			if (e->code == PD_E_PROTO || e->code == PD_E_UNAVAIL)
-				f->open = 0;	/* helper_recv tore it down */
+			/*
+			 * Torn down only if the helper itself failed; an ERROR
+			 * it sent (e.g. "unavailable: cannot connect") leaves it
+			 * running, and fetcher_close() must still stop it.
+			 */
+			f->open = f->h.pid > 0;
 			return -1;
 		}
 		if (m.type == PD_MSG_PROGRESS) {
@@ -406,8 +410,7 @@ fetcher_push(struct fetcher *f, struct ctl_client *c, uint32_t type,
 	for (;;) {
 		/* A slow upload still sends PROGRESS at least every 30 s. */
 		if (helper_recv(&f->h, ok, 2, 600 * 1000, &m, e) == -1) {
-			if (e->code == PD_E_PROTO || e->code == PD_E_UNAVAIL)
-				f->open = f->h.pid > 0;
+			f->open = f->h.pid > 0;	/* as in finish_fetch() */
 			return -1;
 		}
 		if (m.type == PD_MSG_PROGRESS) {

@@ -1,15 +1,51 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+
+#ifdef PD_SANITIZE
+#include <sanitizer/common_interface_defs.h>
+#endif
 
 #include "child.h"
 #include "log.h"
 #include "privdrop.h"
 #include "role.h"
 #include "sandbox.h"
+
+#ifdef PD_SANITIZE
+/*
+ * Sanitizer builds only.  The runtimes open their log_path file lazily, at
+ * the first report, which inside the chroot and the filter can't work.
+ * Open "<log_path>.<role>.<pid>" now, still root and outside the chroot,
+ * and hand them the fd: a report in a helper then lands next to those of
+ * every other process of the test (tests/run.sh).  The broker passes
+ * ASAN_OPTIONS only in sanitizer builds (broker/helper.c).
+ */
+static void
+sanitizer_report_fd(int role)
+{
+	const char *o, *p;
+	char path[4096];
+	int fd;
+
+	if ((o = getenv("ASAN_OPTIONS")) == NULL ||
+	    (p = strstr(o, "log_path=")) == NULL)
+		return;
+	p += strlen("log_path=");
+	snprintf(path, sizeof(path), "%.*s.%s.%d", (int)strcspn(p, ":"), p,
+	    pd_role_name(role), (int)getpid());
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
+	    O_NOFOLLOW, 0644)) == -1)
+		return;		/* reports go to stderr, the broker's */
+	__sanitizer_set_report_fd((void *)(intptr_t)fd);
+}
+#endif
 
 /*
  * Receive SETUP, then: chroot into the directory the broker passed,
@@ -29,6 +65,9 @@ pd_child_init(int role, struct pd_chan *ch, struct pd_setup *s)
 	int rootfd;
 
 	log_init(pd_role_name(role), PD_LOG_INFO);
+#ifdef PD_SANITIZE
+	sanitizer_report_fd(role);
+#endif
 	if (geteuid() != 0)
 		fatalx("must be started by plugind (as root)");
 	if (fstat(PD_CHILD_FD, &st) == -1 || !S_ISSOCK(st.st_mode))

@@ -30,6 +30,13 @@ int	pd_sandbox_count(int);
 /* Number of distinct syscalls with a soft-deny (errno) rule; -1: no policy. */
 int	pd_sandbox_softdeny_count(int);
 
+/*
+ * How many of pd_sandbox_count() (softdeny 0) or of
+ * pd_sandbox_softdeny_count() (softdeny 1) only a sanitizer build
+ * (-DPD_SANITIZE) has: 0 in a normal build; -1: no policy.
+ */
+int	pd_sandbox_sanitizer_count(int, int);
+
 /* Print the role's rules, one per line, for pluginctl info and the docs. */
 int	pd_sandbox_dump(int, FILE *);
 

@@ -1,13 +1,16 @@
 #!/bin/sh
 # Installs every Debian package the build, the tests and the demo need,
 # and the system users/group plugind uses.  Idempotent; runs apt-get
-# update only when a package is missing.
+# update only when a package is missing.  libclang-rt-14-dev: libFuzzer and
+# clang's sanitizer runtimes for tests/fuzz (only recommended by clang, and
+# recommends are not installed); make SANITIZE=1 uses gcc's libasan8 and
+# libubsan1, which build-essential brings.
 set -eu
 PKGS="build-essential pkg-config libcurl4-openssl-dev libjansson-dev
 libarchive-dev zlib1g-dev libssl-dev libseccomp-dev libcap-ng-dev
 python3 util-linux procps iproute2 curl ca-certificates openssl
 docker-registry runc skopeo busybox-static apache2-utils clang
-libarchive-tools bc python3-docker"
+libclang-rt-14-dev libarchive-tools bc python3-docker"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -3,6 +3,11 @@
 set -u
 : "${PD_TOP:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${PD_BUILD:=$PD_TOP/build}"
+# PD_SANITIZE=1: an ASan/UBSan build (make SANITIZE=1); tests/run.sh sets it.
+if [ -z "${PD_SANITIZE:-}" ] && grep -qa __asan_init "$PD_BUILD/plugind" 2>/dev/null; then
+	PD_SANITIZE=1
+fi
+: "${PD_SANITIZE:=}"
 CTL="$PD_BUILD/pluginctl"
 _n=0 _failed=0
 _pids="" _dirs="" _mounts="" _runc="" _mprefix=""

@@ -109,21 +109,6 @@ timed "$W/stall.out" "$FT" blob http "$HP" b6-stall/p "$BD" "$BS" "$W/stall" &
 stall_pid=$!
 track_pid $stall_pid
 
-# libFuzzer run of the WWW-Authenticate parser, in background too.
-fuzz_pid=""
-if command -v clang >/dev/null 2>&1; then
-	if clang -g -O1 -fsanitize=fuzzer,address,undefined -I"$PD_TOP/common" \
-	    -I"$PD_TOP/fetcher" "$PD_TOP/tests/fetcher/fuzz_wwwauth.c" \
-	    "$PD_TOP/fetcher/wwwauth.c" "$PD_TOP/common/error.c" \
-	    -o "$W/fuzz_wwwauth" >"$W/fuzz.build" 2>&1; then
-		mkdir -p "$W/corpus"
-		"$W/fuzz_wwwauth" -max_total_time=15 -rss_limit_mb=512 \
-		    "$W/corpus" >"$W/fuzz.out" 2>&1 &
-		fuzz_pid=$!
-		track_pid $fuzz_pid
-	fi
-fi
-
 # ---------------------------------------------------------------------
 # Real registry, anonymous.
 if start_registry anon anon; then
@@ -658,13 +643,4 @@ for b in drip stall; do
 		notok "B6: $b"; diag "$(cat "$W/$b.out")"
 	fi
 done
-if [ -n "$fuzz_pid" ]; then
-	if wait $fuzz_pid && grep -q "^Done [0-9]* runs" "$W/fuzz.out"; then
-		ok "libFuzzer: WWW-Authenticate parser, 15 s, $(grep -o '^Done [0-9]* runs' "$W/fuzz.out")"
-	else
-		notok "libFuzzer: WWW-Authenticate parser"; diag "$(tail -n 30 "$W/fuzz.out")"
-	fi
-else
-	skip "libFuzzer: clang not installed"
-fi
 done_testing

@@ -1,22 +1,59 @@
 /*
  * libFuzzer harnesses for every decoder that reads bytes from a peer:
- * message framing, each message payload, control requests, references,
- * manifests/indexes, plugin configs, and HTTP requests as plugind-api
- * reads them (api/http.c, fed through a socketpair).  One source, the target picked
- * with -DFUZZ_<NAME>.  Built by tests/fuzz/test_fuzz_decoders.sh.
+ * message framing and each message payload (PROTO), the control socket
+ * conversation (CTLREQ), references (REF), manifests (MANIFEST), indexes
+ * and platform selection (INDEX), plugin configs (CONFIG), token server
+ * answers (TOKEN), WWW-Authenticate headers (WWWAUTH), and HTTP requests
+ * as plugind-api reads them (HTTP: api/http.c, fed through a socketpair).
+ * The tar path has its own harness, fuzz_untar.c.  One source, the target
+ * picked with -DFUZZ_<NAME>.  Built and run by
+ * tests/fuzz/test_fuzz_decoders.sh, which also replays
+ * tests/fuzz/regress/<name>/.
  */
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "digest.h"
 #include "manifest.h"
 #include "msg.h"
 #include "plugincfg.h"
 #include "proto.h"
 #include "ref.h"
+#include "registry.h"
+#include "wwwauth.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+#if defined(FUZZ_PROTO) || defined(FUZZ_CTLREQ)
+/*
+ * A channel holding len bytes as if received, with PD_CHAN_MAXFDS open
+ * descriptors queued so messages that announce an fd reach their payload
+ * decoder.  Returns -1 when the fds or the buffer can't be had.
+ */
+static int
+chan_fill(struct pd_chan *ch, const uint8_t *data, size_t len)
+{
+	size_t n = len > PD_MSG_HDRLEN + PD_MSG_MAXPAYLOAD ?
+	    PD_MSG_HDRLEN + PD_MSG_MAXPAYLOAD : len;
+
+	if (pd_chan_init(ch, -1, 1) == -1)
+		return -1;
+	memcpy(ch->buf, data, n);
+	ch->buflen = n;
+	while (ch->nfds < PD_CHAN_MAXFDS) {
+		if ((ch->fds[ch->nfds] = open("/dev/null", O_RDONLY |
+		    O_CLOEXEC)) == -1) {
+			pd_chan_free(ch);
+			return -1;
+		}
+		ch->nfds++;
+	}
+	return 0;
+}
+#endif
 
 #if defined(FUZZ_PROTO)
 /* Framing from a byte stream, then every decoder on every message. */
@@ -26,13 +63,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	struct pd_chan ch;
 	struct pd_msg m;
 	struct pd_err e;
-	size_t n = len > PD_MSG_HDRLEN + PD_MSG_MAXPAYLOAD ?
-	    PD_MSG_HDRLEN + PD_MSG_MAXPAYLOAD : len;
 
-	if (pd_chan_init(&ch, -1, 1) == -1)
+	if (chan_fill(&ch, data, len) == -1)
 		return 0;
-	memcpy(ch.buf, data, n);
-	ch.buflen = n;
 	while (pd_msg_parse(&ch, &m, &e) == 1) {
 		struct pd_hello h;
 		struct pd_setup s;
@@ -48,6 +81,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		struct pd_fetch_result fres;
 		struct pd_bundle_done bd;
 		struct pd_parse_req pr;
+		struct pd_push_req pu;
+		struct pd_push_result pres;
 		uint32_t flags;
 		char *txt;
 
@@ -80,12 +115,56 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 			pd_parse_req_free(&pr);
 		if (pd_dec_parse_done(&m, &txt, &e) == 0)
 			free(txt);
+		if (pd_dec_push(&m, &pu, &e) == 0)
+			pd_push_req_free(&pu);
+		if (pd_dec_push_result(&m, &pres, &e) == 0)
+			pd_push_result_free(&pres);
 		(void)pd_dec_bundle(&m, &flags, &e);
 		(void)pd_dec_fd_only(&m, &e);
 		(void)pd_dec_empty(&m, &e);
 		pd_msg_clear(&m);
 	}
-	ch.nfds = 0;
+	pd_chan_free(&ch);
+	return 0;
+}
+#elif defined(FUZZ_CTLREQ)
+/*
+ * The broker's side of a control connection (broker/control.c): HELLO
+ * first, then requests until one does not decode.
+ */
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+{
+	struct pd_chan ch;
+	struct pd_ctlreq q;
+	struct pd_hello h;
+	struct pd_msg m;
+	struct pd_err e;
+	int fd;
+
+	if (chan_fill(&ch, data, len) == -1)
+		return 0;
+	if (pd_msg_parse(&ch, &m, &e) != 1)
+		goto out;
+	if (m.type != PD_MSG_HELLO || pd_dec_hello(&m, &h, &e) == -1) {
+		pd_msg_clear(&m);
+		goto out;
+	}
+	pd_msg_clear(&m);
+	pd_hello_free(&h);
+	while (pd_msg_parse(&ch, &m, &e) == 1) {
+		if (pd_dec_ctlreq(&m, &q, &e) == -1) {
+			pd_msg_clear(&m);
+			break;
+		}
+		if (pd_verb_lookup(m.type) == NULL)
+			abort();	/* decoded a request of no known verb */
+		if ((fd = pd_msg_take_fd(&m)) != -1)
+			close(fd);
+		pd_msg_clear(&m);
+		pd_ctlreq_free(&q);
+	}
+out:
 	pd_chan_free(&ch);
 	return 0;
 }
@@ -123,6 +202,89 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	json_decref(j);
 	return 0;
 }
+#elif defined(FUZZ_INDEX)
+/* The first byte picks the platform asked for; the rest is the index. */
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+{
+	static const char *const plat[][2] = {
+		{ "linux", "amd64" }, { "linux", "arm64" }, { "windows", "amd64" },
+		{ "linux", "" }, { "", "" },
+	};
+	const char *const *p;
+	struct pd_err e;
+	const json_t *m;
+	json_t *j;
+
+	if (len == 0)
+		return 0;
+	p = plat[data[0] % (sizeof(plat) / sizeof(plat[0]))];
+	j = pd_manifest_summary((const char *)data + 1, len - 1, MT_OCI_INDEX, &e);
+	if (j == NULL)
+		return 0;
+	if (strcmp(json_string_value(json_object_get(j, "kind")), "index") == 0 &&
+	    (m = pd_index_select(j, p[0], p[1], &e)) != NULL &&
+	    !pd_digest_valid(json_string_value(json_object_get(m, "digest"))))
+		abort();	/* selected an entry without a valid digest */
+	json_decref(j);
+	return 0;
+}
+#elif defined(FUZZ_TOKEN)
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+{
+	struct pd_err e;
+	char *tok;
+	long ttl = 0;
+
+	if (reg_parse_token((const char *)data, len, &tok, &ttl, &e) == 0) {
+		if (tok == NULL || strlen(tok) > REG_TOKEN_MAX ||
+		    ttl < REG_TOKEN_TTL_MIN || ttl > REG_TOKEN_TTL_MAX)
+			abort();	/* accepted something out of contract */
+		free(tok);
+	} else if (tok != NULL)
+		abort();	/* failed but handed out a token */
+	return 0;
+}
+#elif defined(FUZZ_WWWAUTH)
+/* The first input byte selects how the rest is split into header lines. */
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct wwwauth w;
+	struct pd_err e;
+	const struct wwwauth_chal *ch;
+	const char *p, *nl, *end;
+	size_t i;
+
+	if (size == 0)
+		return 0;
+	wwwauth_init(&w);
+	p = (const char *)data + 1;
+	end = (const char *)data + size;
+	if (data[0] & 1) {
+		/* one header line per '\n' */
+		while (p < end) {
+			nl = memchr(p, '\n', (size_t)(end - p));
+			if (nl == NULL)
+				nl = end;
+			if (wwwauth_parse(&w, p, (size_t)(nl - p), &e) == -1)
+				break;
+			p = nl + 1;
+		}
+	} else
+		(void)wwwauth_parse(&w, p, (size_t)(end - p), &e);
+	/* Touch every string: ASan checks they are inside the arena. */
+	for (i = 0; i < w.nchal; i++) {
+		ch = &w.chal[i];
+		(void)strlen(ch->scheme_name);
+		if (ch->token68 != NULL)
+			(void)strlen(ch->token68);
+		(void)wwwauth_param(ch, "realm");
+	}
+	(void)wwwauth_find(&w, WWWAUTH_BEARER);
+	return 0;
+}
 #elif defined(FUZZ_CONFIG)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
@@ -141,7 +303,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 }
 #elif defined(FUZZ_HTTP)
 #include <sys/socket.h>
-#include <fcntl.h>
 
 #include "apid.h"
 #include "http.h"
@@ -185,5 +346,5 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	return 0;
 }
 #else
-#error "define one of FUZZ_PROTO, FUZZ_REF, FUZZ_MANIFEST, FUZZ_CONFIG, FUZZ_HTTP"
+#error "define one of FUZZ_PROTO, FUZZ_CTLREQ, FUZZ_REF, FUZZ_MANIFEST, FUZZ_INDEX, FUZZ_CONFIG, FUZZ_TOKEN, FUZZ_WWWAUTH, FUZZ_HTTP"
 #endif

@@ -1,35 +1,71 @@
 #!/bin/sh
-# Builds each decoder harness with clang (libFuzzer, ASan, UBSan) and runs
-# it briefly; a crash or sanitizer report fails the test.  FUZZ_SECONDS
-# sets the time per harness (default 5; `make fuzz` runs longer).
+# Builds each decoder harness of fuzz_decoders.c with clang (libFuzzer,
+# ASan, UBSan), replays its regression inputs (tests/fuzz/regress/<name>/)
+# and fuzzes it from its seed corpus (tests/fuzz/corpus/<name>/).  A crash
+# or sanitizer report fails the test; the input is kept under
+# $PD_BUILD/fuzz-artifacts/<name>/ so it can become a regression input.
+# FUZZ_SECONDS sets the time per harness (default 4; `make fuzz` longer).
 . "$(dirname "$0")/../lib.sh"
 
 command -v clang >/dev/null || { skip "clang not installed (make deps installs it)"; done_testing; exit 0; }
 T=$(mktemp -d /tmp/pd-fuzz.XXXXXX); track_dir "$T"
-secs=${FUZZ_SECONDS:-5}
-C="$PD_TOP/common"
-SRCS="$C/msg.c $C/proto.c $C/error.c $C/ref.c $C/manifest.c $C/plugincfg.c $C/digest.c $C/util.c"
-for t in PROTO REF MANIFEST CONFIG HTTP; do
-	bin="$T/fuzz_$t"
-	extra=""
-	[ $t = HTTP ] && extra="-I$PD_TOP/api $PD_TOP/api/http.c $PD_TOP/api/b64.c"
-	# shellcheck disable=SC2086
-	if ! clang -g -O1 -D_GNU_SOURCE -DFUZZ_$t -I"$C" -fsanitize=fuzzer,address,undefined \
-	    -fno-sanitize-recover=undefined -o "$bin" "$PD_TOP/tests/fuzz/fuzz_decoders.c" $SRCS $extra \
-	    $(pkg-config --cflags --libs jansson openssl) >"$T/build_$t.log" 2>&1; then
-		notok "fuzz_$t builds"; diag "$(tail -n 5 "$T/build_$t.log")"; continue
+secs=${FUZZ_SECONDS:-4}
+targets=${FUZZ_TARGETS:-PROTO CTLREQ REF MANIFEST INDEX CONFIG TOKEN WWWAUTH HTTP}
+CFL="-g -O1 -std=gnu11 -D_GNU_SOURCE -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+    -I$PD_TOP/common -I$PD_TOP/fetcher -I$PD_TOP/api $(pkg-config --cflags jansson openssl libcurl)"
+SRCS="common/msg.c common/proto.c common/error.c common/ref.c common/manifest.c
+    common/plugincfg.c common/digest.c common/util.c common/log.c
+    fetcher/registry.c fetcher/wwwauth.c api/http.c api/b64.c"
+# Harness options: a report fails the run; leaks count (no sandbox here).
+FUZZ_ASAN="detect_leaks=1:halt_on_error=1:abort_on_error=0"
+
+# The decoders once, instrumented; each harness is one file on top.
+objs=""
+for s in $SRCS; do
+	o="$T/$(echo "$s" | tr / _).o"
+	if ! clang $CFL -fsanitize=fuzzer-no-link,address,undefined -c \
+	    -o "$o" "$PD_TOP/$s" >>"$T/build.log" 2>&1; then
+		notok "decoder sources build with clang"; diag "$(tail -n 5 "$T/build.log")"
+		done_testing; exit 1
 	fi
-	corpus="$PD_TOP/tests/fuzz/corpus/$(echo $t | tr A-Z a-z)"
-	mkdir -p "$T/work_$t"
-	[ -d "$corpus" ] && cp "$corpus"/* "$T/work_$t/" 2>/dev/null
-	if (cd "$T" && ASAN_OPTIONS=detect_leaks=1 "$bin" -max_total_time="$secs" -rss_limit_mb=1024 \
-	    -max_len=70000 "$T/work_$t" >"$T/run_$t.log" 2>&1); then
-		n=$(grep -o 'stat::number_of_executed_runs: *[0-9]*' "$T/run_$t.log" | grep -o '[0-9]*$')
-		[ -z "$n" ] && n=$(grep -Eo '#[0-9]+' "$T/run_$t.log" | tail -1 | tr -d '#')
-		ok "fuzz_$t: no crash in ${secs}s (${n:-?} executions)"
+	objs="$objs $o"
+done
+
+for t in $targets; do
+	name=$(echo "$t" | tr A-Z a-z)
+	bin="$T/fuzz_$name"
+	if ! clang $CFL -DFUZZ_$t -fsanitize=fuzzer,address,undefined -o "$bin" \
+	    "$PD_TOP/tests/fuzz/fuzz_decoders.c" $objs \
+	    $(pkg-config --libs jansson openssl libcurl) >"$T/build_$name.log" 2>&1; then
+		notok "fuzz_$name builds"; diag "$(tail -n 5 "$T/build_$name.log")"; continue
+	fi
+	reg="$PD_TOP/tests/fuzz/regress/$name"
+	if [ -d "$reg" ]; then
+		nreg=$(ls "$reg" | wc -l)
+		if ASAN_OPTIONS=$FUZZ_ASAN "$bin" "$reg"/* >"$T/regress_$name.log" 2>&1; then
+			ok "fuzz_$name: $nreg regression inputs replay without a report"
+		else
+			notok "fuzz_$name: a regression input fails again"
+			diag "$(grep -E -A 12 'ERROR|runtime error' "$T/regress_$name.log" | head -n 25)"
+		fi
+	fi
+	corpus="$PD_TOP/tests/fuzz/corpus/$name"
+	mkdir -p "$T/work_$name" "$T/art_$name"
+	[ -d "$corpus" ] || { notok "fuzz_$name: no seed corpus in tests/fuzz/corpus/$name"; continue; }
+	if ASAN_OPTIONS=$FUZZ_ASAN timeout -k 5 $((secs + 60)) "$bin" \
+	    -max_total_time="$secs" -rss_limit_mb=1024 -max_len=70000 -timeout=10 \
+	    -print_final_stats=1 -artifact_prefix="$T/art_$name/" \
+	    "$T/work_$name" "$corpus" >"$T/run_$name.log" 2>&1; then
+		n=$(sed -n 's/^stat::number_of_executed_units: *//p' "$T/run_$name.log")
+		ok "fuzz_$name: no report in ${secs}s (${n:-?} executions)"
 	else
-		notok "fuzz_$t found a crash"; diag "$(grep -A 15 'ERROR' "$T/run_$t.log" | head -n 30)"
-		cp "$T"/crash-* "$PD_TOP/tests/fuzz/" 2>/dev/null
+		notok "fuzz_$name found a crash"
+		diag "$(grep -E -A 15 'ERROR|runtime error' "$T/run_$name.log" | head -n 30)"
+		if [ -n "$(ls "$T/art_$name")" ]; then
+			mkdir -p "$PD_BUILD/fuzz-artifacts/$name"
+			cp "$T/art_$name"/* "$PD_BUILD/fuzz-artifacts/$name/"
+			diag "input kept in $PD_BUILD/fuzz-artifacts/$name/; fix, then add it to tests/fuzz/regress/$name/"
+		fi
 	fi
 done
 done_testing

@@ -1,9 +1,12 @@
 #!/bin/sh
 # Build tests/fuzz/fuzz_untar.c with clang (libFuzzer, ASan, UBSan) from
-# the sources, seed it with the corpus layers (compressed and not) and run
-# it for FUZZ_SECONDS (default 20).  TAP: ok if nothing crashed.
+# the sources, replay tests/fuzz/regress/untar/ if present, seed it with
+# the corpus layers (compressed and not) and run it for FUZZ_SECONDS
+# (default 20).  TAP: ok if nothing crashed; a crashing input is kept in
+# $PD_BUILD/fuzz-artifacts/untar/.
 set -u
 top=${PD_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+build=${PD_BUILD:-$top/build}
 secs=${FUZZ_SECONDS:-20}
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
@@ -33,7 +36,19 @@ else
 	exit 0
 fi
 
+if [ -d "$top/tests/fuzz/regress/untar" ]; then
+	if PD_FUZZ_DIR=$tmp ASAN_OPTIONS=detect_leaks=1 "$tmp/fuzz_untar" \
+	    "$top/tests/fuzz/regress/untar"/* >"$tmp/regress.log" 2>&1; then
+		ok "fuzz_untar: regression inputs replay without a report"
+	else
+		notok "fuzz_untar: a regression input fails again"
+		grep -E -A 12 'ERROR|runtime error' "$tmp/regress.log" | head -n 25 |
+		    sed 's/^/# /'
+	fi
+fi
+
 mkdir "$tmp/seeds" "$tmp/work"
+cp "$top/tests/fuzz/corpus/untar"/* "$tmp/seeds/"
 if [ -f "$top/../shared/corpus/make_corpus.py" ]; then
 	python3 "$top/../shared/corpus/make_corpus.py" "$tmp/c" --bomb-mib 1 \
 	    >/dev/null 2>&1
@@ -65,16 +80,17 @@ UBSAN_OPTIONS=print_stacktrace=1 \
 rc=$?
 runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$tmp/fuzz.log")
 if [ "$rc" -eq 0 ]; then
-	ok "fuzz_untar ran ${secs} s (${runs:-?} inputs) without a crash"
+	ok "fuzz_untar: no report in ${secs}s (${runs:-?} executions)"
 else
 	notok "fuzz_untar failed (exit $rc)"
 	grep -E 'ERROR|SUMMARY|escape|error without|runtime error' \
 	    "$tmp/fuzz.log" | head -n 10 | sed 's/^/# /'
 	for a in "$tmp"/crash-* "$tmp"/leak-* "$tmp"/timeout-*; do
 		[ -f "$a" ] || continue
-		mkdir -p "$top/build/fuzz-artifacts"
-		cp "$a" "$top/build/fuzz-artifacts/"
-		echo "# artifact kept in build/fuzz-artifacts/$(basename "$a")"
+		mkdir -p "$build/fuzz-artifacts/untar"
+		cp "$a" "$build/fuzz-artifacts/untar/"
+		echo "# kept in $build/fuzz-artifacts/untar/$(basename "$a");" \
+		    "fix, then add it to tests/fuzz/regress/untar/"
 	done
 fi
 echo "1..$n"

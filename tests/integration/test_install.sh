@@ -86,6 +86,13 @@ expect_fail "an image is not a plugin" "is not a plugin (config media type appli
 expect_fail "unknown tag" "not found" inst "$R/test/p1:nosuchtag"
 expect_fail "unknown repository" "not found" inst "$R/test/nosuchrepo"
 expect_fail "registry down names host:port" "127.0.0.1:1" inst 127.0.0.1:1/test/p1
+expect_fail "privileges, registry down" "127.0.0.1:1" ctl privileges 127.0.0.1:1/test/p1
+# The fetcher's own "unavailable" error used to make the broker forget its
+# fetcher: the helper and its channel outlived the job.
+sleep 0.2
+left=$(pgrep -P "$BROKER_PID" -f plugind-fetcher | tr '\n' ' ')
+[ -z "$left" ] && ok "no fetcher left after failed jobs" ||
+    { notok "no fetcher left after failed jobs"; diag "still running: $left"; }
 
 # A plugin that runs: install enables it unless --disable.
 if $PUSH --registry "http://$R" --repo test/vol --plugin-binary "$PD_BUILD/fixtures/volplugin" \

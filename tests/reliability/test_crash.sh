@@ -248,8 +248,11 @@ head -c 4000000 /dev/urandom >"$BIGSRC/rootfs/data/blob"
 helper_kill "push's fetcher" plugind-fetcher "" 5 push
 
 # Deterministic crash points (common/crashpoint.h), in a separate build.
-CB="${PD_CRASH_BUILD:-$PD_TOP/build-crash}"
-if ! make -C "$PD_TOP" -s -j2 B="$CB" CRASHPOINTS=1 >"$T/crashbuild.log" 2>&1; then
+# Its own directory per sanitizer setting: `make check SANITIZE=1` hands
+# SANITIZE=1 down in MAKEFLAGS, and objects of both kinds must not mix.
+CB="${PD_CRASH_BUILD:-$PD_TOP/build-crash${PD_SANITIZE:+-asan}}"
+if ! make -C "$PD_TOP" -s -j2 B="$CB" CRASHPOINTS=1 SANITIZE="${PD_SANITIZE:-0}" \
+    >"$T/crashbuild.log" 2>&1; then
 	notok "crash-point build"; diag "$(tail -n 5 "$T/crashbuild.log")"
 	done_testing; exit 1
 fi

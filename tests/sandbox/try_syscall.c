@@ -4,7 +4,9 @@
  *
  *	try_syscall [--drop UID] [--root DIR] ROLE PROBE
  *	try_syscall --list ROLE		print the role's rules
- *	try_syscall --count ROLE	print "ALLOWED SOFTDENIED"
+ *	try_syscall --count ROLE	print "ALLOWED SOFTDENIED SANALLOWED
+ *					SANSOFTDENIED" (the last two: only
+ *					in a SANITIZE=1 build, else 0)
  *	try_syscall --probes		print the probe names
  *
  * ROLE is fetcher, extractor, api, or none (no sandbox: a baseline showing the
@@ -894,7 +896,11 @@ static const struct probe probes[] = {
 	P("open-write", p_open_write, 0),
 	P("open-trunc", p_open_trunc, 0),
 	P("open-tmpfile", p_open_tmpfile, 0),
+#ifdef PD_SANITIZE
+	P("open-legacy", p_open_legacy, EACCES),	/* sanitizer soft-deny */
+#else
 	P("open-legacy", p_open_legacy, 0),
+#endif
 	P("openat2", p_openat2, 0),
 	P("mkdirat", p_mkdirat, 0),
 	P("mkdir-legacy", p_mkdir_legacy, 0),
@@ -1068,8 +1074,10 @@ main(int argc, char *argv[])
 		return pd_sandbox_dump(parse_role(argv[2]), stdout) == -1;
 	if (argc == 3 && strcmp(argv[1], "--count") == 0) {
 		role = parse_role(argv[2]);
-		printf("%d %d\n", pd_sandbox_count(role),
-		    pd_sandbox_softdeny_count(role));
+		printf("%d %d %d %d\n", pd_sandbox_count(role),
+		    pd_sandbox_softdeny_count(role),
+		    pd_sandbox_sanitizer_count(role, 0),
+		    pd_sandbox_sanitizer_count(role, 1));
 		return 0;
 	}
 	for (argv++, argc--; argc > 2; argv += 2, argc -= 2) {

@@ -25,7 +25,7 @@ main(int argc, char *argv[])
 	struct pd_chan ch;
 	struct pd_msg m;
 	struct pd_err e;
-	int fd, r;
+	int fd, r, got;
 
 	if (argc < 4) {
 		fprintf(stderr, "usage: rawctl SOCKET VERB FLAGS [ARG...]\n");
@@ -51,20 +51,27 @@ main(int argc, char *argv[])
 		fprintf(stderr, "%s\n", e.msg);
 		return 1;
 	}
-	for (;;) {
-		if ((r = pd_msg_recv(&ch, &m, -1, &e)) != 1) {
-			fprintf(stderr, "%s\n", r ? e.msg : "connection closed");
-			return 1;
+	for (r = -1; r == -1;) {
+		if ((got = pd_msg_recv(&ch, &m, -1, &e)) != 1) {
+			fprintf(stderr, "%s\n", got ? e.msg : "connection closed");
+			r = 1;
+			break;
 		}
 		if (m.type == PD_CTL_DATA)
 			fwrite(m.data, 1, m.len, stdout);
 		else if (m.type == PD_CTL_OK)
-			return 0;
+			r = 0;
 		else if (m.type == PD_CTL_FAIL) {
-			if (pd_dec_error(&m, &em, &e) == 0)
+			if (pd_dec_error(&m, &em, &e) == 0) {
 				fprintf(stderr, "%s\n", em.msg);
-			return 1;
+				pd_error_msg_free(&em);
+			}
+			r = 1;
 		}
 		pd_msg_clear(&m);
 	}
+	/* Free everything: the ASan build's leak check must not fail us. */
+	pd_chan_free(&ch);
+	close(fd);
+	return r;
 }

@@ -307,7 +307,11 @@ main(int argc, char *argv[])
 	ds.gid = (gid_t)uid;
 	ds.rlim_nofile = 64;
 	ds.rlim_fsize = 256ULL << 20;
+#ifdef PD_SANITIZE
+	ds.rlim_as = 0;		/* ASan reserves terabytes of address space */
+#else
 	ds.rlim_as = 1ULL << 30;
+#endif
 	if ((ds.rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
 		perror(root);
 		return 1;

@@ -47,6 +47,7 @@ main(void)
 	conf_defaults(&conf);
 	if (mkdtemp(tmpl) == NULL)
 		return 1;
+	free(conf.data_root);
 	conf.data_root = tmpl;
 	snprintf(path, sizeof(path), "%s/storage/blobs/sha256", tmpl);
 	pd_mkdirs(path, 0700, &e);
@@ -126,6 +127,8 @@ main(void)
 	fd = open(path, O_WRONLY | O_TRUNC);
 	(void)!write(fd, "{\"plugin\":", 10);
 	close(fd);
+	json_decref(plugins->state);
+	free(plugins);
 	plugins = NULL;
 	ASSERT(plugins_load(&e) == 0 && plugins == NULL, "corrupt state skipped");
 	snprintf(path, sizeof(path), "%s/plugins/%s", tmpl, p->id);
@@ -147,5 +150,7 @@ main(void)
 		pd_rm_rf_at(dfd, strrchr(tmpl, '/') + 1, &e);
 		close(dfd);
 	}
+	json_decref(p->state);
+	free(p);
 	TAP_DONE();
 }
