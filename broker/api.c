@@ -72,9 +72,9 @@ api_root(char *path, size_t len, struct pd_err *e)
 	int fd;
 
 	/*
-	 * The API process's chroot: an empty root-owned directory.  Safe:
-	 * the process can neither write it (0755 root) nor open files at
-	 * all (no openat in its policy).
+	 * The API process's chroot: an empty root-owned directory (0755
+	 * less the broker's umask).  Safe: the process can neither write it
+	 * (root-owned) nor open files at all (no openat in its policy).
 	 */
 	snprintf(path, len, "%s/api-root", conf.data_root);
 	if (mkdir(path, 0755) == -1 && errno != EEXIST)
