@@ -2,6 +2,7 @@
  * Control verbs.  Each runs in its client's thread; read-only verbs take
  * plugins_lock for reading, mutating ones for writing.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -84,8 +85,12 @@ probe_helper(int role, json_t **out, struct pd_err *e)
 {
 	char path[4096], root[4096];
 	struct helper h;
-	int rootfd, rc;
+	int rootfd, rc, sv[2] = { -1, -1 };
 
+	/* The API process wants a connection on fd 4: an unconnected pair. */
+	if (role == PD_ROLE_API && socketpair(AF_UNIX, SOCK_STREAM |
+	    SOCK_CLOEXEC, 0, sv) == -1)
+		return pd_errno(e, PD_E_IO, "socketpair");
 	if (role == PD_ROLE_FETCHER)
 		snprintf(root, sizeof(root), "%s/fetch-root", conf.data_root);
 	else {
@@ -96,7 +101,7 @@ probe_helper(int role, json_t **out, struct pd_err *e)
 	if ((rootfd = open(root, O_DIRECTORY | O_RDONLY | O_CLOEXEC)) == -1)
 		rc = pd_errno(e, PD_E_IO, "open %s", root);
 	else {
-		rc = helper_spawn(&h, role, rootfd, root, e);
+		rc = helper_spawn_fd(&h, role, rootfd, root, sv[1], e);
 		close(rootfd);
 	}
 	*out = json_pack("{s:s, s:s}", "Role", pd_role_name(role), "Path",
@@ -113,6 +118,10 @@ probe_helper(int role, json_t **out, struct pd_err *e)
 		helper_stop(&h);
 	} else
 		json_object_set_new(*out, "Error", json_string(e->msg));
+	if (sv[0] != -1) {
+		close(sv[0]);
+		close(sv[1]);
+	}
 	if (role != PD_ROLE_FETCHER)
 		(void)rmdir(root);
 	return rc;
@@ -131,7 +140,7 @@ op_info(struct ctl_client *c, struct pd_err *e)
 	pthread_rwlock_unlock(&plugins_lock);
 	(void)store_stats(&nblobs, &bytes);
 	helpers = json_array();
-	for (role = PD_ROLE_FETCHER; role <= PD_ROLE_EXTRACTOR; role++) {
+	for (role = PD_ROLE_FETCHER; role <= PD_ROLE_API; role++) {
 		(void)probe_helper(role, &h, e);
 		json_array_append_new(helpers, h);
 	}
@@ -156,9 +165,11 @@ op_check_helper(struct ctl_client *c, const char *which, struct pd_err *e)
 		role = PD_ROLE_FETCHER;
 	else if (strcmp(which, "extractor") == 0)
 		role = PD_ROLE_EXTRACTOR;
+	else if (strcmp(which, "api") == 0)
+		role = PD_ROLE_API;
 	else
-		return pd_errf(e, PD_E_INVAL, "unknown helper \"%s\" (fetcher or "
-		    "extractor)", which);
+		return pd_errf(e, PD_E_INVAL, "unknown helper \"%s\" (fetcher, "
+		    "extractor or api)", which);
 	if (probe_helper(role, &h, e) == -1) {
 		json_decref(h);
 		return -1;

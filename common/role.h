@@ -9,7 +9,7 @@ enum pd_role {
 	PD_ROLE_BROKER = 0,	/* plugind, root */
 	PD_ROLE_FETCHER,	/* plugind-fetcher: registry client, no caps */
 	PD_ROLE_EXTRACTOR,	/* plugind-extractor: untar into staging rootfs */
-	PD_ROLE_API,		/* reserved: Docker Engine API HTTP parser */
+	PD_ROLE_API,		/* plugind-api: Docker Engine API HTTP parser */
 	PD_ROLE_MAX
 };
 

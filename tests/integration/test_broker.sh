@@ -25,7 +25,9 @@ out=$(ctl info 2>&1)
 case "$out" in *"Data Root: $T/b1/data"*) ok "info shows the data root" ;;
 *) notok "info shows the data root"; diag "$out" ;; esac
 n=$(echo "$out" | grep -c 'sandbox: ok:')
-[ "$n" = 2 ] && ok "info: both helpers verified sandboxed" || { notok "info: helpers sandboxed"; diag "$out"; }
+[ "$n" = 3 ] && ok "info: fetcher, extractor and api verified sandboxed" || { notok "info: helpers sandboxed"; diag "$out"; }
+case "$out" in *" api: "*"capabilities none, seccomp filter"*) ok "info: the api role is probed" ;;
+*) notok "info: api role"; diag "$out" ;; esac
 
 out=$(ctl ls)
 [ "$out" = "$(printf '%-14s %-30s %-45s %s' ID NAME DESCRIPTION ENABLED)" ] &&
@@ -121,7 +123,7 @@ stop_broker $BROKER_PID
 # Misbehaving helpers cost their job only.
 H="$T/badhelpers"; mkdir -p "$H"
 cp "$PD_TOP/tests/fixtures/badhelper.sh" "$H/plugind-fetcher"
-cp "$PD_BUILD/plugind-extractor" "$H/plugind-extractor"
+cp "$PD_BUILD/plugind-extractor" "$PD_BUILD/plugind-api" "$H/"
 chmod 755 "$H" "$H/plugind-fetcher"
 echo '{"limits": {"helper-timeout": 2}}' >"$T/conf.json"
 PD_HELPER_DIR=$H start_broker "$T/b3" --config "$T/conf.json" || notok "broker with bad helpers starts"
@@ -137,6 +139,8 @@ sleep 0.3
 check "others are served while a helper hangs" ctl ls
 wait $hp
 check "extractor still verified while the fetcher is broken" ctl debug check-helper extractor
+check "api still verified while the fetcher is broken" ctl debug check-helper api
+expect_fail "an unknown helper is named" 'unknown helper "foo" (fetcher, extractor or api)' ctl debug check-helper foo
 out=$(ps -o pid= --ppid $BROKER_PID | wc -l)
 [ "$out" -le 0 ] && ok "no helper processes left behind" || { notok "$out helper processes left"; ps --ppid $BROKER_PID; }
 grep -q 'fetcher helper' "$T/b3/broker.log" || true
