@@ -151,60 +151,39 @@ api_slot(uid_t uid)
 	return ok;
 }
 
-/* Accept every pending API connection; one thread and process each. */
+/* An API connection admitted or refused; a thread and process each. */
+static void
+take_api(int fd, const struct ucred *cred)
+{
+	struct api_conn *a;
+
+	if (!api_slot(cred->uid)) {
+		api_refuse(fd, "too many connections to plugind");
+		close(fd);
+		return;
+	}
+	a = xcalloc(1, sizeof(*a));
+	a->httpfd = fd;
+	a->c.fd = -1;
+	a->c.uid = cred->uid;
+	a->c.gid = cred->gid;
+	a->c.pid = cred->pid;
+	if (control_thread(api_thread, a) != 0) {
+		log_warnx("cannot start a docker api thread");
+		close(fd);
+		control_count(cred->uid, -1);
+		pthread_mutex_lock(&api_mtx);
+		api_nconn--;
+		pthread_mutex_unlock(&api_mtx);
+		free(a);
+	}
+}
+
+/* Every pending API connection; the peer's identity read by the broker. */
 void
 api_accept(int lfd)
 {
-	struct api_conn *a;
-	struct ucred cred;
-	socklen_t len;
-	pthread_attr_t attr;
-	pthread_t t;
-	int fd, n;
-
-	/* At most 64 a turn, so signals are still read during a flood. */
-	for (n = 0; n < 64; n++) {
-		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd == -1) {
-			if (errno == EMFILE || errno == ENFILE)
-				control_emfile(lfd, "docker api socket", api_refuse);
-			else if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR && errno != ECONNABORTED)
-				log_warn("accept (docker api)");
-			return;
-		}
-		/* The identity of the peer, from the kernel, read here. */
-		len = sizeof(cred);
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
-			log_warn("SO_PEERCRED");
-			close(fd);
-			continue;
-		}
-		if (!api_slot(cred.uid)) {
-			api_refuse(fd, "too many connections to plugind");
-			close(fd);
-			continue;
-		}
-		a = xcalloc(1, sizeof(*a));
-		a->httpfd = fd;
-		a->c.fd = -1;
-		a->c.uid = cred.uid;
-		a->c.gid = cred.gid;
-		a->c.pid = cred.pid;
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		pthread_attr_setstacksize(&attr, 1024 * 1024);
-		if (pthread_create(&t, &attr, api_thread, a) != 0) {
-			log_warnx("cannot start a docker api thread");
-			close(fd);
-			control_count(cred.uid, -1);
-			pthread_mutex_lock(&api_mtx);
-			api_nconn--;
-			pthread_mutex_unlock(&api_mtx);
-			free(a);
-		}
-		pthread_attr_destroy(&attr);
-	}
+	control_accept_each(lfd, "docker api socket", api_refuse, take_api);
 }
 
 /*

@@ -6,6 +6,7 @@
 #define PD_BROKER_H
 
 #include <sys/types.h>
+#include <sys/socket.h>
 
 #include <pthread.h>
 #include <stdint.h>
@@ -280,7 +281,9 @@ int	control_listen(const char *, struct pd_err *);
 void	control_accept(int);
 void	control_drain(int);
 const char *control_count(uid_t, int);
-void	control_emfile(int, const char *, void (*)(int, const char *));
+void	control_accept_each(int, const char *, void (*)(int, const char *),
+	    void (*)(int, const struct ucred *));
+int	control_thread(void *(*)(void *), void *);
 void	control_serve(struct ctl_client *, struct pd_chan *);
 
 /* api.c: the Docker Engine API socket (docs/DOCKER_API.md). */

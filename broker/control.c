@@ -415,7 +415,7 @@ refuse(int fd, const char *why)
  * Give up the spare descriptor, accept the connection, refuse it and take
  * the spare back; without a spare, pause briefly instead.
  */
-void
+static void
 control_emfile(int lfd, const char *what, void (*say)(int, const char *))
 {
 	static time_t last;
@@ -439,25 +439,47 @@ control_emfile(int lfd, const char *what, void (*say)(int, const char *))
 		(void)poll(NULL, 0, 100);
 }
 
-static void
-start_client(int fd, const struct ucred *cred)
+/* A detached thread with a bounded stack; pthread_create's result. */
+int
+control_thread(void *(*fn)(void *), void *arg)
 {
-	struct ctl_client *c;
 	pthread_attr_t attr;
 	pthread_t t;
 	int rc;
 
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 1024 * 1024);
+	rc = pthread_create(&t, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	return rc;
+}
+
+/* A control connection admitted or refused, then its own thread. */
+static void
+take_client(int fd, const struct ucred *cred)
+{
+	struct ctl_client *c;
+	const char *why;
+	struct timeval tv;
+	int rc;
+
+	/* A client that stops reading must not pin a thread forever. */
+	tv.tv_sec = conf.limits.send_timeout;
+	tv.tv_usec = 0;
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if ((why = control_count(cred->uid, 1)) != NULL) {
+		log_debug("refused a connection from uid %u pid %d: %s",
+		    (unsigned)cred->uid, (int)cred->pid, why);
+		refuse(fd, why);
+		return;
+	}
 	c = xcalloc(1, sizeof(*c));
 	c->fd = fd;
 	c->uid = cred->uid;
 	c->gid = cred->gid;
 	c->pid = cred->pid;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 1024 * 1024);
-	rc = pthread_create(&t, &attr, client_thread, c);
-	pthread_attr_destroy(&attr);
-	if (rc != 0) {
+	if ((rc = control_thread(client_thread, c)) != 0) {
 		log_warnx("cannot start a client thread: %s", strerror(rc));
 		refuse(fd, "plugind cannot start a thread for this connection");
 		control_count(cred->uid, -1);
@@ -466,16 +488,17 @@ start_client(int fd, const struct ucred *cred)
 }
 
 /*
- * Accept pending connections (at most 64 per call, so signals are still
- * read during a flood) and hand each to its own thread, or refuse it at
- * once with CTL_FAIL when over a limit: nothing queues in the broker.
+ * Accept pending connections on `lfd` (at most 64 per call, so signals
+ * are still read during a flood) and hand each, with its peer's
+ * credentials as the kernel reports them, to `take`, which admits it or
+ * refuses it at once: nothing queues in the broker.  At EMFILE, `say`
+ * words the refusal for this socket's protocol.
  */
 void
-control_accept(int lfd)
+control_accept_each(int lfd, const char *what, void (*say)(int, const char *),
+    void (*take)(int, const struct ucred *))
 {
-	const char *why;
 	struct ucred cred;
-	struct timeval tv;
 	socklen_t len;
 	int fd, n;
 
@@ -483,10 +506,10 @@ control_accept(int lfd)
 		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd == -1) {
 			if (errno == EMFILE || errno == ENFILE)
-				control_emfile(lfd, "control socket", say_refusal);
+				control_emfile(lfd, what, say);
 			else if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			    errno != EINTR && errno != ECONNABORTED)
-				log_warn("accept");
+				log_warn("accept on the %s", what);
 			return;
 		}
 		len = sizeof(cred);
@@ -495,18 +518,14 @@ control_accept(int lfd)
 			close(fd);
 			continue;
 		}
-		/* A client that stops reading must not pin a thread forever. */
-		tv.tv_sec = conf.limits.send_timeout;
-		tv.tv_usec = 0;
-		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		if ((why = control_count(cred.uid, 1)) != NULL) {
-			log_debug("refused a connection from uid %u pid %d: %s",
-			    (unsigned)cred.uid, (int)cred.pid, why);
-			refuse(fd, why);
-			continue;
-		}
-		start_client(fd, &cred);
+		take(fd, &cred);
 	}
+}
+
+void
+control_accept(int lfd)
+{
+	control_accept_each(lfd, "control socket", say_refusal, take_client);
 }
 
 /* At shutdown: give running requests up to `secs` to finish. */
