@@ -806,10 +806,7 @@ out:
 		fetcher_close(&f);
 	stage_discard(&st);
 	pthread_rwlock_unlock(&jobs_lock);
-	if (rc == -1)
-		blobs_gc();
-	else
-		blobs_gc();	/* the old version's blobs */
+	blobs_gc();	/* failed: layers stored for it; done: the old version's */
 	json_decref(granted);
 	json_decref(required);
 	json_decref(blobsums);

@@ -36,29 +36,28 @@ struct fetcher {
 };
 
 static void
-fetcher_progress(void *arg, const char *id, uint64_t cur, uint64_t total)
+send_progress(struct fetcher *f, const char *status, const char *id,
+    uint64_t cur, uint64_t total)
 {
-	struct fetcher *f = arg;
 	struct pd_progress p;
 
 	p.id = (char *)(uintptr_t)id;
-	p.status = (char *)(uintptr_t)"Downloading";
+	p.status = (char *)(uintptr_t)status;
 	p.current = cur;
 	p.total = total;
 	(void)pd_send_progress(PD_CHILD_FD, f->reqid, &p, NULL);
 }
 
 static void
+fetcher_progress(void *arg, const char *id, uint64_t cur, uint64_t total)
+{
+	send_progress(arg, "Downloading", id, cur, total);
+}
+
+static void
 fetcher_push_progress(void *arg, const char *id, uint64_t cur, uint64_t total)
 {
-	struct fetcher *f = arg;
-	struct pd_progress p;
-
-	p.id = (char *)(uintptr_t)id;
-	p.status = (char *)(uintptr_t)"Pushing";
-	p.current = cur;
-	p.total = total;
-	(void)pd_send_progress(PD_CHILD_FD, f->reqid, &p, NULL);
+	send_progress(arg, "Pushing", id, cur, total);
 }
 
 static void

@@ -2015,6 +2015,28 @@ fail_status(struct fetch *f, struct xfer *x, int kind, struct pd_err *e)
 	    status_text(x->status), msg[0] ? ": " : "", msg);
 }
 
+/*
+ * One transfer's state, fetch or push: the client's default timeouts
+ * filled in, and an overall deadline that grows with the size allowed.
+ */
+static void
+fetch_init(struct fetch *f, struct reg_client *c, const struct reg_req *r)
+{
+	if (c->to.connect <= 0)
+		c->to.connect = REG_CONNECT_TIMEOUT;
+	if (c->to.low_speed_time <= 0)
+		c->to.low_speed_time = REG_LOW_SPEED_TIME;
+	memset(f, 0, sizeof(*f));
+	f->c = c;
+	f->r = r;
+	snprintf(f->name, sizeof(f->name), "%s", r->host);
+	f->deadline_s = c->to.deadline > 0 ? c->to.deadline : (long)(
+	    REG_DEADLINE_BASE + r->max_size / REG_DEADLINE_RATE);
+	if (f->deadline_s > REG_DEADLINE_MAX)
+		f->deadline_s = REG_DEADLINE_MAX;
+	f->deadline = pd_now_ms() + (uint64_t)f->deadline_s * 1000;
+}
+
 int
 reg_fetch(struct reg_client *c, const struct reg_req *r, struct reg_res *res,
     struct pd_err *e)
@@ -2029,19 +2051,7 @@ reg_fetch(struct reg_client *c, const struct reg_req *r, struct reg_res *res,
 	memset(res, 0, sizeof(*res));
 	if (check_request(r, e) == -1)
 		return -1;
-	if (c->to.connect <= 0)
-		c->to.connect = REG_CONNECT_TIMEOUT;
-	if (c->to.low_speed_time <= 0)
-		c->to.low_speed_time = REG_LOW_SPEED_TIME;
-	memset(&f, 0, sizeof(f));
-	f.c = c;
-	f.r = r;
-	snprintf(f.name, sizeof(f.name), "%s", r->host);
-	f.deadline_s = c->to.deadline > 0 ? c->to.deadline : (long)(
-	    REG_DEADLINE_BASE + r->max_size / REG_DEADLINE_RATE);
-	if (f.deadline_s > REG_DEADLINE_MAX)
-		f.deadline_s = REG_DEADLINE_MAX;
-	f.deadline = pd_now_ms() + (uint64_t)f.deadline_s * 1000;
+	fetch_init(&f, c, r);
 	if (r->kind == REG_BLOB)
 		snprintf(f.progress_id, sizeof(f.progress_id), "%s",
 		    pd_digest_hex(r->reference));
@@ -2257,19 +2267,7 @@ reg_push(struct reg_client *c, const struct reg_req *r, struct reg_res *res,
 		return pd_errf(e, PD_E_INVAL, "invalid media type");
 	if (r->infd < 0)
 		return pd_errf(e, PD_E_INVAL, "no input file descriptor");
-	if (c->to.connect <= 0)
-		c->to.connect = REG_CONNECT_TIMEOUT;
-	if (c->to.low_speed_time <= 0)
-		c->to.low_speed_time = REG_LOW_SPEED_TIME;
-	memset(&f, 0, sizeof(f));
-	f.c = c;
-	f.r = r;
-	snprintf(f.name, sizeof(f.name), "%s", r->host);
-	f.deadline_s = c->to.deadline > 0 ? c->to.deadline : (long)(
-	    REG_DEADLINE_BASE + r->max_size / REG_DEADLINE_RATE);
-	if (f.deadline_s > REG_DEADLINE_MAX)
-		f.deadline_s = REG_DEADLINE_MAX;
-	f.deadline = pd_now_ms() + (uint64_t)f.deadline_s * 1000;
+	fetch_init(&f, c, r);
 	f.maxreq = REG_MAX_REQUESTS + (unsigned)(r->max_size / REG_PUSH_CHUNK);
 	snprintf(f.progress_id, sizeof(f.progress_id), "%s",
 	    r->kind == REG_PUSH_BLOB ? pd_digest_hex(r->reference) : "");
