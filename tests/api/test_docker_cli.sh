@@ -5,6 +5,7 @@
 # volume call on the plugin socket, set, disable, upgrade, push, rm (-f),
 # create; error texts and exit codes as Docker's.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/setup.sh"
 
 DOCKER=${DOCKER:-$(command -v docker || echo /usr/local/bin/docker)}
 [ -x "$DOCKER" ] || { skip "no docker CLI (looked for docker in PATH and /usr/local/bin)"; done_testing; exit 0; }
@@ -16,18 +17,7 @@ T=$(mktemp -d /tmp/pdapi.XXXXXX); track_dir "$T"; chmod 755 "$T"
 track_runc "$T/b/exec/runc"; track_mounts_under "$T"
 reg_start "$T/reg" anon || { notok "registry starts"; done_testing; exit 1; }
 R="127.0.0.1:$REG_PORT"
-cfg() { # cfg FILE DESCRIPTION
-	cat >"$1" <<JSON
-{"description": "$2", "entrypoint": ["/plugin"],
- "interface": {"socket": "vol.sock", "types": ["docker.volumedriver/1.0"]},
- "env": [{"name": "DEBUG", "settable": ["value"], "value": "0"}],
- "network": {"type": "host"}, "propagatedMount": "/data"}
-JSON
-}
-cfg "$T/v1.json" "version one"; cfg "$T/v2.json" "version two"
-PUSH="python3 $PD_TOP/tests/registry/push_plugin.py --registry http://$R --repo test/vol --plugin-binary $PD_BUILD/fixtures/volplugin --socket vol.sock"
-$PUSH --tag v1 --config "$T/v1.json" >/dev/null && $PUSH --tag v2 --config "$T/v2.json" --seed 2 >/dev/null ||
-    { notok "push test plugins"; done_testing; exit 1; }
+push_vol_plugins "$T" || { notok "push test plugins"; done_testing; exit 1; }
 
 A="$T/api.sock"
 start_broker "$T/b" --docker-api "unix://$A" || { notok "broker starts"; done_testing; exit 1; }

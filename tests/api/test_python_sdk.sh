@@ -2,6 +2,7 @@
 # Debian's python3-docker against plugind's Docker Engine API socket,
 # with a real registry on loopback (tests/api/sdk_flow.py does the calls).
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/setup.sh"
 
 /usr/bin/python3 -c 'import docker' 2>/dev/null ||
     { skip "python3-docker not installed (make deps installs it)"; done_testing; exit 0; }
@@ -13,18 +14,7 @@ T=$(mktemp -d /tmp/pdsdk.XXXXXX); track_dir "$T"; chmod 755 "$T"
 track_runc "$T/b/exec/runc"; track_mounts_under "$T"
 reg_start "$T/reg" anon || { notok "registry starts"; done_testing; exit 1; }
 R="127.0.0.1:$REG_PORT"
-cfg() { # cfg FILE DESCRIPTION
-	cat >"$1" <<JSON
-{"description": "$2", "entrypoint": ["/plugin"],
- "interface": {"socket": "vol.sock", "types": ["docker.volumedriver/1.0"]},
- "env": [{"name": "DEBUG", "settable": ["value"], "value": "0"}],
- "network": {"type": "host"}, "propagatedMount": "/data"}
-JSON
-}
-cfg "$T/v1.json" "version one"; cfg "$T/v2.json" "version two"
-PUSH="python3 $PD_TOP/tests/registry/push_plugin.py --registry http://$R --repo test/vol --plugin-binary $PD_BUILD/fixtures/volplugin --socket vol.sock"
-$PUSH --tag v1 --config "$T/v1.json" >/dev/null && $PUSH --tag v2 --config "$T/v2.json" --seed 2 >/dev/null ||
-    { notok "push test plugins"; done_testing; exit 1; }
+push_vol_plugins "$T" || { notok "push test plugins"; done_testing; exit 1; }
 P="$T/ctx"; mkdir -p "$P/rootfs/run/docker/plugins" "$P/rootfs/data"
 cp "$PD_BUILD/fixtures/volplugin" "$P/rootfs/plugin"
 cfg "$P/config.json" "created here"
