@@ -58,7 +58,7 @@ LIBAPI		:= $(B)/libpdapi.a
 LIBS_ALL	:= $(LIBBROKER) $(LIBFETCH) $(LIBEXTRACT) $(LIBAPI) $(LIBCOMMON)
 
 PROGS		:= $(B)/plugind $(B)/plugind-fetcher $(B)/plugind-extractor \
-		   $(B)/plugind-api $(B)/pluginctl
+		   $(B)/plugind-api $(B)/plugind-logger $(B)/pluginctl
 TESTS		:= $(patsubst %.c,$(B)/tests/%,$(notdir $(TEST_SRCS)))
 TOOLS		:= $(patsubst %.c,$(B)/tests/tools/%,$(notdir $(TOOL_SRCS)))
 FIXTURES	:= $(patsubst %.c,$(B)/fixtures/%,$(notdir $(FIXTURE_SRCS)))
@@ -101,6 +101,8 @@ $(B)/plugind-fetcher: $(call obj,fetcher/fetcher.c) $(LIBFETCH) $(LIBCOMMON)
 $(B)/plugind-extractor: $(call obj,extractor/extractor.c) $(LIBEXTRACT) $(LIBCOMMON)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 $(B)/plugind-api: $(call obj,api/api.c) $(LIBAPI) $(LIBCOMMON)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+$(B)/plugind-logger: $(call obj,logger/logger.c) $(LIBCOMMON)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
 # Unit tests and probes: one program per file, linked against every library.
@@ -156,12 +158,12 @@ install: all
 	install -m 0755 $(B)/plugind $(DESTDIR)$(SBINDIR)/plugind
 	install -m 0755 $(B)/pluginctl $(DESTDIR)$(BINDIR)/pluginctl
 	install -m 0755 $(B)/plugind-fetcher $(B)/plugind-extractor \
-	    $(B)/plugind-api $(DESTDIR)$(LIBEXECDIR)/
+	    $(B)/plugind-api $(B)/plugind-logger $(DESTDIR)$(LIBEXECDIR)/
 	install -d $(DESTDIR)$(UNITDIR)
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' docs/plugind.service.in > $(DESTDIR)$(UNITDIR)/plugind.service
 	if [ -z "$(DESTDIR)" ]; then \
 		getent group plugind >/dev/null || groupadd --system plugind; \
-		for u in _pd_fetch _pd_extract _pd_api; do \
+		for u in _pd_fetch _pd_extract _pd_api _pd_log; do \
 			getent passwd $$u >/dev/null || useradd --system --no-create-home \
 			    --home-dir /nonexistent --shell /usr/sbin/nologin $$u; \
 		done; \

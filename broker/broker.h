@@ -25,6 +25,7 @@
 #define PD_FETCH_USER		"_pd_fetch"
 #define PD_EXTRACT_USER		"_pd_extract"
 #define PD_API_USER		"_pd_api"
+#define PD_LOGGER_USER		"_pd_log"
 #define PD_API_MAXCONN		32	/* concurrent Docker API connections */
 #define PD_API_ROOTCONN		8	/* of which kept for root */
 
@@ -61,6 +62,7 @@ struct pd_conf {
 	char		*fetch_user;
 	char		*extract_user;
 	char		*api_user;
+	char		*logger_user;		/* the log writers' user */
 	char		*docker_api;		/* Docker API socket path, or NULL */
 	char		*runtime;
 	char		*certs_dir;
@@ -100,6 +102,7 @@ int	helper_recv(struct helper *, const uint32_t *, size_t, int,
 	    struct pd_msg *, struct pd_err *);
 void	helper_stop(struct helper *);
 void	helper_kill(struct helper *);
+void	helper_release(struct helper *);
 int	helper_send_failed(struct helper *, struct pd_err *, const char *);
 const char *helper_path(int, char *, size_t);
 int	helper_lookup_user(int, uid_t *, gid_t *, struct pd_err *);
@@ -263,7 +266,10 @@ int	op_enable(struct ctl_client *, struct pd_ctlreq *, struct pd_err *);
 int	op_disable(struct ctl_client *, struct pd_ctlreq *, struct pd_err *);
 int	op_remove(struct ctl_client *, struct pd_ctlreq *, struct pd_err *);
 int	op_logs(struct ctl_client *, struct pd_ctlreq *, struct pd_err *);
-void	plugin_log_rotate(const char *);
+uint64_t plugin_log_cap(void);
+int	plugin_logger_start(const char *, int *, struct pd_err *);
+int	plugin_logger_count(const char *);
+void	plugin_logger_wait(const char *, int);
 
 /* events.c: the event ring, `events`, and the audit log. */
 void	event_emit(const char *, const char *, const char *, json_t *);

@@ -479,6 +479,10 @@ check_runtime(struct chk *k)
 		if ((n = runtime_mounted_under(rp.plugdir)) > 0)
 			problem(k, "plugin %s (%s): disabled but %d mount%s below %s",
 			    plugin_name(p), p->id, n, n == 1 ? "" : "s", rp.plugdir);
+		if ((n = plugin_logger_count(p->id)) > 0)
+			problem(k, "plugin %s (%s): disabled but %d log writer%s "
+			    "(plugind-logger) still run%s", plugin_name(p), p->id, n,
+			    n == 1 ? "" : "s", n == 1 ? "s" : "");
 	}
 	check_stray_runtime(k, "runc", "container state");
 	check_stray_runtime(k, "plugins", "socket directory");

@@ -21,6 +21,7 @@ conf_defaults(struct pd_conf *c)
 	c->fetch_user = xstrdup(PD_FETCH_USER);
 	c->extract_user = xstrdup(PD_EXTRACT_USER);
 	c->api_user = xstrdup(PD_API_USER);
+	c->logger_user = xstrdup(PD_LOGGER_USER);
 	c->runtime = xstrdup("runc");
 	c->certs_dir = xstrdup("/etc/plugind/certs.d");
 	c->insecure_registries = json_array();
@@ -197,6 +198,8 @@ conf_load_file(struct pd_conf *c, const char *path, struct pd_err *e)
 			rc = conf_str(v, k, &c->extract_user, e);
 		else if (strcmp(k, "api-user") == 0)
 			rc = conf_str(v, k, &c->api_user, e);
+		else if (strcmp(k, "logger-user") == 0)
+			rc = conf_str(v, k, &c->logger_user, e);
 		else if (strcmp(k, "docker-api") == 0) {
 			rc = conf_str(v, k, &c->docker_api, e);
 			if (rc == 0 && (strncmp(c->docker_api, "unix://", 7) != 0 ||

@@ -169,7 +169,8 @@ int
 helper_lookup_user(int role, uid_t *uid, gid_t *gid, struct pd_err *e)
 {
 	const char *name = role == PD_ROLE_FETCHER ? conf.fetch_user :
-	    role == PD_ROLE_API ? conf.api_user : conf.extract_user;
+	    role == PD_ROLE_API ? conf.api_user : role == PD_ROLE_LOGGER ?
+	    conf.logger_user : conf.extract_user;
 	struct passwd *pw;
 
 	/* Looked up here, before any chroot: helpers never use NSS for ids. */
@@ -276,6 +277,22 @@ helper_stop(struct helper *h)
 	if (h->sock >= 0)
 		(void)pd_msg_send(h->sock, PD_MSG_STOP, 0, -1, NULL, 0, NULL);
 	teardown(h, 2000, &status);
+}
+
+/*
+ * Let a started helper go on without us: close our end of its channel
+ * and leave its exit to the orphan reaper.  The log writer (logs.c)
+ * outlives the request that started it, and the broker too.
+ */
+void
+helper_release(struct helper *h)
+{
+	if (h->sock >= 0) {
+		pd_chan_free(&h->chan);
+		close(h->sock);
+		h->sock = -1;
+	}
+	owned_set(h->pid, 0);
 }
 
 /* Has our (unreaped) child exited?  Then it is a zombie, or gone. */
@@ -601,6 +618,9 @@ helper_spawn_fd(struct helper *h, int role, int rootfd, const char *rootpath,
 	if (role == PD_ROLE_EXTRACTOR)
 		s.rlim_fsize = conf.limits.max_file > conf.limits.max_compressed ?
 		    conf.limits.max_file : conf.limits.max_compressed;
+	/* The log writer's files never grow past the rotation size. */
+	if (role == PD_ROLE_LOGGER)
+		s.rlim_fsize = plugin_log_cap();
 	if (pd_send_setup(h->sock, 0, rootfd, &s, &ie) == -1)
 		return helper_fail(h, !helper_dead(h->pid), e, "did not take SETUP",
 		    ie.msg);

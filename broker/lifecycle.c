@@ -348,7 +348,8 @@ rm_path(const char *path, struct pd_err *e)
 }
 
 /*
- * Everything a run leaves on the host, except the plugin's own log.
+ * Everything a run leaves on the host, except the plugin's own log
+ * (its log writer is waited for, or killed).
  * Safety: the socket directory's contents were the plugin's to make;
  * pd_rm_rf_at never follows a symlink and never enters another mount, and
  * the mounts below the plugin directory are detached first.
@@ -368,6 +369,8 @@ rt_cleanup(const char *id, struct pd_err *e)
 		*e = ie;
 		rc = -1;
 	}
+	/* The plugin is gone: its log writer drains the pipe and exits. */
+	plugin_logger_wait(id, 2000);
 	if (runtime_unmount_under(rp.plugdir, &ie) == -1) {
 		*e = ie;
 		rc = -1;
@@ -425,9 +428,11 @@ log_tail(const char *plugdir, off_t from, char *out, size_t len)
 	size_t o = 0;
 
 	out[0] = '\0';
-	snprintf(path, sizeof(path), "%s/log", plugdir);
+	snprintf(path, sizeof(path), "%s/logs/log", plugdir);
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
 		return;
+	if (fstat(fd, &st) == 0 && st.st_size < from)
+		from = 0;		/* rotated meanwhile */
 	if (fstat(fd, &st) == -1 || st.st_size <= from) {
 		close(fd);
 		return;
@@ -484,20 +489,15 @@ read_pidfile(const char *bundle, pid_t *pid)
 	return 0;
 }
 
-static int
-open_log(const char *plugdir, off_t *size, struct pd_err *e)
+/* The size of the plugin's current log, where this run's output starts. */
+static off_t
+log_size(const char *plugdir)
 {
 	char path[4200];
 	struct stat st;
-	int fd;
 
-	snprintf(path, sizeof(path), "%s/log", plugdir);
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
-	if (fd == -1)
-		return pd_errno(e, PD_E_IO, "open %s", path);
-	*size = fstat(fd, &st) == 0 ? st.st_size : 0;
-	return fd;
+	snprintf(path, sizeof(path), "%s/logs/log", plugdir);
+	return stat(path, &st) == 0 ? st.st_size : 0;
 }
 
 /*
@@ -571,8 +571,8 @@ rt_start(struct rt *r, const json_t *pobj, unsigned timeout_s, struct pd_err *e)
 	if (txt == NULL || pd_atomic_write(bfd, "config.json", txt, strlen(txt),
 	    0600, e) == -1)
 		goto fail;
-	plugin_log_rotate(r->id);
-	if ((logfd = open_log(rp.plugdir, &logoff, e)) == -1)
+	logoff = log_size(rp.plugdir);
+	if (plugin_logger_start(r->id, &logfd, e) == -1)
 		goto fail;
 
 	snprintf(rlog, sizeof(rlog), "%s/runc.log", rp.bundle);
@@ -643,6 +643,8 @@ rt_start(struct rt *r, const json_t *pobj, unsigned timeout_s, struct pd_err *e)
 		}
 		if (exited) {
 			describe_status(status, why, sizeof(why));
+			/* Its last words are in the pipe until the writer drains it. */
+			plugin_logger_wait(r->id, 1000);
 			log_tail(rp.plugdir, logoff, tail, sizeof(tail));
 			pd_errf(e, PD_E_UNAVAIL, "plugin %s %s before it listened on "
 			    "/run/docker/plugins/%s%s%s%s", r->name, why, sock,
@@ -1085,12 +1087,10 @@ out:
 static void *
 supervisor(void *arg)
 {
-	char ids[64][PD_PLUGIN_ID_LEN + 1];
 	pthread_attr_t attr;
-	uint64_t now, next, last_rot = 0;
+	uint64_t now, next;
 	pthread_t t;
 	struct rt *r;
-	int n, i;
 
 	(void)arg;
 	pthread_attr_init(&attr);
@@ -1108,18 +1108,6 @@ supervisor(void *arg)
 					r->busy = 0;
 			} else if (r->restart_at && r->restart_at < next)
 				next = r->restart_at;
-		}
-		if (now - last_rot >= 1000) {
-			/* Size check of running plugins' logs, once a second. */
-			for (n = 0, r = rts; r != NULL && n < 64; r = r->next)
-				if (r->state == RT_RUNNING)
-					snprintf(ids[n++], sizeof(ids[0]), "%s", r->id);
-			pthread_mutex_unlock(&rt_mtx);
-			for (i = 0; i < n; i++)
-				plugin_log_rotate(ids[i]);
-			pthread_mutex_lock(&rt_mtx);
-			last_rot = now;
-			continue;
 		}
 		rt_wait(next > now ? next - now : 1);
 	}

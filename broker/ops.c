@@ -86,11 +86,21 @@ probe_helper(int role, json_t **out, struct pd_err *e)
 	char path[4096], root[4096];
 	struct helper h;
 	int rootfd, rc, sv[2] = { -1, -1 };
+	uid_t uid;
+	gid_t gid;
 
 	/* The API process wants a connection on fd 4: an unconnected pair. */
 	if (role == PD_ROLE_API && socketpair(AF_UNIX, SOCK_STREAM |
 	    SOCK_CLOEXEC, 0, sv) == -1)
 		return pd_errno(e, PD_E_IO, "socketpair");
+	/* The log writer reads a pipe on fd 4 (sv[1]), EOF when we close sv[0]. */
+	if (role == PD_ROLE_LOGGER) {
+		if (pipe2(sv, O_CLOEXEC) == -1)
+			return pd_errno(e, PD_E_IO, "pipe");
+		rc = sv[0];
+		sv[0] = sv[1];
+		sv[1] = rc;
+	}
 	if (role == PD_ROLE_FETCHER)
 		snprintf(root, sizeof(root), "%s/fetch-root", conf.data_root);
 	else {
@@ -98,7 +108,16 @@ probe_helper(int role, json_t **out, struct pd_err *e)
 		if (mkdtemp(root) == NULL)
 			return pd_errno(e, PD_E_IO, "mkdtemp %s", root);
 	}
-	if ((rootfd = open(root, O_DIRECTORY | O_RDONLY | O_CLOEXEC)) == -1)
+	/*
+	 * The log writer creates its "log" in its root, as in a plugin's
+	 * logs directory.  Safety: a directory we just made, removed below.
+	 */
+	if (role == PD_ROLE_LOGGER && helper_lookup_user(role, &uid, &gid,
+	    e) == -1)
+		rc = -1;
+	else if (role == PD_ROLE_LOGGER && chown(root, uid, gid) == -1)
+		rc = pd_errno(e, PD_E_IO, "chown %s", root);
+	else if ((rootfd = open(root, O_DIRECTORY | O_RDONLY | O_CLOEXEC)) == -1)
 		rc = pd_errno(e, PD_E_IO, "open %s", root);
 	else {
 		rc = helper_spawn_fd(&h, role, rootfd, root, sv[1], e);
@@ -115,12 +134,22 @@ probe_helper(int role, json_t **out, struct pd_err *e)
 		json_object_set_new(*out, "Syscalls",
 		    json_integer(pd_sandbox_count(role)));
 		json_object_set_new(*out, "Sandbox", json_string(h.sandbox));
+		if (role == PD_ROLE_LOGGER) {
+			close(sv[0]);		/* EOF: the writer exits */
+			sv[0] = -1;
+		}
 		helper_stop(&h);
 	} else
 		json_object_set_new(*out, "Error", json_string(e->msg));
-	if (sv[0] != -1) {
+	if (sv[0] != -1)
 		close(sv[0]);
+	if (sv[1] != -1)
 		close(sv[1]);
+	if (role == PD_ROLE_LOGGER) {
+		char lp[4200];
+
+		snprintf(lp, sizeof(lp), "%s/log", root);
+		(void)unlink(lp);
 	}
 	if (role != PD_ROLE_FETCHER)
 		(void)rmdir(root);
@@ -140,7 +169,7 @@ op_info(struct ctl_client *c, struct pd_err *e)
 	pthread_rwlock_unlock(&plugins_lock);
 	(void)store_stats(&nblobs, &bytes);
 	helpers = json_array();
-	for (role = PD_ROLE_FETCHER; role <= PD_ROLE_API; role++) {
+	for (role = PD_ROLE_FETCHER; role <= PD_ROLE_LOGGER; role++) {
 		(void)probe_helper(role, &h, e);
 		json_array_append_new(helpers, h);
 	}
@@ -167,9 +196,11 @@ op_check_helper(struct ctl_client *c, const char *which, struct pd_err *e)
 		role = PD_ROLE_EXTRACTOR;
 	else if (strcmp(which, "api") == 0)
 		role = PD_ROLE_API;
+	else if (strcmp(which, "logger") == 0)
+		role = PD_ROLE_LOGGER;
 	else
 		return pd_errf(e, PD_E_INVAL, "unknown helper \"%s\" (fetcher, "
-		    "extractor or api)", which);
+		    "extractor, api or logger)", which);
 	if (probe_helper(role, &h, e) == -1) {
 		json_decref(h);
 		return -1;

@@ -19,6 +19,9 @@
  *
  * Capabilities per role (pd_role_caps[] below, docs/SANDBOX.md):
  *
+ * logger: none.  It reads the plugin's output from a pipe the broker
+ *	passed and writes log and log.1 in its chroot, a directory it owns.
+ *
  * fetcher: none.  It speaks HTTP(S) on sockets it creates itself and
  *	writes into an fd the broker passed; nothing it does needs privilege.
  *
@@ -83,6 +86,8 @@ static const struct pd_rolecaps {
 	{ PD_ROLE_FETCHER, "none", 0, { -1 } },
 	/* The API process: one connection, no threads, no children. */
 	{ PD_ROLE_API, "none", 1, { -1 } },
+	/* The log writer: one pipe in, two files out, no threads, no children. */
+	{ PD_ROLE_LOGGER, "none", 1, { -1 } },
 	{ PD_ROLE_EXTRACTOR, "chown,dac_override,fowner,fsetid", 1,
 	    { CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID, -1 } },
 };

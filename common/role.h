@@ -10,6 +10,7 @@ enum pd_role {
 	PD_ROLE_FETCHER,	/* plugind-fetcher: registry client, no caps */
 	PD_ROLE_EXTRACTOR,	/* plugind-extractor: untar into staging rootfs */
 	PD_ROLE_API,		/* plugind-api: Docker Engine API HTTP parser */
+	PD_ROLE_LOGGER,		/* plugind-logger: a plugin's output -> its log */
 	PD_ROLE_MAX
 };
 
@@ -21,6 +22,7 @@ pd_role_name(int role)
 	case PD_ROLE_FETCHER:	return "fetcher";
 	case PD_ROLE_EXTRACTOR:	return "extractor";
 	case PD_ROLE_API:	return "api";
+	case PD_ROLE_LOGGER:	return "logger";
 	default:		return "unknown";
 	}
 }

@@ -282,6 +282,18 @@ static const struct pd_rule pd_pipe[] = {
 	ALLOW1(pipe2, EQ(1, O_CLOEXEC)),	/* api/http.c body_to_pipe() */
 };
 
+/*
+ * log: the log writer (logger/logger.c) appends the plugin's output to
+ * "log" and rotates it to "log.1" by rename, inside its chroot (the
+ * plugin's logs directory, which it owns).  Opens are write-only, never
+ * O_TMPFILE: nothing is read back.
+ */
+static const struct pd_rule pd_log[] = {
+	ALLOW1(openat, MEQ(2, O_ACCMODE | (O_TMPFILE & ~O_DIRECTORY),
+	    O_WRONLY)),		/* open "log" O_WRONLY|O_APPEND|O_CREAT */
+	ALLOW(renameat),	/* rotation: "log" -> "log.1" */
+};
+
 #ifdef PD_SANITIZE
 /*
  * sanitizer: only in `make SANITIZE=1` builds (-DPD_SANITIZE), never in
@@ -327,8 +339,10 @@ static const struct pd_group {
 	GROUP("wfile", pd_wfile),
 #define G_PIPE		0x40
 	GROUP("pipe", pd_pipe),
+#define G_LOG		0x80
+	GROUP("log", pd_log),
 #ifdef PD_SANITIZE
-#define G_SAN		0x80
+#define G_SAN		0x100
 	GROUP("sanitizer", pd_sanitizer),
 #else
 #define G_SAN		0
@@ -350,6 +364,7 @@ static const struct pd_policy {
 	{ PD_ROLE_FETCHER,	G_STDIO | G_IPC | G_INET | G_DNS | G_THREAD | G_SAN },
 	{ PD_ROLE_EXTRACTOR,	G_STDIO | G_IPC | G_WFILE | G_SAN },
 	{ PD_ROLE_API,		G_STDIO | G_IPC | G_PIPE | G_SAN },
+	{ PD_ROLE_LOGGER,	G_STDIO | G_IPC | G_LOG | G_SAN },
 };
 
 static const struct pd_policy *

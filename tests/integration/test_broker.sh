@@ -25,7 +25,10 @@ out=$(ctl info 2>&1)
 case "$out" in *"Data Root: $T/b1/data"*) ok "info shows the data root" ;;
 *) notok "info shows the data root"; diag "$out" ;; esac
 n=$(echo "$out" | grep -c 'sandbox: ok:')
-[ "$n" = 3 ] && ok "info: fetcher, extractor and api verified sandboxed" || { notok "info: helpers sandboxed"; diag "$out"; }
+[ "$n" = 4 ] && ok "info: fetcher, extractor, api and logger verified sandboxed" || { notok "info: helpers sandboxed"; diag "$out"; }
+case "$out" in *" logger: "*"capabilities none, seccomp filter"*"chroot $T/b1/data/tmp/probe-"*) ok "info: the log writer role is probed" ;;
+*) notok "info: logger role"; diag "$out" ;; esac
+[ -z "$(ls -A "$T/b1/data/tmp")" ] && ok "info leaves no probe directory" || notok "probe leftovers: $(ls -A "$T/b1/data/tmp")"
 case "$out" in *" api: "*"capabilities none, seccomp filter"*) ok "info: the api role is probed" ;;
 *) notok "info: api role"; diag "$out" ;; esac
 
@@ -123,7 +126,7 @@ stop_broker $BROKER_PID
 # Misbehaving helpers cost their job only.
 H="$T/badhelpers"; mkdir -p "$H"
 cp "$PD_TOP/tests/fixtures/badhelper.sh" "$H/plugind-fetcher"
-cp "$PD_BUILD/plugind-extractor" "$PD_BUILD/plugind-api" "$H/"
+cp "$PD_BUILD/plugind-extractor" "$PD_BUILD/plugind-api" "$PD_BUILD/plugind-logger" "$H/"
 chmod 755 "$H" "$H/plugind-fetcher"
 echo '{"limits": {"helper-timeout": 2}}' >"$T/conf.json"
 PD_HELPER_DIR=$H start_broker "$T/b3" --config "$T/conf.json" || notok "broker with bad helpers starts"
@@ -140,7 +143,8 @@ check "others are served while a helper hangs" ctl ls
 wait $hp
 check "extractor still verified while the fetcher is broken" ctl debug check-helper extractor
 check "api still verified while the fetcher is broken" ctl debug check-helper api
-expect_fail "an unknown helper is named" 'unknown helper "foo" (fetcher, extractor or api)' ctl debug check-helper foo
+check "logger still verified while the fetcher is broken" ctl debug check-helper logger
+expect_fail "an unknown helper is named" 'unknown helper "foo" (fetcher, extractor, api or logger)' ctl debug check-helper foo
 out=$(ps -o pid= --ppid $BROKER_PID | wc -l)
 [ "$out" -le 0 ] && ok "no helper processes left behind" || { notok "$out helper processes left"; ps --ppid $BROKER_PID; }
 grep -q 'fetcher helper' "$T/b3/broker.log" || true

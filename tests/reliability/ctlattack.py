@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Hostile clients for plugind's control socket (tests/reliability).
 
-  ctlattack.py SOCKET MODE COUNT [--deadline S] [--once]
+  ctlattack.py SOCKET MODE COUNT [--deadline S] [--once] [--plugin NAME]
+              [--read-bps N]
 
 Keeps COUNT connections to SOCKET, all in one process, and reconnects
 every connection the broker closes (unless --once), so the pressure
@@ -12,6 +13,8 @@ never lets up.  MODE:
   idle     send a HELLO, then nothing (never reads the answer)
   noread   HELLO, then 2000 pipelined LIST requests; never reads
   follow   HELLO, then EVENTS with no end; never reads
+  logs     HELLO, then `logs -f --tail all` of --plugin NAME; reads N bytes
+           a second per connection with --read-bps N (default: never)
 
 Every second prints one line (flushed):
 
@@ -33,7 +36,8 @@ import sys
 import time
 
 PROTO = 3
-HELLO, LIST, EVENTS = 1, 101, 114
+HELLO, LIST, LOGS, EVENTS = 1, 101, 113, 114
+FOLLOW = 0x20
 
 
 def frame(mtype, mid, payload):
@@ -45,15 +49,17 @@ def s32(s):
     return struct.pack("=I", len(b)) + b
 
 
-def ctlreq(mtype, mid, args):
-    p = struct.pack("=III", 0, 0, len(args)) + b"".join(s32(a) for a in args)
+def ctlreq(mtype, mid, args, flags=0):
+    p = struct.pack("=III", flags, 0, len(args)) + b"".join(s32(a) for a in args)
     return frame(mtype, mid, p)
 
 
 HELLO_FRAME = frame(HELLO, 1, struct.pack("=I", PROTO) + s32("ctlattack"))
 
 
-def payload(mode):
+def payload(mode, plugin=""):
+    if mode == "logs":
+        return HELLO_FRAME + ctlreq(LOGS, 2, [plugin, "tail=all"], FOLLOW)
     if mode == "noread":
         return HELLO_FRAME + b"".join(ctlreq(LIST, i + 2, []) for i in range(2000))
     if mode == "follow":
@@ -64,12 +70,12 @@ def payload(mode):
 
 
 class Conn:
-    def __init__(self, path, mode):
+    def __init__(self, path, mode, plugin=""):
         self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.s.setblocking(False)
         self.s.connect(path)        # EAGAIN when the backlog is full
         self.t0 = time.monotonic()
-        self.out = payload(mode)
+        self.out = payload(mode, plugin)
         self.hello_left = HELLO_FRAME if mode == "trickle" else b""
         self.flush()
 
@@ -80,6 +86,12 @@ class Conn:
             except OSError:
                 return
             self.out = self.out[n:]
+
+    def read_some(self, n):
+        try:
+            self.s.recv(n)
+        except OSError:
+            pass
 
     def trickle(self):
         if self.hello_left:
@@ -98,7 +110,13 @@ def main():
     once = "--once" in sys.argv
     if "--deadline" in sys.argv:
         deadline = float(sys.argv[sys.argv.index("--deadline") + 1])
-    if mode not in ("silent", "trickle", "idle", "noread", "follow"):
+    plugin = ""
+    if "--plugin" in sys.argv:
+        plugin = sys.argv[sys.argv.index("--plugin") + 1]
+    bps = 0
+    if "--read-bps" in sys.argv:
+        bps = int(sys.argv[sys.argv.index("--read-bps") + 1])
+    if mode not in ("silent", "trickle", "idle", "noread", "follow", "logs"):
         sys.exit("unknown mode " + mode)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = count + 64
@@ -107,11 +125,11 @@ def main():
     conns = {}
     pl = select.poll()
     stats = dict(connects=0, closed=0, refused=0)
-    last_print = last_trickle = 0.0
+    last_print = last_trickle = last_read = 0.0
     while True:
         while len(conns) < count and not (once and stats["connects"] >= count):
             try:
-                c = Conn(path, mode)
+                c = Conn(path, mode, plugin)
             except OSError as e:
                 if e.errno not in (errno.EAGAIN, errno.ECONNREFUSED, errno.EMFILE):
                     raise
@@ -132,6 +150,10 @@ def main():
             last_trickle = now
             for c in conns.values():
                 c.trickle()
+        if bps and now - last_read >= 1.0:
+            last_read = now
+            for c in conns.values():
+                c.read_some(bps)
         for c in conns.values():
             c.flush()
         if now - last_print >= 1.0:

@@ -11,7 +11,9 @@ plugin is complete (state, rootfs, every blob it names); no leftovers
 blob hashes to its name and is referenced; no mounts below TOP except
 under an enabled plugin's propagated-mount; exec-root state only for
 enabled plugins, whose containers run (waited for up to WAIT-SECONDS:
-the broker restarts them asynchronously) in the plugin's current rootfs.  Prints one line per
+the broker restarts them asynchronously) in the plugin's current rootfs,
+each with its log writer, and no log writer of a plugin that is not
+enabled.  Prints one line per
 violation; exit 1 if there is any.
 """
 import hashlib
@@ -23,7 +25,27 @@ import sys
 import time
 
 HEX = re.compile(r"^[0-9a-f]{64}$")
-PLUGIN_FILES = {"config.json", "rootfs", "propagated-mount", "log", "log.1"}
+PLUGIN_FILES = {"config.json", "rootfs", "propagated-mount", "logs"}
+
+
+def loggers(pdir):
+    """Plugin id -> pids of its log writers (plugind-logger chrooted into
+    plugins/<id>/logs; zombies have no root and are not counted)."""
+    out = {}
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open("/proc/%s/comm" % p) as f:
+                if f.read() != "plugind-logger\n":
+                    continue
+            root = os.readlink("/proc/%s/root" % p)
+        except OSError:
+            continue
+        if os.path.dirname(root) and os.path.basename(root) == "logs" and \
+                os.path.dirname(os.path.dirname(root)) == pdir:
+            out.setdefault(os.path.basename(os.path.dirname(root)), []).append(p)
+    return out
 
 
 def main():
@@ -91,6 +113,7 @@ def main():
                 bad.append("exec-root %s/%s: runtime state of a plugin that is "
                            "not enabled" % (sub, f))
     end = time.time() + wait
+    running = set()
     for i in sorted(enabled):
         while True:
             r = subprocess.run(["runc", "--root", os.path.join(exe, "runc"),
@@ -103,6 +126,7 @@ def main():
         if status != "running":
             bad.append("plugin %s: enabled but its container is %s" % (i, status))
             continue
+        running.add(i)
         # It runs this rootfs, not one a roll-back or upgrade replaced:
         # its root directory is the same inode.
         want = os.stat(os.path.join(pdir, i, "rootfs"))
@@ -112,6 +136,20 @@ def main():
             root = None
         if root is None or (root.st_dev, root.st_ino) != (want.st_dev, want.st_ino):
             bad.append("plugin %s: its container does not run in plugins/%s/rootfs" % (i, i))
+    # Log writers: one for each running plugin (it survived the broker),
+    # none for a plugin that is not enabled (it exits with its plugin).
+    while True:
+        lw = loggers(os.path.realpath(pdir))
+        stray = [i for i in lw if i not in enabled]
+        if not stray or time.time() > end:
+            break
+        time.sleep(0.05)
+    for i in stray:
+        bad.append("plugin %s: not enabled, but its log writer runs (pid %s)" %
+                   (i, " ".join(lw[i])))
+    for i in sorted(running):
+        if i not in lw:
+            bad.append("plugin %s: enabled, but no log writer runs" % i)
     for b in bad:
         print(b)
     return 1 if bad else 0

@@ -985,7 +985,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: try_syscall [--drop uid] [--root dir] "
-	    "fetcher|extractor|api|none probe\n"
+	    "fetcher|extractor|api|logger|none probe\n"
 	    "       try_syscall --list|--count role\n"
 	    "       try_syscall --probes\n");
 	exit(1);
@@ -1000,6 +1000,8 @@ parse_role(const char *s)
 		return PD_ROLE_EXTRACTOR;
 	if (strcmp(s, "api") == 0)
 		return PD_ROLE_API;
+	if (strcmp(s, "logger") == 0)
+		return PD_ROLE_LOGGER;
 	if (strcmp(s, "none") == 0)
 		return -1;
 	usage();

@@ -372,7 +372,7 @@ run_role(int slot, int role)
 	check_limit(pid, "Max core file size", 0);
 	check_limit(pid, "Max open files", 32);
 	check_limit(pid, "Max file size", 1 << 20);
-	if (role == PD_ROLE_EXTRACTOR)
+	if (role != PD_ROLE_FETCHER)
 		check_limit(pid, "Max processes", 0);
 	else {
 		long long soft = 0, hard = 0;
@@ -520,6 +520,7 @@ main(void)
 	run_role(0, PD_ROLE_FETCHER);
 	run_role(1, PD_ROLE_EXTRACTOR);
 	run_threaded(2);
+	run_role(3, PD_ROLE_LOGGER);
 
 	cleanup();
 	TAP_DONE();
