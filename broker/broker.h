@@ -55,9 +55,9 @@ struct pd_limits {
 
 /* Per-plugin cgroup limits (config plugin-pids-limit, plugin-memory-limit). */
 #define PD_PLUGIN_PIDS_DEFAULT		1024
-#define PD_PLUGIN_PIDS_MIN		16
+#define PD_PLUGIN_PIDS_MIN		1
 #define PD_PLUGIN_MEMORY_DEFAULT	(1LL << 30)
-#define PD_PLUGIN_MEMORY_MIN		(16LL << 20)
+#define PD_PLUGIN_MEMORY_MIN		(6LL << 20)	/* as Docker's */
 
 struct pd_conf {
 	char		*data_root;

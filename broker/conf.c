@@ -147,8 +147,8 @@ conf_plugin_limit(json_t *v, const char *key, int units, int64_t min,
 		goto bad;
 	if (x < min)
 		return pd_errf(e, PD_E_INVAL, "config: \"%s\" is %lld, below the "
-		    "minimum %lld (%s); 0 or -1 means no limit", key, (long long)x,
-		    (long long)min, why);
+		    "minimum %lld%s%s%s; 0 or -1 means no limit", key, (long long)x,
+		    (long long)min, why[0] ? " (" : "", why, why[0] ? ")" : "");
 	if (x > max)
 		return pd_errf(e, PD_E_INVAL, "config: \"%s\" is too large (at most "
 		    "%lld)", key, (long long)max);
@@ -321,12 +321,11 @@ conf_load_file(struct pd_conf *c, const char *path, struct pd_err *e)
 			rc = conf_u64(v, k, &c->plugin_log_max, e);
 		else if (strcmp(k, "plugin-pids-limit") == 0)
 			rc = conf_plugin_limit(v, k, 0, PD_PLUGIN_PIDS_MIN,
-			    4194304, "runc and the plugin's first process need "
-			    "that many", &c->plugin_pids_limit, e);
+			    4194304, "", &c->plugin_pids_limit, e);
 		else if (strcmp(k, "plugin-memory-limit") == 0)
 			rc = conf_plugin_limit(v, k, 1, PD_PLUGIN_MEMORY_MIN,
-			    INT64_MAX, "runc needs that much to start a plugin",
-			    &c->plugin_memory_limit, e);
+			    INT64_MAX, "runc's init alone is charged about 2.5 MiB "
+			    "before the plugin starts", &c->plugin_memory_limit, e);
 		else if (strcmp(k, "limits") == 0)
 			rc = conf_limits(c, v, e);
 		else

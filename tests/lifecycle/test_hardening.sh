@@ -196,10 +196,10 @@ badconf() { # badconf JSON WANT
 	case "$out" in *"$2"*) ok "plugind refuses $1: $2" ;; *) notok "plugind with $1"; diag "$out" ;; esac
 }
 badconf '{"plugin-pids-limit": "lots"}' '"plugin-pids-limit" must be a positive integer'
-badconf '{"plugin-pids-limit": 3}' '"plugin-pids-limit" is 3, below the minimum 16'
+badconf '{"plugin-pids-limit": 2.5}' '"plugin-pids-limit" must be a positive integer'
 badconf '{"plugin-pids-limit": -2}' '"plugin-pids-limit" must be'
 badconf '{"plugin-memory-limit": "12q"}' '"plugin-memory-limit" must be a number of bytes'
-badconf '{"plugin-memory-limit": 1000}' '"plugin-memory-limit" is 1000, below the minimum'
+badconf '{"plugin-memory-limit": "5m"}' '"plugin-memory-limit" is 5242880, below the minimum 6291456'
 badconf '{"plugin-memory-limit": "99999999999t"}' '"plugin-memory-limit" is too large'
 
 ctl rm -f plain admin tracer bomb hog >/dev/null 2>&1
