@@ -509,6 +509,10 @@ runtime_spec(const char *id, const json_t *pobj, json_t **out, struct pd_err *e)
 	if (conf.plugin_memory_limit > 0)
 		json_object_set_new(res, "memory", json_pack("{s:I}", "limit",
 		    (json_int_t)conf.plugin_memory_limit));
+	/*
+	 * The seccomp profile follows the capabilities granted above, the
+	 * only privilege that widens it (broker/plugin-seccomp.c).
+	 */
 	lnx = json_pack("{s:o, s:o, s:o, s:o, s:o, s:[sssss], s:s, s:o}",
 	    "namespaces", ns, "resources", res, "devices", dw.devices,
 	    "maskedPaths", masked_paths(),
