@@ -54,6 +54,12 @@ struct pd_limits {
 	uint32_t	 extract_timeout;	/* seconds one layer may take */
 };
 
+/* Per-plugin cgroup limits (config plugin-pids-limit, plugin-memory-limit). */
+#define PD_PLUGIN_PIDS_DEFAULT		1024
+#define PD_PLUGIN_PIDS_MIN		1
+#define PD_PLUGIN_MEMORY_DEFAULT	(1LL << 30)
+#define PD_PLUGIN_MEMORY_MIN		(6LL << 20)	/* as Docker's */
+
 struct pd_conf {
 	char		*data_root;
 	char		*exec_root;
@@ -73,6 +79,8 @@ struct pd_conf {
 	uint32_t	 enable_timeout;	/* seconds to wait for the socket */
 	uint32_t	 stop_timeout;		/* seconds from SIGTERM to SIGKILL */
 	uint64_t	 plugin_log_max;	/* bytes before log -> log.1 */
+	int64_t		 plugin_pids_limit;	/* per plugin; 0: none */
+	int64_t		 plugin_memory_limit;	/* bytes per plugin; 0: none */
 	struct pd_limits limits;
 };
 
@@ -247,6 +255,9 @@ int	runtime_delete(const char *, struct pd_err *);
 int	runtime_unmount_under(const char *, struct pd_err *);
 int	runtime_mounted_under(const char *);
 void	runtime_last_error(const char *, char *, size_t);
+
+/* plugin-seccomp.c: a plugin's seccomp profile, from its capability set. */
+json_t	*plugin_seccomp(uint64_t);
 
 /*
  * lifecycle.c: enable, disable, rm, restart recovery, supervision.

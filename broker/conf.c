@@ -1,4 +1,6 @@
 /* Broker configuration: built-in defaults, then --config FILE, then flags. */
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,9 @@ conf_defaults(struct pd_conf *c)
 	c->enable_timeout = 30;
 	c->stop_timeout = 10;
 	c->plugin_log_max = 1024 * 1024;
+	/* Per-plugin cgroup limits; docs/SANDBOX.md, "The plugin runtime". */
+	c->plugin_pids_limit = PD_PLUGIN_PIDS_DEFAULT;
+	c->plugin_memory_limit = PD_PLUGIN_MEMORY_DEFAULT;
 	/*
 	 * Layer limits default to the extraction policy's recommended values
 	 * (docs/SANDBOX.md); a host with bigger plugins raises them in the
@@ -89,6 +94,71 @@ conf_u32(json_t *v, const char *key, uint32_t *out, struct pd_err *e)
 		return pd_errf(e, PD_E_INVAL, "config: \"%s\" is too large", key);
 	*out = (uint32_t)x;
 	return 0;
+}
+
+/*
+ * A per-plugin limit: a positive number at least min, or 0 or -1 for no
+ * limit.  With units, a string "<digits>[kmgt][i][b]" (binary multiples,
+ * as Docker's memory flags).
+ */
+static int
+conf_plugin_limit(json_t *v, const char *key, int units, int64_t min,
+    int64_t max, const char *why, int64_t *out, struct pd_err *e)
+{
+	const char *s, *p;
+	json_int_t x;
+	int shift = 0;
+	char *end;
+
+	if (json_is_integer(v))
+		x = json_integer_value(v);
+	else if (units && json_is_string(v)) {
+		s = json_string_value(v);
+		if (s[0] < '0' || s[0] > '9')
+			goto bad;
+		errno = 0;
+		x = strtoll(s, &end, 10);
+		if (errno != 0)
+			return pd_errf(e, PD_E_INVAL, "config: \"%s\" is too large "
+			    "(at most %lld)", key, (long long)max);
+		p = end;
+		switch (*p) {
+		case 'k': case 'K': shift = 10; p++; break;
+		case 'm': case 'M': shift = 20; p++; break;
+		case 'g': case 'G': shift = 30; p++; break;
+		case 't': case 'T': shift = 40; p++; break;
+		}
+		if (shift != 0 && (*p == 'i' || *p == 'I'))
+			p++;
+		if (*p == 'b' || *p == 'B')
+			p++;
+		if (*p != '\0')
+			goto bad;
+		if (x > (max >> shift))
+			return pd_errf(e, PD_E_INVAL, "config: \"%s\" is too large "
+			    "(at most %lld)", key, (long long)max);
+		x <<= shift;
+	} else
+		goto bad;
+	if (x == 0 || x == -1) {
+		*out = 0;
+		return 0;
+	}
+	if (x < 0)
+		goto bad;
+	if (x < min)
+		return pd_errf(e, PD_E_INVAL, "config: \"%s\" is %lld, below the "
+		    "minimum %lld%s%s%s; 0 or -1 means no limit", key, (long long)x,
+		    (long long)min, why[0] ? " (" : "", why, why[0] ? ")" : "");
+	if (x > max)
+		return pd_errf(e, PD_E_INVAL, "config: \"%s\" is too large (at most "
+		    "%lld)", key, (long long)max);
+	*out = x;
+	return 0;
+bad:
+	return pd_errf(e, PD_E_INVAL, "config: \"%s\" must be %s, or 0 or -1 for "
+	    "no limit", key, units ? "a number of bytes (an integer, or a string "
+	    "such as \"512m\" or \"2g\")" : "a positive integer");
 }
 
 static int
@@ -252,6 +322,13 @@ conf_load_file(struct pd_conf *c, const char *path, struct pd_err *e)
 			rc = conf_u32(v, k, &c->stop_timeout, e);
 		else if (strcmp(k, "plugin-log-max-bytes") == 0)
 			rc = conf_u64(v, k, &c->plugin_log_max, e);
+		else if (strcmp(k, "plugin-pids-limit") == 0)
+			rc = conf_plugin_limit(v, k, 0, PD_PLUGIN_PIDS_MIN,
+			    4194304, "", &c->plugin_pids_limit, e);
+		else if (strcmp(k, "plugin-memory-limit") == 0)
+			rc = conf_plugin_limit(v, k, 1, PD_PLUGIN_MEMORY_MIN,
+			    INT64_MAX, "runc's init alone is charged about 2.5 MiB "
+			    "before the plugin starts", &c->plugin_memory_limit, e);
 		else if (strcmp(k, "limits") == 0)
 			rc = conf_limits(c, v, e);
 		else

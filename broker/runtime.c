@@ -98,7 +98,7 @@ cap_number(const char *s)
 }
 
 static int
-build_caps(const json_t *extra, json_t **out, struct pd_err *e)
+build_caps(const json_t *extra, json_t **out, uint64_t *mask, struct pd_err *e)
 {
 	int want[64] = { 0 }, n;
 	const json_t *v;
@@ -123,10 +123,13 @@ build_caps(const json_t *extra, json_t **out, struct pd_err *e)
 		want[n] = 1;
 	}
 	list = json_array();
+	*mask = 0;
 	for (i = 0; i < sizeof(cap_names) / sizeof(cap_names[0]); i++)
-		if (want[i])
+		if (want[i]) {
 			json_array_append_new(list, json_sprintf("CAP_%s",
 			    cap_names[i]));
+			*mask |= 1ULL << i;
+		}
 	*out = list;
 	return 0;
 }
@@ -409,6 +412,7 @@ runtime_spec(const char *id, const json_t *pobj, json_t **out, struct pd_err *e)
 	struct devwalk dw = { NULL, NULL };
 	struct rt_paths rp;
 	const char *s, *ntype, *pm;
+	uint64_t capmask = 0;
 	size_t i, ndef;
 
 	rt_paths(id, &rp);
@@ -436,7 +440,7 @@ runtime_spec(const char *id, const json_t *pobj, json_t **out, struct pd_err *e)
 		if (json_is_string(v))
 			json_array_append(env, (json_t *)(uintptr_t)v);
 	if (build_caps(json_object_get(json_object_get(cfg, "Linux"),
-	    "Capabilities"), &caps, e) == -1)
+	    "Capabilities"), &caps, &capmask, e) == -1)
 		goto fail;
 
 	mounts = default_mounts();
@@ -494,12 +498,28 @@ runtime_spec(const char *id, const json_t *pobj, json_t **out, struct pd_err *e)
 		goto fail;
 	}
 	res = json_pack("{s:o}", "devices", dw.rules);
-	lnx = json_pack("{s:o, s:o, s:o, s:o, s:o, s:[sssss], s:s}",
+	/*
+	 * Per-plugin limits (plugin-pids-limit, plugin-memory-limit), in
+	 * the plugin's own cgroup: runc creates /plugind/<id> in every
+	 * controller and `runc delete` removes it.
+	 */
+	if (conf.plugin_pids_limit > 0)
+		json_object_set_new(res, "pids", json_pack("{s:I}", "limit",
+		    (json_int_t)conf.plugin_pids_limit));
+	if (conf.plugin_memory_limit > 0)
+		json_object_set_new(res, "memory", json_pack("{s:I}", "limit",
+		    (json_int_t)conf.plugin_memory_limit));
+	/*
+	 * The seccomp profile follows the capabilities granted above, the
+	 * only privilege that widens it (broker/plugin-seccomp.c).
+	 */
+	lnx = json_pack("{s:o, s:o, s:o, s:o, s:o, s:[sssss], s:s, s:o}",
 	    "namespaces", ns, "resources", res, "devices", dw.devices,
 	    "maskedPaths", masked_paths(),
 	    "cgroupsPath", json_sprintf("/plugind/%s", id),
 	    "readonlyPaths", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
-	    "/proc/sysrq-trigger", "rootfsPropagation", "rshared");
+	    "/proc/sysrq-trigger", "rootfsPropagation", "rshared",
+	    "seccomp", plugin_seccomp(capmask));
 	dw.rules = dw.devices = NULL;
 	if (pm == NULL || pm[0] == '\0')
 		json_object_del(lnx, "rootfsPropagation");
@@ -508,11 +528,14 @@ runtime_spec(const char *id, const json_t *pobj, json_t **out, struct pd_err *e)
 	 * Inheritable and ambient stay empty (Docker appends the plugin's
 	 * extra capabilities to Inheritable; moby dropped that for
 	 * containers after CVE-2022-24769).  A plugin runs as root anyway.
+	 * noNewPrivileges: no setuid or file-capability binary in the rootfs
+	 * can add to what the config granted (docs/SANDBOX.md).
 	 */
-	spec = json_pack("{s:s, s:{s:b, s:{s:i, s:i}, s:o, s:o, s:s, s:{s:O, "
-	    "s:O, s:O, s:[], s:[]}}, s:{s:o, s:b}, s:o, s:o}",
+	spec = json_pack("{s:s, s:{s:b, s:b, s:{s:i, s:i}, s:o, s:o, s:s, "
+	    "s:{s:O, s:O, s:O, s:[], s:[]}}, s:{s:o, s:b}, s:o, s:o}",
 	    "ociVersion", "1.0.2",
-	    "process", "terminal", 0, "user", "uid", 0, "gid", 0,
+	    "process", "terminal", 0, "noNewPrivileges", 1,
+	    "user", "uid", 0, "gid", 0,
 	    "args", args, "env", env, "cwd", s != NULL && s[0] != '\0' ? s : "/",
 	    "capabilities", "bounding", caps, "permitted", caps, "effective", caps,
 	    "inheritable", "ambient",
