@@ -233,9 +233,10 @@ main(void)
 	{
 		const char *m = "{\"Type\":\"tmpfs\",\"Destination\":\"/t\","
 		    "\"Options\":[\"noexec\",\"size=8m\",\"noexec\"]}";
-		json_t *mj = json_loads(m, 0, NULL), *eff;
+		json_t *mj = json_loads(m, 0, NULL), *src = json_string("/x"), *eff;
 
-		eff = pd_mount_effective(mj, json_string("/ignored"), "t", &e);
+		eff = pd_mount_effective(mj, src, "t", &e);
+		json_decref(src);
 		s = json_dumps(eff, JSON_COMPACT);
 		ASSERT_STR_EQ(s, "{\"type\":\"tmpfs\",\"source\":\"tmpfs\","
 		    "\"destination\":\"/t\",\"options\":[\"noexec\",\"size=8m\","
