@@ -154,7 +154,7 @@ print(json.dumps(l))')
 expect_fail "a mount privilege with other options is not the grant" "incorrect privileges" \
     "$RAW" "$SOCK" 103 0 "$R/test/okm" okm2 "$other" ""
 reordered=$(echo "$req" | python3 -c 'import json,sys; l=json.load(sys.stdin); l.reverse(); print(json.dumps(l))')
-"$RAW" "$SOCK" 103 1 "$R/test/okm" okm2 "$reordered" "" >/dev/null 2>&1 &&
+"$RAW" "$SOCK" 103 4 "$R/test/okm" okm2 "$reordered" "" >/dev/null 2>&1 &&
     ok "the same privileges in another order are the grant" || notok "reordered grant refused"
 ctl rm -f okm2 >/dev/null 2>&1
 
