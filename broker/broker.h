@@ -227,6 +227,9 @@ int	op_install(struct ctl_client *, struct pd_ctlreq *, struct pd_err *);
 int	op_privileges(struct ctl_client *, struct pd_ctlreq *, struct pd_err *);
 int	op_upgrade(struct ctl_client *, struct pd_ctlreq *, struct pd_err *);
 int	privileges_equal(const json_t *, const json_t *);
+int	host_path_exact(const char *, const char *, int, int, struct pd_err *);
+int	host_paths_check(const json_t *, int, struct pd_err *);
+int	config_grantable(const json_t *, struct pd_err *);
 
 /* settings.c */
 int	settings_apply(json_t *, char *const *, size_t, struct pd_err *);

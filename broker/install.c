@@ -6,7 +6,11 @@
  * install takes about as long as its slowest stage.
  */
 #include <sys/stat.h>
+#include <sys/vfs.h>
 
+#include <linux/magic.h>
+
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,7 +220,8 @@ op_privileges(struct ctl_client *c, struct pd_ctlreq *q, struct pd_err *e)
 	if (remote_init(q->args[0], &r, e) == -1)
 		return -1;
 	if (open_with_auth(&f, &r, q->args[1], e) == 0) {
-		if (resolve_remote(&f, c, &r, e) == 0)
+		if (resolve_remote(&f, c, &r, e) == 0 &&
+		    config_grantable(r.config, e) == 0)
 			rc = ctl_reply_json(c, pd_config_privileges(r.config)) == -1 ?
 			    pd_errf(e, PD_E_IO, "reply") : 0;
 		fetcher_close(&f);
@@ -225,73 +230,197 @@ op_privileges(struct ctl_client *c, struct pd_ctlreq *q, struct pd_err *e)
 	return rc;
 }
 
-/* Compare privilege lists as multisets of (Name, sorted Value). */
-static char *
-priv_key(const json_t *p)
+/*
+ * Privileges compare as structures: a list is a multiset of entries,
+ * an entry is its Name and its Value as a multiset of strings (Docker
+ * sorts values too).  Anything not of that shape compares unequal;
+ * nothing is joined into one string, so no separator can be smuggled.
+ */
+static int
+strs_cmp(const json_t *a, const json_t *b)
 {
-	const json_t *v;
-	char **vals, *out;
-	size_t i, n, len;
-	int j, k;
+	size_t i, na = json_array_size(a), nb = json_array_size(b);
+	int c;
 
-	n = json_array_size(json_object_get(p, "Value"));
-	vals = xcalloc(n + 1, sizeof(char *));
-	json_array_foreach(json_object_get(p, "Value"), i, v)
-		vals[i] = (char *)(uintptr_t)(json_is_string(v) ? json_string_value(v) :
-		    "");
-	for (j = 1; j < (int)n; j++)	/* insertion sort: lists are tiny */
-		for (k = j; k > 0 && strcmp(vals[k - 1], vals[k]) > 0; k--) {
-			char *t = vals[k];
-			vals[k] = vals[k - 1];
-			vals[k - 1] = t;
-		}
-	len = strlen(json_string_value(json_object_get(p, "Name")) ?
-	    json_string_value(json_object_get(p, "Name")) : "") + 2;
-	for (i = 0; i < n; i++)
-		len += strlen(vals[i]) + 1;
-	out = xmalloc(len);
-	snprintf(out, len, "%s", json_string_value(json_object_get(p, "Name")) ?
-	    json_string_value(json_object_get(p, "Name")) : "");
-	for (i = 0; i < n; i++) {
-		strcat(out, "\x1f");
-		strcat(out, vals[i]);
-	}
-	free(vals);
-	return out;
+	for (i = 0; i < na && i < nb; i++)
+		if ((c = strcmp(json_string_value(json_array_get(a, i)),
+		    json_string_value(json_array_get(b, i)))) != 0)
+			return c;
+	return na < nb ? -1 : na > nb;
 }
 
 static int
-cmpstr(const void *a, const void *b)
+jstr_cmp(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(json_string_value(*(json_t *const *)a),
+	    json_string_value(*(json_t *const *)b));
+}
+
+/* {Name, Value} with Value sorted, or NULL if p is not a privilege. */
+static json_t *
+priv_norm(const json_t *p)
+{
+	const json_t *name = json_object_get(p, "Name"), *vals, *v;
+	json_t **tmp, *sorted;
+	size_t i, n;
+
+	vals = json_object_get(p, "Value");
+	if (!json_is_string(name) || !json_is_array(vals))
+		return NULL;
+	n = json_array_size(vals);
+	tmp = xcalloc(n + 1, sizeof(*tmp));
+	json_array_foreach(vals, i, v) {
+		if (!json_is_string(v)) {
+			free(tmp);
+			return NULL;
+		}
+		tmp[i] = (json_t *)(uintptr_t)v;
+	}
+	qsort(tmp, n, sizeof(*tmp), jstr_cmp);
+	sorted = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append(sorted, tmp[i]);
+	free(tmp);
+	return json_pack("{s:O, s:o}", "Name", name, "Value", sorted);
+}
+
+static int
+priv_cmp(const void *a, const void *b)
+{
+	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	int c;
+
+	if ((c = strcmp(json_string_value(json_object_get(x, "Name")),
+	    json_string_value(json_object_get(y, "Name")))) != 0)
+		return c;
+	return strs_cmp(json_object_get(x, "Value"), json_object_get(y, "Value"));
 }
 
 int
 privileges_equal(const json_t *a, const json_t *b)
 {
 	size_t i, n = json_array_size(a);
-	char **ka, **kb;
+	json_t **ka, **kb;
 	int eq = 1;
 
-	if (!json_is_array(b) || json_array_size(b) != n)
+	if (!json_is_array(a) || !json_is_array(b) || json_array_size(b) != n)
 		return 0;
-	ka = xcalloc(n + 1, sizeof(char *));
-	kb = xcalloc(n + 1, sizeof(char *));
+	ka = xcalloc(n + 1, sizeof(*ka));
+	kb = xcalloc(n + 1, sizeof(*kb));
 	for (i = 0; i < n; i++) {
-		ka[i] = priv_key(json_array_get(a, i));
-		kb[i] = priv_key(json_array_get(b, i));
-	}
-	qsort(ka, n, sizeof(char *), cmpstr);
-	qsort(kb, n, sizeof(char *), cmpstr);
-	for (i = 0; i < n; i++) {
-		if (strcmp(ka[i], kb[i]) != 0)
+		ka[i] = priv_norm(json_array_get(a, i));
+		kb[i] = priv_norm(json_array_get(b, i));
+		if (ka[i] == NULL || kb[i] == NULL)
 			eq = 0;
-		free(ka[i]);
-		free(kb[i]);
+	}
+	if (eq) {
+		qsort(ka, n, sizeof(*ka), priv_cmp);
+		qsort(kb, n, sizeof(*kb), priv_cmp);
+		for (i = 0; i < n && eq; i++)
+			eq = json_equal(ka[i], kb[i]);
+	}
+	for (i = 0; i < n; i++) {
+		json_decref(ka[i]);
+		json_decref(kb[i]);
 	}
 	free(ka);
 	free(kb);
 	return eq;
+}
+
+/*
+ * The host side of the privilege model: a granted host path (a bind
+ * source, a device path) must be the path that is used, so it may not
+ * be or pass through a symbolic link (realpath(3) of it is itself), and
+ * a bind source may not be a kernel filesystem (procfs, sysfs, ...)
+ * mounted elsewhere.  A path that does not exist yet passes unless
+ * must_exist (enable checks again).
+ */
+static const long kernel_fs[] = {
+	PROC_SUPER_MAGIC, SYSFS_MAGIC, DEBUGFS_MAGIC, TRACEFS_MAGIC,
+	SECURITYFS_MAGIC, CGROUP_SUPER_MAGIC, CGROUP2_SUPER_MAGIC, BPF_FS_MAGIC,
+	DEVPTS_SUPER_MAGIC, 0x19800202 /* mqueue */, 0x62656570 /* configfs */,
+	EFIVARFS_MAGIC, PSTOREFS_MAGIC, 0x65735543 /* fusectl */, NSFS_MAGIC,
+	SELINUX_MAGIC, SMACK_MAGIC,
+};
+
+int
+host_path_exact(const char *what, const char *path, int bind, int must_exist,
+    struct pd_err *e)
+{
+	char *real;
+	struct statfs sf;
+	size_t i;
+
+	/*
+	 * Safety: realpath and statfs only read the host's directory tree as
+	 * root; nothing is opened for writing or created.
+	 */
+	if ((real = realpath(path, NULL)) == NULL) {
+		if (errno == ENOENT && !must_exist)
+			return 0;
+		return pd_errno(e, PD_E_INVAL, "%s \"%s\" does not exist or is not "
+		    "accessible on the host", what, path);
+	}
+	if (strcmp(real, path) != 0) {
+		pd_errf(e, PD_E_INVAL, "%s \"%s\" is or goes through a symbolic link "
+		    "(it resolves to %s): grant the real path", what, path, real);
+		free(real);
+		return -1;
+	}
+	free(real);
+	if (bind && statfs(path, &sf) == 0)
+		for (i = 0; i < sizeof(kernel_fs) / sizeof(kernel_fs[0]); i++)
+			if ((long)sf.f_type == kernel_fs[i])
+				return pd_errf(e, PD_E_INVAL, "%s \"%s\" is a kernel "
+				    "filesystem (magic 0x%lx): a plugin may not bind it",
+				    what, path, (unsigned long)sf.f_type);
+	return 0;
+}
+
+int
+host_paths_check(const json_t *cfg, int must_exist, struct pd_err *e)
+{
+	const json_t *m, *d;
+	const char *n, *t, *s;
+	char what[300];
+	size_t i;
+
+	json_array_foreach(json_object_get(cfg, "Mounts"), i, m) {
+		t = json_string_value(json_object_get(m, "Type"));
+		if ((s = json_string_value(json_object_get(m, "Source"))) == NULL ||
+		    (t != NULL && strcmp(t, "tmpfs") == 0))
+			continue;
+		n = json_string_value(json_object_get(m, "Name"));
+		snprintf(what, sizeof(what), "mount \"%.60s\" (Mounts[%zu]): Source",
+		    n ? n : "", i);
+		if (host_path_exact(what, s, 1, must_exist, e) == -1)
+			return -1;
+	}
+	json_array_foreach(json_object_get(json_object_get(cfg, "Linux"),
+	    "Devices"), i, d) {
+		if ((s = json_string_value(json_object_get(d, "Path"))) == NULL)
+			continue;
+		n = json_string_value(json_object_get(d, "Name"));
+		snprintf(what, sizeof(what), "device \"%.60s\" (Linux.Devices[%zu]): "
+		    "Path", n ? n : "", i);
+		if (host_path_exact(what, s, 0, must_exist, e) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* The privilege model, whole: the config's own rules and the host's. */
+int
+config_grantable(const json_t *cfg, struct pd_err *e)
+{
+	char why[PD_ERR_MSGLEN];
+
+	if (pd_config_check(cfg, e) == -1 || host_paths_check(cfg, 0, e) == -1) {
+		snprintf(why, sizeof(why), "%s", e->msg);
+		return pd_errf(e, PD_E_INVAL, "config: %s", why);
+	}
+	return 0;
 }
 
 /* Name a new plugin: the alias, or the remote (familiar for Docker Hub). */
@@ -490,7 +619,8 @@ op_install(struct ctl_client *c, struct pd_ctlreq *q, struct pd_err *e)
 	if (open_with_auth(&f, &r, q->args[3], e) == -1)
 		goto out;
 	have_f = 1;
-	if (resolve_remote(&f, c, &r, e) == -1)
+	if (resolve_remote(&f, c, &r, e) == -1 ||
+	    config_grantable(r.config, e) == -1)
 		goto out;
 	required = pd_config_privileges(r.config);
 	if (!privileges_equal(required, json_is_array(granted) ? granted :
@@ -560,24 +690,121 @@ out0:
 	return rc;
 }
 
-/*
- * Move the plugin's mount sources (as set by the user) onto the new
- * config's mounts of the same name: Docker loses them (trap 32).
- */
-static void
-carry_settings(json_t *newcfg, const json_t *oldset)
+static int
+settable(const json_t *item, const char *field)
 {
-	const json_t *om;
-	json_t *nm;
-	size_t i, j;
+	const json_t *v;
+	size_t i;
 
-	json_array_foreach(json_object_get(oldset, "Mounts"), i, om)
-		json_array_foreach(json_object_get(newcfg, "Mounts"), j, nm)
-			if (json_equal(json_object_get(om, "Name"),
-			    json_object_get(nm, "Name")) &&
-			    json_is_string(json_object_get(om, "Source")) &&
-			    json_is_string(json_object_get(nm, "Source")))
-				json_object_set(nm, "Source", json_object_get(om, "Source"));
+	json_array_foreach(json_object_get(item, "Settable"), i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), field) == 0)
+			return 1;
+	return 0;
+}
+
+static const json_t *
+named(const json_t *arr, const json_t *name)
+{
+	const json_t *v;
+	size_t i;
+
+	json_array_foreach(arr, i, v)
+		if (json_equal(json_object_get(v, "Name"), name))
+			return v;
+	return NULL;
+}
+
+static int
+is_bind(const json_t *m)
+{
+	const char *t = json_string_value(json_object_get(m, "Type"));
+
+	return t == NULL || strcmp(t, "tmpfs") != 0;
+}
+
+/* The old Settings.Env value of NAME if the user set it (not the old default). */
+static const char *
+env_user_value(const json_t *oldp, const char *name)
+{
+	const json_t *v, *def;
+	const char *s, *dv;
+	size_t i, n = strlen(name);
+
+	json_array_foreach(json_object_get(json_object_get(oldp, "Settings"), "Env"),
+	    i, v) {
+		s = json_string_value(v);
+		if (s == NULL || strncmp(s, name, n) != 0 || s[n] != '=')
+			continue;
+		dv = NULL;
+		json_array_foreach(json_object_get(json_object_get(oldp, "Config"),
+		    "Env"), i, def)
+			if (json_is_string(json_object_get(def, "Name")) &&
+			    strcmp(json_string_value(json_object_get(def, "Name")),
+			    name) == 0) {
+				dv = json_string_value(json_object_get(def, "Value"));
+				break;
+			}
+		return dv != NULL && strcmp(dv, s + n + 1) == 0 ? NULL : s + n + 1;
+	}
+	return NULL;
+}
+
+/*
+ * The Settings of an upgraded plugin (trap 32, and issue 12): built from
+ * the new config, as an install would, so the bundle is exactly the new
+ * version's.  Of the old plugin object only what the user could set and
+ * still can is carried, by name: an Env value or the Args that differ
+ * from the old default, a bind mount's source, a device's path.  Mount
+ * sources and device paths are written into newcfg too (set keeps
+ * Config and Settings equal, so inspect shows what runs).  Nothing of
+ * the old version that the new config does not name survives.
+ */
+static json_t *
+upgrade_settings(json_t *newcfg, const json_t *oldp)
+{
+	const json_t *oldcfg = json_object_get(oldp, "Config"), *om, *oa;
+	json_t *set, *x, *env;
+	const char *name, *val;
+	size_t i, j, n;
+
+	json_array_foreach(json_object_get(newcfg, "Mounts"), i, x) {
+		om = named(json_object_get(oldcfg, "Mounts"), json_object_get(x, "Name"));
+		if (om != NULL && settable(x, "source") && is_bind(x) && is_bind(om) &&
+		    json_is_string(json_object_get(om, "Source")))
+			json_object_set(x, "Source", json_object_get(om, "Source"));
+	}
+	json_array_foreach(json_object_get(json_object_get(newcfg, "Linux"),
+	    "Devices"), i, x) {
+		om = named(json_object_get(json_object_get(oldcfg, "Linux"), "Devices"),
+		    json_object_get(x, "Name"));
+		if (om != NULL && settable(x, "path") &&
+		    json_is_string(json_object_get(om, "Path")))
+			json_object_set(x, "Path", json_object_get(om, "Path"));
+	}
+	set = pd_config_settings(newcfg);
+	env = json_object_get(set, "Env");
+	json_array_foreach(json_object_get(newcfg, "Env"), i, x) {
+		name = json_string_value(json_object_get(x, "Name"));
+		if (name == NULL || !settable(x, "value") ||
+		    (val = env_user_value(oldp, name)) == NULL)
+			continue;
+		n = strlen(name);
+		json_array_foreach(env, j, oa)
+			if (strncmp(json_string_value(oa), name, n) == 0 &&
+			    json_string_value(oa)[n] == '=')
+				break;
+		if (j < json_array_size(env))
+			json_array_set_new(env, j, json_sprintf("%s=%s", name, val));
+		else
+			json_array_append_new(env, json_sprintf("%s=%s", name, val));
+	}
+	/* Args: the old ones if they differ from the old default. */
+	oa = json_object_get(json_object_get(oldp, "Settings"), "Args");
+	x = json_object_get(json_object_get(oldcfg, "Args"), "Value");
+	if (settable(json_object_get(newcfg, "Args"), "value") &&
+	    json_array_size(oa) > 0 && !json_equal(oa, x))
+		json_object_set_new(set, "Args", json_deep_copy(oa));
+	return set;
 }
 
 static int
@@ -639,7 +866,9 @@ journal_remove(const char *pdir)
 }
 
 /*
- * upgrade NAME REMOTE (SPEC §3.8): same id, settings and propagated mount.
+ * upgrade NAME REMOTE (SPEC §3.8): same id and propagated mount; the
+ * Settings are the new config's with the user's values carried
+ * (upgrade_settings), so what runs is the version that was granted.
  * The new rootfs is staged completely first.  An enabled plugin (Docker
  * refuses these) is stopped, swapped, started; if the new version does
  * not become ready the old rootfs and state come back and the old
@@ -679,7 +908,8 @@ op_upgrade(struct ctl_client *c, struct pd_ctlreq *q, struct pd_err *e)
 	if (open_with_auth(&f, &r, q->args[3], e) == -1)
 		goto out;
 	have_f = 1;
-	if (resolve_remote(&f, c, &r, e) == -1)
+	if (resolve_remote(&f, c, &r, e) == -1 ||
+	    config_grantable(r.config, e) == -1)
 		goto out;
 	required = pd_config_privileges(r.config);
 	if (!privileges_equal(required, json_is_array(granted) ? granted :
@@ -695,8 +925,11 @@ op_upgrade(struct ctl_client *c, struct pd_ctlreq *q, struct pd_err *e)
 	/* The new state: new config and blobs, the old id, name, settings. */
 	nstate = json_deep_copy(old);
 	pobj = json_object_get(nstate, "plugin");
-	carry_settings(r.config, json_object_get(json_object_get(old, "plugin"),
-	    "Settings"));
+	json_object_set_new(pobj, "Settings", upgrade_settings(r.config,
+	    json_object_get(old, "plugin")));
+	/* A carried value was granted with set; it must still fit the model. */
+	if (config_grantable(r.config, e) == -1)
+		goto out;
 	json_object_set(pobj, "Config", r.config);
 	json_object_set_new(pobj, "PluginReference", json_string(r.full));
 	json_object_set_new(nstate, "Config", json_string(r.cfg_digest));

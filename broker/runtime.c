@@ -36,6 +36,7 @@
 
 #include "broker.h"
 #include "log.h"
+#include "plugincfg.h"
 #include "util.h"
 
 #define DEFAULT_PATH	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -200,78 +201,77 @@ masked_paths(void)
 	return a;
 }
 
+/*
+ * The effective source of config mount cm: Settings.Mounts by name.  set
+ * and upgrade keep it equal to the config's, which is what was granted;
+ * a state where they differ is refused rather than run.
+ */
 static int
-has_opt(const json_t *opts, const char *want)
-{
-	const json_t *v;
-	size_t i;
-
-	json_array_foreach(opts, i, v)
-		if (json_is_string(v) && strcmp(json_string_value(v), want) == 0)
-			return 1;
-	return 0;
-}
-
-/* The effective source of config mount i: Settings.Mounts wins by name. */
-static const json_t *
-mount_source(const json_t *pobj, const json_t *cm)
+mount_source(const json_t *pobj, const json_t *cm, const json_t **src,
+    struct pd_err *e)
 {
 	const json_t *sm, *v;
 	const char *name = str_at(cm, "Name");
 	size_t i;
 
+	*src = json_object_get(cm, "Source");
 	sm = json_object_get(json_object_get(pobj, "Settings"), "Mounts");
 	json_array_foreach(sm, i, v)
 		if (name != NULL && str_at(v, "Name") != NULL &&
-		    strcmp(str_at(v, "Name"), name) == 0)
-			return json_object_get(v, "Source");
-	return json_object_get(cm, "Source");
+		    strcmp(str_at(v, "Name"), name) == 0) {
+			if (!json_equal(json_object_get(v, "Source"), *src))
+				return pd_errf(e, PD_E_INVAL, "mount \"%s\": the source in "
+				    "Settings (%s) is not the one in the config (%s), which is "
+				    "what was granted", name, str_at(v, "Source") ?
+				    str_at(v, "Source") : "null", str_at(cm, "Source") ?
+				    str_at(cm, "Source") : "null");
+			break;
+		}
+	return 0;
 }
 
+/*
+ * The plugin's own mounts, each exactly as its privilege shows it
+ * (pd_mount_effective): only bind and tmpfs, even if a state file says
+ * otherwise, and the whole config is checked against the privilege
+ * model again (WorkDir, Entrypoint, PropagatedMount, paths).
+ */
 static int
 config_mounts(const json_t *pobj, json_t *mounts, struct pd_err *e)
 {
-	const json_t *cfg = json_object_get(pobj, "Config"), *cm, *src, *v;
-	const char *name, *dst, *type, *s;
+	const json_t *cfg = json_object_get(pobj, "Config"), *cm, *src;
+	const char *name, *dst, *s;
+	char what[300];
 	struct stat st;
-	size_t i, k;
-	json_t *m, *opts;
+	size_t i;
+	json_t *m;
 
+	if (pd_config_check(cfg, e) == -1)
+		return -1;
 	json_array_foreach(json_object_get(cfg, "Mounts"), i, cm) {
 		name = str_at(cm, "Name") ? str_at(cm, "Name") : "";
-		dst = str_at(cm, "Destination");
-		type = str_at(cm, "Type") ? str_at(cm, "Type") : "";
-		src = mount_source(pobj, cm);
-		if (dst == NULL || dst[0] != '/')
-			return pd_errf(e, PD_E_INVAL, "mount \"%s\": destination must be "
-			    "an absolute path", name);
+		dst = str_at(cm, "Destination") ? str_at(cm, "Destination") : "";
+		if (mount_source(pobj, cm, &src, e) == -1)
+			return -1;
+		snprintf(what, sizeof(what), "mount \"%.60s\" (Mounts[%zu])", name, i);
+		if ((m = pd_mount_effective(cm, src, what, e)) == NULL)
+			return -1;
+		json_array_append_new(mounts, m);
+		if (strcmp(str_at(m, "type"), "bind") != 0)
+			continue;
 		/* A null source cannot be set either (SPEC §5): say so. */
 		if (!json_is_string(src))
 			return pd_errf(e, PD_E_INVAL, "mount source is not specified "
 			    "(mount \"%s\" at %s: the plugin config leaves its source "
 			    "null, and a null source cannot be set)", name, dst);
 		s = json_string_value(src);
-		opts = json_array();
-		json_array_foreach(json_object_get(cm, "Options"), k, v)
-			if (json_is_string(v))
-				json_array_append(opts, (json_t *)(uintptr_t)v);
-		if (strcmp(type, "bind") == 0 || has_opt(opts, "bind") ||
-		    has_opt(opts, "rbind")) {
-			if (s[0] != '/') {
-				json_decref(opts);
-				return pd_errf(e, PD_E_INVAL, "mount \"%s\": source \"%s\" is "
-				    "not an absolute path", name, s);
-			}
-			/* Host paths granted as a privilege; the admin's to check. */
-			if (stat(s, &st) == -1) {
-				json_decref(opts);
-				return pd_errno(e, PD_E_INVAL, "mount \"%s\": source path %s "
-				    "does not exist or is not accessible on the host", name, s);
-			}
-		}
-		m = json_pack("{s:s, s:s, s:s, s:o}", "destination", dst, "type",
-		    type[0] ? type : "bind", "source", s, "options", opts);
-		json_array_append_new(mounts, m);
+		/* Host paths granted as a privilege; the admin's to check. */
+		if (stat(s, &st) == -1)
+			return pd_errno(e, PD_E_INVAL, "mount \"%s\": source path %s "
+			    "does not exist or is not accessible on the host", name, s);
+		snprintf(what, sizeof(what), "mount \"%.60s\": source", name);
+		if (host_path_exact(what, s, 1, 1, e) == -1)
+			return -1;
 	}
 	return 0;
 }
@@ -331,6 +331,21 @@ devwalk_cb(const char *path, const struct stat *st, int type, struct FTW *f)
 }
 
 static int
+config_has_device(const json_t *pobj, const json_t *d)
+{
+	const json_t *cd;
+	size_t i;
+
+	json_array_foreach(json_object_get(json_object_get(json_object_get(pobj,
+	    "Config"), "Linux"), "Devices"), i, cd)
+		if (json_equal(json_object_get(cd, "Name"), json_object_get(d,
+		    "Name")) && json_equal(json_object_get(cd, "Path"),
+		    json_object_get(d, "Path")))
+			return 1;
+	return 0;
+}
+
+static int
 settings_devices(const json_t *pobj, struct devwalk *w, struct pd_err *e)
 {
 	const json_t *d;
@@ -345,8 +360,15 @@ settings_devices(const json_t *pobj, struct devwalk *w, struct pd_err *e)
 		if ((path = str_at(d, "Path")) == NULL)
 			return pd_errf(e, PD_E_INVAL, "device path is not specified "
 			    "(device \"%s\")", name);
+		/* Only what the config names (and so was granted) is given. */
+		if (!config_has_device(pobj, d))
+			return pd_errf(e, PD_E_INVAL, "device \"%s\" (%s) is not in the "
+			    "plugin's config, so it was not granted", name, path);
 		if (stat(path, &st) == -1)
 			return pd_errno(e, PD_E_INVAL, "device \"%s\": %s", name, path);
+		/* The node given is the path granted, not a link's target. */
+		if (host_path_exact("device path", path, 0, 1, e) == -1)
+			return -1;
 		if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
 			add_device(w, path, &st);
 		else if (S_ISDIR(st.st_mode)) {

@@ -3,7 +3,8 @@
  * devices, args, in that order.  All arguments are checked and applied to
  * copies; the plugin changes only when every one of them succeeded.
  * Unlike Docker (trap 16), a mount source or device path is changed in
- * Config and Settings alike, so what inspect shows is what runs.
+ * Config and Settings alike, so what inspect shows is what runs, and the
+ * result is checked against the privilege model (docs/GRANTS.md).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,6 +110,11 @@ apply_one(json_t *cfg, json_t *set, const char *arg, struct pd_err *e)
 			json_array_append_new(env, json_sprintf("%s=%s", name, value));
 		break;
 	case K_MOUNT:
+		if (json_is_string(json_object_get(item, "Type")) &&
+		    strcmp(json_string_value(json_object_get(item, "Type")),
+		    "tmpfs") == 0)
+			return pd_errf(e, PD_E_INVAL, "mount \"%s\" is a tmpfs: it has "
+			    "no host source to set", name);
 		if (json_is_null(json_object_get(item, "Source")))
 			return pd_errf(e, PD_E_INVAL, "plugin config has no mount source");
 		json_object_set_new(item, "Source", json_string(value));
@@ -155,11 +161,18 @@ settings_apply(json_t *pobj, char *const *args, size_t nargs, struct pd_err *e)
 	cfg = json_deep_copy(json_object_get(pobj, "Config"));
 	set = json_deep_copy(json_object_get(pobj, "Settings"));
 	for (i = 0; i < nargs; i++)
-		if (apply_one(cfg, set, args[i], e) == -1) {
-			json_decref(cfg);
-			json_decref(set);
-			return -1;
-		}
+		if (apply_one(cfg, set, args[i], e) == -1)
+			break;
+	/*
+	 * A new source or path is a new grant: it must fit the privilege
+	 * model as an installed config must (clean, no symbolic link, no
+	 * kernel filesystem); the set grammar cannot change a type.
+	 */
+	if (i < nargs || config_grantable(cfg, e) == -1) {
+		json_decref(cfg);
+		json_decref(set);
+		return -1;
+	}
 	json_object_set_new(pobj, "Config", cfg);
 	json_object_set_new(pobj, "Settings", set);
 	return 0;

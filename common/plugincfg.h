@@ -17,6 +17,9 @@
 
 json_t	*pd_config_canonical(const char *, size_t, struct pd_err *);
 json_t	*pd_config_privileges(const json_t *);
+int	 pd_config_check(const json_t *, struct pd_err *);
+json_t	*pd_mount_effective(const json_t *, const json_t *, const char *,
+	    struct pd_err *);
 json_t	*pd_config_settings(const json_t *);
 
 #endif

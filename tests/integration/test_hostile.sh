@@ -154,10 +154,10 @@ hfail M12 m12-cfgbig 'plugin config of 2097390 bytes is larger than 1048576'
 [ "$(nreq m12-cfgbig blobs GET)" = 0 ] && ok "M12: the 2 MiB config was not fetched" || notok "M12: config fetched"
 hfail M13 m13-socket '"Interface.Socket" must be a socket file name' --grant-all-permissions
 hfail M13 m13-entrypoint 'failed to parse plugin config: \u0000 is not allowed' --grant-all-permissions
-hfail M13 m13-propagated '"PropagatedMount" "/" must be an absolute path below /' --grant-all-permissions
-hfail M13 m13-propdotdot '"PropagatedMount" "/data/../../etc" must be' --grant-all-permissions
-hfail M13 m13-mountdst 'mount 0: "Destination" "/" must be' --grant-all-permissions
-hfail M13 m13-mountrel 'mount 0: "Destination" "../../etc" must be' --grant-all-permissions
+hfail M13 m13-propagated 'PropagatedMount "/": must be a directory below /' --grant-all-permissions
+hfail M13 m13-propdotdot 'PropagatedMount "/data/../../etc": must be a clean path' --grant-all-permissions
+hfail M13 m13-mountdst '(Mounts[0]): Destination "/": must be a directory below /' --grant-all-permissions
+hfail M13 m13-mountrel '(Mounts[0]): Destination "../../etc": must be an absolute path' --grant-all-permissions
 hfail M14 m14-regzip "digest mismatch: blob $LAYER"
 hfail M15 m15-diffid 'diff_id mismatch: config says sha256:'
 hfail A10 a10-foreign 'unsupported media type application/vnd.docker.image.rootfs.foreign.diff.tar.gzip'
@@ -168,7 +168,7 @@ hfail A10 a10-foreign 'unsupported media type application/vnd.docker.image.rootf
 # -- M13: privileges come from the config; the grant must be exactly them.
 out=$(inst m13-priv </dev/null 2>&1) && notok "M13: installed without a grant" ||
 case "$out" in
-*" - network: [host]"*" - mount: [/]"*" - allow-all-devices: [true]"*" - capabilities: [CAP_SYS_ADMIN]"*"--grant-all-permissions"*)
+*" - network: [host]"*" - mount: [type=bind source=/ destination=/host options=rbind,nosuid,nodev]"*" - allow-all-devices: [true]"*" - capabilities: [CAP_SYS_ADMIN]"*"--grant-all-permissions"*)
 	ok "M13 m13-priv: refused without a grant; the message lists network, mount /, all devices, CAP_SYS_ADMIN" ;;
 *) notok "M13: privilege list"; diag "$out" ;;
 esac

@@ -14,7 +14,7 @@ cat >"$P/config.json" <<'JSON'
          {"Name": "UNSET", "Settable": ["value"], "Value": null}],
  "Mounts": [{"Name": "data", "Source": "/tmp", "Destination": "/data", "Type": "bind",
              "Settable": ["source"]},
-            {"Name": "nosrc", "Source": null, "Destination": "/n", "Type": "tmpfs",
+            {"Name": "nosrc", "Source": null, "Destination": "/n", "Type": "bind",
              "Settable": ["source"]},
             {"Name": "multi", "Source": "/a", "Destination": "/m", "Type": "bind",
              "Settable": ["source", "destination"]}],

@@ -51,7 +51,7 @@ mkplugin nosrc "{\"entrypoint\": [\"/volplugin\"], $base,
 expect_fail "missing bind-mount source is named" "mount \"state\": source path $T/does-not-exist does not exist" ctl enable nosrc
 nothing_left nosrc && ok "nothing left after the mount failure" || notok "nosrc leftovers"
 mkplugin nullsrc "{\"entrypoint\": [\"/volplugin\"], $base,
-  \"mounts\": [{\"name\": \"scratch\", \"source\": null, \"destination\": \"/scratch\", \"type\": \"tmpfs\", \"settable\": [\"source\"]}]}"
+  \"mounts\": [{\"name\": \"scratch\", \"source\": null, \"destination\": \"/scratch\", \"type\": \"bind\", \"settable\": [\"source\"]}]}"
 expect_fail "null mount source (SPEC 1), naming the mount" 'mount source is not specified (mount "scratch" at /scratch' ctl enable nullsrc
 nothing_left nullsrc && ok "nothing left after the null source" || notok "nullsrc leftovers"
 

@@ -22,7 +22,7 @@ s, devs = json.load(open(sys.argv[1])), sys.argv[2]
 ns = [n["type"] for n in s["linux"]["namespaces"]]
 assert sorted(ns) == ["mount", "network", "uts"], ns          # ipc/pid host, netns kept for "none"
 shm = [m for m in s["mounts"] if m["destination"] == "/dev/shm"]
-assert len(shm) == 1 and shm[0]["options"] == ["size=1m"], shm  # the plugin's replaces the default
+assert len(shm) == 1 and shm[0]["options"] == ["size=1m", "nosuid", "nodev"], shm  # the plugin's replaces the default, nosuid,nodev forced
 assert any(m["destination"] == "/etc/hosts" for m in s["mounts"])  # any Network.Type
 assert s["process"]["args"] == ["/volplugin", "-x", "--a", "b"], s["process"]["args"]
 assert s["process"]["cwd"] == "/data"

@@ -6,6 +6,13 @@
 #include "plugincfg.h"
 #include "../tap.h"
 
+/* The start of a minimal config, and mounts to put into one. */
+#define C	"{\"Entrypoint\":[\"/x\"],\"Interface\":{\"Socket\":\"s\"},"
+#define BIND(x)	"{\"Name\":\"b\",\"Source\":\"/tmp\",\"Destination\":\"/b\"," \
+		"\"Type\":\"bind\"" x "}"
+#define TMPFS(o) "{\"Name\":\"t\",\"Destination\":\"/t\",\"Type\":\"tmpfs\"," \
+		"\"Options\":[" o "]}"
+
 static char *
 canon(const char *in, struct pd_err *e)
 {
@@ -83,33 +90,170 @@ main(void)
 	expect_err("{\"Entrypoint\":[\"/x\"],\"Interface\":{\"Socket\":\"s\"},"
 	    "\"User\":{\"UID\":-1}}", "\"User.UID\" must be a 32-bit");
 	expect_err("{\"a\":1,\"a\":2}", "failed to parse");
-	/* M13: paths inside the plugin name a directory below / */
-	expect_err("{\"Entrypoint\":[\"/x\"],\"Interface\":{\"Socket\":\"s\"},"
-	    "\"PropagatedMount\":\"/\"}", "\"PropagatedMount\" \"/\" must be");
-	expect_err("{\"Entrypoint\":[\"/x\"],\"Interface\":{\"Socket\":\"s\"},"
-	    "\"PropagatedMount\":\"//\"}", "\"PropagatedMount\" \"//\" must be");
-	expect_err("{\"Entrypoint\":[\"/x\"],\"Interface\":{\"Socket\":\"s\"},"
-	    "\"PropagatedMount\":\"/a/./b\"}", "\"PropagatedMount\" \"/a/./b\"");
-	expect_err("{\"Entrypoint\":[\"/x\"],\"Interface\":{\"Socket\":\"s\"},"
-	    "\"PropagatedMount\":\"data\"}", "\"PropagatedMount\" \"data\"");
-	expect_err("{\"Entrypoint\":[\"/x\"],\"Interface\":{\"Socket\":\"s\"},"
-	    "\"Mounts\":[{\"Destination\":\"/ok\"},{\"Destination\":\"/a/..\"}]}",
-	    "mount 1: \"Destination\" \"/a/..\"");
+	/* M13 and the privilege model: clean paths, out of /proc, /sys, /dev */
+	expect_err(C "\"PropagatedMount\":\"/\"}",
+	    "PropagatedMount \"/\": must be a directory below /");
+	expect_err(C "\"PropagatedMount\":\"//\"}", "PropagatedMount \"//\": must "
+	    "be a clean path");
+	expect_err(C "\"PropagatedMount\":\"/a/./b\"}", "PropagatedMount \"/a/./b\": "
+	    "must be a clean path");
+	expect_err(C "\"PropagatedMount\":\"/data/\"}", "PropagatedMount \"/data/\": "
+	    "must be a clean path");
+	expect_err(C "\"PropagatedMount\":\"data\"}", "PropagatedMount \"data\": "
+	    "must be an absolute path");
+	expect_err(C "\"PropagatedMount\":\"/sys/fs\"}", "PropagatedMount "
+	    "\"/sys/fs\": must not be under /sys");
+	expect_err(C "\"WorkDir\":\"/proc/self/fd/3\"}",
+	    "WorkDir \"/proc/self/fd/3\": must not be under /proc");
+	expect_err(C "\"WorkDir\":\"/a/../proc\"}", "WorkDir \"/a/../proc\": must "
+	    "be a clean path");
+	expect_err(C "\"WorkDir\":\"data\"}", "WorkDir \"data\": must be an "
+	    "absolute path");
+	expect_err(C "\"WorkDir\":\"/a\\nb\"}", "WorkDir must not contain control");
+	expect_err("{\"Entrypoint\":[\"/proc/self/exe\"],\"Interface\":{\"Socket\":"
+	    "\"s\"}}", "Entrypoint[0] \"/proc/self/exe\": must not be under /proc");
+	expect_err("{\"Entrypoint\":[\"../bin/sh\"],\"Interface\":{\"Socket\":"
+	    "\"s\"}}", "Entrypoint[0] \"../bin/sh\": must be an absolute path or a "
+	    "command name");
+	expect_err("{\"Entrypoint\":[\"/bin//sh\"],\"Interface\":{\"Socket\":"
+	    "\"s\"}}", "Entrypoint[0] \"/bin//sh\": must be a clean path");
 	{
-		const char *okp = "{\"Entrypoint\":[\"/x\"],\"Interface\":{\"Socket\":"
-		    "\"s\"},\"PropagatedMount\":\"/data/..x/\",\"Mounts\":[{"
-		    "\"Destination\":\"/a//b\"},{\"Name\":\"unset\"}]}";
+		static const char *kernel[] = { "proc", "sysfs", "devtmpfs", "cgroup",
+		    "cgroup2", "overlay", "debugfs", "mqueue", "securityfs", "bpf",
+		    "tracefs", "devpts", "hugetlbfs", "nfs", "ext4", "plugindfs", "",
+		    "BIND", NULL };
+		char in[512], want[200];
+		size_t i;
+
+		for (i = 0; kernel[i] != NULL; i++) {
+			snprintf(in, sizeof(in), C "\"Mounts\":[{\"Name\":\"hp\","
+			    "\"Source\":\"\",\"Destination\":\"/hp\",\"Type\":\"%s\"}]}",
+			    kernel[i]);
+			snprintf(want, sizeof(want), "mount \"hp\" (Mounts[0]): type "
+			    "\"%s\" is not allowed: a plugin may have bind and tmpfs "
+			    "mounts only", kernel[i]);
+			expect_err(in, want);
+		}
+	}
+	expect_err(C "\"Mounts\":[" BIND(",\"Options\":[\"rbind\",\"suid\"]") "]}",
+	    "mount \"b\" (Mounts[0]): bind mount option \"suid\" would honour "
+	    "set-user-ID");
+	expect_err(C "\"Mounts\":[" BIND(",\"Options\":[\"dev\"]") "]}",
+	    "bind mount option \"dev\" would let the plugin open device nodes");
+	expect_err(C "\"Mounts\":[" BIND(",\"Options\":[\"rshared\"]") "]}",
+	    "bind mount option \"rshared\" would propagate");
+	expect_err(C "\"Mounts\":[" BIND(",\"Options\":[\"remount\"]") "]}",
+	    "bind mount option \"remount\" is not an option plugind allows");
+	expect_err(C "\"Mounts\":[" BIND(",\"Options\":[\"ro,suid\"]") "]}",
+	    "bind mount option \"ro,suid\" must be one non-empty option");
+	expect_err(C "\"Mounts\":[" TMPFS("\"rbind\"") "]}",
+	    "tmpfs mount option \"rbind\" would turn the tmpfs into a bind mount");
+	expect_err(C "\"Mounts\":[" TMPFS("\"size=0\"") "]}",
+	    "tmpfs mount option \"size=0\" must be a size above 0");
+	expect_err(C "\"Mounts\":[" TMPFS("\"nr_inodes=0\"") "]}",
+	    "tmpfs mount option \"nr_inodes=0\" must be a count above 0");
+	expect_err(C "\"Mounts\":[" TMPFS("\"suid\"") "]}",
+	    "tmpfs mount option \"suid\" would honour");
+	expect_err(C "\"Mounts\":[" TMPFS("\"mode=999\"") "]}",
+	    "tmpfs mount option \"mode=999\" must be an octal mode");
+	expect_err(C "\"Mounts\":[" TMPFS("\"huge=always\"") "]}",
+	    "\"huge=always\" is not an option plugind allows on a tmpfs");
+	expect_err(C "\"Mounts\":[{\"Name\":\"b\",\"Source\":\"/proc\","
+	    "\"Destination\":\"/x\",\"Type\":\"bind\"}]}",
+	    "mount \"b\" (Mounts[0]): Source \"/proc\": must not be under /proc");
+	expect_err(C "\"Mounts\":[{\"Name\":\"b\",\"Source\":\"/sys/kernel\","
+	    "\"Destination\":\"/x\",\"Type\":\"bind\"}]}",
+	    "Source \"/sys/kernel\": must not be under /sys");
+	expect_err(C "\"Mounts\":[{\"Name\":\"b\",\"Source\":\"/a/../proc\","
+	    "\"Destination\":\"/x\",\"Type\":\"bind\"}]}",
+	    "Source \"/a/../proc\": must be a clean path");
+	expect_err(C "\"Mounts\":[{\"Name\":\"b\",\"Source\":\"tmp\","
+	    "\"Destination\":\"/x\",\"Type\":\"bind\"}]}",
+	    "Source \"tmp\": must be an absolute path");
+	expect_err(C "\"Mounts\":[{\"Name\":\"b\",\"Source\":\"/tmp\","
+	    "\"Destination\":\"x\",\"Type\":\"bind\"}]}",
+	    "mount \"b\" (Mounts[0]): Destination \"x\": must be an absolute path");
+	expect_err(C "\"Mounts\":[{\"Name\":\"b\",\"Source\":\"/tmp\","
+	    "\"Destination\":\"/a/..\",\"Type\":\"bind\"}]}",
+	    "Destination \"/a/..\": must be a clean path");
+	expect_err(C "\"Mounts\":[{\"Name\":\"b\",\"Source\":\"/tmp\","
+	    "\"Destination\":\"/proc/sys\",\"Type\":\"bind\"}]}",
+	    "Destination \"/proc/sys\": must not be under /proc");
+	expect_err(C "\"Mounts\":[{\"Name\":\"b\",\"Source\":\"/tmp\","
+	    "\"Destination\":\"/sys\",\"Type\":\"bind\"}]}",
+	    "Destination \"/sys\": must not be under /sys");
+	expect_err(C "\"Mounts\":[{\"Name\":\"b\",\"Source\":\"/tmp\","
+	    "\"Destination\":\"/dev/shm\",\"Type\":\"bind\"}]}",
+	    "Destination \"/dev/shm\": must not be under /dev");
+	expect_err(C "\"Mounts\":[{\"Name\":\"b\",\"Source\":\"/tmp\","
+	    "\"Destination\":\"/\",\"Type\":\"bind\"}]}",
+	    "Destination \"/\": must be a directory below /");
+	expect_err(C "\"Mounts\":[{\"Name\":\"b\",\"Source\":\"/tmp\","
+	    "\"Type\":\"bind\"}]}", "Destination is empty");
+	expect_err(C "\"Linux\":{\"Devices\":[{\"Name\":\"d\",\"Path\":"
+	    "\"/dev/../dev/sda\"}]}}", "device \"d\" (Linux.Devices[0]): Path "
+	    "\"/dev/../dev/sda\": must be a clean path");
+	expect_err(C "\"Linux\":{\"Devices\":[{\"Name\":\"d\",\"Path\":"
+	    "\"sda\"}]}}", "Path \"sda\": must be an absolute path");
+	{
+		const char *okp = C "\"PropagatedMount\":\"/data/..x\",\"WorkDir\":"
+		    "\"/\",\"Mounts\":[{\"Name\":\"shm\",\"Destination\":\"/dev/shm\","
+		    "\"Type\":\"tmpfs\",\"Options\":[\"size=1m\"]},{\"Name\":\"u\","
+		    "\"Source\":null,\"Destination\":\"/u\",\"Options\":[\"rbind\"]}],"
+		    "\"Linux\":{\"Devices\":[{\"Name\":\"d\",\"Path\":null}]}}";
 
 		c = pd_config_canonical(okp, strlen(okp), &e);
+		ASSERT(c != NULL, "/data/..x, WorkDir /, a tmpfs at /dev/shm, an "
+		    "unset bind source and device path are fine");
+		p = pd_config_privileges(c);
+		s = json_dumps(p, JSON_COMPACT);
+		ASSERT_STR_EQ(s, "[{\"Name\":\"mount\",\"Description\":\"memory-backed "
+		    "tmpfs to mount\",\"Value\":[\"type=tmpfs\",\"source=tmpfs\","
+		    "\"destination=/dev/shm\",\"options=size=1m,nosuid,nodev\"]},{"
+		    "\"Name\":\"mount\",\"Description\":\"host path to mount\",\"Value\":"
+		    "[\"type=bind\",\"source=\",\"destination=/u\",\"options=rbind,"
+		    "nosuid,nodev\"]},{\"Name\":\"propagated mount\",\"Description\":"
+		    "\"mounts the plugin makes below this path appear on the host\","
+		    "\"Value\":[\"/data/..x\"]}]", "privileges: every mount whole (an "
+		    "unset source shown empty), forced options shown, the propagated "
+		    "mount");
+		free(s);
+		json_decref(p);
+		json_decref(c);
 	}
-	ASSERT(c != NULL, "M13: /data/..x/, /a//b and an unset destination are fine");
-	json_decref(c);
+	{
+		const char *ep = "{\"Entrypoint\":[\"volplugin\",\"../x\"],"
+		    "\"Interface\":{\"Socket\":\"s\"}}";
+
+		c = pd_config_canonical(ep, strlen(ep), &e);
+		ASSERT(c != NULL, "Entrypoint[0] may be a command name (PATH lookup); "
+		    "only [0] is a path");
+		json_decref(c);
+	}
+	{
+		const char *m = "{\"Type\":\"tmpfs\",\"Destination\":\"/t\","
+		    "\"Options\":[\"noexec\",\"size=8m\",\"noexec\"]}";
+		json_t *mj = json_loads(m, 0, NULL), *src = json_string("/x"), *eff;
+
+		eff = pd_mount_effective(mj, src, "t", &e);
+		json_decref(src);
+		s = json_dumps(eff, JSON_COMPACT);
+		ASSERT_STR_EQ(s, "{\"type\":\"tmpfs\",\"source\":\"tmpfs\","
+		    "\"destination\":\"/t\",\"options\":[\"noexec\",\"size=8m\","
+		    "\"nosuid\",\"nodev\"]}", "effective tmpfs: no host source, "
+		    "duplicates dropped, its size kept, nosuid,nodev added");
+		free(s);
+		json_decref(eff);
+		json_decref(mj);
+	}
 
 	{
 		const char *full = "{\"Entrypoint\":[\"/x\"],\"Interface\":{\"Socket\":"
 		    "\"s\"},\"Network\":{\"Type\":\"host\"},\"PidHost\":true,\"IpcHost\":true,"
-		    "\"Mounts\":[{\"Name\":\"m\",\"Source\":\"/data\",\"Type\":\"bind\"},"
-		    "{\"Name\":\"t\",\"Source\":null,\"Type\":\"tmpfs\"}],\"Linux\":{"
+		    "\"Mounts\":[{\"Name\":\"m\",\"Source\":\"/data\",\"Type\":\"bind\","
+		    "\"Destination\":\"/m\",\"Options\":[\"ro\"]},"
+		    "{\"Name\":\"t\",\"Source\":null,\"Type\":\"tmpfs\",\"Destination\":"
+		    "\"/t\"}],\"Linux\":{"
 		    "\"Capabilities\":[\"CAP_SYS_ADMIN\",\"CAP_NET_ADMIN\"],\"AllowAllDevices\""
 		    ":true,\"Devices\":[{\"Name\":\"d\",\"Path\":\"/dev/fuse\"}]},"
 		    "\"Env\":[{\"Name\":\"DEBUG\",\"Value\":\"0\"},{\"Name\":\"X\",\"Value\":null}],"
@@ -125,7 +269,11 @@ main(void)
 	    "\"Description\":\"allow access to host ipc namespace\",\"Value\":[\"true\"]},"
 	    "{\"Name\":\"host pid namespace\",\"Description\":\"allow access to host pid "
 	    "namespace\",\"Value\":[\"true\"]},{\"Name\":\"mount\",\"Description\":"
-	    "\"host path to mount\",\"Value\":[\"/data\"]},{\"Name\":\"device\","
+	    "\"host path to mount\",\"Value\":[\"type=bind\",\"source=/data\","
+	    "\"destination=/m\",\"options=ro,rbind,nosuid,nodev\"]},{\"Name\":"
+	    "\"mount\",\"Description\":\"memory-backed tmpfs to mount\",\"Value\":"
+	    "[\"type=tmpfs\",\"source=tmpfs\",\"destination=/t\",\"options="
+	    "size=65536k,nosuid,nodev\"]},{\"Name\":\"device\","
 	    "\"Description\":\"host device to access\",\"Value\":[\"/dev/fuse\"]},"
 	    "{\"Name\":\"allow-all-devices\",\"Description\":\"allow 'rwm' access to all "
 	    "devices\",\"Value\":[\"true\"]},{\"Name\":\"capabilities\",\"Description\":"
