@@ -351,7 +351,7 @@ rm_path(const char *path, struct pd_err *e)
  * Everything a run leaves on the host, except the plugin's own log.
  * Safety: the socket directory's contents were the plugin's to make;
  * pd_rm_rf_at never follows a symlink and never enters another mount, and
- * the mounts below the plugin directory are detached first.
+ * the mounts below the plugin and socket directories are detached first.
  */
 static int
 rt_cleanup(const char *id, struct pd_err *e)
@@ -369,6 +369,17 @@ rt_cleanup(const char *id, struct pd_err *e)
 		rc = -1;
 	}
 	if (runtime_unmount_under(rp.plugdir, &ie) == -1) {
+		*e = ie;
+		rc = -1;
+	}
+	/*
+	 * The socket directory is bound rprivate, so a plugin's mounts there
+	 * stay in its namespace; anything that still reached the host (a
+	 * broker before that change, an outside hand) is detached here, or
+	 * rm_path would stop at it and every later enable fail.
+	 */
+	if (runtime_unmount_under(rp.sockdir, &ie) == -1) {
+		log_warnx("plugin %s: %s", id, ie.msg);
 		*e = ie;
 		rc = -1;
 	}
