@@ -2,12 +2,12 @@
  * The Docker Engine API socket (docs/DOCKER_API.md).  The broker never
  * parses HTTP: it accepts a connection, reads the peer's credentials
  * itself (SO_PEERCRED, SO_PEERGROUPS), and starts one sandboxed
- * plugind-api process per connection with the HTTP socket as its fd 4.  The API process sends
- * ordinary control requests on its helper channel, which the broker
- * serves with the same code as the control socket and the credentials
- * it read, so authorization is identical by construction and the API
- * process cannot claim another identity.  The channel is the connection
- * id.  A crash of the API process ends that one connection.
+ * plugind-api process per connection with the HTTP socket as its fd 4.
+ * The API process sends ordinary control requests on its helper channel,
+ * which the broker serves with the same code as the control socket and
+ * the credentials it read, so authorization is identical by construction
+ * and the API process cannot claim another identity.  The channel is the
+ * connection id.  A crash of the API process ends that one connection.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>

@@ -2,8 +2,8 @@
  * The control socket: pluginctl (and anything speaking our protocol)
  * connects here.  One thread per connection, bounded in number overall
  * and per uid; peer credentials come from the kernel (SO_PEERCRED and
- * SO_PEERGROUPS, read once at accept) and decide what a client may do.  A client that sends garbage loses its
- * connection, nothing more.
+ * SO_PEERGROUPS, read once at accept) and decide what a client may do.
+ * A client that sends garbage loses its connection, nothing more.
  */
 #include <sys/resource.h>
 #include <sys/socket.h>
