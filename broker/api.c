@@ -1,13 +1,13 @@
 /*
  * The Docker Engine API socket (docs/DOCKER_API.md).  The broker never
  * parses HTTP: it accepts a connection, reads the peer's credentials
- * itself (SO_PEERCRED), and starts one sandboxed plugind-api process per
- * connection with the HTTP socket as its fd 4.  The API process sends
- * ordinary control requests on its helper channel, which the broker
- * serves with the same code as the control socket and the credentials
- * it read, so authorization is identical by construction and the API
- * process cannot claim another identity.  The channel is the connection
- * id.  A crash of the API process ends that one connection.
+ * itself (SO_PEERCRED, SO_PEERGROUPS), and starts one sandboxed
+ * plugind-api process per connection with the HTTP socket as its fd 4.
+ * The API process sends ordinary control requests on its helper channel,
+ * which the broker serves with the same code as the control socket and
+ * the credentials it read, so authorization is identical by construction
+ * and the API process cannot claim another identity.  The channel is the
+ * connection id.  A crash of the API process ends that one connection.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -153,7 +153,7 @@ api_slot(uid_t uid)
 
 /* An API connection admitted or refused; a thread and process each. */
 static void
-take_api(int fd, const struct ucred *cred)
+take_api(int fd, const struct ucred *cred, int member)
 {
 	struct api_conn *a;
 
@@ -168,6 +168,7 @@ take_api(int fd, const struct ucred *cred)
 	a->c.uid = cred->uid;
 	a->c.gid = cred->gid;
 	a->c.pid = cred->pid;
+	a->c.member = member;
 	if (control_thread(api_thread, a) != 0) {
 		log_warnx("cannot start a docker api thread");
 		close(fd);

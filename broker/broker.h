@@ -52,6 +52,8 @@ struct pd_limits {
 	uint32_t	 idle_timeout;		/* seconds between requests */
 	uint32_t	 send_timeout;		/* seconds a reply may make no progress */
 	uint32_t	 extract_timeout;	/* seconds one layer may take */
+	uint32_t	 max_jobs_per_uid;	/* costly requests of a non-root uid */
+	uint32_t	 member_check_interval;	/* seconds between non-root checks */
 };
 
 /* Per-plugin cgroup limits (config plugin-pids-limit, plugin-memory-limit). */
@@ -152,6 +154,8 @@ struct fetcher {
 struct pd_ref;
 int	fetcher_open(struct fetcher *, const struct pd_ref *, const char *,
 	    const char *, int, struct pd_err *);
+int	fetcher_open_tls(struct fetcher *, const struct pd_ref *, const char *,
+	    const char *, int, int, struct pd_err *);
 void	fetcher_close(struct fetcher *);
 int	fetch_manifest(struct fetcher *, const char *, char **, size_t *, char *,
 	    size_t, struct pd_err *);
@@ -292,6 +296,13 @@ void	audit_log(const struct ctl_client *, const char *, const char *, int,
 	    const char *);
 int	ctl_client_gone(const struct ctl_client *, int);
 
+/* admit.c: limits on costly requests of non-root peers. */
+int	admit_costly(uint32_t);
+int	admit_job(const struct ctl_client *, struct pd_err *);
+void	admit_job_done(const struct ctl_client *);
+int	admit_check(const struct ctl_client *, struct pd_err *);
+void	admit_check_done(const struct ctl_client *);
+
 /* check.c */
 int	check_data_root(int);
 int	op_check(struct ctl_client *, struct pd_ctlreq *, struct pd_err *);
@@ -302,7 +313,7 @@ void	control_accept(int);
 void	control_drain(int);
 const char *control_count(uid_t, int);
 void	control_accept_each(int, const char *, void (*)(int, const char *),
-	    void (*)(int, const struct ucred *));
+	    void (*)(int, const struct ucred *, int));
 int	control_thread(void *(*)(void *), void *);
 void	control_serve(struct ctl_client *, struct pd_chan *);
 
@@ -316,6 +327,7 @@ struct ctl_client {
 	uid_t		 uid;
 	gid_t		 gid;
 	pid_t		 pid;
+	int		 member;	/* in group plugind when it connected */
 	uint32_t	 reqid;
 	int		 gone;		/* a send failed: stop talking to it */
 	pid_t		 api_pid;	/* > 0: requests come from this API process */

@@ -6,10 +6,17 @@
  *
  * Offline (`plugind --check [--repair]`) it runs on a stopped data root;
  * problems the next start cleans up by itself are marked so.  Online
- * (`pluginctl check`, PD_CTL_CHECK) the broker runs it holding jobs_lock
- * for writing (no job in flight) and plugins_lock, and also compares the
- * runtime with the state: enabled plugins running, nothing left of
- * disabled ones, no stray runtime state.
+ * (`pluginctl check`, PD_CTL_CHECK) it also compares the runtime with the
+ * state: enabled plugins running, nothing left of disabled ones, no stray
+ * runtime state.  Online with --repair (root only) it holds jobs_lock for
+ * writing (no job in flight) and plugins_lock for the whole run.  Online
+ * without it, the costly part, hashing every blob, takes no lock at all
+ * (blobs are immutable and appear whole, by linkat; one the GC removes
+ * meanwhile is skipped), and only the cheap rest, a few directory
+ * listings, holds jobs_lock for writing, so that tmp/ and the store show
+ * no job half done.  Root's jobs wait milliseconds for it, not the
+ * length of a hash of the store; members' checks are rate-limited
+ * besides (admit.c).
  */
 #include <sys/stat.h>
 
@@ -36,6 +43,7 @@ struct chk {
 	FILE		*out;
 	int		 repair;
 	int		 online;
+	int		 unlocked;	/* hashing outside jobs_lock */
 	int		 nproblems;
 	char		 lostdir[4096];
 };
@@ -283,6 +291,10 @@ check_blobs(struct chk *k, const char *bdir)
 			continue;
 		}
 		fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd == -1 && errno == ENOENT && k->unlocked) {
+			n--;	/* the GC removed it since readdir */
+			continue;
+		}
 		if (fd == -1 || pd_sha256_fd(fd, got, &size, &e) == -1) {
 			problem(k, "blob %s: unreadable", want);
 			if (fd >= 0)
@@ -505,29 +517,67 @@ check_unloaded(struct chk *k, const char *pdir)
 	closedir(d);
 }
 
+/*
+ * Online without --repair: wait for jobs_lock for writing, at most
+ * `secs` seconds for a non-root peer (jobs that keep overlapping must not
+ * pin a member's request forever; glibc's rwlock prefers readers, so the
+ * waiting writer never holds a job up), without a bound for root.
+ */
 static int
-check_run(FILE *out, int repair, int online)
+lock_jobs(const struct ctl_client *c, unsigned secs)
+{
+	struct timespec ts;
+
+	if (c == NULL || c->uid == 0)
+		return pthread_rwlock_wrlock(&jobs_lock);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += secs;
+	return pthread_rwlock_timedwrlock(&jobs_lock, &ts);
+}
+
+/*
+ * One run.  Offline and with --repair the caller holds whatever locks
+ * apply; online without --repair, `c` is the client and the cheap
+ * second part takes the locks here (see the top of this file).
+ * Returns the number of problems, or -1 with e set.
+ */
+static int
+check_run(FILE *out, int repair, int online, const struct ctl_client *c,
+    struct pd_err *e)
 {
 	char pdir[4200], bdir[4200], tdir[4200];
 	struct chk k;
-	json_t *used = json_object();
+	json_t *used;
 	unsigned nplugins, nblobs;
+	unsigned wait = conf.limits.client_timeout;
 
 	memset(&k, 0, sizeof(k));
 	k.out = out;
 	k.repair = repair;
 	k.online = online;
+	k.unlocked = online && !repair;
 	snprintf(pdir, sizeof(pdir), "%s/plugins", conf.data_root);
 	snprintf(bdir, sizeof(bdir), "%s/storage/blobs/sha256", conf.data_root);
 	snprintf(tdir, sizeof(tdir), "%s/tmp", conf.data_root);
 
 	nblobs = check_blobs(&k, bdir);
+	if (k.unlocked) {
+		if (lock_jobs(c, wait) != 0)
+			return pd_errf(e, PD_E_LIMIT, "check: jobs kept running for "
+			    "%u s (client-timeout); try again later", wait);
+		pthread_rwlock_rdlock(&plugins_lock);
+	}
+	used = json_object();
 	nplugins = check_plugins(&k, pdir, used);
 	check_orphans(&k, bdir, used);
 	check_tmp(&k, tdir);
 	if (online) {
 		check_unloaded(&k, pdir);
 		check_runtime(&k);
+	}
+	if (k.unlocked) {
+		pthread_rwlock_unlock(&plugins_lock);
+		pthread_rwlock_unlock(&jobs_lock);
 	}
 	json_decref(used);
 	if (k.nproblems == 0) {
@@ -547,13 +597,17 @@ check_run(FILE *out, int repair, int online)
 int
 check_data_root(int repair)
 {
-	return check_run(stdout, repair, 0) == 0 ? 0 : 1;
+	struct pd_err e;
+
+	return check_run(stdout, repair, 0, NULL, &e) == 0 ? 0 : 1;
 }
 
 /*
- * pluginctl check [--repair] (PD_CTL_CHECK).  jobs_lock for writing
- * waits for every job in flight and keeps new ones out, so the content
- * store, tmp/ and plugins/ hold only committed state while we look.
+ * pluginctl check [--repair] (PD_CTL_CHECK).  --repair (root only) holds
+ * jobs_lock for writing throughout: it waits for every job in flight and
+ * keeps new ones out, so the content store, tmp/ and plugins/ hold only
+ * committed state while it moves things.  A plain check locks only its
+ * cheap part (check_run); a non-root one is rate-limited (admit_check).
  */
 int
 op_check(struct ctl_client *c, struct pd_ctlreq *q, struct pd_err *e)
@@ -566,17 +620,28 @@ op_check(struct ctl_client *c, struct pd_ctlreq *q, struct pd_err *e)
 	if (repair && c->uid != 0)
 		return pd_errf(e, PD_E_PERM, "permission denied: check --repair "
 		    "needs root");
-	if ((f = open_memstream(&buf, &len)) == NULL)
+	if (!repair && admit_check(c, e) == -1)
+		return -1;
+	if ((f = open_memstream(&buf, &len)) == NULL) {
+		if (!repair)
+			admit_check_done(c);
 		return pd_errno(e, PD_E_INTERNAL, "open_memstream");
-	pthread_rwlock_wrlock(&jobs_lock);
-	if (repair)
+	}
+	if (repair) {
+		pthread_rwlock_wrlock(&jobs_lock);
 		pthread_rwlock_wrlock(&plugins_lock);
-	else
-		pthread_rwlock_rdlock(&plugins_lock);
-	n = check_run(f, repair, 1);
-	pthread_rwlock_unlock(&plugins_lock);
-	pthread_rwlock_unlock(&jobs_lock);
+		n = check_run(f, 1, 1, c, e);
+		pthread_rwlock_unlock(&plugins_lock);
+		pthread_rwlock_unlock(&jobs_lock);
+	} else {
+		n = check_run(f, 0, 1, c, e);
+		admit_check_done(c);
+	}
 	fclose(f);
+	if (n == -1) {
+		free(buf);
+		return -1;
+	}
 	if (repair)
 		audit_log(c, "check --repair", conf.data_root, n == 0,
 		    n == 0 ? NULL : "problems found");

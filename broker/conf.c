@@ -59,6 +59,9 @@ conf_defaults(struct pd_conf *c)
 	c->limits.idle_timeout = 300;
 	c->limits.send_timeout = 10;
 	c->limits.extract_timeout = 1800;
+	/* docs/PRIVSEP.md, "What members cost". */
+	c->limits.max_jobs_per_uid = 2;
+	c->limits.member_check_interval = 10;
 }
 
 static int
@@ -210,6 +213,10 @@ conf_limits(struct pd_conf *c, json_t *obj, struct pd_err *e)
 			rc = conf_u32(v, k, &l->client_timeout, e);
 		else if (strcmp(k, "extract-timeout") == 0)
 			rc = conf_u32(v, k, &l->extract_timeout, e);
+		else if (strcmp(k, "max-jobs-per-uid") == 0)
+			rc = conf_u32(v, k, &l->max_jobs_per_uid, e);
+		else if (strcmp(k, "member-check-interval") == 0)
+			rc = conf_u32(v, k, &l->member_check_interval, e);
 		else
 			rc = pd_errf(e, PD_E_INVAL, "config: unknown limit \"%s\"", k);
 		if (rc == -1)
@@ -219,6 +226,9 @@ conf_limits(struct pd_conf *c, json_t *obj, struct pd_err *e)
 		return pd_errf(e, PD_E_INVAL, "config: \"reserved-root-clients\" (%u) "
 		    "must be less than \"max-clients\" (%u)", l->reserved_root_clients,
 		    l->max_clients);
+	if (l->member_check_interval > 86400)
+		return pd_errf(e, PD_E_INVAL, "config: \"member-check-interval\" "
+		    "is at most 86400 seconds");
 	/* Timeouts become milliseconds in an int. */
 	if (l->client_timeout > 86400 || l->idle_timeout > 86400 ||
 	    l->send_timeout > 86400 || l->helper_timeout > 86400)

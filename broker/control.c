@@ -1,9 +1,9 @@
 /*
  * The control socket: pluginctl (and anything speaking our protocol)
  * connects here.  One thread per connection, bounded in number overall
- * and per uid; peer credentials come from the kernel (SO_PEERCRED) and
- * decide what a client may do.  A client that sends garbage loses its
- * connection, nothing more.
+ * and per uid; peer credentials come from the kernel (SO_PEERCRED and
+ * SO_PEERGROUPS, read once at accept) and decide what a client may do.
+ * A client that sends garbage loses its connection, nothing more.
  */
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -172,43 +172,45 @@ control_count(uid_t uid, int delta)
 	return why;
 }
 
-/* Is gid among the supplementary groups of pid (per /proc)? */
+/*
+ * Group access, decided once at accept from what the kernel recorded at
+ * connect(): the primary gid from SO_PEERCRED and the supplementary
+ * groups from SO_PEERGROUPS.  Both are the credentials of the process
+ * that connected, fixed for the life of the socket, so neither a later
+ * setgroups() nor the reuse of its pid changes the answer (reading
+ * /proc/<pid>/status at request time would).
+ */
 static int
-pid_in_group(pid_t pid, gid_t gid)
+peer_member(int fd, const struct ucred *cred)
 {
-	char path[64], line[4096], *p, *end;
-	unsigned long g;
-	FILE *f;
+	gid_t small[64], *g = small;
+	socklen_t len = sizeof(small);
+	size_t i, n;
 	int found = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if ((f = fopen(path, "re")) == NULL)
-		return 0;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		if (strncmp(line, "Groups:", 7) != 0)
-			continue;
-		for (p = line + 7; *p != '\0' && *p != '\n'; p = end) {
-			g = strtoul(p, &end, 10);
-			if (end == p)
-				break;
-			if ((gid_t)g == gid)
-				found = 1;
-		}
-		break;
-	}
-	fclose(f);
-	return found;
-}
-
-static int
-peer_in_group(const struct ctl_client *c)
-{
 	if (ctl_gid == (gid_t)-1)
 		return 0;
-	if (c->gid == ctl_gid)
+	if (cred->gid == ctl_gid)
 		return 1;
-	/* Supplementary groups of the peer process, as the kernel sees them. */
-	return pid_in_group(c->pid, ctl_gid);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) == -1) {
+		if (errno != ERANGE || len == 0 || len > 65536 * sizeof(gid_t)) {
+			log_warn("SO_PEERGROUPS");
+			return 0;
+		}
+		/* More groups than fit: len now says how many bytes. */
+		g = xmalloc(len);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) == -1) {
+			log_warn("SO_PEERGROUPS");
+			free(g);
+			return 0;
+		}
+	}
+	n = len / sizeof(gid_t);
+	for (i = 0; i < n && !found; i++)
+		found = g[i] == ctl_gid;
+	if (g != small)
+		free(g);
+	return found;
 }
 
 static void
@@ -350,7 +352,7 @@ control_serve(struct ctl_client *c, struct pd_chan *chp)
 			audit_log(c, v->name, q.nargs ? q.args[0] : "", 0,
 			    "permission denied");
 			r = 0;
-		} else if (c->uid != 0 && !peer_in_group(c)) {
+		} else if (c->uid != 0 && !c->member) {
 			reply_fail(c, PD_E_PERM, "permission denied: not root and "
 			    "not in group " PD_CTL_GROUP);
 			if (v->mutating)
@@ -457,7 +459,7 @@ control_thread(void *(*fn)(void *), void *arg)
 
 /* A control connection admitted or refused, then its own thread. */
 static void
-take_client(int fd, const struct ucred *cred)
+take_client(int fd, const struct ucred *cred, int member)
 {
 	struct ctl_client *c;
 	const char *why;
@@ -479,6 +481,7 @@ take_client(int fd, const struct ucred *cred)
 	c->uid = cred->uid;
 	c->gid = cred->gid;
 	c->pid = cred->pid;
+	c->member = member;
 	if ((rc = control_thread(client_thread, c)) != 0) {
 		log_warnx("cannot start a client thread: %s", strerror(rc));
 		refuse(fd, "plugind cannot start a thread for this connection");
@@ -490,13 +493,14 @@ take_client(int fd, const struct ucred *cred)
 /*
  * Accept pending connections on `lfd` (at most 64 per call, so signals
  * are still read during a flood) and hand each, with its peer's
- * credentials as the kernel reports them, to `take`, which admits it or
- * refuses it at once: nothing queues in the broker.  At EMFILE, `say`
+ * credentials as the kernel reports them (uid, gid, pid from SO_PEERCRED;
+ * group membership from SO_PEERGROUPS, see peer_member), to `take`,
+ * which admits it or refuses it at once: nothing queues in the broker.  At EMFILE, `say`
  * words the refusal for this socket's protocol.
  */
 void
 control_accept_each(int lfd, const char *what, void (*say)(int, const char *),
-    void (*take)(int, const struct ucred *))
+    void (*take)(int, const struct ucred *, int))
 {
 	struct ucred cred;
 	socklen_t len;
@@ -518,7 +522,7 @@ control_accept_each(int lfd, const char *what, void (*say)(int, const char *),
 			close(fd);
 			continue;
 		}
-		take(fd, &cred);
+		take(fd, &cred, peer_member(fd, &cred));
 	}
 }
 

@@ -179,10 +179,13 @@ remote_init(const char *remote, struct remote *r, struct pd_err *e)
 	return 0;
 }
 
-/* auth JSON from the client: {"username","password","identitytoken"} */
+/*
+ * auth JSON from the client: {"username","password","identitytoken"};
+ * `client_cert`: present the certs.d client certificate (root's jobs).
+ */
 static int
-open_with_auth(struct fetcher *f, const struct remote *r, const char *auth,
-    struct pd_err *e)
+open_auth(struct fetcher *f, const struct remote *r, const char *auth,
+    int client_cert, struct pd_err *e)
 {
 	const char *user = "", *secret = "";
 	json_t *a = NULL;
@@ -205,11 +208,26 @@ open_with_auth(struct fetcher *f, const struct remote *r, const char *auth,
 				secret = json_string_value(json_object_get(a, "password"));
 		}
 	}
-	rc = fetcher_open(f, &r->ref, user, secret, idtoken, e);
+	rc = fetcher_open_tls(f, &r->ref, user, secret, idtoken, client_cert, e);
 	json_decref(a);
 	return rc;
 }
 
+/* For root's jobs (install, upgrade): with the client certificate. */
+static int
+open_with_auth(struct fetcher *f, const struct remote *r, const char *auth,
+    struct pd_err *e)
+{
+	return open_auth(f, r, auth, 1, e);
+}
+
+/*
+ * pluginctl privileges (PD_CTL_PRIVILEGES), which group members may use.
+ * For a non-root peer the fetcher gets certs.d's CA certificates but
+ * never its client certificate: that is the administrator's identity,
+ * and a member could otherwise present it to any host it names
+ * (docs/PRIVSEP.md, "What members cost").
+ */
 int
 op_privileges(struct ctl_client *c, struct pd_ctlreq *q, struct pd_err *e)
 {
@@ -219,7 +237,7 @@ op_privileges(struct ctl_client *c, struct pd_ctlreq *q, struct pd_err *e)
 
 	if (remote_init(q->args[0], &r, e) == -1)
 		return -1;
-	if (open_with_auth(&f, &r, q->args[1], e) == 0) {
+	if (open_auth(&f, &r, q->args[1], c->uid == 0, e) == 0) {
 		if (resolve_remote(&f, c, &r, e) == 0 &&
 		    config_grantable(r.config, e) == 0)
 			rc = ctl_reply_json(c, pd_config_privileges(r.config)) == -1 ?

@@ -352,7 +352,7 @@ rm_path(const char *path, struct pd_err *e)
  * (its log writer is waited for, or killed).
  * Safety: the socket directory's contents were the plugin's to make;
  * pd_rm_rf_at never follows a symlink and never enters another mount, and
- * the mounts below the plugin directory are detached first.
+ * the mounts below the plugin and socket directories are detached first.
  */
 static int
 rt_cleanup(const char *id, struct pd_err *e)
@@ -372,6 +372,17 @@ rt_cleanup(const char *id, struct pd_err *e)
 	/* The plugin is gone: its log writer drains the pipe and exits. */
 	plugin_logger_wait(id, 2000);
 	if (runtime_unmount_under(rp.plugdir, &ie) == -1) {
+		*e = ie;
+		rc = -1;
+	}
+	/*
+	 * The socket directory is bound rprivate, so a plugin's mounts there
+	 * stay in its namespace; anything that still reached the host (a
+	 * broker before that change, an outside hand) is detached here, or
+	 * rm_path would stop at it and every later enable fail.
+	 */
+	if (runtime_unmount_under(rp.sockdir, &ie) == -1) {
+		log_warnx("plugin %s: %s", id, ie.msg);
 		*e = ie;
 		rc = -1;
 	}

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "broker.h"
@@ -156,30 +157,116 @@ probe_helper(int role, json_t **out, struct pd_err *e)
 	return rc;
 }
 
+/*
+ * info's helper probes start three sandboxed processes; a member asking
+ * in a loop must not make the broker do that each time.  Members get the
+ * last probe's result while it is younger than INFO_PROBE_TTL seconds
+ * and no helper binary changed (device, inode, size, mtime); one member
+ * probes while the others wait for its result (info_mtx).  Root always
+ * probes afresh, and its result refreshes the cache.
+ */
+#define INFO_PROBE_TTL	60
+
+static pthread_mutex_t	 info_mtx = PTHREAD_MUTEX_INITIALIZER;
+static json_t		*info_cache;	/* the Helpers array */
+static time_t		 info_cache_at;	/* monotonic */
+static time_t		 info_cache_wall;
+static char		 info_cache_ids[512];
+
+static time_t
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* What identifies the helper binaries now, as one string. */
+static void
+helper_ids(char *buf, size_t len)
+{
+	char path[4096];
+	struct stat st;
+	size_t o = 0;
+	int role;
+
+	buf[0] = '\0';
+	for (role = PD_ROLE_FETCHER; role <= PD_ROLE_LOGGER && o < len; role++) {
+		if (stat(helper_path(role, path, sizeof(path)), &st) == -1)
+			memset(&st, 0, sizeof(st));
+		o += (size_t)snprintf(buf + o, len - o, "%llx:%llx:%llx:%lld.%ld;",
+		    (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+		    (unsigned long long)st.st_size, (long long)st.st_mtim.tv_sec,
+		    st.st_mtim.tv_nsec);
+	}
+}
+
+static json_t *
+probe_all(struct pd_err *e)
+{
+	json_t *helpers = json_array(), *h;
+	int role;
+
+	for (role = PD_ROLE_FETCHER; role <= PD_ROLE_LOGGER; role++) {
+		(void)probe_helper(role, &h, e);
+		json_array_append_new(helpers, h);
+	}
+	return helpers;
+}
+
+/* The Helpers array for c (a new reference) and when it was probed. */
+static json_t *
+info_helpers(const struct ctl_client *c, time_t *probed, struct pd_err *e)
+{
+	char ids[sizeof(info_cache_ids)];
+	json_t *helpers;
+
+	helper_ids(ids, sizeof(ids));
+	if (c->uid == 0) {
+		helpers = probe_all(e);
+		pthread_mutex_lock(&info_mtx);
+	} else {
+		pthread_mutex_lock(&info_mtx);
+		if (info_cache != NULL && mono_now() - info_cache_at <
+		    INFO_PROBE_TTL && strcmp(ids, info_cache_ids) == 0) {
+			helpers = json_deep_copy(info_cache);
+			*probed = info_cache_wall;
+			pthread_mutex_unlock(&info_mtx);
+			return helpers;
+		}
+		helpers = probe_all(e);
+	}
+	json_decref(info_cache);
+	info_cache = json_deep_copy(helpers);
+	info_cache_at = mono_now();
+	info_cache_wall = *probed = time(NULL);
+	snprintf(info_cache_ids, sizeof(info_cache_ids), "%s", ids);
+	pthread_mutex_unlock(&info_mtx);
+	return helpers;
+}
+
 static int
 op_info(struct ctl_client *c, struct pd_err *e)
 {
 	unsigned total, enabled;
 	uint64_t nblobs, bytes;
-	json_t *j, *helpers, *h;
-	int role;
+	json_t *j, *helpers;
+	time_t probed = 0;
 
 	pthread_rwlock_rdlock(&plugins_lock);
 	plugins_counts(&total, &enabled);
 	pthread_rwlock_unlock(&plugins_lock);
 	(void)store_stats(&nblobs, &bytes);
-	helpers = json_array();
-	for (role = PD_ROLE_FETCHER; role <= PD_ROLE_LOGGER; role++) {
-		(void)probe_helper(role, &h, e);
-		json_array_append_new(helpers, h);
-	}
-	j = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:I, s:o}",
+	helpers = info_helpers(c, &probed, e);
+	j = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:I, s:o, "
+	    "s:I}",
 	    "ServerVersion", PD_VERSION, "ProtocolVersion", PD_PROTO_VERSION,
 	    "DataRoot", conf.data_root, "ExecRoot", conf.exec_root,
 	    "Socket", conf.socket_path, "Runtime", conf.runtime,
 	    "Plugins", (int)total, "PluginsEnabled", (int)enabled,
 	    "Blobs", (json_int_t)nblobs, "BlobBytes", (json_int_t)bytes,
-	    "Helpers", helpers);
+	    "Helpers", helpers, "HelpersProbed", (json_int_t)probed);
 	pd_err_clear(e);
 	return ctl_reply_json(c, j) == -1 ? pd_errf(e, PD_E_IO, "reply") : 0;
 }
@@ -383,10 +470,19 @@ op_dispatch(struct ctl_client *c, uint32_t type, struct pd_ctlreq *q, int fd,
 {
 	const struct pd_verb *v = pd_verb_lookup(type);
 	char id[PD_PLUGIN_ID_LEN + 1] = "", canon[600] = "";
-	int rc;
+	int rc, costly = 0;
 
 	if (type == PD_CTL_SET || type == PD_CTL_PUSH || type == PD_CTL_UPGRADE)
 		id_of(q->args[0], id, sizeof(id), canon, sizeof(canon));
+	/* Costly requests of non-root peers are bounded per uid (admit.c). */
+	if (admit_costly(type)) {
+		if (admit_job(c, e) == -1) {
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		costly = 1;
+	}
 	switch (type) {
 	case PD_CTL_INFO:
 		rc = op_info(c, e);
@@ -442,6 +538,8 @@ op_dispatch(struct ctl_client *c, uint32_t type, struct pd_ctlreq *q, int fd,
 		    "yet", v ? v->name : "?", PD_VERSION);
 		break;
 	}
+	if (costly)
+		admit_job_done(c);
 	if (rc == 0)
 		verb_event(type, q, id, canon);
 	if (fd >= 0)

@@ -59,10 +59,12 @@ send_tls(struct fetcher *f, int kind, const char *path)
 
 /*
  * Docker's certs.d convention: every <certs-dir>/<host>/NAME.crt is a CA,
- * client.cert + client.key a client certificate.
+ * client.cert + client.key a client certificate.  The client certificate
+ * is the administrator's identity: it goes only to jobs run for root
+ * (`client_cert`); a job for a group member gets the CAs alone.
  */
 static int
-send_certs(struct fetcher *f, int *have_dir)
+send_certs(struct fetcher *f, int client_cert, int *have_dir)
 {
 	char dir[4096], path[8192];
 	struct dirent *de;
@@ -85,6 +87,8 @@ send_certs(struct fetcher *f, int *have_dir)
 		}
 	}
 	closedir(d);
+	if (!client_cert)
+		return 0;
 	snprintf(path, sizeof(path), "%s/client.cert", dir);
 	if (send_tls(f, PD_TLS_CERT, path) == -1)
 		return -1;
@@ -102,6 +106,14 @@ send_certs(struct fetcher *f, int *have_dir)
 int
 fetcher_open(struct fetcher *f, const struct pd_ref *ref, const char *user,
     const char *secret, int idtoken, struct pd_err *e)
+{
+	return fetcher_open_tls(f, ref, user, secret, idtoken, 1, e);
+}
+
+/* fetcher_open, with the certs.d client certificate only if `client_cert`. */
+int
+fetcher_open_tls(struct fetcher *f, const struct pd_ref *ref, const char *user,
+    const char *secret, int idtoken, int client_cert, struct pd_err *e)
 {
 	char root[4096];
 	int rootfd, rc, have_certs;
@@ -123,7 +135,7 @@ fetcher_open(struct fetcher *f, const struct pd_ref *ref, const char *user,
 	if (rc == -1)
 		return -1;
 	f->open = 1;
-	if (send_certs(f, &have_certs) == -1) {
+	if (send_certs(f, client_cert, &have_certs) == -1) {
 		fetcher_close(f);
 		return pd_errf(e, PD_E_UNAVAIL, "fetcher refused TLS material");
 	}

@@ -484,9 +484,19 @@ runtime_spec(const char *id, const json_t *pobj, json_t **out, struct pd_err *e)
 		json_decref(mounts);
 		goto fail;
 	}
-	json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:[ss]}",
+	/*
+	 * The socket directory, where the plugin makes its socket.  Bound
+	 * rprivate: a mount the plugin makes below it stays in the plugin's
+	 * mount namespace and never reaches the host (rshared would carry it
+	 * into the host's namespace, past disable).  The socket itself needs
+	 * no propagation: it is a file in the host directory.  nosuid,
+	 * nodev, noexec: nothing there is ever meant to be run or opened as
+	 * a device.
+	 */
+	json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:[sssss]}",
 	    "destination", "/run/docker/plugins", "type", "bind", "source",
-	    rp.sockdir, "options", "rbind", "rshared"));
+	    rp.sockdir, "options", "rbind", "rprivate", "nosuid", "nodev",
+	    "noexec"));
 	net = json_object_get(cfg, "Network");
 	ntype = str_at(net, "Type") ? str_at(net, "Type") : "";
 	if (ntype[0] != '\0') {
@@ -1304,8 +1314,9 @@ runtime_mounted_under(const char *prefix)
 }
 
 /*
- * Detach every mount at or below prefix (a directory under the data
- * root), deepest first, until none is left.
+ * Detach every mount at or below prefix (a plugin's directory under the
+ * data root, or its socket directory under the exec root), deepest
+ * first, until none is left.
  */
 int
 runtime_unmount_under(const char *prefix, struct pd_err *e)
@@ -1320,8 +1331,9 @@ runtime_unmount_under(const char *prefix, struct pd_err *e)
 		for (i = n; i-- > 0;) {
 			/*
 			 * Safety: only mount points below the broker's own plugin
-			 * directory, taken from the kernel's mount table; the
-			 * plugin is stopped; the last component is not followed.
+			 * or socket directory, taken from the kernel's mount
+			 * table; the plugin is stopped; the last component is
+			 * not followed.
 			 */
 			if (umount2(l[i], MNT_DETACH | UMOUNT_NOFOLLOW) == -1 &&
 			    errno != EINVAL && errno != ENOENT)

@@ -38,6 +38,13 @@ else
 	before=$(ctl inspect victim)
 	out=$(asgroup GET /v1.43/plugins)
 	case "$out" in "200 "*victim*) ok "group plugind may list" ;; *) notok "group list"; diag "$out" ;; esac
+	# plugind as a supplementary group only: the broker reads it with
+	# SO_PEERGROUPS at accept, for the API socket as for the control one.
+	out=$(setpriv --reuid 65534 --regid 65534 --groups "$GID" $H req GET /v1.43/plugins 2>&1)
+	case "$out" in "200 "*victim*) ok "supplementary group plugind may list (SO_PEERGROUPS)" ;;
+	*) notok "supplementary group list"; diag "$out" ;; esac
+	out=$(setpriv --reuid 65534 --regid 65534 --clear-groups $H req GET /v1.43/plugins 2>&1)
+	case "$out" in *PermissionError*|"403 "*) ok "no group plugind: refused" ;; *) notok "no group"; diag "$out" ;; esac
 	for r in "POST /v1.43/plugins/victim/enable?timeout=0" "POST /v1.43/plugins/victim/disable" \
 	    "DELETE /v1.43/plugins/victim?force=1" "POST /plugins/pull?remote=127.0.0.1:1/a/b" \
 	    "POST /plugins/victim/push" "POST /plugins/victim/upgrade?remote=127.0.0.1:1/a/b"; do

@@ -6,7 +6,7 @@ PUT ?digest=), then the manifest PUT.  Stdlib only.
   push_plugin.py --registry http://127.0.0.1:PORT --repo test/plugin \
       [--tag latest] [--rootfs DIR | --layer-size BYTES] [--config FILE] \
       [--layers N] [--oci] [--index] [--image] \
-      [--user U --pass P] [--ca FILE] [--info FILE]
+      [--user U --pass P] [--ca FILE [--cert FILE --key FILE]] [--info FILE]
 
 Default content: a generated rootfs (/plugin, a shell script that cannot
 run without a shell, or the static --plugin-binary; /run/docker/plugins;
@@ -63,12 +63,14 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 class Client:
-    def __init__(self, base, repo, user, pw, ca):
+    def __init__(self, base, repo, user, pw, ca, cert=None, key=None):
         self.base = base.rstrip("/")
         self.repo = repo
         self.user, self.pw = user, pw
         self.auth = None
         ctx = ssl.create_default_context(cafile=ca) if ca else None
+        if ctx is not None and cert:
+            ctx.load_cert_chain(cert, key)
         handlers = [NoRedirect(), urllib.request.ProxyHandler({})]
         if ctx:
             handlers.append(urllib.request.HTTPSHandler(context=ctx))
@@ -284,9 +286,12 @@ def main():
     ap.add_argument("--user")
     ap.add_argument("--pass", dest="pw")
     ap.add_argument("--ca")
+    ap.add_argument("--cert", help="client certificate (mTLS registries)")
+    ap.add_argument("--key", help="its key")
     ap.add_argument("--info")
     args = ap.parse_args()
-    c = Client(args.registry, args.repo, args.user, args.pw, args.ca)
+    c = Client(args.registry, args.repo, args.user, args.pw, args.ca,
+               args.cert, args.key)
     info = {"repo": args.repo, "tag": args.tag, "manifests": []}
     if not args.index:
         mb, mt = push_one(c, args, "linux/amd64", info)

@@ -4,7 +4,8 @@
 # Starts Debian's docker-registry (CNCF distribution 2.8) on 127.0.0.1 and
 # a free port, with a config written here (never Debian's own), storage
 # under DIR/data.  MODE is one of anon, basic, token, with "+tls" added
-# for HTTPS (e.g. "basic+tls"); "tls" alone is anon+tls.
+# for HTTPS (e.g. "basic+tls"); "tls" alone is anon+tls; "+mtls" (or
+# "mtls" alone) is HTTPS that also requires a client certificate.
 #
 #   basic  htpasswd (bcrypt) with user testuser / testpass
 #   token  Bearer tokens from tests/registry/tokenserver.py on another
@@ -14,9 +15,11 @@
 #          Anonymous users get pull access unless TOKEN_ANON=none.
 #   tls    a test CA (DIR/ca.crt) and a server certificate for 127.0.0.1
 #          and localhost signed by it
+#   mtls   tls, and the registry requires a client certificate signed by
+#          the test CA: DIR/client.cert and DIR/client.key are one
 #
 # Files left in DIR: port, registry.pid, [tokenport, token.pid, token.log],
-# [ca.crt], config.yml, registry.log.  Prints the port.  Everything
+# [ca.crt], [client.cert, client.key], config.yml, registry.log.  Prints the port.  Everything
 # started is stopped by PID: by "stop DIR", or right here if start fails.
 # The caller should also kill DIR/*.pid on its own exit (tests/lib.sh
 # track_pid does).
@@ -43,10 +46,13 @@ stop() {
 	done
 }
 
-wait_http() { # wait_http URL [CAFILE]: until it answers at all (200/401)
+wait_http() { # wait_http URL [CAFILE [CERT KEY]]: until it answers at all (200/401)
 	i=0
 	while [ $i -lt 100 ]; do
-		if [ -n "${2:-}" ]; then
+		if [ -n "${3:-}" ]; then
+			code=$(curl -s -o /dev/null -w '%{http_code}' --noproxy '*' \
+			    --cacert "$2" --cert "$3" --key "$4" "$1" 2>/dev/null || true)
+		elif [ -n "${2:-}" ]; then
 			code=$(curl -s -o /dev/null -w '%{http_code}' --noproxy '*' \
 			    --cacert "$2" "$1" 2>/dev/null || true)
 		else
@@ -72,15 +78,27 @@ make_tls() {
 	    -out "$d/server.crt" >/dev/null 2>&1
 }
 
+make_client_cert() {
+	d=$1
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=plugind test client" \
+	    -keyout "$d/client.key" -out "$d/client.csr" >/dev/null 2>&1
+	printf 'extendedKeyUsage=clientAuth\n' >"$d/client.ext"
+	openssl x509 -req -in "$d/client.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" \
+	    -CAcreateserial -days 2 -extfile "$d/client.ext" \
+	    -out "$d/client.cert" >/dev/null 2>&1
+}
+
 start() {
 	d=$1 mode=${2:-anon}
 	mkdir -p "$d/data"
 	d=$(cd "$d" && pwd)
 	auth=${mode%%+*}
-	tls=0
+	tls=0 mtls=0
 	case "$mode" in
 	tls) auth=anon tls=1 ;;
+	mtls) auth=anon tls=1 mtls=1 ;;
 	*+tls) tls=1 ;;
+	*+mtls) tls=1 mtls=1 ;;
 	esac
 	case "$auth" in anon|basic|token) ;; *)
 		echo "registry.sh: unknown mode $mode" >&2; exit 2 ;;
@@ -110,6 +128,13 @@ start() {
 			echo "  tls:"
 			echo "    certificate: $d/server.crt"
 			echo "    key: $d/server.key"
+		} >>"$d/config.yml"
+	fi
+	if [ $mtls -eq 1 ]; then
+		make_client_cert "$d"
+		{
+			echo "    clientcas:"
+			echo "      - $d/ca.crt"
 		} >>"$d/config.yml"
 	fi
 	case "$auth" in
@@ -158,8 +183,14 @@ start() {
 	echo $! >"$d/registry.pid"
 	echo "$port" >"$d/port"
 	echo "$scheme" >"$d/scheme"
-	if ! wait_http "$scheme://127.0.0.1:$port/v2/" \
-	    "$([ $tls -eq 1 ] && echo "$d/ca.crt")"; then
+	if [ $mtls -eq 1 ]; then
+		set -- "$d/ca.crt" "$d/client.cert" "$d/client.key"
+	elif [ $tls -eq 1 ]; then
+		set -- "$d/ca.crt"
+	else
+		set --
+	fi
+	if ! wait_http "$scheme://127.0.0.1:$port/v2/" "$@"; then
 		echo "registry.sh: docker-registry did not start:" >&2
 		cat "$d/registry.log" >&2
 		exit 1
@@ -173,5 +204,5 @@ start) [ $# -ge 2 ] || { echo "usage: $0 start DIR [MODE]" >&2; exit 2; }
 	start "$2" "${3:-anon}" ;;
 stop) [ $# -eq 2 ] || { echo "usage: $0 stop DIR" >&2; exit 2; }
 	stop "$2" ;;
-*) echo "usage: $0 start DIR [anon|basic|token][+tls] | stop DIR" >&2; exit 2 ;;
+*) echo "usage: $0 start DIR [anon|basic|token][+tls|+mtls] | stop DIR" >&2; exit 2 ;;
 esac
