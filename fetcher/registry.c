@@ -30,6 +30,7 @@
 
 #include "digest.h"
 #include "error.h"
+#include "http_status.h"
 #include "log.h"
 #include "proto.h"
 #include "registry.h"
@@ -148,27 +149,11 @@ enum authkind {
 	AUTH_BASIC_CACHED	/* Basic sent because the host asked before */
 };
 
+/* Reason phrase for messages; "" for a code without one. */
 static const char *
 status_text(long s)
 {
-	switch (s) {
-	case 200: return "OK";
-	case 204: return "No Content";
-	case 206: return "Partial Content";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 416: return "Range Not Satisfiable";
-	case 429: return "Too Many Requests";
-	case 500: return "Internal Server Error";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	default: return "";
-	}
+	return pd_http_reason(s, "");
 }
 
 /*
