@@ -203,7 +203,7 @@ main(void)
 	/*
 	 * Only now, chrooted and filtered: curl_global_init opens no
 	 * socket, and the OpenSSL configuration it would load is not
-	 * reachable (registry.c sets the TLS floor itself).
+	 * reachable (reg_http.c sets the TLS floor itself).
 	 */
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		fatalx("curl_global_init failed");
