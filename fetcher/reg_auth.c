@@ -32,7 +32,7 @@ reg_token_free(struct token *t)
 	free(t);
 }
 
-struct token *
+static struct token *
 reg_token_lookup(struct reg_client *c, const char *key)
 {
 	struct token *t, **tp;
@@ -51,7 +51,7 @@ reg_token_lookup(struct reg_client *c, const char *key)
 	return NULL;
 }
 
-void
+static void
 reg_token_drop(struct reg_client *c, const char *key)
 {
 	struct token *t, **tp;
@@ -79,7 +79,7 @@ token_store(struct reg_client *c, const char *key, const char *value, long ttl)
 	c->tokens = t;
 }
 
-int
+static int
 reg_basic_known(struct reg_client *c, const char *origin)
 {
 	size_t i;
@@ -243,7 +243,7 @@ push_kind(const struct reg_req *r)
 	return r->kind == REG_PUSH_BLOB || r->kind == REG_PUSH_MANIFEST;
 }
 
-void
+static void
 reg_token_key(const struct fetch *f, char *buf, size_t len)
 {
 	const char *act = push_kind(f->r) ? "pull,push" : "pull";
@@ -255,26 +255,129 @@ reg_token_key(const struct fetch *f, char *buf, size_t len)
 }
 
 /*
- * Get a token for the Bearer challenge.  The realm must be an absolute
- * http(s) URL; no downgrade to http from an https registry; credentials
- * go to the realm only over https, or over http to the registry's own
- * (insecure, broker-chosen) host.  Docker sends credentials to whatever
- * realm the registry names; so do we (docs/FETCHER.md, "Authentication").
+ * The realm must be an absolute http(s) URL without credentials or a
+ * fragment; no downgrade to http from an https registry; credentials go
+ * to the realm only over https, or over http to the registry's own
+ * (insecure, broker-chosen) host.  rs is the realm, sanitized, for
+ * messages.
+ */
+static int
+check_realm(struct fetch *f, const char *realm, const char *rs,
+    const char *service, struct origin *ro, struct pd_err *e)
+{
+	if (strncasecmp(realm, "https://", 8) != 0 &&
+	    strncasecmp(realm, "http://", 7) != 0)
+		return pd_errf(e, PD_E_PROTO, "token realm \"%s\" of registry %s "
+		    "is not an absolute http or https URL", rs, f->name);
+	if (strlen(realm) > 2048 || reg_url_origin(realm, ro) == -1 ||
+	    ro->host[0] == '\0')
+		return pd_errf(e, PD_E_PROTO, "token realm \"%s\" of registry %s "
+		    "is not a valid URL", rs, f->name);
+	if (strchr(realm, '#') != NULL || strchr(realm, '@') != NULL)
+		return pd_errf(e, PD_E_PROTO, "token realm \"%s\" of registry %s "
+		    "has credentials or a fragment; refused", rs, f->name);
+	if (strcmp(f->reg.scheme, "https") == 0 &&
+	    strcmp(ro->scheme, "http") == 0)
+		return pd_errf(e, PD_E_PROTO, "registry %s uses https but its "
+		    "token realm %s is plain http; refused", f->name, rs);
+	if (reg_has_creds(f->r) && strcmp(ro->scheme, "http") == 0 &&
+	    strcmp(ro->host, f->reg.host) != 0)
+		return pd_errf(e, PD_E_AUTH, "refusing to send credentials for %s "
+		    "over plain http to token server %s", f->name, ro->key);
+	if (service != NULL && strlen(service) > 512)
+		return pd_errf(e, PD_E_PROTO, "registry %s sent a service name "
+		    "longer than 512 bytes", f->name);
+	return 0;
+}
+
+/*
+ * The token request: with an identity token, an OAuth2 refresh-token
+ * grant (a form body in *post); otherwise a GET whose query names the
+ * service and scopes, with Basic credentials in *cred if we have them.
+ */
+static int
+token_query(struct fetch *f, const char *realm, const char *service,
+    char **url, char **post, char **cred, struct pd_err *e)
+{
+	const struct reg_req *r = f->r;
+	char s1[PD_STR_SHORT + 32], s2[PD_STR_SHORT + 32], both[1024];
+	size_t ulen, plen;
+
+	snprintf(s1, sizeof(s1), "repository(plugin):%s:%s", r->repo,
+	    push_kind(r) ? "pull,push" : "pull");
+	snprintf(s2, sizeof(s2), "repository:%s:%s", r->repo,
+	    push_kind(r) ? "pull,push" : "pull");
+	ulen = strlen(realm) + 4096;
+	*url = xmalloc(ulen);
+	snprintf(*url, ulen, "%s", realm);
+	if (reg_has_creds(r) && r->idtoken) {
+		plen = 8192 + strlen(r->secret) * 3;
+		*post = xmalloc(plen);
+		(*post)[0] = '\0';
+		snprintf(both, sizeof(both), "%s %s", s1, s2);
+		if (url_escape_append(*post, plen, "grant_type=refresh_token&"
+		    "client_id=plugind&refresh_token=", r->secret) == -1 ||
+		    (service != NULL && url_escape_append(*post, plen,
+		    "&service=", service) == -1) ||
+		    url_escape_append(*post, plen, "&scope=", both) == -1)
+			return pd_errf(e, PD_E_INTERNAL, "cannot build the token "
+			    "request");
+		return 0;
+	}
+	if ((service != NULL && url_escape_append(*url, ulen,
+	    strchr(realm, '?') ? "&service=" : "?service=", service) == -1) ||
+	    url_escape_append(*url, ulen, strchr(*url, '?') ? "&scope=" :
+	    "?scope=", s1) == -1 ||
+	    url_escape_append(*url, ulen, "&scope=", s2) == -1)
+		return pd_errf(e, PD_E_INTERNAL, "cannot build the token request");
+	if (reg_has_creds(r))
+		*cred = reg_basic_header(r->username, r->secret);
+	return 0;
+}
+
+/* The token server's answer: a token we keep for the job, or an error. */
+static int
+token_answer(struct fetch *f, struct xfer *x, char **authz, int *kind,
+    struct pd_err *e)
+{
+	char key[1024], code[64], msg[256], *tok = NULL;
+	int creds = reg_has_creds(f->r);
+	long ttl;
+
+	if (x->status == 401 || x->status == 403)
+		return pd_errf(e, PD_E_AUTH, "unauthorized: authentication "
+		    "required for %s (%s)", f->name, creds ? "credentials were "
+		    "refused by the token server" : "no credentials given");
+	if (x->status != 200) {
+		reg_error_detail(x, code, sizeof(code), msg, sizeof(msg));
+		return pd_errf(e, PD_E_UNAVAIL, "token server %s answered %ld "
+		    "%s%s%s", x->o.key, x->status, reg_status_text(x->status),
+		    msg[0] ? ": " : "", msg);
+	}
+	if (reg_parse_token(x->buf, x->len, &tok, &ttl, e) == -1)
+		return -1;
+	*authz = xasprintf("Authorization: Bearer %s", tok);
+	*kind = creds ? AUTH_BEARER_CREDS : AUTH_BEARER_ANON;
+	reg_token_key(f, key, sizeof(key));
+	token_store(f->c, key, *authz, ttl);
+	reg_free_secret(&tok);
+	return 0;
+}
+
+/*
+ * Get a token for the Bearer challenge (check_realm has the rules).
+ * Docker sends credentials to whatever realm the registry names; so do
+ * we (docs/FETCHER.md, "Authentication").
  */
 static int
 get_token(struct fetch *f, const struct wwwauth_chal *ch, char **authz,
     int *kind, struct pd_err *e)
 {
-	const struct reg_req *r = f->r;
 	const char *realm, *service;
 	struct origin ro;
 	struct xfer *x = NULL;
-	char *url = NULL, *post = NULL, *cred = NULL, *tok = NULL, *rs;
-	char key[1024], s1[PD_STR_SHORT + 32], s2[PD_STR_SHORT + 32];
-	char code[64], msg[256];
-	size_t ulen;
-	long ttl;
-	int creds = reg_has_creds(r), rc = -1;
+	char *url = NULL, *post = NULL, *cred = NULL, *rs;
+	int rc = -1;
 
 	realm = wwwauth_param(ch, "realm");
 	service = wwwauth_param(ch, "service");
@@ -283,104 +386,15 @@ get_token(struct fetch *f, const struct wwwauth_chal *ch, char **authz,
 		    "without a realm", f->name);
 	rs = xstrdup(realm);
 	reg_sanitize(rs, 120);
-	if (strncasecmp(realm, "https://", 8) != 0 &&
-	    strncasecmp(realm, "http://", 7) != 0) {
-		pd_errf(e, PD_E_PROTO, "token realm \"%s\" of registry %s is not an "
-		    "absolute http or https URL", rs, f->name);
-		goto out;
-	}
-	if (strlen(realm) > 2048 || reg_url_origin(realm, &ro) == -1 ||
-	    ro.host[0] == '\0') {
-		pd_errf(e, PD_E_PROTO, "token realm \"%s\" of registry %s is not a "
-		    "valid URL", rs, f->name);
-		goto out;
-	}
-	if (strchr(realm, '#') != NULL || strchr(realm, '@') != NULL) {
-		pd_errf(e, PD_E_PROTO, "token realm \"%s\" of registry %s has "
-		    "credentials or a fragment; refused", rs, f->name);
-		goto out;
-	}
-	if (strcmp(f->reg.scheme, "https") == 0 && strcmp(ro.scheme, "http") == 0) {
-		pd_errf(e, PD_E_PROTO, "registry %s uses https but its token realm "
-		    "%s is plain http; refused", f->name, rs);
-		goto out;
-	}
-	if (creds && strcmp(ro.scheme, "http") == 0 &&
-	    strcmp(ro.host, f->reg.host) != 0) {
-		pd_errf(e, PD_E_AUTH, "refusing to send credentials for %s over "
-		    "plain http to token server %s", f->name, ro.key);
-		goto out;
-	}
-	if (service != NULL && strlen(service) > 512) {
-		pd_errf(e, PD_E_PROTO, "registry %s sent a service name longer than "
-		    "512 bytes", f->name);
-		goto out;
-	}
-	snprintf(s1, sizeof(s1), "repository(plugin):%s:%s", r->repo,
-	    push_kind(r) ? "pull,push" : "pull");
-	snprintf(s2, sizeof(s2), "repository:%s:%s", r->repo,
-	    push_kind(r) ? "pull,push" : "pull");
-	ulen = strlen(realm) + 4096;
-	url = xmalloc(ulen);
-	snprintf(url, ulen, "%s", realm);
-	if (creds && r->idtoken) {
-		/* OAuth2 refresh-token grant (SPEC §8.6), form body. */
-		post = xmalloc(8192 + strlen(r->secret) * 3);
-		post[0] = '\0';
-		if (url_escape_append(post, 8192 + strlen(r->secret) * 3,
-		    "grant_type=refresh_token&client_id=plugind&refresh_token=",
-		    r->secret) == -1 || (service != NULL && url_escape_append(post,
-		    8192 + strlen(r->secret) * 3, "&service=", service) == -1)) {
-			pd_errf(e, PD_E_INTERNAL, "cannot build the token request");
-			goto out;
-		}
-		snprintf(key, sizeof(key), "%s %s", s1, s2);
-		if (url_escape_append(post, 8192 + strlen(r->secret) * 3,
-		    "&scope=", key) == -1) {
-			pd_errf(e, PD_E_INTERNAL, "cannot build the token request");
-			goto out;
-		}
-	} else {
-		if ((service != NULL && url_escape_append(url, ulen,
-		    strchr(realm, '?') ? "&service=" : "?service=", service) ==
-		    -1) || url_escape_append(url, ulen, strchr(url, '?') ?
-		    "&scope=" : "?scope=", s1) == -1 ||
-		    url_escape_append(url, ulen, "&scope=", s2) == -1) {
-			pd_errf(e, PD_E_INTERNAL, "cannot build the token request");
-			goto out;
-		}
-		if (creds)
-			cred = reg_basic_header(r->username, r->secret);
-	}
-	if (reg_request(f, url, ROLE_TOKEN, cred, &ro, 0, REG_TOKEN_BODY_MAX, post,
-	    &x, e) == -1)
-		goto out;
-	if (x->status == 401 || x->status == 403) {
-		pd_errf(e, PD_E_AUTH, "unauthorized: authentication required for "
-		    "%s (%s)", f->name, creds ? "credentials were refused by the "
-		    "token server" : "no credentials given");
-		goto out;
-	}
-	if (x->status != 200) {
-		reg_error_detail(x, code, sizeof(code), msg, sizeof(msg));
-		pd_errf(e, PD_E_UNAVAIL, "token server %s answered %ld %s%s%s",
-		    x->o.key, x->status, reg_status_text(x->status), msg[0] ? ": " : "",
-		    msg);
-		goto out;
-	}
-	if (reg_parse_token(x->buf, x->len, &tok, &ttl, e) == -1)
-		goto out;
-	*authz = xasprintf("Authorization: Bearer %s", tok);
-	*kind = creds ? AUTH_BEARER_CREDS : AUTH_BEARER_ANON;
-	reg_token_key(f, key, sizeof(key));
-	token_store(f->c, key, *authz, ttl);
-	rc = 0;
-out:
+	if (check_realm(f, realm, rs, service, &ro, e) == 0 &&
+	    token_query(f, realm, service, &url, &post, &cred, e) == 0 &&
+	    reg_request(f, url, ROLE_TOKEN, cred, &ro, 0, REG_TOKEN_BODY_MAX,
+	    post, &x, e) == 0)
+		rc = token_answer(f, x, authz, kind, e);
 	free(rs);
 	free(url);
 	reg_free_secret(&post);
 	reg_free_secret(&cred);
-	reg_free_secret(&tok);
 	reg_xfer_free(x);
 	return rc;
 }
@@ -428,4 +442,84 @@ reg_answer_challenge(struct fetch *f, struct xfer *x, char **authz, int *kind,
 	reg_sanitize(schemes, 100);
 	return pd_errf(e, PD_E_AUTH, "registry %s asks for an unsupported "
 	    "authentication scheme (%s)", f->name, schemes);
+}
+
+/* Start with what earlier requests of this job learned. */
+void
+reg_auth_start(struct fetch *f, struct auth *a)
+{
+	const struct reg_req *r = f->r;
+	struct token *t;
+
+	a->authz = NULL;
+	a->kind = AUTH_NONE;
+	reg_token_key(f, a->key, sizeof(a->key));
+	if ((t = reg_token_lookup(f->c, a->key)) != NULL) {
+		a->authz = xstrdup(t->value);
+		a->kind = AUTH_BEARER_CACHED;
+	} else if (reg_basic_known(f->c, f->reg.key) && reg_has_creds(r) &&
+	    !r->idtoken) {
+		a->authz = reg_basic_header(r->username, r->secret);
+		a->kind = AUTH_BASIC_CACHED;
+	}
+}
+
+/* The pause before retrying x's 408/429/502/503/504. */
+static void
+retry_wait(struct fetch *f, const struct xfer *x)
+{
+	uint64_t wait;
+
+	wait = (uint64_t)(x->retry_after >= 0 ? x->retry_after : 1) * 1000;
+	if (wait > REG_RETRY_WAIT_MAX * 1000)
+		wait = REG_RETRY_WAIT_MAX * 1000;
+	if (pd_now_ms() + wait >= f->deadline)
+		wait = 0;
+	log_debug("%s answered %ld; retrying in %llu ms", f->name, x->status,
+	    (unsigned long long)wait);
+	reg_sleep_ms(wait);
+}
+
+/*
+ * One registry request, GET or push, with the job's authentication.
+ * Answer a challenge when we sent nothing, or only what an earlier
+ * request of the job learned; at most twice.  Retry 408/429/502/503/504
+ * REG_RETRIES times.  Any other final status is returned in *out for the
+ * caller to judge.
+ */
+int
+reg_call(struct fetch *f, const char *url, int to_fd, struct auth *a,
+    struct xfer **out, struct pd_err *e)
+{
+	struct xfer *x = NULL;
+	int rounds = 0, retries = 0, rc;
+
+	*out = NULL;
+	for (;;) {
+		if (reg_request(f, url, ROLE_REGISTRY, a->authz, &f->reg, to_fd,
+		    REG_ERRBODY_MAX, NULL, &x, e) == -1)
+			return -1;
+		if (x->status == 401 && x->is_registry && rounds < 2 &&
+		    (a->kind == AUTH_NONE || a->kind == AUTH_BEARER_CACHED ||
+		    a->kind == AUTH_BASIC_CACHED)) {
+			if (a->kind == AUTH_BEARER_CACHED)
+				reg_token_drop(f->c, a->key);
+			reg_free_secret(&a->authz);
+			a->kind = AUTH_NONE;
+			rounds++;
+			rc = reg_answer_challenge(f, x, &a->authz, &a->kind, e);
+			reg_xfer_free(x);
+			if (rc == -1)
+				return -1;
+			continue;
+		}
+		if (reg_retryable(x->status) && retries < REG_RETRIES) {
+			retries++;
+			retry_wait(f, x);
+			reg_xfer_free(x);
+			continue;
+		}
+		*out = x;
+		return 0;
+	}
 }

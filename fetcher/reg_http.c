@@ -181,14 +181,79 @@ copy_value(char *dst, size_t dlen, const char *v, size_t vlen)
 	dst[vlen] = '\0';
 }
 
+/* Location: one, bounded, no CR or NUL; the redirect rules judge it. */
+static void
+header_location(struct xfer *x, const char *v, size_t vlen)
+{
+	if (x->location != NULL)
+		x->location_err = "more than one Location header";
+	else if (vlen > REG_LOCATION_MAX)
+		x->location_err = "Location is longer than 8192 bytes";
+	else if (memchr(v, '\r', vlen) != NULL || memchr(v, '\0', vlen) != NULL)
+		x->location_err = "Location contains CR or NUL";
+	else {
+		x->location = xmalloc(vlen + 1);
+		copy_value(x->location, vlen + 1, v, vlen);
+	}
+}
+
+/* Content-Length: a number; several must agree (headers_done judges). */
+static void
+header_length(struct xfer *x, const char *v, size_t vlen)
+{
+	char num[24];
+	uint64_t cl;
+
+	if (vlen == 0 || vlen >= sizeof(num))
+		x->cl_bad = 1;
+	else {
+		copy_value(num, sizeof(num), v, vlen);
+		if (pd_parse_u64(num, &cl) == -1)
+			x->cl_bad = 1;
+		else if (x->ncl > 0 && cl != x->cl)
+			x->cl_conflict = 1;
+		x->cl = cl;
+	}
+	x->ncl++;
+}
+
+/* One "name: value" header of the final response, value trimmed. */
+static void
+header_field(struct xfer *x, const char *p, size_t nlen, const char *v,
+    size_t vlen)
+{
+	char num[24];
+	uint64_t n;
+
+#define IS(name) (nlen == sizeof(name) - 1 && strncasecmp(p, name, nlen) == 0)
+	if (IS("Location"))
+		header_location(x, v, vlen);
+	else if (IS("WWW-Authenticate")) {
+		x->wa_seen = 1;
+		if (!x->wa_bad && wwwauth_parse(&x->wa, v, vlen, &x->wa_err) == -1)
+			x->wa_bad = 1;
+	} else if (IS("Content-Type"))
+		copy_value(x->ctype, sizeof(x->ctype), v, vlen);
+	else if (IS("Docker-Content-Digest"))
+		copy_value(x->dcd, sizeof(x->dcd), v, vlen);
+	else if (IS("Content-Length"))
+		header_length(x, v, vlen);
+	else if (IS("Transfer-Encoding"))
+		x->te = 1;
+	else if (IS("Retry-After")) {
+		copy_value(num, sizeof(num), v, vlen);
+		if (pd_parse_u64(num, &n) == 0)
+			x->retry_after = n > 3600 ? 3600 : (long)n;
+	}
+#undef IS
+}
+
 static size_t
 header_cb(char *p, size_t size, size_t nmemb, void *arg)
 {
 	struct xfer *x = arg;
 	size_t len = size * nmemb, nlen, vlen;
 	const char *colon, *v;
-	char num[24];
-	uint64_t cl;
 
 	if (x->aborted)
 		return 0;
@@ -224,47 +289,7 @@ header_cb(char *p, size_t size, size_t nmemb, void *arg)
 	}
 	while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
 		vlen--;
-#define IS(name) (nlen == sizeof(name) - 1 && strncasecmp(p, name, nlen) == 0)
-	if (IS("Location")) {
-		if (x->location != NULL)
-			x->location_err = "more than one Location header";
-		else if (vlen > REG_LOCATION_MAX)
-			x->location_err = "Location is longer than 8192 bytes";
-		else if (memchr(v, '\r', vlen) != NULL ||
-		    memchr(v, '\0', vlen) != NULL)
-			x->location_err = "Location contains CR or NUL";
-		else {
-			x->location = xmalloc(vlen + 1);
-			copy_value(x->location, vlen + 1, v, vlen);
-		}
-	} else if (IS("WWW-Authenticate")) {
-		x->wa_seen = 1;
-		if (!x->wa_bad && wwwauth_parse(&x->wa, v, vlen, &x->wa_err) == -1)
-			x->wa_bad = 1;
-	} else if (IS("Content-Type"))
-		copy_value(x->ctype, sizeof(x->ctype), v, vlen);
-	else if (IS("Docker-Content-Digest"))
-		copy_value(x->dcd, sizeof(x->dcd), v, vlen);
-	else if (IS("Content-Length")) {
-		if (vlen == 0 || vlen >= sizeof(num))
-			x->cl_bad = 1;
-		else {
-			copy_value(num, sizeof(num), v, vlen);
-			if (pd_parse_u64(num, &cl) == -1)
-				x->cl_bad = 1;
-			else if (x->ncl > 0 && cl != x->cl)
-				x->cl_conflict = 1;
-			x->cl = cl;
-		}
-		x->ncl++;
-	} else if (IS("Transfer-Encoding"))
-		x->te = 1;
-	else if (IS("Retry-After")) {
-		copy_value(num, sizeof(num), v, vlen);
-		if (pd_parse_u64(num, &cl) == 0)
-			x->retry_after = cl > 3600 ? 3600 : (long)cl;
-	}
-#undef IS
+	header_field(x, p, nlen, v, vlen);
 	return len;
 }
 
@@ -403,14 +428,89 @@ lower_first(char *s)
 		s[0] = (char)tolower((unsigned char)s[0]);
 }
 
+/* libcurl's codes for a failed TLS handshake or TLS set-up. */
+static int
+is_tls_code(CURLcode rc)
+{
+	static const CURLcode tls[] = { CURLE_SSL_CONNECT_ERROR,
+	    CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM,
+	    CURLE_SSL_CIPHER, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR,
+	    CURLE_SSL_INVALIDCERTSTATUS, CURLE_SSL_PINNEDPUBKEYNOTMATCH,
+	    CURLE_SSL_CLIENTCERT, CURLE_SSL_CRL_BADFILE,
+	    CURLE_SSL_SHUTDOWN_FAILED, CURLE_SSL_ENGINE_NOTFOUND,
+	    CURLE_SSL_ENGINE_SETFAILED, CURLE_SSL_ENGINE_INITFAILED,
+	    CURLE_USE_SSL_FAILED };
+	size_t i;
+
+	for (i = 0; i < sizeof(tls) / sizeof(tls[0]); i++)
+		if (tls[i] == rc)
+			return 1;
+	return 0;
+}
+
+/* libcurl's codes for a response we refuse to take. */
+static int
+is_refused_code(CURLcode rc)
+{
+	return rc == CURLE_WEIRD_SERVER_REPLY || rc == CURLE_HTTP2 ||
+	    rc == CURLE_HTTP2_STREAM || rc == CURLE_BAD_CONTENT_ENCODING ||
+	    rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_TOO_MANY_REDIRECTS ||
+	    rc == CURLE_FILESIZE_EXCEEDED;
+}
+
+/* CURLE_COULDNT_CONNECT: our address rule, or the OS's reason. */
+static int
+fail_connect(struct fetch *f, struct xfer *x, const char *eb,
+    const char *peer, struct pd_err *e)
+{
+	char oe[CURL_ERROR_SIZE];
+	long oserr = 0;
+
+	if (x->addr_refused)
+		return pd_errf(e, PD_E_PROTO, "%s refused: %s %s resolves to "
+		    "%s, a %s address, and the registry's address is not",
+		    x->role == ROLE_TOKEN ? "token realm" : "redirect",
+		    reg_who(x), x->o.key, x->addr_ip,
+		    reg_addr_class_name(x->addr_cls));
+	curl_easy_getinfo(f->c->curl, CURLINFO_OS_ERRNO, &oserr);
+	if (oserr == ECONNREFUSED)
+		snprintf(oe, sizeof(oe), "connection refused");
+	else if (oserr != 0) {
+		snprintf(oe, sizeof(oe), "%s", strerror((int)oserr));
+		lower_first(oe);
+	} else
+		snprintf(oe, sizeof(oe), "%s", eb);
+	return pd_errf(e, PD_E_UNAVAIL, "cannot connect to %s: %s", peer, oe);
+}
+
+/* CURLE_OPERATION_TIMEDOUT: which of our three timeouts it was. */
+static int
+fail_timeout(struct fetch *f, const char *eb, const char *peer,
+    struct pd_err *e)
+{
+	struct reg_client *c = f->c;
+	curl_off_t conn = 0;
+
+	curl_easy_getinfo(c->curl, CURLINFO_CONNECT_TIME_T, &conn);
+	if (conn == 0 && strstr(eb, "onnection timed out") != NULL)
+		return pd_errf(e, PD_E_UNAVAIL, "cannot connect to %s: timed "
+		    "out after %ld s", peer, c->to.connect);
+	if (strstr(eb, "too slow") != NULL)
+		return pd_errf(e, PD_E_UNAVAIL, "timeout: %s sent less than "
+		    "%d byte/s for %ld s", peer, REG_LOW_SPEED_LIMIT,
+		    c->to.low_speed_time);
+	return pd_errf(e, PD_E_UNAVAIL, "timeout: the %s download did not "
+	    "finish within %ld s (%s)", f->r->kind == REG_BLOB ? "blob" :
+	    "manifest", f->deadline_s, peer);
+}
+
 /* Turn a failed curl_easy_perform into an error that names the peer. */
 static int
 curl_fail(struct fetch *f, struct xfer *x, CURLcode rc, struct pd_err *e)
 {
 	struct reg_client *c = f->c;
-	char eb[CURL_ERROR_SIZE], peer[640], oe[CURL_ERROR_SIZE];
+	char eb[CURL_ERROR_SIZE], peer[640];
 	curl_off_t conn = 0;
-	long oserr = 0;
 
 	snprintf(eb, sizeof(eb), "%s", c->errbuf[0] != '\0' ? c->errbuf :
 	    curl_easy_strerror(rc));
@@ -421,56 +521,21 @@ curl_fail(struct fetch *f, struct xfer *x, CURLcode rc, struct pd_err *e)
 	snprintf(peer, sizeof(peer), "%s %s%s", reg_who(x), x->is_registry &&
 	    x->role != ROLE_TOKEN ? f->name : x->o.key, f->r->proxy != NULL &&
 	    f->r->proxy[0] != '\0' ? " (through the configured proxy)" : "");
+	if (is_tls_code(rc))
+		return pd_errf(e, PD_E_UNAVAIL, "TLS error talking to %s: %s", peer,
+		    eb);
+	if (is_refused_code(rc))
+		return pd_errf(e, PD_E_PROTO, "%s sent a response we refuse: %s",
+		    peer, eb);
 	switch (rc) {
 	case CURLE_COULDNT_RESOLVE_HOST:
 		return pd_errf(e, PD_E_UNAVAIL, "cannot resolve %s: %s", peer, eb);
 	case CURLE_COULDNT_RESOLVE_PROXY:
 		return pd_errf(e, PD_E_UNAVAIL, "cannot resolve the proxy: %s", eb);
 	case CURLE_COULDNT_CONNECT:
-		if (x->addr_refused)
-			return pd_errf(e, PD_E_PROTO, "%s refused: %s %s resolves to "
-			    "%s, a %s address, and the registry's address is not",
-			    x->role == ROLE_TOKEN ? "token realm" : "redirect",
-			    reg_who(x), x->o.key, x->addr_ip,
-			    reg_addr_class_name(x->addr_cls));
-		curl_easy_getinfo(c->curl, CURLINFO_OS_ERRNO, &oserr);
-		if (oserr == ECONNREFUSED)
-			snprintf(oe, sizeof(oe), "connection refused");
-		else if (oserr != 0) {
-			snprintf(oe, sizeof(oe), "%s", strerror((int)oserr));
-			lower_first(oe);
-		} else
-			snprintf(oe, sizeof(oe), "%s", eb);
-		return pd_errf(e, PD_E_UNAVAIL, "cannot connect to %s: %s", peer, oe);
+		return fail_connect(f, x, eb, peer, e);
 	case CURLE_OPERATION_TIMEDOUT:
-		curl_easy_getinfo(c->curl, CURLINFO_CONNECT_TIME_T, &conn);
-		if (conn == 0 && strstr(eb, "onnection timed out") != NULL)
-			return pd_errf(e, PD_E_UNAVAIL, "cannot connect to %s: timed "
-			    "out after %ld s", peer, c->to.connect);
-		if (strstr(eb, "too slow") != NULL)
-			return pd_errf(e, PD_E_UNAVAIL, "timeout: %s sent less than "
-			    "%d byte/s for %ld s", peer, REG_LOW_SPEED_LIMIT,
-			    c->to.low_speed_time);
-		return pd_errf(e, PD_E_UNAVAIL, "timeout: the %s download did not "
-		    "finish within %ld s (%s)", f->r->kind == REG_BLOB ? "blob" :
-		    "manifest", f->deadline_s, peer);
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CIPHER:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_ISSUER_ERROR:
-	case CURLE_SSL_INVALIDCERTSTATUS:
-	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-	case CURLE_SSL_CLIENTCERT:
-	case CURLE_SSL_CRL_BADFILE:
-	case CURLE_SSL_SHUTDOWN_FAILED:
-	case CURLE_SSL_ENGINE_NOTFOUND:
-	case CURLE_SSL_ENGINE_SETFAILED:
-	case CURLE_SSL_ENGINE_INITFAILED:
-	case CURLE_USE_SSL_FAILED:
-		return pd_errf(e, PD_E_UNAVAIL, "TLS error talking to %s: %s", peer,
-		    eb);
+		return fail_timeout(f, eb, peer, e);
 	case CURLE_PARTIAL_FILE:
 		return pd_errf(e, PD_E_UNAVAIL, "connection to %s closed before the "
 		    "whole response arrived: %s", peer, eb);
@@ -488,15 +553,6 @@ curl_fail(struct fetch *f, struct xfer *x, CURLcode rc, struct pd_err *e)
 	case CURLE_OUT_OF_MEMORY:
 		return pd_errf(e, PD_E_LIMIT, "%s sent a response libcurl would not "
 		    "buffer (a header line over 100 KiB?): %s", peer, eb);
-	case CURLE_WEIRD_SERVER_REPLY:
-	case CURLE_HTTP2:
-	case CURLE_HTTP2_STREAM:
-	case CURLE_BAD_CONTENT_ENCODING:
-	case CURLE_UNSUPPORTED_PROTOCOL:
-	case CURLE_TOO_MANY_REDIRECTS:
-	case CURLE_FILESIZE_EXCEEDED:
-		return pd_errf(e, PD_E_PROTO, "%s sent a response we refuse: %s",
-		    peer, eb);
 	default:
 		return pd_errf(e, PD_E_UNAVAIL, "request to %s failed: %s", peer,
 		    eb);
@@ -560,35 +616,13 @@ log_url(const char *method, const char *url, long status)
 	log_debug("%s %s -> %ld", method, buf, status);
 }
 
-/* Run one HTTP request for x; the response is in x afterwards. */
-static int
-xfer_run(struct fetch *f, struct xfer *x, const char *authz,
-    const char *post, struct pd_err *e)
+/* The request's header lines; NULL if there are none. */
+static struct curl_slist *
+xfer_headers(struct fetch *f, struct xfer *x, const char *authz,
+    const char *post)
 {
-	struct reg_client *c = f->c;
-	CURL *h = c->curl;
 	struct curl_slist *hdrs = NULL, *t;
-	struct curl_blob ca, cert, key;
-	const struct tlsmat *m;
-	char *cabuf = NULL;
-	uint64_t now = pd_now_ms();
 	char ctline[PD_STR_SHORT + 32];
-	CURLcode rc;
-	int ret = -1;
-
-	if (++f->nreq > (f->maxreq > 0 ? f->maxreq : REG_MAX_REQUESTS))
-		return pd_errf(e, PD_E_PROTO, "gave up after %u HTTP requests for "
-		    "one %s %s", f->maxreq > 0 ? f->maxreq : REG_MAX_REQUESTS,
-		    f->maxreq > 0 ? "upload to" : "download from", f->name);
-	if (now >= f->deadline)
-		return pd_errf(e, PD_E_UNAVAIL, "timeout: the %s download did not "
-		    "finish within %ld s", f->r->kind == REG_BLOB ? "blob" :
-		    "manifest", f->deadline_s);
-	curl_easy_reset(h);
-	c->errbuf[0] = '\0';
-	x->buf = xmalloc(x->bufmax + 1);
-	x->buf[0] = '\0';
-	xfer_reset_headers(x);
 
 	if (f->r->kind == REG_MANIFEST && x->role == ROLE_REGISTRY)
 		hdrs = curl_slist_append(hdrs, "Accept: " REG_MT_SCHEMA2 ", "
@@ -612,6 +646,16 @@ xfer_run(struct fetch *f, struct xfer *x, const char *authz,
 	/* Never "Expect: 100-continue", never a Proxy-Authorization leak. */
 	if ((t = curl_slist_append(hdrs, "Expect:")) != NULL)
 		hdrs = t;
+	return hdrs;
+}
+
+/* What every request sets: no redirects, no netrc, limits, callbacks. */
+static void
+xfer_setopt_common(struct fetch *f, struct xfer *x, struct curl_slist *hdrs,
+    uint64_t now)
+{
+	struct reg_client *c = f->c;
+	CURL *h = c->curl;
 
 	curl_easy_setopt(h, CURLOPT_URL, x->url);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -638,6 +682,14 @@ xfer_run(struct fetch *f, struct xfer *x, const char *authz,
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, opensocket_cb);
 	curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, x);
+}
+
+/* The method: the token POST, or the push's HEAD/POST/PUT/PATCH, or GET. */
+static void
+xfer_setopt_method(struct fetch *f, struct xfer *x, const char *post)
+{
+	CURL *h = f->c->curl;
+
 	if (post != NULL) {
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(post));
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, post);
@@ -660,7 +712,41 @@ xfer_run(struct fetch *f, struct xfer *x, const char *authz,
 			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, f->method);
 	} else
 		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-	/* Trust only what the broker sent: no compiled-in CA file or dir. */
+}
+
+/* The client certificate or key for origin, if the broker sent one. */
+static void
+client_pem(struct reg_client *c, int kind, const char *origin)
+{
+	const struct tlsmat *m;
+	struct curl_blob b;
+
+	if ((m = reg_tls_find(c, kind, origin)) == NULL)
+		return;
+	b.data = m->pem;
+	b.len = m->len;
+	b.flags = CURL_BLOB_COPY;
+	if (kind == PD_TLS_CERT) {
+		curl_easy_setopt(c->curl, CURLOPT_SSLCERTTYPE, "PEM");
+		curl_easy_setopt(c->curl, CURLOPT_SSLCERT_BLOB, &b);
+	} else {
+		curl_easy_setopt(c->curl, CURLOPT_SSLKEYTYPE, "PEM");
+		curl_easy_setopt(c->curl, CURLOPT_SSLKEY_BLOB, &b);
+	}
+}
+
+/*
+ * TLS: trust only what the broker sent, no compiled-in CA file or dir.
+ * *cabuf is the CA bundle libcurl copied; the caller frees it.
+ */
+static int
+xfer_setopt_tls(struct fetch *f, struct xfer *x, char **cabuf,
+    struct pd_err *e)
+{
+	struct reg_client *c = f->c;
+	CURL *h = c->curl;
+	struct curl_blob ca;
+
 	curl_easy_setopt(h, CURLOPT_CAINFO, NULL);
 	curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
@@ -668,58 +754,79 @@ xfer_run(struct fetch *f, struct xfer *x, const char *authz,
 	curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	/* Debian's openssl.cnf level, which is unreachable in the chroot. */
 	curl_easy_setopt(h, CURLOPT_SSL_CIPHER_LIST, "DEFAULT:@SECLEVEL=2");
-	if (strcmp(x->o.scheme, "https") == 0) {
-		if ((cabuf = reg_ca_for(c, x->o.key, &ca.len)) == NULL) {
-			pd_errf(e, PD_E_UNAVAIL, "no CA certificates were given for "
-			    "%s %s: cannot verify its TLS certificate", reg_who(x),
-			    x->o.key);
-			goto out;
-		}
-		ca.data = cabuf;
-		ca.flags = CURL_BLOB_COPY;
-		curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &ca);
-		if ((m = reg_tls_find(c, PD_TLS_CERT, x->o.key)) != NULL) {
-			cert.data = m->pem;
-			cert.len = m->len;
-			cert.flags = CURL_BLOB_COPY;
-			curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
-			curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &cert);
-		}
-		if ((m = reg_tls_find(c, PD_TLS_KEY, x->o.key)) != NULL) {
-			key.data = m->pem;
-			key.len = m->len;
-			key.flags = CURL_BLOB_COPY;
-			curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
-			curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &key);
-		}
-	}
+	if (strcmp(x->o.scheme, "https") != 0)
+		return 0;
+	if ((*cabuf = reg_ca_for(c, x->o.key, &ca.len)) == NULL)
+		return pd_errf(e, PD_E_UNAVAIL, "no CA certificates were given for "
+		    "%s %s: cannot verify its TLS certificate", reg_who(x),
+		    x->o.key);
+	ca.data = *cabuf;
+	ca.flags = CURL_BLOB_COPY;
+	curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &ca);
+	client_pem(c, PD_TLS_CERT, x->o.key);
+	client_pem(c, PD_TLS_KEY, x->o.key);
+	return 0;
+}
 
-	rc = curl_easy_perform(h);
+/* curl_easy_perform and what its outcome means for x. */
+static int
+xfer_perform(struct fetch *f, struct xfer *x, const char *post,
+    struct pd_err *e)
+{
+	CURLcode rc;
+
+	rc = curl_easy_perform(f->c->curl);
 	if (x->aborted) {
 		*e = x->abort_err;
-		goto out;
+		return -1;
 	}
 	if (rc == CURLE_WRITE_ERROR && x->capped)
 		rc = CURLE_OK;
-	if (rc != CURLE_OK) {
-		curl_fail(f, x, rc, e);
-		goto out;
-	}
-	if (!x->hdr_done) {
-		pd_errf(e, PD_E_PROTO, "%s %s sent no complete response", reg_who(x),
-		    x->o.key);
-		goto out;
-	}
+	if (rc != CURLE_OK)
+		return curl_fail(f, x, rc, e);
+	if (!x->hdr_done)
+		return pd_errf(e, PD_E_PROTO, "%s %s sent no complete response",
+		    reg_who(x), x->o.key);
 	log_url(post != NULL ? "POST" : x->role == ROLE_REGISTRY &&
 	    f->method != NULL ? f->method : "GET", x->url, x->status);
-	ret = 0;
-out:
+	return 0;
+}
+
+/* Run one HTTP request for x; the response is in x afterwards. */
+static int
+xfer_run(struct fetch *f, struct xfer *x, const char *authz,
+    const char *post, struct pd_err *e)
+{
+	CURL *h = f->c->curl;
+	struct curl_slist *hdrs;
+	char *cabuf = NULL;
+	uint64_t now = pd_now_ms();
+	int ret;
+
+	if (++f->nreq > (f->maxreq > 0 ? f->maxreq : REG_MAX_REQUESTS))
+		return pd_errf(e, PD_E_PROTO, "gave up after %u HTTP requests for "
+		    "one %s %s", f->maxreq > 0 ? f->maxreq : REG_MAX_REQUESTS,
+		    f->maxreq > 0 ? "upload to" : "download from", f->name);
+	if (now >= f->deadline)
+		return pd_errf(e, PD_E_UNAVAIL, "timeout: the %s download did not "
+		    "finish within %ld s", f->r->kind == REG_BLOB ? "blob" :
+		    "manifest", f->deadline_s);
+	curl_easy_reset(h);
+	f->c->errbuf[0] = '\0';
+	x->buf = xmalloc(x->bufmax + 1);
+	x->buf[0] = '\0';
+	xfer_reset_headers(x);
+	hdrs = xfer_headers(f, x, authz, post);
+	xfer_setopt_common(f, x, hdrs, now);
+	xfer_setopt_method(f, x, post);
+	ret = xfer_setopt_tls(f, x, &cabuf, e);
+	if (ret == 0)
+		ret = xfer_perform(f, x, post, e);
 	/* The handle keeps no pointer into our buffers past this point. */
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
 	curl_slist_free_all(hdrs);
-	if (cabuf != NULL)
-		free(cabuf);
+	free(cabuf);
 	return ret;
 }
 

@@ -123,6 +123,13 @@ struct xfer {
 	char		 addr_ip[INET6_ADDRSTRLEN];
 };
 
+/* The job's authentication for the next registry request. */
+struct auth {
+	char	*authz;		/* "Authorization: ..." or NULL */
+	int	 kind;		/* enum authkind */
+	char	 key[1024];	/* token cache key */
+};
+
 enum authkind {
 	AUTH_NONE,
 	AUTH_BASIC,		/* user credentials, sent to the registry */
@@ -143,15 +150,14 @@ const struct tlsmat *reg_tls_find(struct reg_client *, int, const char *);
 
 /* reg_auth.c: credentials and tokens */
 void	reg_token_free(struct token *);
-struct token *reg_token_lookup(struct reg_client *, const char *);
-void	reg_token_drop(struct reg_client *, const char *);
-int	reg_basic_known(struct reg_client *, const char *);
 char	*reg_basic_header(const char *, const char *);
 void	reg_free_secret(char **);
 int	reg_has_creds(const struct reg_req *);
-void	reg_token_key(const struct fetch *, char *, size_t);
 int	reg_answer_challenge(struct fetch *, struct xfer *, char **, int *,
 	    struct pd_err *);
+void	reg_auth_start(struct fetch *, struct auth *);
+int	reg_call(struct fetch *, const char *, int, struct auth *,
+	    struct xfer **, struct pd_err *);
 
 /* reg_http.c: requests */
 const char *reg_status_text(long);
@@ -165,6 +171,7 @@ int	reg_retryable(long);
 void	reg_sleep_ms(uint64_t);
 
 /* reg_pull.c: fetch state and failures */
+int	reg_check_target(const struct reg_req *, struct pd_err *);
 int	reg_fail_status(struct fetch *, struct xfer *, int, struct pd_err *);
 void	reg_fetch_init(struct fetch *, struct reg_client *,
 	    const struct reg_req *);

@@ -28,11 +28,10 @@ what_ref(const struct reg_req *r, char *buf, size_t len)
 	    pd_digest_valid(r->reference) ? "@" : ":", r->reference);
 }
 
-static int
-check_request(const struct reg_req *r, struct pd_err *e)
+/* Scheme, host and repository of a fetch or push request. */
+int
+reg_check_target(const struct reg_req *r, struct pd_err *e)
 {
-	if (r->kind != REG_MANIFEST && r->kind != REG_BLOB)
-		return pd_errf(e, PD_E_INVAL, "unknown fetch kind %d", r->kind);
 	if (r->scheme == NULL || (strcmp(r->scheme, "https") != 0 &&
 	    strcmp(r->scheme, "http") != 0))
 		return pd_errf(e, PD_E_INVAL, "scheme must be http or https");
@@ -40,6 +39,16 @@ check_request(const struct reg_req *r, struct pd_err *e)
 		return pd_errf(e, PD_E_INVAL, "invalid registry host");
 	if (r->repo == NULL || !reg_valid_repo(r->repo))
 		return pd_errf(e, PD_E_INVAL, "invalid repository name");
+	return 0;
+}
+
+static int
+check_request(const struct reg_req *r, struct pd_err *e)
+{
+	if (r->kind != REG_MANIFEST && r->kind != REG_BLOB)
+		return pd_errf(e, PD_E_INVAL, "unknown fetch kind %d", r->kind);
+	if (reg_check_target(r, e) == -1)
+		return -1;
 	if (r->reference == NULL)
 		return pd_errf(e, PD_E_INVAL, "no reference");
 	if (r->kind == REG_BLOB && !pd_digest_valid(r->reference))
@@ -162,11 +171,10 @@ reg_fetch(struct reg_client *c, const struct reg_req *r, struct reg_res *res,
     struct pd_err *e)
 {
 	struct fetch f;
+	struct auth a;
 	struct xfer *x = NULL;
-	struct token *t;
-	char *url = NULL, *authz = NULL, key[1024];
-	int kind = AUTH_NONE, rounds = 0, retries = 0, rc = -1;
-	uint64_t wait;
+	char *url = NULL;
+	int rc = -1;
 
 	memset(res, 0, sizeof(*res));
 	if (check_request(r, e) == -1)
@@ -177,72 +185,26 @@ reg_fetch(struct reg_client *c, const struct reg_req *r, struct reg_res *res,
 		    pd_digest_hex(r->reference));
 	if ((f.sha = pd_sha256_new()) == NULL)
 		return pd_errf(e, PD_E_INTERNAL, "cannot start SHA-256");
+	a.authz = NULL;
 	url = xasprintf("%s://%s/v2/%s/%s/%s", r->scheme, r->host, r->repo,
 	    r->kind == REG_MANIFEST ? "manifests" : "blobs", r->reference);
 	if (reg_url_origin(url, &f.reg) == -1) {
 		pd_errf(e, PD_E_INVAL, "cannot build a URL for %s", r->host);
 		goto out;
 	}
-
-	/* Start with what earlier requests of this job learned. */
-	reg_token_key(&f, key, sizeof(key));
-	if ((t = reg_token_lookup(c, key)) != NULL) {
-		authz = xstrdup(t->value);
-		kind = AUTH_BEARER_CACHED;
-	} else if (reg_basic_known(c, f.reg.key) && reg_has_creds(r) && !r->idtoken) {
-		authz = reg_basic_header(r->username, r->secret);
-		kind = AUTH_BASIC_CACHED;
-	}
-
-	for (;;) {
-		if (reg_request(&f, url, ROLE_REGISTRY, authz, &f.reg, 1,
-		    REG_ERRBODY_MAX, NULL, &x, e) == -1)
-			goto out;
-		if (x->status == 200 && x->to_fd)
-			break;
-		/*
-		 * Answer a challenge when we sent nothing, or only what an
-		 * earlier request of the job learned; at most twice.
-		 */
-		if (x->status == 401 && x->is_registry && rounds < 2 &&
-		    (kind == AUTH_NONE || kind == AUTH_BEARER_CACHED ||
-		    kind == AUTH_BASIC_CACHED)) {
-			if (kind == AUTH_BEARER_CACHED)
-				reg_token_drop(c, key);
-			reg_free_secret(&authz);
-			kind = AUTH_NONE;
-			rounds++;
-			if (reg_answer_challenge(&f, x, &authz, &kind, e) == -1)
-				goto out;
-			reg_xfer_free(x);
-			x = NULL;
-			continue;
-		}
-		if (reg_retryable(x->status) && retries < REG_RETRIES) {
-			retries++;
-			wait = (uint64_t)(x->retry_after >= 0 ? x->retry_after : 1) *
-			    1000;
-			if (wait > REG_RETRY_WAIT_MAX * 1000)
-				wait = REG_RETRY_WAIT_MAX * 1000;
-			if (pd_now_ms() + wait >= f.deadline)
-				wait = 0;
-			log_debug("%s answered %ld; retrying in %llu ms", f.name,
-			    x->status, (unsigned long long)wait);
-			reg_sleep_ms(wait);
-			reg_xfer_free(x);
-			x = NULL;
-			continue;
-		}
-		reg_fail_status(&f, x, kind, e);
+	reg_auth_start(&f, &a);
+	if (reg_call(&f, url, 1, &a, &x, e) == -1)
 		goto out;
-	}
-	rc = finish(&f, x, res, e);
+	if (x->status == 200)
+		rc = finish(&f, x, res, e);
+	else
+		reg_fail_status(&f, x, a.kind, e);
 out:
 	if (rc == -1)
 		reg_sanitize(e->msg, sizeof(e->msg) - 1);
 	reg_xfer_free(x);
 	free(url);
-	reg_free_secret(&authz);
+	reg_free_secret(&a.authz);
 	pd_sha256_free(f.sha);
 	return rc;
 }

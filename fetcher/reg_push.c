@@ -18,74 +18,56 @@
 #include "util.h"
 #include "wwwauth.h"
 
-/*
- * One registry request of a push with the job's authentication: answer
- * a challenge (at most twice), retry 408/429/502/503/504.  Any other
- * final status is returned in *out for the caller to judge.
- */
-static int
-push_call(struct fetch *f, const char *url, char **authz, int *kind,
-    char *key, struct xfer **out, struct pd_err *e)
-{
-	struct xfer *x = NULL;
-	int rounds = 0, retries = 0;
-	uint64_t wait;
+/* One push: the transfer, its authentication and the last response. */
+struct push {
+	struct fetch	 f;
+	struct auth	 a;
+	struct reg_res	*res;
+	struct xfer	*x;		/* the last response, or NULL */
+	char		*loc;		/* blob upload URL */
+	char		 what[PD_STR_SHORT + 16];	/* "blob sha256:..." */
+};
 
-	*out = NULL;
-	for (;;) {
-		if (reg_request(f, url, ROLE_REGISTRY, *authz, &f->reg, 0,
-		    REG_ERRBODY_MAX, NULL, &x, e) == -1)
-			return -1;
-		if (x->status == 401 && x->is_registry && rounds < 2 &&
-		    (*kind == AUTH_NONE || *kind == AUTH_BEARER_CACHED ||
-		    *kind == AUTH_BASIC_CACHED)) {
-			if (*kind == AUTH_BEARER_CACHED)
-				reg_token_drop(f->c, key);
-			reg_free_secret(authz);
-			*kind = AUTH_NONE;
-			rounds++;
-			if (reg_answer_challenge(f, x, authz, kind, e) == -1) {
-				reg_xfer_free(x);
-				return -1;
-			}
-			reg_xfer_free(x);
-			continue;
-		}
-		if (reg_retryable(x->status) && retries < REG_RETRIES) {
-			retries++;
-			wait = (uint64_t)(x->retry_after >= 0 ? x->retry_after : 1) *
-			    1000;
-			if (wait > REG_RETRY_WAIT_MAX * 1000)
-				wait = REG_RETRY_WAIT_MAX * 1000;
-			if (pd_now_ms() + wait >= f->deadline)
-				wait = 0;
-			reg_sleep_ms(wait);
-			reg_xfer_free(x);
-			continue;
-		}
-		*out = x;
-		return 0;
-	}
+/* One request of the push; its response replaces p->x. */
+static int
+push_call(struct push *p, const char *url, struct pd_err *e)
+{
+	reg_xfer_free(p->x);
+	p->x = NULL;
+	return reg_call(&p->f, url, 0, &p->a, &p->x, e);
 }
 
 static int
-push_fail(struct fetch *f, struct xfer *x, int kind, const char *what,
-    struct pd_err *e)
+push_fail(struct push *p, struct pd_err *e)
 {
+	struct fetch *f = &p->f;
+	struct xfer *x = p->x;
 	char code[64], msg[256];
 
 	if (x->status == 401 || x->status == 403)
-		return reg_fail_status(f, x, kind, e);
+		return reg_fail_status(f, x, p->a.kind, e);
 	reg_error_detail(x, code, sizeof(code), msg, sizeof(msg));
 	if (strcmp(code, "DIGEST_INVALID") == 0)
 		return pd_errf(e, PD_E_DIGEST, "digest mismatch: registry %s "
-		    "rejected %s: %s", f->name, what, msg[0] ? msg :
+		    "rejected %s: %s", f->name, p->what, msg[0] ? msg :
 		    "digest invalid");
 	return pd_errf(e, x->status >= 500 ? PD_E_UNAVAIL : PD_E_PROTO,
 	    "%s %s answered %ld %s to the %s of %s%s%s%s%s", reg_who(x),
 	    x->is_registry ? f->name : x->o.key, x->status,
-	    reg_status_text(x->status), f->method ? f->method : "GET", what,
+	    reg_status_text(x->status), f->method ? f->method : "GET", p->what,
 	    code[0] ? ": " : "", code, msg[0] ? ": " : "", msg);
+}
+
+/* The call's status is one of the two given, or the push fails. */
+static int
+push_expect(struct push *p, const char *url, long s1, long s2,
+    struct pd_err *e)
+{
+	if (push_call(p, url, e) == -1)
+		return -1;
+	if (p->x->status != s1 && p->x->status != s2)
+		return push_fail(p, e);
+	return 0;
 }
 
 /*
@@ -121,28 +103,13 @@ with_digest(const char *url, const char *digest)
 	    digest);
 }
 
-int
-reg_push(struct reg_client *c, const struct reg_req *r, struct reg_res *res,
-    struct pd_err *e)
+static int
+check_push(const struct reg_req *r, struct pd_err *e)
 {
-	struct fetch f;
-	struct xfer *x = NULL;
-	struct token *t;
-	char *url = NULL, *loc = NULL, *authz = NULL, key[1024];
-	char acc[PD_STR_SHORT + 16], range[64], what[PD_STR_SHORT + 16];
-	uint64_t off, n;
-	int kind = AUTH_NONE, rc = -1;
-
-	memset(res, 0, sizeof(*res));
 	if (r->kind != REG_PUSH_BLOB && r->kind != REG_PUSH_MANIFEST)
 		return pd_errf(e, PD_E_INVAL, "unknown push kind %d", r->kind);
-	if (r->scheme == NULL || (strcmp(r->scheme, "https") != 0 &&
-	    strcmp(r->scheme, "http") != 0))
-		return pd_errf(e, PD_E_INVAL, "scheme must be http or https");
-	if (r->host == NULL || !reg_valid_host(r->host))
-		return pd_errf(e, PD_E_INVAL, "invalid registry host");
-	if (r->repo == NULL || !reg_valid_repo(r->repo))
-		return pd_errf(e, PD_E_INVAL, "invalid repository name");
+	if (reg_check_target(r, e) == -1)
+		return -1;
 	if (r->reference == NULL || (r->kind == REG_PUSH_BLOB ?
 	    !pd_digest_valid(r->reference) : !reg_valid_tag(r->reference)))
 		return pd_errf(e, PD_E_INVAL, "invalid %s", r->kind ==
@@ -156,155 +123,216 @@ reg_push(struct reg_client *c, const struct reg_req *r, struct reg_res *res,
 		return pd_errf(e, PD_E_INVAL, "invalid media type");
 	if (r->infd < 0)
 		return pd_errf(e, PD_E_INVAL, "no input file descriptor");
-	reg_fetch_init(&f, c, r);
-	f.maxreq = REG_MAX_REQUESTS + (unsigned)(r->max_size / REG_PUSH_CHUNK);
-	snprintf(f.progress_id, sizeof(f.progress_id), "%s",
-	    r->kind == REG_PUSH_BLOB ? pd_digest_hex(r->reference) : "");
-	snprintf(what, sizeof(what), "%s %s", r->kind == REG_PUSH_BLOB ? "blob" :
-	    "manifest", r->reference);
-	url = xasprintf("%s://%s/v2/%s/%s", r->scheme, r->host, r->repo,
-	    r->kind == REG_PUSH_BLOB ? "blobs/" : "manifests/");
-	if (reg_url_origin(url, &f.reg) == -1) {
-		pd_errf(e, PD_E_INVAL, "cannot build a URL for %s", r->host);
-		goto out;
-	}
-	reg_token_key(&f, key, sizeof(key));
-	if ((t = reg_token_lookup(c, key)) != NULL) {
-		authz = xstrdup(t->value);
-		kind = AUTH_BEARER_CACHED;
-	} else if (reg_basic_known(c, f.reg.key) && reg_has_creds(r) && !r->idtoken) {
-		authz = reg_basic_header(r->username, r->secret);
-		kind = AUTH_BASIC_CACHED;
-	}
+	return 0;
+}
 
-	if (r->kind == REG_PUSH_MANIFEST) {
-		free(url);
-		url = xasprintf("%s://%s/v2/%s/manifests/%s", r->scheme, r->host,
-		    r->repo, r->reference);
-		f.method = "PUT";
-		f.upload = 1;
-		f.ctype = r->media_type;
-		f.up_off = 0;
-		f.up_len = r->max_size;
-		if (push_call(&f, url, &authz, &kind, key, &x, e) == -1)
-			goto out;
-		if (x->status != 201 && x->status != 200) {
-			push_fail(&f, x, kind, what, e);
-			goto out;
-		}
-		res->outcome = PD_PUSHED_UPLOADED;
-		res->size = r->max_size;
-		goto done;
-	}
+/* A manifest: one PUT of the whole document. */
+static int
+push_manifest(struct push *p, struct pd_err *e)
+{
+	const struct reg_req *r = p->f.r;
+	char *url;
+	int rc;
 
-	/* 1. Is it there already? */
+	url = xasprintf("%s://%s/v2/%s/manifests/%s", r->scheme, r->host,
+	    r->repo, r->reference);
+	p->f.method = "PUT";
+	p->f.upload = 1;
+	p->f.ctype = r->media_type;
+	p->f.up_off = 0;
+	p->f.up_len = r->max_size;
+	rc = push_expect(p, url, 201, 200, e);
 	free(url);
+	if (rc == 0) {
+		p->res->outcome = PD_PUSHED_UPLOADED;
+		p->res->size = r->max_size;
+	}
+	return rc;
+}
+
+/* Blob, step 1: 1 if the registry has it already (HEAD), else 0. */
+static int
+blob_exists(struct push *p, struct pd_err *e)
+{
+	const struct reg_req *r = p->f.r;
+	char acc[PD_STR_SHORT + 16], *url;
+	int rc;
+
 	url = xasprintf("%s://%s/v2/%s/blobs/%s", r->scheme, r->host, r->repo,
 	    r->reference);
 	snprintf(acc, sizeof(acc), "Accept: %s, */*", r->media_type);
-	f.method = "HEAD";
-	f.accept = acc;
-	if (push_call(&f, url, &authz, &kind, key, &x, e) == -1)
-		goto out;
-	f.accept = NULL;
-	if (x->status == 200) {
-		res->outcome = PD_PUSHED_EXISTS;
-		goto done;
-	}
-	if (x->status != 404) {
-		push_fail(&f, x, kind, what, e);
-		goto out;
-	}
-	reg_xfer_free(x);
-	x = NULL;
-
-	/* 2. Mount from another repository, or start an upload. */
+	p->f.method = "HEAD";
+	p->f.accept = acc;
+	rc = push_call(p, url, e);
+	p->f.accept = NULL;
 	free(url);
-	url = xasprintf("%s://%s/v2/%s/blobs/uploads/", r->scheme, r->host,
-	    r->repo);
-	if (r->mount_from != NULL && r->mount_from[0] != '\0') {
-		free(url);
+	if (rc == -1)
+		return -1;
+	if (p->x->status == 200) {
+		p->res->outcome = PD_PUSHED_EXISTS;
+		return 1;
+	}
+	if (p->x->status != 404)
+		return push_fail(p, e);
+	return 0;
+}
+
+/*
+ * Blob, step 2: mount it from another repository, or start an upload.
+ * 1 if the blob is there now, 0 with p->loc the upload URL.
+ */
+static int
+blob_start(struct push *p, struct pd_err *e)
+{
+	const struct reg_req *r = p->f.r;
+	int mount = r->mount_from != NULL && r->mount_from[0] != '\0';
+	char *url;
+	int rc;
+
+	if (mount)
 		url = xasprintf("%s://%s/v2/%s/blobs/uploads/?mount=%s&from=%s",
 		    r->scheme, r->host, r->repo, r->reference, r->mount_from);
+	else
+		url = xasprintf("%s://%s/v2/%s/blobs/uploads/", r->scheme,
+		    r->host, r->repo);
+	p->f.method = "POST";
+	rc = push_call(p, url, e);
+	free(url);
+	if (rc == -1)
+		return -1;
+	if (p->x->status == 201) {
+		p->res->outcome = mount ? PD_PUSHED_MOUNTED : PD_PUSHED_EXISTS;
+		return 1;
 	}
-	f.method = "POST";
-	if (push_call(&f, url, &authz, &kind, key, &x, e) == -1)
-		goto out;
-	if (x->status == 201) {
-		res->outcome = r->mount_from != NULL && r->mount_from[0] != '\0' ?
-		    PD_PUSHED_MOUNTED : PD_PUSHED_EXISTS;
-		goto done;
-	}
-	if (x->status != 202) {
-		push_fail(&f, x, kind, what, e);
-		goto out;
-	}
-	if (upload_url(&f, x, &loc, e) == -1)
-		goto out;
+	if (p->x->status != 202)
+		return push_fail(p, e);
+	return upload_url(&p->f, p->x, &p->loc, e);
+}
 
-	/* 3. Chunks for large blobs, then the final PUT with the digest. */
-	f.method = "PATCH";
-	f.upload = 1;
-	f.ctype = "application/octet-stream";
-	off = 0;
-	while (r->max_size > REG_PUSH_MONOLITHIC_MAX && off < r->max_size) {
+/* Blob, step 3: a large blob goes in PATCHes; returns the bytes sent. */
+static int
+blob_chunks(struct push *p, uint64_t *sent, struct pd_err *e)
+{
+	struct fetch *f = &p->f;
+	const struct reg_req *r = f->r;
+	char range[64];
+	uint64_t off = 0, n;
+	int rc = 0;
+
+	f->method = "PATCH";
+	f->upload = 1;
+	f->ctype = "application/octet-stream";
+	while (rc == 0 && r->max_size > REG_PUSH_MONOLITHIC_MAX &&
+	    off < r->max_size) {
 		n = r->max_size - off;
 		if (n > REG_PUSH_CHUNK)
 			n = REG_PUSH_CHUNK;
-		f.up_off = off;
-		f.up_len = n;
+		f->up_off = off;
+		f->up_len = n;
 		snprintf(range, sizeof(range), "Content-Range: %llu-%llu",
 		    (unsigned long long)off, (unsigned long long)(off + n - 1));
-		f.range = range;
-		reg_xfer_free(x);
-		x = NULL;
-		if (push_call(&f, loc, &authz, &kind, key, &x, e) == -1)
-			goto out;
-		if (x->status != 202 && x->status != 204) {
-			push_fail(&f, x, kind, what, e);
-			goto out;
-		}
+		f->range = range;
+		if ((rc = push_expect(p, p->loc, 202, 204, e)) == -1)
+			break;
 		off += n;
-		if (x->location != NULL) {
-			free(loc);
-			if (upload_url(&f, x, &loc, e) == -1)
-				goto out;
+		if (p->x->location != NULL) {
+			free(p->loc);
+			rc = upload_url(f, p->x, &p->loc, e);
 		}
 	}
-	f.range = NULL;
-	f.method = "PUT";
-	f.up_off = off;
-	f.up_len = r->max_size - off;
-	f.upload = f.up_len > 0;
+	f->range = NULL;
+	*sent = off;
+	return rc;
+}
+
+/* Blob, step 4: the final PUT with the digest and what is left. */
+static int
+blob_put(struct push *p, uint64_t off, struct pd_err *e)
+{
+	struct fetch *f = &p->f;
+	const struct reg_req *r = f->r;
+	char *url;
+	int rc;
+
+	f->method = "PUT";
+	f->up_off = off;
+	f->up_len = r->max_size - off;
+	f->upload = f->up_len > 0;
+	url = with_digest(p->loc, r->reference);
+	if ((rc = push_call(p, url, e)) == 0 && p->x->status != 201 &&
+	    p->x->status != 200 && p->x->status != 204)
+		rc = push_fail(p, e);
 	free(url);
-	url = with_digest(loc, r->reference);
-	reg_xfer_free(x);
-	x = NULL;
-	if (push_call(&f, url, &authz, &kind, key, &x, e) == -1)
-		goto out;
-	if (x->status != 201 && x->status != 200 && x->status != 204) {
-		push_fail(&f, x, kind, what, e);
-		goto out;
+	if (rc == 0) {
+		p->res->outcome = PD_PUSHED_UPLOADED;
+		p->res->size = r->max_size;
 	}
-	res->outcome = PD_PUSHED_UPLOADED;
-	res->size = r->max_size;
-done:
+	return rc;
+}
+
+static int
+push_blob(struct push *p, struct pd_err *e)
+{
+	uint64_t off;
+	int rc;
+
+	if ((rc = blob_exists(p, e)) == 0 && (rc = blob_start(p, e)) == 0 &&
+	    (rc = blob_chunks(p, &off, e)) == 0)
+		rc = blob_put(p, off, e);
+	return rc == 1 ? 0 : rc;
+}
+
+/* What the registry says it stored must be what we pushed. */
+static int
+push_done(struct push *p, struct pd_err *e)
+{
+	const struct reg_req *r = p->f.r;
+	const struct xfer *x = p->x;
+
 	if (pd_digest_valid(x->dcd) && r->kind == REG_PUSH_BLOB &&
-	    strcmp(x->dcd, r->reference) != 0) {
-		pd_errf(e, PD_E_DIGEST, "digest mismatch: registry %s stored blob "
-		    "%s as %s", f.name, r->reference, x->dcd);
-		goto out;
-	}
-	res->http_status = x->status;
+	    strcmp(x->dcd, r->reference) != 0)
+		return pd_errf(e, PD_E_DIGEST, "digest mismatch: registry %s "
+		    "stored blob %s as %s", p->f.name, r->reference, x->dcd);
+	p->res->http_status = x->status;
 	if (pd_digest_valid(x->dcd))
-		snprintf(res->digest, sizeof(res->digest), "%s", x->dcd);
-	rc = 0;
-out:
+		snprintf(p->res->digest, sizeof(p->res->digest), "%s", x->dcd);
+	return 0;
+}
+
+int
+reg_push(struct reg_client *c, const struct reg_req *r, struct reg_res *res,
+    struct pd_err *e)
+{
+	struct push p;
+	char *url;
+	int rc = -1;
+
+	memset(res, 0, sizeof(*res));
+	if (check_push(r, e) == -1)
+		return -1;
+	memset(&p, 0, sizeof(p));
+	p.res = res;
+	reg_fetch_init(&p.f, c, r);
+	p.f.maxreq = REG_MAX_REQUESTS + (unsigned)(r->max_size / REG_PUSH_CHUNK);
+	snprintf(p.f.progress_id, sizeof(p.f.progress_id), "%s",
+	    r->kind == REG_PUSH_BLOB ? pd_digest_hex(r->reference) : "");
+	snprintf(p.what, sizeof(p.what), "%s %s", r->kind == REG_PUSH_BLOB ?
+	    "blob" : "manifest", r->reference);
+	url = xasprintf("%s://%s/v2/%s/%s", r->scheme, r->host, r->repo,
+	    r->kind == REG_PUSH_BLOB ? "blobs/" : "manifests/");
+	if (reg_url_origin(url, &p.f.reg) == -1)
+		pd_errf(e, PD_E_INVAL, "cannot build a URL for %s", r->host);
+	else {
+		reg_auth_start(&p.f, &p.a);
+		if ((r->kind == REG_PUSH_MANIFEST ? push_manifest(&p, e) :
+		    push_blob(&p, e)) == 0)
+			rc = push_done(&p, e);
+	}
 	if (rc == -1)
 		reg_sanitize(e->msg, sizeof(e->msg) - 1);
-	reg_xfer_free(x);
+	reg_xfer_free(p.x);
 	free(url);
-	free(loc);
-	reg_free_secret(&authz);
+	free(p.loc);
+	reg_free_secret(&p.a.authz);
 	return rc;
 }
