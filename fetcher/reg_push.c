@@ -126,6 +126,22 @@ check_push(const struct reg_req *r, struct pd_err *e)
 	return 0;
 }
 
+/* The PUT that ends a push: 201 or 200 (or 204 if ok204) stores it. */
+static int
+push_put(struct push *p, const char *url, int ok204, struct pd_err *e)
+{
+	long s;
+
+	if (push_call(p, url, e) == -1)
+		return -1;
+	s = p->x->status;
+	if (s != 201 && s != 200 && (!ok204 || s != 204))
+		return push_fail(p, e);
+	p->res->outcome = PD_PUSHED_UPLOADED;
+	p->res->size = p->f.r->max_size;
+	return 0;
+}
+
 /* A manifest: one PUT of the whole document. */
 static int
 push_manifest(struct push *p, struct pd_err *e)
@@ -141,12 +157,8 @@ push_manifest(struct push *p, struct pd_err *e)
 	p->f.ctype = r->media_type;
 	p->f.up_off = 0;
 	p->f.up_len = r->max_size;
-	rc = push_expect(p, url, 201, 200, e);
+	rc = push_put(p, url, 0, e);
 	free(url);
-	if (rc == 0) {
-		p->res->outcome = PD_PUSHED_UPLOADED;
-		p->res->size = r->max_size;
-	}
 	return rc;
 }
 
@@ -259,14 +271,8 @@ blob_put(struct push *p, uint64_t off, struct pd_err *e)
 	f->up_len = r->max_size - off;
 	f->upload = f->up_len > 0;
 	url = with_digest(p->loc, r->reference);
-	if ((rc = push_call(p, url, e)) == 0 && p->x->status != 201 &&
-	    p->x->status != 200 && p->x->status != 204)
-		rc = push_fail(p, e);
+	rc = push_put(p, url, 1, e);
 	free(url);
-	if (rc == 0) {
-		p->res->outcome = PD_PUSHED_UPLOADED;
-		p->res->size = r->max_size;
-	}
 	return rc;
 }
 
