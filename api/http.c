@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "http.h"
+#include "http_status.h"
 #include "util.h"
 
 #define API_VERSION	"1.51"
@@ -577,25 +578,7 @@ write_all(struct http_conn *c, const void *p, size_t len)
 const char *
 http_reason(int status)
 {
-	switch (status) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 204: return "No Content";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 409: return "Conflict";
-	case 413: return "Content Too Large";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 503: return "Service Unavailable";
-	case 505: return "HTTP Version Not Supported";
-	default: return "Unknown";
-	}
+	return pd_http_reason(status, "Unknown");
 }
 
 static int

@@ -89,32 +89,30 @@ descriptor(const json_t *d, const char *what, struct pd_err *e)
 	return json_pack("{s:O, s:O, s:O}", "mediaType", mt, "digest", dg, "size", sz);
 }
 
-/*
- * Summarise a manifest or index.  content_type is the registry's
- * Content-Type (may be NULL); the document's own mediaType wins.
- */
-json_t *
-pd_manifest_summary(const char *buf, size_t len, const char *content_type,
-    struct pd_err *e)
+/* A string member of o, or "" when it is absent or not a string. */
+static const char *
+str_member(const json_t *o, const char *key)
 {
-	json_t *doc, *out = NULL, *arr, *d, *x;
-	const json_t *v, *p;
-	const char *mt = NULL;
-	json_error_t jerr;
-	char what[64];
-	size_t i;
+	const json_t *v = json_object_get(o, key);
 
-	doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!json_is_object(doc)) {
-		pd_errf(e, PD_E_INVAL, "malformed manifest: %s", doc ? "not a JSON object"
-		    : jerr.text);
-		json_decref(doc);
-		return NULL;
-	}
+	return json_is_string(v) ? json_string_value(v) : "";
+}
+
+/*
+ * The document's media type: its own mediaType, else the registry's
+ * Content-Type, else guessed from its members; then checked against
+ * schemaVersion and the members.  NULL after an error.
+ */
+static const char *
+summary_type(const json_t *doc, const char *content_type, struct pd_err *e)
+{
+	const json_t *v;
+	const char *mt = NULL;
+
 	if (json_is_string(v = json_object_get(doc, "mediaType")))
 		mt = json_string_value(v);
 	if (unambiguous(doc, mt, content_type, e) == -1)
-		goto out;
+		return NULL;
 	if (mt != NULL)
 		;
 	else if (content_type != NULL && (is_manifest_type(content_type) ||
@@ -128,81 +126,106 @@ pd_manifest_summary(const char *buf, size_t len, const char *content_type,
 	if ((mt != NULL && strcmp(mt, MT_DOCKER_SCHEMA1) == 0) ||
 	    (json_is_integer(v) && json_integer_value(v) == 1)) {
 		pd_errf(e, PD_E_INVAL, "schema1 manifests are not supported");
-		goto out;
+		return NULL;
 	}
 	if (!json_is_integer(v) || json_integer_value(v) != 2) {
 		pd_errf(e, PD_E_INVAL, "malformed manifest: schemaVersion must be 2");
-		goto out;
+		return NULL;
 	}
 	if (mt == NULL || (!is_manifest_type(mt) && !is_index_type(mt))) {
 		pd_errf(e, PD_E_INVAL, "unsupported manifest media type \"%.100s\"",
 		    mt ? mt : "");
-		goto out;
+		return NULL;
 	}
 	if (is_index_type(mt) && (json_object_get(doc, "config") != NULL ||
 	    json_object_get(doc, "layers") != NULL)) {
 		pd_errf(e, PD_E_INVAL, "ambiguous manifest: an index with \"%s\"",
 		    json_object_get(doc, "config") ? "config" : "layers");
-		goto out;
+		return NULL;
 	}
+	return mt;
+}
+
+/*
+ * The descriptors of doc[key] appended to arr: a manifest's "layers", or
+ * an index's "manifests" with each one's platform.  At most max.
+ */
+static int
+descriptor_list(const json_t *doc, const char *key, size_t max, json_t *arr,
+    struct pd_err *e)
+{
+	int index = strcmp(key, "manifests") == 0;
+	const char *doc_kind = index ? "index" : "manifest";
+	const json_t *v, *x, *p;
+	json_t *d;
+	char what[64];
+	size_t i;
+
+	v = json_object_get(doc, key);
+	if (!json_is_array(v))
+		return pd_errf(e, PD_E_INVAL, "malformed %s: no %s array",
+		    doc_kind, key);
+	if (json_array_size(v) > max)
+		return pd_errf(e, PD_E_LIMIT, "%s has %zu %s (at most %zu)",
+		    doc_kind, json_array_size(v), key, max);
+	json_array_foreach(v, i, x) {
+		snprintf(what, sizeof(what), "%s %zu", index ? "manifest" :
+		    "layer", i);
+		if ((d = descriptor(x, what, e)) == NULL)
+			return -1;
+		if (index) {
+			p = json_object_get(x, "platform");
+			json_object_set_new(d, "os", json_string(str_member(p,
+			    "os")));
+			json_object_set_new(d, "architecture", json_string(
+			    str_member(p, "architecture")));
+			json_object_set_new(d, "variant", json_string(str_member(p,
+			    "variant")));
+		}
+		json_array_append_new(arr, d);
+	}
+	return 0;
+}
+
+/*
+ * Summarise a manifest or index.  content_type is the registry's
+ * Content-Type (may be NULL); the document's own mediaType wins.
+ */
+json_t *
+pd_manifest_summary(const char *buf, size_t len, const char *content_type,
+    struct pd_err *e)
+{
+	json_t *doc, *out = NULL, *d;
+	const char *mt;
+	json_error_t jerr;
+	int rc;
+
+	doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(doc)) {
+		pd_errf(e, PD_E_INVAL, "malformed manifest: %s", doc ? "not a JSON object"
+		    : jerr.text);
+		json_decref(doc);
+		return NULL;
+	}
+	if ((mt = summary_type(doc, content_type, e)) == NULL)
+		goto out;
 	if (is_manifest_type(mt)) {
 		if ((d = descriptor(json_object_get(doc, "config"), "config", e)) == NULL)
 			goto out;
 		out = json_pack("{s:s, s:s, s:o, s:[]}", "kind", "manifest",
 		    "mediaType", mt, "config", d, "layers");
-		arr = json_object_get(out, "layers");
-		v = json_object_get(doc, "layers");
-		if (!json_is_array(v)) {
-			pd_errf(e, PD_E_INVAL, "malformed manifest: no layers array");
-			goto fail;
-		}
-		if (json_array_size(v) > PD_MANIFEST_MAX_LAYERS) {
-			pd_errf(e, PD_E_LIMIT, "manifest has %zu layers (at most %d)",
-			    json_array_size(v), PD_MANIFEST_MAX_LAYERS);
-			goto fail;
-		}
-		json_array_foreach(v, i, x) {
-			snprintf(what, sizeof(what), "layer %zu", i);
-			if ((d = descriptor(x, what, e)) == NULL)
-				goto fail;
-			json_array_append_new(arr, d);
-		}
+		rc = descriptor_list(doc, "layers", PD_MANIFEST_MAX_LAYERS,
+		    json_object_get(out, "layers"), e);
 	} else {
 		out = json_pack("{s:s, s:s, s:[]}", "kind", "index", "mediaType", mt,
 		    "manifests");
-		arr = json_object_get(out, "manifests");
-		v = json_object_get(doc, "manifests");
-		if (!json_is_array(v)) {
-			pd_errf(e, PD_E_INVAL, "malformed index: no manifests array");
-			goto fail;
-		}
-		if (json_array_size(v) > PD_INDEX_MAX_MANIFESTS) {
-			pd_errf(e, PD_E_LIMIT, "index has %zu manifests (at most %d)",
-			    json_array_size(v), PD_INDEX_MAX_MANIFESTS);
-			goto fail;
-		}
-		json_array_foreach(v, i, x) {
-			snprintf(what, sizeof(what), "manifest %zu", i);
-			if ((d = descriptor(x, what, e)) == NULL)
-				goto fail;
-			p = json_object_get(x, "platform");
-			json_object_set_new(d, "os", json_string(json_is_string(
-			    json_object_get(p, "os")) ? json_string_value(json_object_get(p,
-			    "os")) : ""));
-			json_object_set_new(d, "architecture", json_string(json_is_string(
-			    json_object_get(p, "architecture")) ? json_string_value(
-			    json_object_get(p, "architecture")) : ""));
-			json_object_set_new(d, "variant", json_string(json_is_string(
-			    json_object_get(p, "variant")) ? json_string_value(
-			    json_object_get(p, "variant")) : ""));
-			json_array_append_new(arr, d);
-		}
+		rc = descriptor_list(doc, "manifests", PD_INDEX_MAX_MANIFESTS,
+		    json_object_get(out, "manifests"), e);
 	}
-	json_decref(doc);
-	return out;
-fail:
-	json_decref(out);
-	out = NULL;
+	if (rc == -1) {
+		json_decref(out);
+		out = NULL;
+	}
 out:
 	json_decref(doc);
 	return out;

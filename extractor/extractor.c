@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "helper_loop.h"
 #include "log.h"
 #include "role.h"
 #include "bundle.h"
@@ -17,8 +18,13 @@
 #include "util.h"
 #include "untar.h"
 
+/* The BUNDLE_OUT fd, kept for the BUNDLE that follows it. */
+struct extractor {
+	int	 outfd;
+};
+
 static void
-do_untar(struct pd_msg *m)
+do_untar(struct pd_msg *m, void *arg)
 {
 	struct untar_limits lim;
 	struct untar_result res;
@@ -63,8 +69,23 @@ do_untar(struct pd_msg *m)
 }
 
 static void
-do_bundle(struct pd_msg *m, int outfd)
+do_bundle_out(struct pd_msg *m, void *arg)
 {
+	struct extractor *x = arg;
+	struct pd_err e;
+
+	if (pd_dec_fd_only(m, &e) == -1)
+		fatalx("%s", e.msg);
+	if (x->outfd >= 0)
+		close(x->outfd);
+	x->outfd = pd_msg_take_fd(m);
+}
+
+static void
+do_bundle(struct pd_msg *m, void *arg)
+{
+	struct extractor *x = arg;
+	int outfd = x->outfd;
 	struct pd_bundle_done d;
 	struct pd_err e;
 	uint32_t flags;
@@ -82,11 +103,13 @@ do_bundle(struct pd_msg *m, int outfd)
 		fatalx("%s", e.msg);
 	pd_bundle_done_free(&d);
 	close(infd);
+	close(outfd);
+	x->outfd = -1;
 }
 
 /* Decode a registry document; the broker only sees the canonical form. */
 static void
-do_parse(struct pd_msg *m)
+do_parse(struct pd_msg *m, void *arg)
 {
 	struct pd_parse_req p;
 	struct pd_err e;
@@ -125,14 +148,22 @@ do_parse(struct pd_msg *m)
 	pd_parse_req_free(&p);
 }
 
+/* Layers of one job go into the same rootfs, in order. */
+static const struct pd_handler handlers[] = {
+	{ PD_MSG_BUNDLE_OUT,	do_bundle_out },
+	{ PD_MSG_BUNDLE,	do_bundle },
+	{ PD_MSG_PARSE,		do_parse },
+	{ PD_MSG_UNTAR,		do_untar },
+	{ 0,			NULL }
+};
+
 int
 main(void)
 {
+	struct extractor x = { .outfd = -1 };
 	struct pd_setup s;
 	struct pd_chan ch;
-	struct pd_msg m;
 	struct pd_err e;
-	int r, jobs = 0, outfd = -1;
 
 	/*
 	 * libarchive converts names with the C library's multibyte functions;
@@ -141,41 +172,6 @@ main(void)
 	if (untar_init(&e) == -1)
 		fatalx("%s", e.msg);
 	pd_child_init(PD_ROLE_EXTRACTOR, &ch, &s);
-	for (;;) {
-		r = pd_msg_recv(&ch, &m, -1, &e);
-		if (r == 0)
-			break;
-		if (r == -1)
-			fatalx("%s", e.msg);
-		switch (m.type) {
-		case PD_MSG_STOP:
-			pd_msg_clear(&m);
-			exit(0);
-		case PD_MSG_BUNDLE_OUT:
-			if (pd_dec_fd_only(&m, &e) == -1)
-				fatalx("%s", e.msg);
-			if (outfd >= 0)
-				close(outfd);
-			outfd = pd_msg_take_fd(&m);
-			break;
-		case PD_MSG_BUNDLE:
-			do_bundle(&m, outfd);
-			close(outfd);
-			outfd = -1;
-			break;
-		case PD_MSG_PARSE:
-			do_parse(&m);
-			break;
-		case PD_MSG_UNTAR:
-			/* Layers of one job go into the same rootfs, in order. */
-			jobs++;
-			do_untar(&m);
-			break;
-		default:
-			fatalx("unexpected %s message from the broker",
-			    pd_msg_name(m.type));
-		}
-		pd_msg_clear(&m);
-	}
+	pd_helper_loop(&ch, handlers, &x);
 	return 0;
 }

@@ -25,7 +25,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "untar_impl.h"
+#include "untar_fs.h"
+#include "untar_hdr.h"
 
 enum etype {
 	T_REG,

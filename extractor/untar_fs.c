@@ -20,126 +20,9 @@
 
 #include <linux/openat2.h>
 
-#include "untar_impl.h"
+#include "untar_fs.h"
 
 #define DENT_BUF	(16 * 1024)
-
-const char *
-esc(const char *s, size_t n, char *buf, size_t size)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i, o = 0;
-	unsigned char c;
-
-	buf[o++] = '"';
-	for (i = 0; i < n; i++) {
-		if (o + 8 >= size) {
-			memcpy(buf + o, "\"...", 5);
-			return buf;
-		}
-		c = (unsigned char)s[i];
-		if (c == '"' || c == '\\') {
-			buf[o++] = '\\';
-			buf[o++] = (char)c;
-		} else if (c >= 0x20 && c < 0x7f)
-			buf[o++] = (char)c;
-		else {
-			buf[o++] = '\\';
-			buf[o++] = 'x';
-			buf[o++] = hex[c >> 4];
-			buf[o++] = hex[c & 15];
-		}
-	}
-	buf[o++] = '"';
-	buf[o] = '\0';
-	return buf;
-}
-
-static size_t
-u64hash(uint64_t k, size_t mask)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdULL;
-	k ^= k >> 33;
-	return (size_t)k & mask;
-}
-
-int
-u64map_put(struct u64map *m, uint64_t k, uint32_t v)
-{
-	uint64_t *nk, *ok = m->keys;
-	uint32_t *nv, *ov = m->vals;
-	size_t i, j, ncap, ocap = m->cap;
-
-	if (k == 0) {
-		m->haszero = 1;
-		m->zeroval = v;
-		return 0;
-	}
-	if (2 * (m->n + 1) > m->cap) {
-		ncap = m->cap == 0 ? 1024 : 2 * m->cap;
-		if ((nk = calloc(ncap, sizeof(*nk))) == NULL)
-			return -1;
-		if ((nv = calloc(ncap, sizeof(*nv))) == NULL) {
-			free(nk);
-			return -1;
-		}
-		for (i = 0; i < ocap; i++) {
-			if (ok[i] == 0)
-				continue;
-			for (j = u64hash(ok[i], ncap - 1); nk[j] != 0;
-			    j = (j + 1) & (ncap - 1))
-				;
-			nk[j] = ok[i];
-			nv[j] = ov[i];
-		}
-		free(ok);
-		free(ov);
-		m->keys = nk;
-		m->vals = nv;
-		m->cap = ncap;
-	}
-	for (i = u64hash(k, m->cap - 1); m->keys[i] != 0 && m->keys[i] != k;
-	    i = (i + 1) & (m->cap - 1))
-		;
-	if (m->keys[i] == 0) {
-		m->keys[i] = k;
-		m->n++;
-	}
-	m->vals[i] = v;
-	return 0;
-}
-
-int
-u64map_get(const struct u64map *m, uint64_t k, uint32_t *v)
-{
-	size_t i;
-
-	if (k == 0) {
-		if (m->haszero && v != NULL)
-			*v = m->zeroval;
-		return m->haszero;
-	}
-	if (m->cap == 0)
-		return 0;
-	for (i = u64hash(k, m->cap - 1); m->keys[i] != 0;
-	    i = (i + 1) & (m->cap - 1)) {
-		if (m->keys[i] == k) {
-			if (v != NULL)
-				*v = m->vals[i];
-			return 1;
-		}
-	}
-	return 0;
-}
-
-void
-u64map_free(struct u64map *m)
-{
-	free(m->keys);
-	free(m->vals);
-	memset(m, 0, sizeof(*m));
-}
 
 int
 fs_count_object(struct untar *u)
@@ -214,6 +97,80 @@ parent_errno(struct untar *u, const char *what, int create)
 }
 
 /*
+ * The deepest parent of np's last component that exists, scanning up
+ * from the grandparent: its fd in *fdp (rootfd if none does) and in
+ * *start the first component still to create.  np->buf is cut at cut.
+ */
+static int
+find_existing(struct untar *u, struct npath *np, uint32_t cut, int *fdp,
+    uint32_t *start)
+{
+	char *b = np->buf;
+	uint32_t k;
+	int nfd;
+
+	*fdp = u->rootfd;
+	*start = 0;
+	for (k = np->n - 2; k-- > 0;) {
+		b[np->off[k + 1] - 1] = '\0';
+		nfd = fs_open_in_root(u, b, O_PATH | O_DIRECTORY);
+		b[np->off[k + 1] - 1] = '/';
+		if (nfd >= 0) {
+			*fdp = nfd;
+			*start = k + 1;
+			return 0;
+		}
+		if (errno != ENOENT) {
+			b[cut] = '/';
+			return parent_errno(u, np->buf, 1);
+		}
+	}
+	return 0;
+}
+
+/*
+ * Create component j of np in *fdp (or find it there as a directory,
+ * never through a symlink) and make it the new *fdp; the old one is
+ * released.  On error *fdp is what the caller must release.
+ */
+static int
+make_parent(struct untar *u, struct npath *np, uint32_t j, int *fdp)
+{
+	char eb[ESCBUF], *b = np->buf;
+	struct stat st;
+	int fd = *fdp, nfd;
+
+	if (j + 1 < np->n - 1)
+		b[np->off[j + 1] - 1] = '\0';
+	if (mkdirat(fd, b + np->off[j], 0755) == -1) {
+		if (errno != EEXIST)
+			return ERR_IO(u->e, "creating directory %s",
+			    esc(b, strlen(b), eb, sizeof(eb)));
+		if (fstatat(fd, b + np->off[j], &st,
+		    AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+			return ERR_SYMLINK(u->e, "parent %s of the entry is a "
+			    "symlink whose target does not exist inside the "
+			    "rootfs", esc(b, strlen(b), eb, sizeof(eb)));
+		if (!S_ISDIR(st.st_mode))
+			return ERR_MALFORMED(u->e, "parent %s is not a directory",
+			    esc(b, strlen(b), eb, sizeof(eb)));
+	} else if (fs_count_object(u) == -1)
+		return -1;
+	nfd = openat(fd, b + np->off[j], O_PATH | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (nfd == -1)
+		return ERR_IO(u->e, "opening directory %s",
+		    esc(b, strlen(b), eb, sizeof(eb)));
+	if (j + 1 < np->n - 1)
+		b[np->off[j + 1] - 1] = '/';
+	fs_close_parent(u, fd);
+	*fdp = nfd;
+	if (fstat(nfd, &st) == -1)
+		return ERR_IO(u->e, "stat");
+	return fs_note_inode(u, st.st_ino);
+}
+
+/*
  * Open the directory that holds the last component of np, creating
  * missing directories when create is set.  Returns 0 with the fd in *fdp
  * (rootfd itself for top-level names: release it with fs_close_parent),
@@ -222,10 +179,9 @@ parent_errno(struct untar *u, const char *what, int create)
 int
 fs_open_parent(struct untar *u, struct npath *np, int create, int *fdp)
 {
-	char eb[ESCBUF], *b = np->buf;
-	uint32_t cut, k, j, start = 0;
-	struct stat st;
-	int fd, nfd, r = -1;
+	char *b = np->buf;
+	uint32_t cut, k, j, start;
+	int fd, r = -1;
 
 	*fdp = -1;
 	if (np->n < 2) {
@@ -234,76 +190,23 @@ fs_open_parent(struct untar *u, struct npath *np, int create, int *fdp)
 	}
 	cut = np->off[np->n - 1] - 1;
 	b[cut] = '\0';
-	if ((fd = fs_open_in_root(u, b, O_PATH | O_DIRECTORY)) >= 0)
-		goto done;
-	if (errno != ENOENT || !create) {
-		r = parent_errno(u, b, create);
-		goto out;
-	}
-	fd = u->rootfd;
-	for (k = np->n - 2; k-- > 0;) {
-		b[np->off[k + 1] - 1] = '\0';
-		nfd = fs_open_in_root(u, b, O_PATH | O_DIRECTORY);
-		b[np->off[k + 1] - 1] = '/';
-		if (nfd >= 0) {
-			fd = nfd;
-			start = k + 1;
-			break;
+	if ((fd = fs_open_in_root(u, b, O_PATH | O_DIRECTORY)) < 0) {
+		if (errno != ENOENT || !create) {
+			r = parent_errno(u, b, create);
+			goto out;
 		}
-		if (errno != ENOENT) {
-			b[cut] = '/';
-			return parent_errno(u, np->buf, create);
-		}
-	}
-	for (j = start; j < np->n - 1; j++) {
-		if (j + 1 < np->n - 1)
-			b[np->off[j + 1] - 1] = '\0';
-		if (mkdirat(fd, b + np->off[j], 0755) == -1) {
-			if (errno != EEXIST) {
-				ERR_IO(u->e, "creating directory %s",
-				    esc(b, strlen(b), eb, sizeof(eb)));
-				goto fail;
+		if (find_existing(u, np, cut, &fd, &start) == -1)
+			goto out;
+		for (j = start; j < np->n - 1; j++)
+			if (make_parent(u, np, j, &fd) == -1) {
+				for (k = 0; k + 1 < np->n; k++)
+					b[np->off[k + 1] - 1] = '/';
+				fs_close_parent(u, fd);
+				goto out;
 			}
-			if (fstatat(fd, b + np->off[j], &st,
-			    AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
-				ERR_SYMLINK(u->e, "parent %s of the entry is a "
-				    "symlink whose target does not exist inside the "
-				    "rootfs", esc(b, strlen(b), eb, sizeof(eb)));
-				goto fail;
-			}
-			if (!S_ISDIR(st.st_mode)) {
-				ERR_MALFORMED(u->e, "parent %s is not a directory",
-				    esc(b, strlen(b), eb, sizeof(eb)));
-				goto fail;
-			}
-		} else if (fs_count_object(u) == -1)
-			goto fail;
-		nfd = openat(fd, b + np->off[j], O_PATH | O_DIRECTORY |
-		    O_NOFOLLOW | O_CLOEXEC);
-		if (nfd == -1) {
-			ERR_IO(u->e, "opening directory %s",
-			    esc(b, strlen(b), eb, sizeof(eb)));
-			goto fail;
-		}
-		if (j + 1 < np->n - 1)
-			b[np->off[j + 1] - 1] = '/';
-		fs_close_parent(u, fd);
-		fd = nfd;
-		if (fstat(fd, &st) == -1) {
-			ERR_IO(u->e, "stat");
-			goto fail;
-		}
-		if (fs_note_inode(u, st.st_ino) == -1)
-			goto fail;
 	}
-done:
 	*fdp = fd;
 	r = 0;
-	goto out;
-fail:
-	for (k = 0; k + 1 < np->n; k++)
-		b[np->off[k + 1] - 1] = '/';
-	fs_close_parent(u, fd);
 out:
 	b[cut] = '/';
 	return r;

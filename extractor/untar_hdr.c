@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "untar_impl.h"
+#include "untar_hdr.h"
 
 #define HDR_MAX_EXT	32	/* libarchive's nesting limit */
 

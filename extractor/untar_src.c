@@ -18,7 +18,7 @@
 #include <openssl/evp.h>
 #include <zlib.h>
 
-#include "untar_impl.h"
+#include "untar_src.h"
 
 enum {
 	ZS_BETWEEN,		/* at a member boundary (or the start) */

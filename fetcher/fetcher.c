@@ -24,6 +24,7 @@
 #include <curl/curl.h>
 
 #include "child.h"
+#include "helper_loop.h"
 #include "log.h"
 #include "proto.h"
 #include "registry.h"
@@ -34,6 +35,18 @@ struct fetcher {
 	struct pd_err		 pending;	/* FETCH_TLS failure, if any */
 	uint32_t		 reqid;
 };
+
+/* The registry and credentials, alike in FETCH and PUSH_* requests. */
+#define REQ_TARGET(r, q) do {						\
+	(r)->scheme = (q)->scheme;					\
+	(r)->host = (q)->host;						\
+	(r)->repo = (q)->repo;						\
+	(r)->reference = (q)->reference;				\
+	(r)->username = (q)->username;					\
+	(r)->secret = (q)->secret;					\
+	(r)->idtoken = ((q)->flags & PD_FETCHF_IDTOKEN) != 0;		\
+	(r)->proxy = (q)->proxy;					\
+} while (0)
 
 static void
 send_progress(struct fetcher *f, const char *status, const char *id,
@@ -61,8 +74,9 @@ fetcher_push_progress(void *arg, const char *id, uint64_t cur, uint64_t total)
 }
 
 static void
-fetcher_tls(struct fetcher *f, struct pd_msg *m)
+fetcher_tls(struct pd_msg *m, void *arg)
 {
+	struct fetcher *f = arg;
 	struct pd_fetch_tls t;
 	struct pd_err e;
 	size_t len;
@@ -82,8 +96,9 @@ fetcher_tls(struct fetcher *f, struct pd_msg *m)
 }
 
 static void
-fetcher_fetch(struct fetcher *f, struct pd_msg *m)
+fetcher_fetch(struct pd_msg *m, void *arg)
 {
+	struct fetcher *f = arg;
 	struct pd_fetch_result out;
 	struct pd_fetch_req q;
 	struct reg_req r;
@@ -101,14 +116,7 @@ fetcher_fetch(struct fetcher *f, struct pd_msg *m)
 	} else {
 		memset(&r, 0, sizeof(r));
 		r.kind = q.kind == PD_FETCH_MANIFEST ? REG_MANIFEST : REG_BLOB;
-		r.scheme = q.scheme;
-		r.host = q.host;
-		r.repo = q.repo;
-		r.reference = q.reference;
-		r.username = q.username;
-		r.secret = q.secret;
-		r.idtoken = (q.flags & PD_FETCHF_IDTOKEN) != 0;
-		r.proxy = q.proxy;
+		REQ_TARGET(&r, &q);
 		r.max_size = q.max_size;
 		r.outfd = fd;
 		r.progress = fetcher_progress;
@@ -132,8 +140,9 @@ fetcher_fetch(struct fetcher *f, struct pd_msg *m)
 
 /* PUSH_BLOB / PUSH_MANIFEST: the body is read from the passed fd. */
 static void
-fetcher_push(struct fetcher *f, struct pd_msg *m)
+fetcher_push(struct pd_msg *m, void *arg)
 {
+	struct fetcher *f = arg;
 	struct pd_push_result out;
 	struct pd_push_req q;
 	struct reg_req r;
@@ -152,14 +161,7 @@ fetcher_push(struct fetcher *f, struct pd_msg *m)
 		memset(&r, 0, sizeof(r));
 		r.kind = m->type == PD_MSG_PUSH_BLOB ? REG_PUSH_BLOB :
 		    REG_PUSH_MANIFEST;
-		r.scheme = q.scheme;
-		r.host = q.host;
-		r.repo = q.repo;
-		r.reference = q.reference;
-		r.username = q.username;
-		r.secret = q.secret;
-		r.idtoken = (q.flags & PD_FETCHF_IDTOKEN) != 0;
-		r.proxy = q.proxy;
+		REQ_TARGET(&r, &q);
 		r.max_size = q.size;
 		r.outfd = -1;
 		r.infd = fd;
@@ -186,15 +188,20 @@ fetcher_push(struct fetcher *f, struct pd_msg *m)
 	pd_push_req_free(&q);
 }
 
+static const struct pd_handler handlers[] = {
+	{ PD_MSG_FETCH_TLS,	fetcher_tls },
+	{ PD_MSG_FETCH,		fetcher_fetch },
+	{ PD_MSG_PUSH_BLOB,	fetcher_push },
+	{ PD_MSG_PUSH_MANIFEST,	fetcher_push },
+	{ 0,			NULL }
+};
+
 int
 main(void)
 {
 	struct fetcher f;
 	struct pd_setup s;
 	struct pd_chan ch;
-	struct pd_msg m;
-	struct pd_err e;
-	int r;
 
 	/* A closed pipe must be EPIPE for the write loop, not a signal. */
 	signal(SIGPIPE, SIG_IGN);
@@ -203,40 +210,14 @@ main(void)
 	/*
 	 * Only now, chrooted and filtered: curl_global_init opens no
 	 * socket, and the OpenSSL configuration it would load is not
-	 * reachable (registry.c sets the TLS floor itself).
+	 * reachable (reg_http.c sets the TLS floor itself).
 	 */
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		fatalx("curl_global_init failed");
 	memset(&f, 0, sizeof(f));
 	if ((f.client = reg_client_new()) == NULL)
 		fatalx("cannot create a libcurl handle");
-	for (;;) {
-		r = pd_msg_recv(&ch, &m, -1, &e);
-		if (r == 0)
-			break;
-		if (r == -1)
-			fatalx("%s", e.msg);
-		switch (m.type) {
-		case PD_MSG_FETCH_TLS:
-			fetcher_tls(&f, &m);
-			break;
-		case PD_MSG_FETCH:
-			fetcher_fetch(&f, &m);
-			break;
-		case PD_MSG_PUSH_BLOB:
-		case PD_MSG_PUSH_MANIFEST:
-			fetcher_push(&f, &m);
-			break;
-		case PD_MSG_STOP:
-			pd_msg_clear(&m);
-			reg_client_free(f.client);
-			exit(0);
-		default:
-			fatalx("unexpected %s message from the broker",
-			    pd_msg_name(m.type));
-		}
-		pd_msg_clear(&m);
-	}
+	pd_helper_loop(&ch, handlers, &f);
 	reg_client_free(f.client);
 	return 0;
 }

@@ -172,12 +172,32 @@ wwwauth_init(struct wwwauth *w)
 	w->used = 0;
 }
 
+/* A token68 credential in place of parameters: "Scheme abc123==". */
+static int
+parse_token68(struct wwwauth *w, struct wwwauth_chal *ch, struct cursor *c,
+    struct pd_err *e)
+{
+	const char *t = c->p;
+
+	while (c->p < c->end && is_t68char((unsigned char)*c->p))
+		c->p++;
+	if (c->p == t)
+		return fail(c, e, "expected parameters");
+	while (c->p < c->end && *c->p == '=')
+		c->p++;
+	if ((ch->token68 = arena_put(w, t, (size_t)(c->p - t))) == NULL)
+		return fail(c, e, "challenge too large");
+	skip_ows(c);
+	if (c->p < c->end && *c->p != ',')
+		return fail(c, e, "unexpected character after token68");
+	return 0;
+}
+
 int
 wwwauth_parse(struct wwwauth *w, const char *buf, size_t len, struct pd_err *e)
 {
 	struct wwwauth_chal *ch;
 	struct cursor c;
-	const char *t;
 	size_t n;
 
 	if (len > WWWAUTH_MAXLEN - w->inlen)
@@ -221,20 +241,8 @@ wwwauth_parse(struct wwwauth *w, const char *buf, size_t len, struct pd_err *e)
 		if (c.p >= c.end || *c.p == ',')
 			continue;
 		if (!at_param(&c)) {
-			/* token68 */
-			t = c.p;
-			while (c.p < c.end && is_t68char((unsigned char)*c.p))
-				c.p++;
-			if (c.p == t)
-				return fail(&c, e, "expected parameters");
-			while (c.p < c.end && *c.p == '=')
-				c.p++;
-			if ((ch->token68 = arena_put(w, t, (size_t)(c.p - t))) ==
-			    NULL)
-				return fail(&c, e, "challenge too large");
-			skip_ows(&c);
-			if (c.p < c.end && *c.p != ',')
-				return fail(&c, e, "unexpected character after token68");
+			if (parse_token68(w, ch, &c, e) == -1)
+				return -1;
 			continue;
 		}
 		for (;;) {

@@ -3,7 +3,7 @@
 # Basic, Bearer tokens, TLS) and against tests/registry/hostile.py (every
 # pull row of docs/hostile_registry.md; see docs/FETCHER.md for the table
 # of rows and outcomes).  Uses build/tests/tools/fetch_tool, which calls
-# fetcher/registry.c without the sandbox, and, when the fetcher binary
+# fetcher/reg_*.c without the sandbox, and, when the fetcher binary
 # links, build/tests/tools/fetch_sandboxed, which runs the real sandboxed
 # plugind-fetcher.  Everything started is killed by PID on exit.
 . "$(dirname "$0")/../lib.sh"
@@ -77,7 +77,7 @@ mkdir -p "$H"
 "$PY" "$REG/hostile.py" --dir "$H" >"$H/out" 2>&1 &
 track_pid $!
 i=0
-while [ ! -f "$H/info.json" ] && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
+while [ ! -f "$H/info.json" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
 if [ ! -f "$H/info.json" ]; then
 	notok "hostile server started"; diag "$(cat "$H/out")"
 	done_testing; exit 1

@@ -15,7 +15,9 @@ CFL="-g -O1 -std=gnu11 -D_GNU_SOURCE -fno-omit-frame-pointer -fno-sanitize-recov
     -I$PD_TOP/common -I$PD_TOP/fetcher -I$PD_TOP/api $(pkg-config --cflags jansson openssl libcurl)"
 SRCS="common/msg.c common/proto.c common/error.c common/ref.c common/manifest.c
     common/plugincfg.c common/digest.c common/util.c common/log.c
-    fetcher/registry.c fetcher/wwwauth.c api/http.c api/b64.c"
+    common/http_status.c fetcher/reg_url.c fetcher/reg_client.c
+    fetcher/reg_auth.c fetcher/reg_http.c fetcher/reg_pull.c
+    fetcher/reg_push.c fetcher/wwwauth.c api/http.c api/b64.c"
 # Harness options: a report fails the run; leaks count (no sandbox here).
 FUZZ_ASAN="detect_leaks=1:halt_on_error=1:abort_on_error=0"
 

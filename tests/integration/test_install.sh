@@ -158,7 +158,7 @@ expect_fail "no matching platform names those that exist" "no matching manifest 
 H="$T/hostile"; mkdir -p "$H"
 python3 "$REG/hostile.py" --dir "$H" >"$H/out" 2>&1 &
 track_pid $!
-i=0; while [ ! -f "$H/info.json" ] && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
+i=0; while [ ! -f "$H/info.json" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
 HP=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['ports']['plain'])" "$H/info.json" 2>/dev/null)
 if [ -n "$HP" ]; then
 	n=$(nblobs)

@@ -1,5 +1,5 @@
 /*
- * fetch_tool: drive the registry client (fetcher/registry.c) directly,
+ * fetch_tool: drive the registry client (fetcher/reg_*.c) directly,
  * without the sandbox, for tests/fetcher/test_fetch.sh.
  *
  * fetch_tool [options] manifest|blob SCHEME HOST REPO REF MAXSIZE OUTFILE

@@ -1,5 +1,5 @@
 /*
- * Registry client internals (fetcher/registry.c) that need no server:
+ * Registry client internals (fetcher/reg_*.c) that need no server:
  * address classes, redirect Location rules, token response parsing, the
  * repository/tag/host grammars, sanitizing, PEM reading and request
  * validation.  The network behaviour is tests/fetcher/test_fetch.sh.
