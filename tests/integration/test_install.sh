@@ -111,7 +111,7 @@ fi
 
 # Privileges.
 out=$(ctl privileges "$R/test/priv" 2>&1)
-case "$out" in *" - network: [host]"*" - mount: [/var/lib/x]"*" - capabilities: [CAP_SYS_ADMIN]"*) ok "privileges listed as docker does" ;;
+case "$out" in *" - network: [\"host\"]"*" - mount: [\"/var/lib/x\"]"*" - capabilities: [\"CAP_SYS_ADMIN\"]"*) ok "privileges listed as docker does, values quoted" ;;
 *) notok "privileges list"; diag "$out" ;; esac
 expect_fail "no TTY and no --grant-all-permissions" "--grant-all-permissions" inst "$R/test/priv"
 expect_fail "granting the wrong list is refused by the broker" "incorrect privileges" \
