@@ -10,6 +10,7 @@
 command -v docker-registry >/dev/null || [ -x /usr/bin/docker-registry ] ||
     { skip "docker-registry not installed (make deps installs it)"; done_testing; exit 0; }
 T=$(mktemp -d /tmp/pd-termsafe.XXXXXX); track_dir "$T"; chmod 755 "$T"
+track_runc "$T/b/exec/runc"; track_mounts_under "$T"
 REG="$PD_TOP/tests/registry"
 PUSH="python3 $REG/push_plugin.py"
 
@@ -116,6 +117,42 @@ rawcheck "errors: a hostile name in 'not found' is escaped" 'not found' \
     ctl inspect "$(printf 'x\033[2J\r')"
 rawcheck "check: report clean" '' ctl check
 
+# logs: a running plugin (the volplugin fixture) prints what a client
+# sent it.  Into a file the bytes stay raw; on a terminal they are escaped.
+cat >"$T/cfg-vol.json" <<'JSON'
+{"Description": "vol", "Entrypoint": ["/plugin"],
+ "Interface": {"Socket": "vol.sock", "Types": ["docker.volumedriver/1.0"]}}
+JSON
+if [ ! -x "$PD_BUILD/fixtures/volplugin" ] || ! command -v curl >/dev/null; then
+	skip "logs: build/fixtures/volplugin (make tests) and curl needed"
+elif ! $PUSH --registry "http://$R" --repo test/vol --plugin-binary "$PD_BUILD/fixtures/volplugin" \
+    --socket vol.sock --config "$T/cfg-vol.json" >/dev/null; then
+	notok "push test/vol"
+elif ! ctl install --grant-all-permissions --alias vol "$R/test/vol" >/dev/null 2>&1; then
+	notok "install and enable the volplugin"
+else
+	ID=$(ctl inspect -f '{{.Id}}' vol)
+	printf 'x\033]0;pwned\007\r\033[2K\302\233' >"$T/body"
+	ln -s "$T/b/exec/plugins/$ID" "$T/s"	# the full path is too long for sun_path
+	curl -sS --max-time 5 --unix-socket "$T/s/vol.sock" -X POST \
+	    "http://p/VolumeDriver.Get" --data-binary @"$T/body" >"$T/curl.out" 2>&1 || diag "curl: $(cat "$T/curl.out")"
+	sleep 0.5
+	ctl logs vol >"$T/logs.raw" 2>&1
+	grep -q "$(printf '\033]0;pwned')" "$T/logs.raw" && ok "logs into a file: the plugin's bytes unchanged" ||
+	    { notok "logs raw"; diag "$(od -c "$T/logs.raw" | head -5)"; }
+	LOGTTY=1
+fi
+ctl_tty_logs() { # in tmux: pluginctl logs vol on a terminal, screen into $T/screen
+	tmux -L "$TS" new-session -d -x 200 -y 20 -s logs "$CTL -H unix://$SOCK logs vol; sleep 30"
+	i=0
+	while [ $i -lt 50 ]; do
+		tmux -L "$TS" capture-pane -p -t logs >"$T/screen" 2>/dev/null
+		grep -q 'VolumeDriver.Get' "$T/screen" && break
+		sleep 0.1; i=$((i + 1))
+	done
+	tmux -L "$TS" kill-session -t logs 2>/dev/null
+}
+
 # The prompt in a real terminal.
 if ! command -v tmux >/dev/null; then
 	skip "tmux not installed (make deps installs it)"
@@ -152,7 +189,15 @@ else
 	done
 	grep -q 'were not granted' "$T/screen" && ok "tmux: answering n refuses the install" ||
 	    { notok "tmux: refusal"; diag "$(cat "$T/screen")"; }
-	tmux -L "$TS" kill-server 2>/dev/null
 	expect_fail "tmux: nothing was installed" "not found" ctl inspect prompted
+	if [ -n "${LOGTTY:-}" ]; then
+		ctl_tty_logs
+		grep -qF 'x\x1b]0;pwned\a\r\x1b[2K\u009b' "$T/screen" &&
+		    ok "logs on a terminal: the plugin's control bytes escaped" ||
+		    { notok "logs on a terminal"; diag "$(cat "$T/screen")"; }
+	else
+		skip "logs on a terminal: no running plugin"
+	fi
+	tmux -L "$TS" kill-server 2>/dev/null
 fi
 done_testing
