@@ -142,15 +142,16 @@ else
 	    { notok "logs raw"; diag "$(od -c "$T/logs.raw" | head -5)"; }
 	LOGTTY=1
 fi
-ctl_tty_logs() { # in tmux: pluginctl logs vol on a terminal, screen into $T/screen
-	tmux -L "$TS" new-session -d -x 200 -y 20 -s logs "$CTL -H unix://$SOCK logs vol; sleep 30"
+# screen_wait SESSION TEXT: the pane's screen into $T/screen until it
+# shows TEXT (at most 10 s).
+screen_wait() {
 	i=0
-	while [ $i -lt 50 ]; do
-		tmux -L "$TS" capture-pane -p -t logs >"$T/screen" 2>/dev/null
-		grep -q 'VolumeDriver.Get' "$T/screen" && break
+	while [ $i -lt 100 ]; do
+		tmux -L "$TS" capture-pane -p -t "$1" >"$T/screen" 2>/dev/null
+		grep -qF -- "$2" "$T/screen" && return 0
 		sleep 0.1; i=$((i + 1))
 	done
-	tmux -L "$TS" kill-session -t logs 2>/dev/null
+	return 1
 }
 
 # The prompt in a real terminal.
@@ -159,16 +160,10 @@ if ! command -v tmux >/dev/null; then
 else
 	TS="pd-termsafe-$$"
 	# A private server (-L), 200x50, running the install; answered "n".
-	tmux -L "$TS" new-session -d -x 200 -y 50 \
+	tmux -L "$TS" new-session -d -x 200 -y 50 -s prompt \
 	    "$CTL -H unix://$SOCK install --alias prompted $REF; sleep 30"
 	track_pid "$(tmux -L "$TS" display-message -p '#{pid}')"
-	i=0
-	while [ $i -lt 100 ]; do
-		tmux -L "$TS" capture-pane -p >"$T/screen" 2>/dev/null
-		grep -q 'Do you grant' "$T/screen" && break
-		sleep 0.1; i=$((i + 1))
-	done
-	if grep -q 'Do you grant' "$T/screen"; then
+	if screen_wait prompt 'Do you grant'; then
 		ok "tmux: the y/N prompt appears"
 	else
 		notok "tmux: no prompt"; diag "$(cat "$T/screen")"
@@ -180,18 +175,14 @@ else
 		grep -qF -- "$want" "$T/screen" && ok "tmux: still on screen: $_l" ||
 		    { notok "tmux: missing: $_l"; diag "$(cat "$T/screen")"; }
 	done
-	tmux -L "$TS" send-keys n Enter
-	i=0
-	while [ $i -lt 50 ]; do
-		tmux -L "$TS" capture-pane -p >"$T/screen" 2>/dev/null
-		grep -q 'were not granted' "$T/screen" && break
-		sleep 0.1; i=$((i + 1))
-	done
-	grep -q 'were not granted' "$T/screen" && ok "tmux: answering n refuses the install" ||
+	tmux -L "$TS" send-keys -t prompt n Enter
+	screen_wait prompt 'were not granted' && ok "tmux: answering n refuses the install" ||
 	    { notok "tmux: refusal"; diag "$(cat "$T/screen")"; }
 	expect_fail "tmux: nothing was installed" "not found" ctl inspect prompted
 	if [ -n "${LOGTTY:-}" ]; then
-		ctl_tty_logs
+		tmux -L "$TS" new-session -d -x 200 -y 20 -s logs \
+		    "$CTL -H unix://$SOCK logs vol; sleep 30"
+		screen_wait logs 'VolumeDriver.Get'
 		grep -qF 'x\x1b]0;pwned\a\r\x1b[2K\u009b' "$T/screen" &&
 		    ok "logs on a terminal: the plugin's control bytes escaped" ||
 		    { notok "logs on a terminal"; diag "$(cat "$T/screen")"; }
