@@ -202,7 +202,9 @@ int	plugins_load(struct pd_err *);
 void	plugin_forget(struct plugin *);
 int	plugin_save(struct plugin *, struct pd_err *);
 struct plugin *plugin_resolve(const char *, struct pd_err *);
-json_t	*plugin_api_object(const struct plugin *);
+/* What non-root peers see instead of a setting's value. */
+#define PD_REDACTED	"<redacted>"
+json_t	*plugin_api_object(const struct plugin *, int);
 const char *plugin_name(const struct plugin *);
 int	plugin_enabled(const struct plugin *);
 json_t	*plugins_used_blobs(void);
@@ -294,6 +296,9 @@ void	event_emit(const char *, const char *, const char *, json_t *);
 int	op_events(struct ctl_client *, struct pd_ctlreq *, struct pd_err *);
 void	audit_log(const struct ctl_client *, const char *, const char *, int,
 	    const char *);
+void	audit_request(const struct ctl_client *, const struct pd_verb *,
+	    const struct pd_ctlreq *, int, const char *);
+json_t	*setting_keys(uint32_t, const struct pd_ctlreq *);
 int	ctl_client_gone(const struct ctl_client *, int);
 
 /* admit.c: limits on costly requests of non-root peers. */

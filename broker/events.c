@@ -8,8 +8,9 @@
  *
  * Every mutating request (and every refused one) is appended to
  * <data-root>/audit.log as one JSON line: time, the peer's uid, gid and
- * pid (SO_PEERCRED), verb, target, result.  Arguments beyond the target
- * are never written: they may hold settings or registry credentials.
+ * pid (SO_PEERCRED), verb, target, result, and for set and install the
+ * names of the settings given ("keys").  Values and other arguments are
+ * never written: they may hold tokens, passwords or registry credentials.
  */
 #include <sys/stat.h>
 
@@ -275,9 +276,53 @@ op_events(struct ctl_client *c, struct pd_ctlreq *q, struct pd_err *e)
 
 static pthread_mutex_t	 audit_mtx = PTHREAD_MUTEX_INITIALIZER;
 
+static void	audit_write(const struct ctl_client *, const char *, const char *,
+		    json_t *, int, const char *);
+
+/*
+ * The setting names of `set NAME KEY=VALUE...` and `install REF
+ * KEY=VALUE...`, for the logs: each argument up to its '=', never what
+ * follows (a value may be a token or a password).  NULL for other verbs.
+ */
+json_t *
+setting_keys(uint32_t type, const struct pd_ctlreq *q)
+{
+	uint32_t i, first;
+	json_t *keys;
+
+	if (type == PD_CTL_SET)
+		first = 1;
+	else if (type == PD_CTL_INSTALL)
+		first = 4;
+	else
+		return NULL;
+	keys = json_array();
+	for (i = first; i < q->nargs; i++)
+		json_array_append_new(keys, json_stringn(q->args[i],
+		    strcspn(q->args[i], "=")));
+	return keys;
+}
+
+/* A control request in the audit log: the target and setting names only. */
+void
+audit_request(const struct ctl_client *c, const struct pd_verb *v,
+    const struct pd_ctlreq *q, int ok, const char *err)
+{
+	audit_write(c, v->name, q->nargs ? q->args[0] : "", setting_keys(v->type,
+	    q), ok, err);
+}
+
 void
 audit_log(const struct ctl_client *c, const char *verb, const char *target,
     int ok, const char *err)
+{
+	audit_write(c, verb, target, NULL, ok, err);
+}
+
+/* keys (may be NULL) is stolen. */
+static void
+audit_write(const struct ctl_client *c, const char *verb, const char *target,
+    json_t *keys, int ok, const char *err)
 {
 	char ts[64], path[4200], old[4300], *line;
 	struct timespec now;
@@ -294,8 +339,12 @@ audit_log(const struct ctl_client *c, const char *verb, const char *target,
 	    "uid", (json_int_t)c->uid, "gid", (json_int_t)c->gid,
 	    "pid", (json_int_t)c->pid, "verb", verb, "target", target ? target : "",
 	    "result", ok ? "ok" : "error");
-	if (j == NULL)
+	if (j == NULL) {
+		json_decref(keys);
 		return;
+	}
+	if (keys != NULL)
+		json_object_set_new(j, "keys", keys);
 	if (!ok && err != NULL)
 		json_object_set_new(j, "error", json_string(err));
 	line = json_dumps(j, JSON_COMPACT);

@@ -389,7 +389,8 @@ op_list(struct ctl_client *c, struct pd_ctlreq *q, struct pd_err *e)
 		pthread_rwlock_rdlock(&plugins_lock);
 		for (p = plugins; p != NULL; p = p->next)
 			if (filter_match(&f, p))
-				json_array_append_new(arr, plugin_api_object(p));
+				json_array_append_new(arr, plugin_api_object(p,
+				    c->uid != 0));
 		pthread_rwlock_unlock(&plugins_lock);
 		if (ctl_reply_json(c, arr) == -1)
 			rc = pd_errf(e, PD_E_IO, "reply");
@@ -407,7 +408,7 @@ op_inspect(struct ctl_client *c, const char *name, struct pd_err *e)
 
 	pthread_rwlock_rdlock(&plugins_lock);
 	if ((p = plugin_resolve(name, e)) != NULL)
-		o = plugin_api_object(p);
+		o = plugin_api_object(p, c->uid != 0);
 	pthread_rwlock_unlock(&plugins_lock);
 	if (o == NULL)
 		return -1;

@@ -329,17 +329,34 @@ plugin_enabled(const struct plugin *p)
 
 /* The Engine API object, keys in Docker's order (SPEC §2.1). */
 json_t *
-plugin_api_object(const struct plugin *p)
+plugin_api_object(const struct plugin *p, int redact)
 {
 	const json_t *src = json_object_get(p->state, "plugin");
 	static const char *keys[] = { "Config", "Enabled", "Id", "Name",
 	    "PluginReference", "Settings" };
-	json_t *o = json_object(), *v;
+	json_t *o = json_object(), *v, *set, *arr;
+	const char *s;
 	size_t i;
 
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if ((v = json_object_get(src, keys[i])) != NULL)
 			json_object_set(o, keys[i], v);
+	if (!redact || (v = json_object_get(src, "Settings")) == NULL)
+		return o;
+	/*
+	 * Settings.Env and Settings.Args are what root set (install
+	 * KEY=VALUE, set): they may be tokens or passwords.  Others see the
+	 * names only.  A copy: the plugin's state is not touched.
+	 */
+	set = json_deep_copy(v);
+	json_array_foreach(json_object_get(set, "Env"), i, v)
+		if ((s = json_string_value(v)) != NULL)
+			json_array_set_new(json_object_get(set, "Env"), i,
+			    json_sprintf("%.*s=" PD_REDACTED, (int)strcspn(s, "="), s));
+	if ((arr = json_object_get(set, "Args")) != NULL)
+		json_array_foreach(arr, i, v)
+			json_array_set_new(arr, i, json_string(PD_REDACTED));
+	json_object_set_new(o, "Settings", set);
 	return o;
 }
 

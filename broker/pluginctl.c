@@ -31,21 +31,68 @@
 #include "log.h"
 #include "proto.h"
 #include "ref.h"
+#include "termsafe.h"
 #include "util.h"
 
 static const char	*host;
 
+/*
+ * Every string that came from the broker, a registry, a plugin config or
+ * a plugin is printed through these (common/termsafe.h): control bytes,
+ * C1, bidi overrides and invalid UTF-8 become visible escapes.  The
+ * results live in a small ring, so a printf may use several at once.
+ */
+static char	*ts_ring[16];
+static unsigned	 ts_next;
+
+static const char *
+ts_keep(char *s)
+{
+	unsigned i = ts_next++ % (sizeof(ts_ring) / sizeof(ts_ring[0]));
+
+	free(ts_ring[i]);
+	return ts_ring[i] = s;
+}
+
+/* One line of text; NULL prints as "". */
+static const char *
+tsafe(const char *s)
+{
+	return ts_keep(pd_termsafe_dup(s ? s : "", s ? strlen(s) : 0, 0));
+}
+
+/* A value in the privileges prompt: quoted, so its bounds show. */
+static const char *
+tquote(const char *s)
+{
+	return ts_keep(pd_termsafe_dup(s ? s : "", s ? strlen(s) : 0,
+	    PD_TS_QUOTE));
+}
+
+/* JSON text (jansson escaped C0 already; DEL, C1 and bidi as \uXXXX). */
+static void
+put_json(FILE *f, const char *json)
+{
+	char *s = pd_termsafe_dup(json, strlen(json), PD_TS_JSON);
+
+	fputs(s, f);
+	free(s);
+}
+
+/* The whole message is escaped: broker errors quote hostile strings. */
 static void __dead
 die(const char *fmt, ...)
 {
 	va_list ap;
+	char *msg;
 
 	fflush(stdout);
-	fprintf(stderr, "pluginctl: error: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		msg = NULL;
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "pluginctl: error: %s\n", msg ? tsafe(msg) : fmt);
+	free(msg);
 	exit(1);
 }
 
@@ -178,7 +225,7 @@ progress_line(const struct pd_progress *p)
 	if (prog_tty == -1)
 		prog_tty = isatty(1);
 	if (p->id[0] == '\0') {
-		printf("%s\n", p->status);
+		printf("%s\n", tsafe(p->status));
 		fflush(stdout);
 		return;
 	}
@@ -200,10 +247,10 @@ progress_line(const struct pd_progress *p)
 	if (!prog_tty) {
 		/* plain output: one line per status change */
 		if (strcmp(prog_last[i], p->status) != 0)
-			printf("%s: %s\n", p->id, p->status);
+			printf("%s: %s\n", tsafe(p->id), tsafe(p->status));
 	} else
-		printf("\033[%dA\r\033[2K%s: %s %s\033[%dB\r", prog_n - i, p->id,
-		    p->status, detail, prog_n - i);
+		printf("\033[%dA\r\033[2K%s: %s %s\033[%dB\r", prog_n - i,
+		    tsafe(p->id), tsafe(p->status), detail, prog_n - i);
 	snprintf(prog_last[i], sizeof(prog_last[0]), "%s", p->status);
 	fflush(stdout);
 }
@@ -333,7 +380,7 @@ print_value(FILE *f, const json_t *v, int as_json)
 		return;
 	}
 	if (!as_json && json_is_string(v)) {
-		fputs(json_string_value(v), f);
+		fputs(tsafe(json_string_value(v)), f);
 		return;
 	}
 	if (!as_json && json_is_null(v)) {
@@ -342,7 +389,7 @@ print_value(FILE *f, const json_t *v, int as_json)
 	}
 	s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 	if (s != NULL)
-		fputs(s, f);
+		put_json(f, s);
 	free(s);
 }
 
@@ -415,13 +462,16 @@ cmd_info(int argc, char **argv)
 		putchar('\n');
 		return 0;
 	}
-	printf("Server Version: %s\n", json_string_value(json_object_get(j,
-	    "ServerVersion")));
-	printf("Data Root: %s\n", json_string_value(json_object_get(j, "DataRoot")));
-	printf("Exec Root: %s\n", json_string_value(json_object_get(j, "ExecRoot")));
-	printf("Socket: unix://%s\n", json_string_value(json_object_get(j,
-	    "Socket")));
-	printf("Runtime: %s\n", json_string_value(json_object_get(j, "Runtime")));
+	printf("Server Version: %s\n", tsafe(json_string_value(json_object_get(j,
+	    "ServerVersion"))));
+	printf("Data Root: %s\n", tsafe(json_string_value(json_object_get(j,
+	    "DataRoot"))));
+	printf("Exec Root: %s\n", tsafe(json_string_value(json_object_get(j,
+	    "ExecRoot"))));
+	printf("Socket: unix://%s\n", tsafe(json_string_value(json_object_get(j,
+	    "Socket"))));
+	printf("Runtime: %s\n", tsafe(json_string_value(json_object_get(j,
+	    "Runtime"))));
 	printf("Plugins: %lld (%lld enabled)\n",
 	    json_integer_value(json_object_get(j, "Plugins")),
 	    json_integer_value(json_object_get(j, "PluginsEnabled")));
@@ -430,14 +480,14 @@ cmd_info(int argc, char **argv)
 	    json_integer_value(json_object_get(j, "BlobBytes")));
 	printf("Helpers:\n");
 	json_array_foreach(json_object_get(j, "Helpers"), i, h) {
-		printf(" %s: %s\n", json_string_value(json_object_get(h, "Role")),
-		    json_string_value(json_object_get(h, "Path")));
+		printf(" %s: %s\n", tsafe(json_string_value(json_object_get(h,
+		    "Role"))), tsafe(json_string_value(json_object_get(h, "Path"))));
 		if (json_object_get(h, "Error") != NULL)
 			printf("  sandbox: FAILED: %s\n",
-			    json_string_value(json_object_get(h, "Error")));
+			    tsafe(json_string_value(json_object_get(h, "Error"))));
 		else
 			printf("  sandbox: %s\n",
-			    json_string_value(json_object_get(h, "Sandbox")));
+			    tsafe(json_string_value(json_object_get(h, "Sandbox"))));
 	}
 	json_decref(j);
 	return 0;
@@ -485,7 +535,7 @@ cmd_ls(int argc, char **argv)
 		{ "no-trunc", no_argument, NULL, 'n' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ NULL, 0, NULL, 0 } };
-	char *filters[16], desc[64], id[65];
+	char *filters[16], desc[64], id[65], *ed;
 	const char *format = NULL, *d;
 	int ch, nfilters = 0, notrunc = 0, quiet = 0;
 	json_t *j, **items, *row;
@@ -537,8 +587,8 @@ cmd_ls(int argc, char **argv)
 			printf("%-14s %-30s %-45s %s\n", "ID", "NAME", "DESCRIPTION",
 			    "ENABLED");
 		for (i = 0; i < n; i++) {
-			snprintf(id, notrunc ? 65 : 13, "%s", json_string_value(
-			    json_object_get(items[i], "Id")));
+			snprintf(id, notrunc ? 65 : 13, "%s", tsafe(json_string_value(
+			    json_object_get(items[i], "Id"))));
 			if (quiet) {
 				printf("%s\n", id);
 				continue;
@@ -547,14 +597,19 @@ cmd_ls(int argc, char **argv)
 			    "Config"), "Description"));
 			if (d == NULL)
 				d = "";
-			if (!notrunc && strlen(d) > 45)
-				snprintf(desc, sizeof(desc), "%.44s…", d);
-			else
-				snprintf(desc, sizeof(desc), "%s", d);
+			/* Escaped first, then cut at a character boundary. */
+			ed = pd_termsafe_dup(d, strlen(d), 0);
+			if (!notrunc && strlen(ed) > 45) {
+				(void)pd_termsafe(desc, 45, ed, strlen(ed), 0);
+				strcat(desc, "…");
+				d = desc;
+			} else
+				d = ed;
 			printf("%-14s %-30s %-45s %s\n", id,
-			    json_string_value(json_object_get(items[i], "Name")), desc,
-			    json_is_true(json_object_get(items[i], "Enabled")) ?
+			    tsafe(json_string_value(json_object_get(items[i], "Name"))),
+			    d, json_is_true(json_object_get(items[i], "Enabled")) ?
 			    "true" : "false");
+			free(ed);
 		}
 	}
 	free(items);
@@ -594,7 +649,8 @@ cmd_inspect(int argc, char **argv)
 	}
 	if (format == NULL) {
 		s = json_dumps(all, JSON_INDENT(4));
-		printf("%s\n", s);
+		put_json(stdout, s);
+		putchar('\n');
 		free(s);
 	}
 	json_decref(all);
@@ -613,7 +669,8 @@ cmd_debug(int argc, char **argv)
 	request(PD_CTL_HELPERCHECK, 0, 0, -1, &argv[2], 1, &r);
 	j = reply_json(&r);
 	s = json_dumps(j, JSON_INDENT(4));
-	printf("%s\n", s);
+	put_json(stdout, s);
+	putchar('\n');
 	free(s);
 	json_decref(j);
 	return 0;
@@ -744,7 +801,7 @@ cmd_create(int argc, char **argv)
 	if (waitpid(pid, &status, 0) == -1 || !WIFEXITED(status) ||
 	    WEXITSTATUS(status) != 0)
 		die("could not read the plugin directory %s", argv[optind + 1]);
-	printf("%s\n", argv[optind]);
+	printf("%s\n", tsafe(argv[optind]));
 	free(r.data);
 	return 0;
 }
@@ -860,11 +917,13 @@ print_privileges(const char *remote, json_t *privs)
 	const json_t *p, *v;
 	size_t i, j;
 
-	printf("Plugin \"%s\" is requesting the following privileges:\n", remote);
+	printf("Plugin %s is requesting the following privileges:\n",
+	    tquote(remote));
 	json_array_foreach(privs, i, p) {
-		printf(" - %s: [", json_string_value(json_object_get(p, "Name")));
+		printf(" - %s: [", tsafe(json_string_value(json_object_get(p,
+		    "Name"))));
 		json_array_foreach(json_object_get(p, "Value"), j, v)
-			printf("%s%s", j ? " " : "", json_string_value(v));
+			printf("%s%s", j ? " " : "", tquote(json_string_value(v)));
 		printf("]\n");
 	}
 }
@@ -955,8 +1014,10 @@ cmd_install(int argc, char **argv)
 	explicit_bzero(auth, strlen(auth));
 	res = reply_json(&r);
 	if (!quiet)
-		printf("Digest: %s\n", json_string_value(json_object_get(res, "Digest")));
-	printf("Installed plugin %s\n", json_string_value(json_object_get(res, "Name")));
+		printf("Digest: %s\n", tsafe(json_string_value(json_object_get(res,
+		    "Digest"))));
+	printf("Installed plugin %s\n", tsafe(json_string_value(json_object_get(res,
+	    "Name"))));
 	json_decref(res);
 	json_decref(privs);
 	free(privtxt);
@@ -1017,9 +1078,9 @@ cmd_upgrade(int argc, char **argv)
 		die("remote reference %s does not match the plugin's reference %s; use "
 		    "--skip-remote-check to upgrade anyway", remote,
 		    json_string_value(json_object_get(cur, "PluginReference")));
-	printf("Upgrading plugin %s from %s to %s\n", json_string_value(
-	    json_object_get(cur, "Name")), json_string_value(json_object_get(cur,
-	    "PluginReference")), remote);
+	printf("Upgrading plugin %s from %s to %s\n", tsafe(json_string_value(
+	    json_object_get(cur, "Name"))), tsafe(json_string_value(
+	    json_object_get(cur, "PluginReference"))), tsafe(remote));
 	auth = credentials(remote, NULL, 0);
 	args[0] = (char *)(uintptr_t)remote;
 	args[1] = auth;
@@ -1034,8 +1095,8 @@ cmd_upgrade(int argc, char **argv)
 	args[3] = auth;
 	request(PD_CTL_UPGRADE, 0, timeout, -1, args, 4, &r);
 	res = reply_json(&r);
-	printf("Upgraded plugin %s to %s\n", json_string_value(json_object_get(cur,
-	    "Name")), remote);
+	printf("Upgraded plugin %s to %s\n", tsafe(json_string_value(
+	    json_object_get(cur, "Name"))), tsafe(remote));
 	explicit_bzero(auth, strlen(auth));
 	free(auth);
 	free(privtxt);
@@ -1061,7 +1122,7 @@ cmd_privileges(int argc, char **argv)
 	request(PD_CTL_PRIVILEGES, PD_CTLF_QUIET, 0, -1, pa, 2, &r);
 	privs = reply_json(&r);
 	if (json_array_size(privs) == 0)
-		printf("Plugin \"%s\" requests no privileges\n", argv[1]);
+		printf("Plugin %s requests no privileges\n", tquote(argv[1]));
 	else
 		print_privileges(argv[1], privs);
 	json_decref(privs);
@@ -1116,7 +1177,7 @@ cmd_simple(uint32_t type, const char *synopsis, int argc, char **argv)
 		request(type, flags, timeout, -1, argv + optind, argc - optind, &r);
 		free(r.data);
 		if (type == PD_CTL_ENABLE || type == PD_CTL_DISABLE)
-			printf("%s\n", argv[optind]);
+			printf("%s\n", tsafe(argv[optind]));
 		return 0;
 	}
 	/* request() dies on an error: one child per name keeps going. */
@@ -1126,7 +1187,7 @@ cmd_simple(uint32_t type, const char *synopsis, int argc, char **argv)
 			die("fork: %s", strerror(errno));
 		if (pid == 0) {
 			request(type, flags, timeout, -1, &argv[i], 1, &r);
-			printf("%s\n", argv[i]);
+			printf("%s\n", tsafe(argv[i]));
 			exit(0);
 		}
 		if (waitpid(pid, &status, 0) == -1 || !WIFEXITED(status) ||
@@ -1167,7 +1228,7 @@ cmd_push(int argc, char **argv)
 	if (pd_ref_parse(argv[optind], &ref, &e) == 0 &&
 	    strcmp(ref.domain, "docker.io") == 0)
 		fprintf(stderr, "WARNING: %s is pushed to Docker Hub "
-		    "(docker.io/%s)\n", argv[optind], ref.path);
+		    "(docker.io/%s)\n", tsafe(argv[optind]), tsafe(ref.path));
 	auth = credentials(argv[optind], user, pass_stdin);
 	args[0] = argv[optind];
 	args[1] = auth;
@@ -1176,7 +1237,8 @@ cmd_push(int argc, char **argv)
 	free(auth);
 	res = reply_json(&r);
 	if (quiet)
-		printf("%s\n", json_string_value(json_object_get(res, "Digest")));
+		printf("%s\n", tsafe(json_string_value(json_object_get(res,
+		    "Digest"))));
 	json_decref(res);
 	free(r.data);
 	return 0;
@@ -1188,6 +1250,46 @@ sink_stdout(const char *data, size_t len)
 	if (fwrite(data, 1, len, stdout) != len)
 		exit(1);
 	fflush(stdout);
+}
+
+/*
+ * Text for a terminal: escaped, lines and tabs kept.  A character split
+ * between two chunks waits in `carry` for the rest; sink_term_end
+ * escapes what is left when the reply ends.
+ */
+static char	 carry[4];
+static size_t	 ncarry;
+
+static void
+sink_term(const char *data, size_t len)
+{
+	char *buf, *s;
+	size_t n, keep;
+
+	buf = xmalloc(ncarry + len);
+	memcpy(buf, carry, ncarry);
+	memcpy(buf + ncarry, data, len);
+	n = ncarry + len;
+	keep = pd_termsafe_tail(buf, n);
+	s = pd_termsafe_dup(buf, n - keep, PD_TS_MULTILINE);
+	memcpy(carry, buf + n - keep, keep);
+	ncarry = keep;
+	free(buf);
+	sink_stdout(s, strlen(s));
+	free(s);
+}
+
+static void
+sink_term_end(void)
+{
+	char *s;
+
+	if (ncarry == 0)
+		return;
+	s = pd_termsafe_dup(carry, ncarry, PD_TS_MULTILINE);
+	ncarry = 0;
+	sink_stdout(s, strlen(s));
+	free(s);
 }
 
 static int
@@ -1221,8 +1323,10 @@ cmd_logs(int argc, char **argv)
 	if (tailarg[0] != '\0')
 		args[nargs++] = tailarg;
 	signal(SIGPIPE, SIG_DFL);
-	data_sink = sink_stdout;
+	/* Raw bytes into a file or pipe; escaped only for a terminal. */
+	data_sink = isatty(1) ? sink_term : sink_stdout;
 	request(PD_CTL_LOGS, flags, 0, -1, args, nargs, &r);
+	sink_term_end();
 	return 0;
 }
 
@@ -1300,7 +1404,8 @@ print_event(const char *line)
 	long long ns;
 
 	if (ev_format != NULL && strcmp(ev_format, "json") == 0) {
-		printf("%s\n", line);
+		put_json(stdout, line);
+		putchar('\n');
 		fflush(stdout);
 		return;
 	}
@@ -1315,13 +1420,14 @@ print_event(const char *line)
 		gmtime_r(&t, &tm);
 		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 		printf("%s.%09lldZ %s %s %s (", ts, ns % 1000000000LL,
-		    json_string_value(json_object_get(j, "Type")),
-		    json_string_value(json_object_get(j, "Action")),
-		    json_string_value(json_object_get(json_object_get(j, "Actor"),
-		    "ID")));
+		    tsafe(json_string_value(json_object_get(j, "Type"))),
+		    tsafe(json_string_value(json_object_get(j, "Action"))),
+		    tsafe(json_string_value(json_object_get(json_object_get(j,
+		    "Actor"), "ID"))));
 		attrs = json_object_get(json_object_get(j, "Actor"), "Attributes");
 		json_object_foreach((json_t *)(uintptr_t)attrs, k, v) {
-			printf("%s%s=%s", first ? "" : ", ", k, json_string_value(v));
+			printf("%s%s=%s", first ? "" : ", ", tsafe(k),
+			    tsafe(json_string_value(v)));
 			first = 0;
 		}
 		printf(")\n");
@@ -1412,8 +1518,10 @@ cmd_check(int argc, char **argv)
 	if (argc != optind)
 		die("\"pluginctl check\" accepts no arguments (usage: pluginctl "
 		    "check [--repair])");
-	data_sink = sink_stdout;
+	/* The report quotes names and paths from plugin configs. */
+	data_sink = sink_term;
 	request(PD_CTL_CHECK, flags, 0, -1, NULL, 0, &r);
+	sink_term_end();
 	return 0;
 }
 
@@ -1514,6 +1622,6 @@ main(int argc, char *argv[])
 	if (strcmp(cmd, "privileges") == 0)
 		return cmd_privileges(argc, argv);
 	fprintf(stderr, "pluginctl: '%s' is not a pluginctl command.\n"
-	    "See 'pluginctl --help'\n", cmd);
+	    "See 'pluginctl --help'\n", tsafe(cmd));
 	return 1;
 }

@@ -204,8 +204,15 @@ op_set(struct ctl_client *c, struct pd_ctlreq *q, struct pd_err *e)
 		json_decref(saved);
 	}
 	pthread_rwlock_unlock(&plugins_lock);
-	if (rc == 0)
-		log_info("set %s on plugin %s by uid %u", q->args[1], q->args[0],
+	if (rc == 0) {
+		/* The names only: a value may be a token or a password. */
+		json_t *keys = setting_keys(PD_CTL_SET, q);
+		char *ks = json_dumps(keys, JSON_COMPACT);
+
+		log_info("set %s on plugin %s by uid %u", ks ? ks : "?", q->args[0],
 		    (unsigned)c->uid);
+		free(ks);
+		json_decref(keys);
+	}
 	return rc;
 }

@@ -99,8 +99,8 @@ enum pd_msg_type {
 	 *	u32	timeout		seconds, 0 for the default
 	 *	u32	nargs		<= PD_CTL_MAXARGS
 	 *	str	args[nargs]	each <= PD_STR_ARG
-	 * The verb table in proto.c fixes each verb's argument count and
-	 * whether it mutates state (mutating verbs are root-only).
+	 * The verb table in proto.c fixes each verb's argument count,
+	 * whether it mutates state and whether group members may use it.
 	 * The broker answers with zero or more CTL_DATA / PROGRESS messages
 	 * and exactly one CTL_OK or CTL_FAIL, all with the request's id.
 	 */
@@ -423,7 +423,10 @@ struct pd_bundle_done {
 	char		*config;
 };
 
-/* Control verbs: name, argument bounds, whether the verb mutates state. */
+/*
+ * Control verbs: name, argument bounds, whether the verb mutates state
+ * (audited), and whether group members may use it (else root only).
+ */
 struct pd_verb {
 	uint32_t	 type;
 	const char	*name;
@@ -431,6 +434,7 @@ struct pd_verb {
 	uint32_t	 maxargs;
 	int		 mutating;
 	int		 takes_fd;
+	int		 member;
 };
 const struct pd_verb *pd_verb_lookup(uint32_t);
 const char	*pd_msg_name(uint32_t);

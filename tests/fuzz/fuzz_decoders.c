@@ -4,7 +4,9 @@
  * conversation (CTLREQ), references (REF), manifests (MANIFEST), indexes
  * and platform selection (INDEX), plugin configs (CONFIG), token server
  * answers (TOKEN), WWW-Authenticate headers (WWWAUTH), and HTTP requests
- * as plugind-api reads them (HTTP: api/http.c, fed through a socketpair).
+ * as plugind-api reads them (HTTP: api/http.c, fed through a socketpair),
+ * and terminal-safe text (TERMSAFE: common/termsafe.c, which pluginctl
+ * runs over every hostile string it prints).
  * The tar path has its own harness, fuzz_untar.c.  One source, the target
  * picked with -DFUZZ_<NAME>.  Built and run by
  * tests/fuzz/test_fuzz_decoders.sh, which also replays
@@ -22,6 +24,7 @@
 #include "plugincfg.h"
 #include "proto.h"
 #include "ref.h"
+#include "termsafe.h"
 #include "registry.h"
 #include "wwwauth.h"
 
@@ -345,6 +348,74 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	close(sv[0]);
 	return 0;
 }
+#elif defined(FUZZ_TERMSAFE)
+/*
+ * Terminal-safe text (common/termsafe.c) under every flag combination:
+ * the output must hold no byte a terminal interprets (C0 but the kept
+ * \n and \t, DEL), must be valid UTF-8 without C1 controls or bidi
+ * overrides, must fit PD_TS_MAXLEN and report its own length; a cut
+ * buffer must hold a prefix of the whole text.
+ */
+static void
+ts_check(const char *o, size_t n, int flags)
+{
+	const unsigned char *s = (const unsigned char *)o;
+	size_t i = 0, k, len;
+	uint32_t c;
+
+	while (i < n) {
+		if (s[i] < 0x80) {
+			if ((s[i] < 0x20 && !((s[i] == '\n' || s[i] == '\t') &&
+			    (flags & (PD_TS_MULTILINE | PD_TS_JSON)))) || s[i] == 0x7f)
+				abort();
+			i++;
+			continue;
+		}
+		len = s[i] >= 0xf0 ? 4 : s[i] >= 0xe0 ? 3 : s[i] >= 0xc2 ? 2 : 0;
+		if (len == 0 || i + len > n)
+			abort();
+		c = s[i] & (0xff >> (len + 1));
+		for (k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				abort();
+			c = (c << 6) | (s[i + k] & 0x3f);
+		}
+		if (c <= 0x9f || (c >= 0x202a && c <= 0x202e) ||
+		    (c >= 0x2066 && c <= 0x2069) || c == 0x200e || c == 0x200f ||
+		    c == 0x061c || (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+			abort();
+		if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000))
+			abort();
+		i += len;
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+{
+	char *full, cut[17];
+	size_t n;
+	int flags;
+
+	if (len == 0)
+		return 0;
+	flags = data[0] & (PD_TS_MULTILINE | PD_TS_QUOTE | PD_TS_JSON);
+	data++, len--;
+	full = pd_termsafe_dup((const char *)data, len, flags);
+	n = strlen(full);
+	if (n >= PD_TS_MAXLEN(len) || pd_termsafe(NULL, 0, (const char *)data,
+	    len, flags) != n)
+		abort();
+	ts_check(full, n, flags);
+	(void)pd_termsafe(cut, sizeof(cut), (const char *)data, len, flags);
+	if (strncmp(full, cut, strlen(cut)) != 0)
+		abort();
+	ts_check(cut, strlen(cut), flags);
+	if (pd_termsafe_tail((const char *)data, len) > 3)
+		abort();
+	free(full);
+	return 0;
+}
 #else
-#error "define one of FUZZ_PROTO, FUZZ_CTLREQ, FUZZ_REF, FUZZ_MANIFEST, FUZZ_INDEX, FUZZ_CONFIG, FUZZ_TOKEN, FUZZ_WWWAUTH, FUZZ_HTTP"
+#error "define one of FUZZ_PROTO, FUZZ_CTLREQ, FUZZ_REF, FUZZ_MANIFEST, FUZZ_INDEX, FUZZ_CONFIG, FUZZ_TOKEN, FUZZ_WWWAUTH, FUZZ_HTTP, FUZZ_TERMSAFE"
 #endif

@@ -101,7 +101,7 @@ push okm "\"mounts\": [{\"name\": \"b\", \"type\": \"bind\", \"source\": \"$T/sh
  {\"name\": \"t\", \"type\": \"tmpfs\", \"destination\": \"/t\", \"settable\": [\"source\"]}],
  \"linux\": {\"devices\": [{\"name\": \"z\", \"path\": \"$T/devs/zero2\", \"settable\": [\"path\"]}]}"
 out=$(ctl privileges "$R/test/okm" 2>&1)
-case "$out" in *" - mount: [type=bind source=$T/share destination=/b options=rbind,exec,nosuid,nodev]"*" - mount: [type=tmpfs source=tmpfs destination=/t options=size=65536k,nosuid,nodev]"*" - device: [$T/devs/zero2]"*)
+case "$out" in *" - mount: [\"type=bind\" \"source=$T/share\" \"destination=/b\" \"options=rbind,exec,nosuid,nodev\"]"*" - mount: [\"type=tmpfs\" \"source=tmpfs\" \"destination=/t\" \"options=size=65536k,nosuid,nodev\"]"*" - device: [\"$T/devs/zero2\"]"*)
 	ok "privileges show each mount whole: type, source, destination, options (forced ones too)" ;;
 *) notok "privileges text"; diag "$out" ;; esac
 check "install the allowed mounts (enabled)" inst okm

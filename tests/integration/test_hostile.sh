@@ -168,7 +168,7 @@ hfail A10 a10-foreign 'unsupported media type application/vnd.docker.image.rootf
 # -- M13: privileges come from the config; the grant must be exactly them.
 out=$(inst m13-priv </dev/null 2>&1) && notok "M13: installed without a grant" ||
 case "$out" in
-*" - network: [host]"*" - mount: [type=bind source=/ destination=/host options=rbind,nosuid,nodev]"*" - allow-all-devices: [true]"*" - capabilities: [CAP_SYS_ADMIN]"*"--grant-all-permissions"*)
+*" - network: [\"host\"]"*" - mount: [\"type=bind\" \"source=/\" \"destination=/host\" \"options=rbind,nosuid,nodev\"]"*" - allow-all-devices: [\"true\"]"*" - capabilities: [\"CAP_SYS_ADMIN\"]"*"--grant-all-permissions"*)
 	ok "M13 m13-priv: refused without a grant; the message lists network, mount /, all devices, CAP_SYS_ADMIN" ;;
 *) notok "M13: privilege list"; diag "$out" ;;
 esac

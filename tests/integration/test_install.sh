@@ -111,7 +111,7 @@ fi
 
 # Privileges.
 out=$(ctl privileges "$R/test/priv" 2>&1)
-case "$out" in *" - network: [host]"*" - mount: [type=bind source=/var/lib/x destination=/x options=rbind,nosuid,nodev]"*" - capabilities: [CAP_SYS_ADMIN]"*) ok "privileges listed as docker does, each mount whole" ;;
+case "$out" in *" - network: [\"host\"]"*" - mount: [\"type=bind\" \"source=/var/lib/x\" \"destination=/x\" \"options=rbind,nosuid,nodev\"]"*" - capabilities: [\"CAP_SYS_ADMIN\"]"*) ok "privileges listed as docker does, each mount whole, values quoted" ;;
 *) notok "privileges list"; diag "$out" ;; esac
 expect_fail "no TTY and no --grant-all-permissions" "--grant-all-permissions" inst "$R/test/priv"
 expect_fail "granting the wrong list is refused by the broker" "incorrect privileges" \

@@ -134,7 +134,8 @@ assert ("rm", "vol", "error") in verbs and ("rm", "vol", "ok") in verbs
 assert ("set", "vol", "ok") in verbs and ("create", "vol", "ok") in verbs
 for r in recs:
     assert r["uid"] == 0 and r["pid"] > 0 and r["time"].endswith("Z"), r
-    assert set(r) <= {"time", "uid", "gid", "pid", "verb", "target", "result", "error"}, r
+    assert set(r) <= {"time", "uid", "gid", "pid", "verb", "target", "result", "keys", "error"}, r
+    assert ("keys" in r) == (r["verb"] in ("set", "install")), r
 e = [r for r in recs if r["verb"] == "enable" and r["result"] == "error"][0]
 assert "already enabled" in e["error"]
 PY
