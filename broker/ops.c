@@ -387,6 +387,7 @@ op_dispatch(struct ctl_client *c, uint32_t type, struct pd_ctlreq *q, int fd,
 
 	if (type == PD_CTL_SET || type == PD_CTL_PUSH || type == PD_CTL_UPGRADE)
 		id_of(q->args[0], id, sizeof(id), canon, sizeof(canon));
+	helper_job_client(c);	/* helpers of this request die if c hangs up */
 	switch (type) {
 	case PD_CTL_INFO:
 		rc = op_info(c, e);
@@ -442,6 +443,7 @@ op_dispatch(struct ctl_client *c, uint32_t type, struct pd_ctlreq *q, int fd,
 		    "yet", v ? v->name : "?", PD_VERSION);
 		break;
 	}
+	helper_job_client(NULL);
 	if (rc == 0)
 		verb_event(type, q, id, canon);
 	if (fd >= 0)
