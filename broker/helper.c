@@ -543,9 +543,13 @@ helper_poll(struct helper *h, struct pollfd *pfd, int n, uint64_t deadline,
 			return helper_abort(h, e, PD_E_UNAVAIL, "stopped: the broker "
 			    "is shutting down");
 		if (nall > n && (all[n].revents & (POLLRDHUP | POLLHUP | POLLERR |
-		    POLLNVAL)))
+		    POLLNVAL))) {
+			log_info("control client pid %d hung up: job cancelled, "
+			    "%s[%d] killed", (int)h->client->pid,
+			    pd_role_name(h->role), (int)h->pid);
 			return helper_abort(h, e, PD_E_UNAVAIL, "stopped: the job "
 			    "was cancelled (its client disconnected)");
+		}
 		for (i = 0; i < n; i++)
 			pfd[i].revents = all[i].revents;
 		return r;

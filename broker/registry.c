@@ -396,12 +396,13 @@ fetch_manifest(struct fetcher *f, const char *reference, char **buf,
 {
 	struct pd_fetch_result res;
 	struct fsink k;
-	char what[300];
+	char what[1024];
 	int rd, rc;
 
 	memset(&k, 0, sizeof(k));
 	memset(&res, 0, sizeof(res));
-	snprintf(what, sizeof(what), "manifest for %s", reference);
+	snprintf(what, sizeof(what), "manifest for %s/%s%s%s", f->host, f->repo,
+	    strncmp(reference, "sha256:", 7) == 0 ? "@" : ":", reference);
 	k.f = f;
 	k.what = what;
 	k.max = conf.limits.max_manifest;
