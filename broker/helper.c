@@ -537,11 +537,8 @@ helper_poll(struct helper *h, struct pollfd *pfd, int n, uint64_t deadline,
 		if (r == -1)
 			return helper_abort(h, e, PD_E_INTERNAL, "poll: %s",
 			    strerror(errno));
-		if (r == 0 && !pd_quit)
-			continue;
-		if (pd_quit)
-			return helper_abort(h, e, PD_E_UNAVAIL, "stopped: the broker "
-			    "is shutting down");
+		if (r == 0)
+			continue;	/* a 60 s slice: recheck the deadline */
 		if (nall > n && (all[n].revents & (POLLRDHUP | POLLHUP | POLLERR |
 		    POLLNVAL))) {
 			log_info("control client pid %d hung up: job cancelled, "
