@@ -92,6 +92,8 @@ chown -R 0 "$R"
 # strace: the helpers and the runtime are exec'd by fd.
 if command -v strace >/dev/null 2>&1; then
 	mkdir -p "$T/s"
+	# LeakSanitizer cannot run under ptrace: off for this broker only.
+	[ -n "$PD_SANITIZE" ] && export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0"
 	strace -f -qq -s 512 -e trace=execve,execveat -o "$T/strace.out" "$PD_BUILD/plugind" \
 	    --data-root "$T/s/data" --exec-root "$T/s/exec" --helper-dir "$T/good" \
 	    >"$T/s/broker.log" 2>&1 & spid=$!
