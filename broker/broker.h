@@ -103,6 +103,10 @@ struct helper {
 	struct pd_chan	 chan;
 	char		 rootdir[4096];
 	char		 sandbox[5120];	/* outside check summary */
+	uint32_t	 want_id;	/* replies carry this request id */
+	struct ctl_client *client;	/* the job's client: a hang-up cancels */
+	uint64_t	 chatter_t0;	/* LOG/PROGRESS rate limit (helper.c) */
+	uint64_t	 chatter;
 };
 
 int	helper_spawn(struct helper *, int, int, const char *, struct pd_err *);
@@ -121,6 +125,18 @@ int	helper_owned(pid_t);
 void	helper_reap_orphans(void);
 pid_t	helper_fork_owned(void);
 int	helper_wait_owned(pid_t, int *, int);
+int	trusted_exec_open(const char *, const char *, struct pd_err *);
+int	helper_check_all(struct pd_err *);
+struct pollfd;
+void	helper_job_client(struct ctl_client *);
+int	helper_abort(struct helper *, struct pd_err *, int, const char *, ...)
+	    __attribute__((format(printf, 4, 5)));
+int	helper_poll(struct helper *, struct pollfd *, int, uint64_t,
+	    struct pd_err *);
+int	helper_chatter(struct helper *, struct pd_err *);
+int	helper_take(struct helper *, const uint32_t *, size_t, struct pd_msg *,
+	    struct pd_err *);
+int	helper_fill(struct helper *, struct pd_err *);
 
 /* extract.c: the extractor, one process per staging rootfs. */
 struct extract_result {

@@ -54,7 +54,7 @@ conf_defaults(struct pd_conf *c)
 	c->limits.max_clients = 128;
 	c->limits.max_clients_per_uid = 32;
 	c->limits.reserved_root_clients = 32;
-	c->limits.helper_timeout = 10;
+	c->limits.helper_timeout = 60;
 	c->limits.client_timeout = 30;
 	c->limits.idle_timeout = 300;
 	c->limits.send_timeout = 10;
@@ -234,6 +234,11 @@ conf_limits(struct pd_conf *c, json_t *obj, struct pd_err *e)
 	    l->send_timeout > 86400 || l->helper_timeout > 86400)
 		return pd_errf(e, PD_E_INVAL, "config: client, idle, send and helper "
 		    "timeouts are at most 86400 seconds");
+	/* docs/PRIVSEP.md "Deadlines": every wait on a helper uses these. */
+	if (l->helper_timeout == 0 || l->extract_timeout == 0 ||
+	    l->extract_timeout > 86400)
+		return pd_errf(e, PD_E_INVAL, "config: \"helper-timeout\" and "
+		    "\"extract-timeout\" must be 1 to 86400 seconds");
 	return 0;
 }
 

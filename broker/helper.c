@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,22 +188,139 @@ helper_lookup_user(int role, uid_t *uid, gid_t *gid, struct pd_err *e)
 	return 0;
 }
 
-/* The helper binary is exec'd as root: refuse one others could replace. */
-static int
-check_binary(const char *path, struct pd_err *e)
+/*
+ * Open `path` for exec as root without trusting any name on the way:
+ * walk it from "/" one component at a time with O_PATH|O_NOFOLLOW and
+ * check each directory on the fd we hold: root-owned and not writable by
+ * group or others.  A sticky directory (/tmp) is allowed writable: others
+ * cannot rename or replace root's entries in it, and the next component
+ * must be root-owned itself.  The file must be a root-owned executable
+ * regular file, not group/world-writable, and not a symbolic link.  The
+ * O_PATH fd returned is what execveat(AT_EMPTY_PATH) runs, so what was
+ * checked is what runs: no name is looked up twice.  `what` names the
+ * binary in errors ("helper", "OCI runtime").
+ */
+int
+trusted_exec_open(const char *path, const char *what, struct pd_err *e)
 {
+	char dir[4096], comp[256];
+	const char *p = path, *end;
 	struct stat st;
+	size_t n, dlen = 0;
+	int dfd, fd;
 
 	if (path[0] != '/')
-		return pd_errf(e, PD_E_UNAVAIL, "helper path %s is not absolute", path);
-	if (stat(path, &st) == -1)
-		return pd_errno(e, PD_E_UNAVAIL, "helper %s", path);
-	if (!S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0)
-		return pd_errf(e, PD_E_UNAVAIL, "helper %s is not an executable file",
+		return pd_errf(e, PD_E_UNAVAIL, "%s path %s is not absolute", what,
 		    path);
-	if (st.st_uid != 0 || (st.st_mode & 0022) != 0)
-		return pd_errf(e, PD_E_UNAVAIL, "helper %s must be owned by root and "
-		    "not group/world-writable", path);
+	dir[0] = '\0';
+	if ((dfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return pd_errno(e, PD_E_UNAVAIL, "open /");
+	for (;;) {
+		if (fstat(dfd, &st) == -1) {
+			close(dfd);
+			return pd_errno(e, PD_E_UNAVAIL, "%s directory %s", what,
+			    dlen ? dir : "/");
+		}
+		if (st.st_uid != 0) {
+			close(dfd);
+			return pd_errf(e, PD_E_UNAVAIL, "%s directory %s: owned by uid "
+			    "%u, not root", what, dlen ? dir : "/", (unsigned)st.st_uid);
+		}
+		if ((st.st_mode & 0022) != 0 && (st.st_mode & S_ISVTX) == 0) {
+			close(dfd);
+			return pd_errf(e, PD_E_UNAVAIL, "%s directory %s: writable by "
+			    "group or others (mode %03o)", what, dlen ? dir : "/",
+			    (unsigned)(st.st_mode & 07777));
+		}
+		while (*p == '/')
+			p++;
+		end = p + strcspn(p, "/");
+		n = (size_t)(end - p);
+		if (n == 0 || n >= sizeof(comp) || (n == 2 && p[0] == '.' &&
+		    p[1] == '.') || (n == 1 && p[0] == '.')) {
+			close(dfd);
+			return pd_errf(e, PD_E_UNAVAIL, "%s path %s must name a file "
+			    "without \".\" or \"..\" components", what, path);
+		}
+		memcpy(comp, p, n);
+		comp[n] = '\0';
+		if (dlen + 1 + n >= sizeof(dir)) {
+			close(dfd);
+			return pd_errf(e, PD_E_UNAVAIL, "%s path too long", what);
+		}
+		p = end;
+		while (*p == '/')
+			p++;
+		if (*p == '\0')
+			break;		/* comp is the file */
+		dir[dlen++] = '/';
+		memcpy(dir + dlen, comp, n + 1);
+		dlen += n;
+		fd = openat(dfd, comp, O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
+		if (fd == -1) {
+			if (errno == ENOTDIR && fstatat(dfd, comp, &st,
+			    AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+				errno = ELOOP;
+			close(dfd);
+			if (errno == ELOOP)
+				return pd_errf(e, PD_E_UNAVAIL, "%s directory %s: is a "
+				    "symbolic link", what, dir);
+			return pd_errno(e, PD_E_UNAVAIL, "%s directory %s", what, dir);
+		}
+		close(dfd);
+		dfd = fd;
+	}
+	/* O_PATH|O_NOFOLLOW opens a symbolic link itself: fstat tells. */
+	fd = openat(dfd, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	close(dfd);
+	if (fd == -1)
+		return pd_errno(e, PD_E_UNAVAIL, "%s %s", what, path);
+	if (fstat(fd, &st) == -1) {
+		close(fd);
+		return pd_errno(e, PD_E_UNAVAIL, "%s %s", what, path);
+	}
+	if (S_ISLNK(st.st_mode)) {
+		close(fd);
+		return pd_errf(e, PD_E_UNAVAIL, "%s %s: is a symbolic link", what,
+		    path);
+	}
+	if (!S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0) {
+		close(fd);
+		return pd_errf(e, PD_E_UNAVAIL, "%s %s: not an executable regular "
+		    "file", what, path);
+	}
+	if (st.st_uid != 0) {
+		close(fd);
+		return pd_errf(e, PD_E_UNAVAIL, "%s %s: owned by uid %u, not root",
+		    what, path, (unsigned)st.st_uid);
+	}
+	if ((st.st_mode & 0022) != 0) {
+		close(fd);
+		return pd_errf(e, PD_E_UNAVAIL, "%s %s: writable by group or others "
+		    "(mode %03o)", what, path, (unsigned)(st.st_mode & 07777));
+	}
+	return fd;
+}
+
+/*
+ * At start: every helper the broker may run must pass the exec checks,
+ * so a missing or unsafe --helper-dir is found now, not at the first job.
+ */
+int
+helper_check_all(struct pd_err *e)
+{
+	char path[4096];
+	int role, fd;
+
+	for (role = PD_ROLE_FETCHER; role < PD_ROLE_MAX; role++) {
+		helper_path(role, path, sizeof(path));
+		if ((fd = trusted_exec_open(path, "helper", e)) == -1) {
+			snprintf(e->msg + strlen(e->msg), sizeof(e->msg) -
+			    strlen(e->msg), " (--helper-dir / helper-dir)");
+			return -1;
+		}
+		close(fd);
+	}
 	return 0;
 }
 
@@ -347,42 +466,165 @@ helper_send_failed(struct helper *h, struct pd_err *e, const char *detail)
 	    detail);
 }
 
+/* The client whose request this thread serves (ops.c sets it). */
+static __thread struct ctl_client *job_client;
+
+void
+helper_job_client(struct ctl_client *c)
+{
+	job_client = c;
+}
+
 /*
- * Receive the next message a helper may send now.  LOG lines are logged
- * and skipped; ERROR ends the job with the helper's message; any type not
- * in `allowed` is a protocol violation and kills the helper.
+ * Kill the helper and fail its job with a message of ours (a deadline
+ * passed, a flood, a cancelled job).
  */
 int
-helper_recv(struct helper *h, const uint32_t *allowed, size_t nallowed,
-    int timeout_ms, struct pd_msg *m, struct pd_err *e)
+helper_abort(struct helper *h, struct pd_err *e, int code, const char *fmt, ...)
+{
+	char msg[PD_ERR_MSGLEN];
+	va_list ap;
+	int status;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (h->pid > 0)
+		kill(h->pid, SIGKILL);
+	teardown(h, 2000, &status);
+	return pd_errf(e, code, "%s helper %s (helper killed)",
+	    pd_role_name(h->role), msg);
+}
+
+/*
+ * poll() the given fds until `deadline` (monotonic ms), watching the
+ * job's client too: a client that hung up cancels the job, and the
+ * helper is killed.  Returns the number of ready fds, 0 when the
+ * deadline passed, -1 (helper torn down, *e set) when cancelled.
+ */
+int
+helper_poll(struct helper *h, struct pollfd *pfd, int n, uint64_t deadline,
+    struct pd_err *e)
+{
+	struct pollfd all[8];
+	uint64_t now;
+	int i, r, nall = n;
+
+	if (n > 7)
+		return pd_errf(e, PD_E_INTERNAL, "helper_poll: too many fds");
+	for (i = 0; i < n; i++) {
+		all[i] = pfd[i];
+		all[i].revents = 0;
+	}
+	if (h->client != NULL) {
+		/*
+		 * Only a hang-up counts: the API process sends LOG lines on
+		 * this connection while its request runs.
+		 */
+		all[nall].fd = h->client->fd;
+		all[nall].events = POLLRDHUP;
+		all[nall].revents = 0;
+		nall++;
+	}
+	for (;;) {
+		now = pd_now_ms();
+		if (now >= deadline)
+			return 0;
+		r = poll(all, (nfds_t)nall, deadline - now > 60000 ? 60000 :
+		    (int)(deadline - now));
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return helper_abort(h, e, PD_E_INTERNAL, "poll: %s",
+			    strerror(errno));
+		if (r == 0)
+			continue;	/* a 60 s slice: recheck the deadline */
+		if (nall > n && (all[n].revents & (POLLRDHUP | POLLHUP | POLLERR |
+		    POLLNVAL))) {
+			log_info("control client pid %d hung up: job cancelled, "
+			    "%s[%d] killed", (int)h->client->pid,
+			    pd_role_name(h->role), (int)h->pid);
+			return helper_abort(h, e, PD_E_UNAVAIL, "stopped: the job "
+			    "was cancelled (its client disconnected)");
+		}
+		for (i = 0; i < n; i++)
+			pfd[i].revents = all[i].revents;
+		return r;
+	}
+}
+
+/*
+ * LOG and PROGRESS messages are rate-limited: a helper may send a burst
+ * of HELPER_CHATTER_BURST, then HELPER_CHATTER_RATE a second on average.
+ * The fetcher sends PROGRESS at most every 100 ms (fetcher/registry.h
+ * REG_PROGRESS_MS); a flood costs its job at once.
+ */
+#define HELPER_CHATTER_BURST	2000
+#define HELPER_CHATTER_RATE	200
+
+int
+helper_chatter(struct helper *h, struct pd_err *e)
+{
+	uint64_t now = pd_now_ms();
+
+	if (h->chatter_t0 == 0)
+		h->chatter_t0 = now;
+	if (++h->chatter > HELPER_CHATTER_BURST + (now - h->chatter_t0) *
+	    HELPER_CHATTER_RATE / 1000)
+		return helper_abort(h, e, PD_E_PROTO, "flooded the broker with "
+		    "%llu LOG/PROGRESS messages in %llu ms",
+		    (unsigned long long)h->chatter,
+		    (unsigned long long)(now - h->chatter_t0));
+	return 0;
+}
+
+/*
+ * Take the next complete message out of the channel's buffer, if any.
+ * Returns 1 with *m (a permitted type, carrying the id of the current
+ * request, h->want_id), 0 when more bytes are needed, -1 when the job
+ * fails (the helper's ERROR, or a violation: the helper is killed).
+ * LOG lines are logged and skipped (their id is not checked: helpers
+ * log outside requests too).
+ */
+int
+helper_take(struct helper *h, const uint32_t *allowed, size_t nallowed,
+    struct pd_msg *m, struct pd_err *e)
 {
 	struct pd_error_msg em;
 	struct pd_log l;
 	struct pd_err ie;
-	char prefix[32];
+	char prefix[64];
 	size_t i;
 	int r;
 
 	for (;;) {
-		r = pd_msg_recv(&h->chan, m, timeout_ms, &ie);
-		if (r == 0)
-			return helper_fail(h, 0, e, "closed its channel",
-			    "no reply");
+		if ((r = pd_msg_parse(&h->chan, m, &ie)) == 0)
+			return 0;
 		if (r == -1)
-			return helper_fail(h, ie.code == PD_E_PROTO ||
-			    strstr(ie.msg, "timed out") != NULL, e, "failed", ie.msg);
+			return helper_fail(h, 1, e, "failed", ie.msg);
 		if (m->type == PD_MSG_LOG) {
 			if (pd_dec_log(m, &l, &ie) == -1) {
 				pd_msg_clear(m);
 				return helper_fail(h, 1, e, "sent a bad message", ie.msg);
+			}
+			pd_msg_clear(m);
+			if (helper_chatter(h, e) == -1) {
+				pd_log_free(&l);
+				return -1;
 			}
 			snprintf(prefix, sizeof(prefix), "%s[%d]", pd_role_name(h->role),
 			    (int)h->pid);
 			pd_strvis(l.line);
 			log_emit((int)l.level, prefix, l.line);
 			pd_log_free(&l);
-			pd_msg_clear(m);
 			continue;
+		}
+		if (m->id != h->want_id) {
+			snprintf(prefix, sizeof(prefix), "%s for request %u, want %u",
+			    pd_msg_name(m->type), m->id, h->want_id);
+			pd_msg_clear(m);
+			return helper_fail(h, 1, e, "sent a reply with a wrong id",
+			    prefix);
 		}
 		if (m->type == PD_MSG_ERROR) {
 			if (pd_dec_error(m, &em, &ie) == -1) {
@@ -395,6 +637,10 @@ helper_recv(struct helper *h, const uint32_t *allowed, size_t nallowed,
 			pd_error_msg_free(&em);
 			return -1;
 		}
+		if (m->type == PD_MSG_PROGRESS && helper_chatter(h, e) == -1) {
+			pd_msg_clear(m);
+			return -1;
+		}
 		for (i = 0; i < nallowed; i++)
 			if (allowed[i] == m->type)
 				return 1;
@@ -402,6 +648,62 @@ helper_recv(struct helper *h, const uint32_t *allowed, size_t nallowed,
 		    m->type);
 		pd_msg_clear(m);
 		return helper_fail(h, 1, e, "sent an unexpected message", prefix);
+	}
+}
+
+/*
+ * Read from the helper's channel (it polled readable).  Returns 0, or -1
+ * with the job failed: the channel closed (mid-message: killed), or an
+ * error on it.
+ */
+int
+helper_fill(struct helper *h, struct pd_err *e)
+{
+	struct pd_err ie;
+	int r;
+
+	r = pd_chan_fill(&h->chan, &ie);
+	if (r == 1)
+		return 0;
+	if (r == 0 && h->chan.buflen == 0)
+		return helper_fail(h, 0, e, "closed its channel", "no reply");
+	if (r == 0)
+		return helper_fail(h, 1, e, "closed its channel",
+		    "in the middle of a message");
+	return helper_fail(h, ie.code == PD_E_PROTO, e, "failed", ie.msg);
+}
+
+/*
+ * Receive the next message a helper may send now, waiting at most
+ * timeout_ms for it (LOG lines do not extend the wait).  ERROR ends the
+ * job with the helper's message; any type not in `allowed`, a reply to
+ * another request, a flood, a broken frame or the deadline kill it.
+ */
+int
+helper_recv(struct helper *h, const uint32_t *allowed, size_t nallowed,
+    int timeout_ms, struct pd_msg *m, struct pd_err *e)
+{
+	uint64_t deadline = pd_now_ms() + (uint64_t)(timeout_ms >= 0 ?
+	    timeout_ms : 1000 * (int)conf.limits.helper_timeout);
+	struct pollfd pfd;
+	int r;
+
+	for (;;) {
+		if (h->sock < 0)
+			return pd_errf(e, PD_E_INTERNAL, "%s helper is gone",
+			    pd_role_name(h->role));
+		if ((r = helper_take(h, allowed, nallowed, m, e)) != 0)
+			return r;
+		pfd.fd = h->sock;
+		pfd.events = POLLIN;
+		if ((r = helper_poll(h, &pfd, 1, deadline, e)) == -1)
+			return -1;
+		if (r == 0)
+			return helper_abort(h, e, PD_E_UNAVAIL, "timed out: no "
+			    "answer within %d s%s", (timeout_ms + 999) / 1000,
+			    h->chan.buflen ? " (it sent part of a message)" : "");
+		if (helper_fill(h, e) == -1)
+			return -1;
 	}
 }
 
@@ -518,18 +820,20 @@ helper_spawn_fd(struct helper *h, int role, int rootfd, const char *rootpath,
 	struct pd_msg m;
 	struct pd_err ie;
 	sigset_t all;
-	int sv[2], devnull, nenv = 0;
+	struct timeval tv;
+	int sv[2], devnull, nenv = 0, exfd, lo;
 	pid_t pid;
 
 	memset(h, 0, sizeof(*h));
 	h->pid = -1;
 	h->sock = -1;
 	h->role = role;
+	h->client = job_client;
 	snprintf(h->rootdir, sizeof(h->rootdir), "%s", rootpath ? rootpath : "");
 	if (helper_lookup_user(role, &h->uid, &h->gid, e) == -1)
 		return -1;
 	helper_path(role, path, sizeof(path));
-	if (check_binary(path, e) == -1)
+	if ((exfd = trusted_exec_open(path, "helper", e)) == -1)
 		return -1;
 	argv[0] = path;
 	argv[1] = NULL;
@@ -546,10 +850,13 @@ helper_spawn_fd(struct helper *h, int role, int rootfd, const char *rootpath,
 		envp[nenv++] = xasprintf("UBSAN_OPTIONS=%s:symbolize=0", v);
 #endif
 	envp[nenv] = NULL;
-	if ((devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
+	if ((devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1) {
+		close(exfd);
 		return pd_errno(e, PD_E_INTERNAL, "open /dev/null");
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
 		close(devnull);
+		close(exfd);
 		return pd_errno(e, PD_E_INTERNAL, "socketpair");
 	}
 	sigfillset(&all);
@@ -558,6 +865,7 @@ helper_spawn_fd(struct helper *h, int role, int rootfd, const char *rootpath,
 		close(sv[0]);
 		close(sv[1]);
 		close(devnull);
+		close(exfd);
 		while (nenv > 0)
 			free(envp[--nenv]);
 		return pd_errno(e, PD_E_INTERNAL, "fork");
@@ -582,6 +890,9 @@ helper_spawn_fd(struct helper *h, int role, int rootfd, const char *rootpath,
 		 */
 		if (xfd >= 0 && (xfd = fcntl(xfd, F_DUPFD, 5)) == -1)
 			_exit(126);
+		/* The checked binary's fd too; it closes on exec (O_CLOEXEC). */
+		if ((exfd = fcntl(exfd, F_DUPFD_CLOEXEC, 5)) == -1)
+			_exit(126);
 		if (sv[1] == 3) {
 			if (fcntl(3, F_SETFD, 0) == -1)
 				_exit(126);
@@ -589,19 +900,28 @@ helper_spawn_fd(struct helper *h, int role, int rootfd, const char *rootpath,
 			_exit(126);
 		if (xfd >= 0 && dup2(xfd, 4) == -1)
 			_exit(126);
-		if (syscall(SYS_close_range, xfd >= 0 ? 5U : 4U, ~0U, 0) == -1)
+		lo = xfd >= 0 ? 5 : 4;
+		if ((exfd > lo && syscall(SYS_close_range, (unsigned)lo,
+		    (unsigned)exfd - 1, 0) == -1) ||
+		    syscall(SYS_close_range, (unsigned)exfd + 1, ~0U, 0) == -1)
 			_exit(126);
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
 			_exit(126);
-		execve(path, argv, envp);
+		/* Safety: runs the file trusted_exec_open() checked, by fd. */
+		syscall(SYS_execveat, exfd, "", argv, envp, AT_EMPTY_PATH);
 		_exit(127);
 	}
 	close(sv[1]);
 	close(devnull);
+	close(exfd);
 	while (nenv > 0)
 		free(envp[--nenv]);
 	h->pid = pid;
 	h->sock = sv[0];
+	/* A helper that stops reading fails a send after helper-timeout. */
+	tv.tv_sec = conf.limits.helper_timeout;
+	tv.tv_usec = 0;
+	(void)setsockopt(h->sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (pd_chan_init(&h->chan, h->sock, 0) == -1) {
 		helper_kill(h);
 		return pd_errf(e, PD_E_INTERNAL, "out of memory");
@@ -635,6 +955,8 @@ helper_spawn_fd(struct helper *h, int role, int rootfd, const char *rootpath,
 		    ie.code ? ie.msg : "protocol version mismatch");
 	}
 	pd_msg_clear(&m);
+	/* Single-request helpers number their request 1 (registry.c counts). */
+	h->want_id = 1;
 	if (helper_check_outside(h, &ie) == -1) {
 		/* Killed from outside meanwhile: say so, not "not sandboxed". */
 		if (helper_dead(h->pid))

@@ -484,6 +484,7 @@ op_dispatch(struct ctl_client *c, uint32_t type, struct pd_ctlreq *q, int fd,
 		}
 		costly = 1;
 	}
+	helper_job_client(c);	/* helpers of this request die if c hangs up */
 	switch (type) {
 	case PD_CTL_INFO:
 		rc = op_info(c, e);
@@ -539,6 +540,7 @@ op_dispatch(struct ctl_client *c, uint32_t type, struct pd_ctlreq *q, int fd,
 		    "yet", v ? v->name : "?", PD_VERSION);
 		break;
 	}
+	helper_job_client(NULL);
 	if (costly)
 		admit_job_done(c);
 	if (rc == 0)

@@ -281,6 +281,9 @@ main(int argc, char *argv[])
 		take_lock();
 		return check_data_root(o_repair);
 	}
+	/* Every helper passes the exec checks now, or the broker does not start. */
+	if (helper_check_all(&e) == -1)
+		fatalx("%s", e.msg);
 
 	umask(077);
 	/* All threads inherit this mask; signals are read from a signalfd. */

@@ -1041,33 +1041,47 @@ runtime_propagated_mount(const char *plugdir, struct pd_err *e)
 
 /* ---- the OCI runtime ---- */
 
+/*
+ * The runtime binary, opened for exec (O_PATH): `runtime` as a path, or
+ * looked up in PATH; then held to the same checks as the helpers
+ * (trusted_exec_open: root-owned all the way down, no symlinks).
+ */
 static int
 runtime_binary(char *out, size_t len, struct pd_err *e)
 {
 	const char *path = getenv("PATH"), *p, *colon;
 	size_t n;
+	int fd;
 
-	if (strchr(conf.runtime, '/') != NULL) {
+	if (strchr(conf.runtime, '/') != NULL)
 		snprintf(out, len, "%s", conf.runtime);
-		if (access(out, X_OK) == -1)
-			return pd_errno(e, PD_E_UNAVAIL, "OCI runtime %s", out);
-		return 0;
-	}
-	if (path == NULL || path[0] == '\0')
-		path = DEFAULT_PATH;
-	for (p = path; *p != '\0'; p = colon + 1) {
-		colon = strchr(p, ':');
-		n = colon ? (size_t)(colon - p) : strlen(p);
-		if (n > 0 && p[0] == '/') {
-			snprintf(out, len, "%.*s/%s", (int)n, p, conf.runtime);
-			if (access(out, X_OK) == 0)
-				return 0;
+	else {
+		if (path == NULL || path[0] == '\0')
+			path = DEFAULT_PATH;
+		out[0] = '\0';
+		for (p = path; *p != '\0'; p = colon + 1) {
+			colon = strchr(p, ':');
+			n = colon ? (size_t)(colon - p) : strlen(p);
+			if (n > 0 && p[0] == '/') {
+				snprintf(out, len, "%.*s/%s", (int)n, p, conf.runtime);
+				if (access(out, X_OK) == 0)
+					break;
+				out[0] = '\0';
+			}
+			if (colon == NULL)
+				break;
 		}
-		if (colon == NULL)
-			break;
+		if (out[0] == '\0')
+			return pd_errf(e, PD_E_UNAVAIL, "OCI runtime \"%s\" not found "
+			    "in PATH (set \"runtime\" in the plugind config)",
+			    conf.runtime);
 	}
-	return pd_errf(e, PD_E_UNAVAIL, "OCI runtime \"%s\" not found in PATH "
-	    "(set \"runtime\" in the plugind config)", conf.runtime);
+	if ((fd = trusted_exec_open(out, "OCI runtime", e)) == -1) {
+		snprintf(e->msg + strlen(e->msg), sizeof(e->msg) - strlen(e->msg),
+		    " (runtime in the plugind config)");
+		return -1;
+	}
+	return fd;
 }
 
 /*
@@ -1083,13 +1097,13 @@ runtime_runc(const char *const *args, int outfd, char *out, size_t outlen,
 	static char *const envp[] = { (char *)(uintptr_t)"PATH=" DEFAULT_PATH,
 	    NULL };
 	char bin[4096], root[4096], *argv[40];
-	int p[2] = { -1, -1 }, devnull, nargs = 0, i, rc;
+	int p[2] = { -1, -1 }, devnull, nargs = 0, i, rc, exfd;
 	size_t got = 0;
 	sigset_t none;
 	ssize_t n;
 	pid_t pid;
 
-	if (runtime_binary(bin, sizeof(bin), e) == -1)
+	if ((exfd = runtime_binary(bin, sizeof(bin), e)) == -1)
 		return -1;
 	snprintf(root, sizeof(root), "%s/runc", conf.exec_root);
 	argv[nargs++] = bin;
@@ -1100,10 +1114,13 @@ runtime_runc(const char *const *args, int outfd, char *out, size_t outlen,
 	argv[nargs] = NULL;
 	if (out != NULL && outlen > 0)
 		out[0] = '\0';
-	if ((devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
+	if ((devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1) {
+		close(exfd);
 		return pd_errno(e, PD_E_INTERNAL, "open /dev/null");
+	}
 	if (outfd < 0 && pipe2(p, O_CLOEXEC) == -1) {
 		close(devnull);
+		close(exfd);
 		return pd_errno(e, PD_E_INTERNAL, "pipe");
 	}
 	sigemptyset(&none);
@@ -1116,7 +1133,7 @@ runtime_runc(const char *const *args, int outfd, char *out, size_t outlen,
 		/*
 		 * Child: async-signal-safe calls only, then exec the runtime
 		 * as root.  Safety: the binary is conf.runtime (the admin's),
-		 * the arguments are broker-made paths and a 64-hex id, the
+		 * run by the fd runtime_binary() checked (execveat), the arguments are broker-made paths and a 64-hex id, the
 		 * environment is a fixed PATH; no other fd than stdio passes.
 		 * The broker's blocked signals and ignored SIGPIPE are reset:
 		 * the plugin inherits this state through runc.
@@ -1126,11 +1143,15 @@ runtime_runc(const char *const *args, int outfd, char *out, size_t outlen,
 		signal(SIGPIPE, SIG_DFL);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		(void)setsid();
+		if ((exfd = fcntl(exfd, F_DUPFD_CLOEXEC, 3)) == -1)
+			_exit(126);
 		if (dup2(devnull, 0) == -1 || dup2(o, 1) == -1 || dup2(o, 2) == -1)
 			_exit(126);
-		if (syscall(SYS_close_range, 3U, ~0U, 0) == -1)
+		if ((exfd > 3 && syscall(SYS_close_range, 3U, (unsigned)exfd - 1,
+		    0) == -1) || syscall(SYS_close_range, (unsigned)exfd + 1, ~0U,
+		    0) == -1)
 			_exit(126);
-		execve(bin, argv, envp);
+		syscall(SYS_execveat, exfd, "", argv, envp, AT_EMPTY_PATH);
 		_exit(127);
 	}
 	if (p[1] >= 0) {
@@ -1163,6 +1184,7 @@ runtime_runc(const char *const *args, int outfd, char *out, size_t outlen,
 		rc = 0;
 out:
 	close(devnull);
+	close(exfd);
 	if (p[0] >= 0)
 		close(p[0]);
 	if (p[1] >= 0)

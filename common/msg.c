@@ -140,8 +140,12 @@ pd_msg_parse(struct pd_chan *c, struct pd_msg *m, struct pd_err *e)
 	return 1;
 }
 
-static int
-chan_fill(struct pd_chan *c, struct pd_err *e)
+/*
+ * Read what the peer sent into the channel's buffer (one recvmsg; the
+ * caller polled).  Returns 1 if bytes arrived, 0 on EOF, -1 on error.
+ */
+int
+pd_chan_fill(struct pd_chan *c, struct pd_err *e)
 {
 	struct msghdr mh;
 	struct iovec iov;
@@ -233,7 +237,7 @@ pd_msg_recv(struct pd_chan *c, struct pd_msg *m, int timeout_ms,
 			return pd_errno(e, PD_E_IO, "poll");
 		if (r == 0)
 			continue;
-		r = chan_fill(c, e);
+		r = pd_chan_fill(c, e);
 		if (r < 0)
 			return -1;
 		if (r == 0) {

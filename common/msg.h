@@ -59,6 +59,7 @@ int	pd_msg_send(int, uint32_t, uint32_t, int, const void *, size_t,
 	    struct pd_err *);
 int	pd_msg_recv(struct pd_chan *, struct pd_msg *, int, struct pd_err *);
 int	pd_msg_parse(struct pd_chan *, struct pd_msg *, struct pd_err *);
+int	pd_chan_fill(struct pd_chan *, struct pd_err *);
 int	pd_msg_take_fd(struct pd_msg *);
 void	pd_msg_clear(struct pd_msg *);
 

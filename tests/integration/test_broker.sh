@@ -40,12 +40,12 @@ expect_fail "inspect of a missing plugin" 'pluginctl: error: plugin "nothere" no
 expect_fail "ls with an unknown filter" "invalid filter 'foo'" ctl ls --filter foo=bar
 
 # A second broker on the same data root must refuse.
-out=$("$PD_BUILD/plugind" --data-root "$T/b1/data" --exec-root "$T/b1/exec2" 2>&1)
+out=$("$PD_BUILD/plugind" --data-root "$T/b1/data" --exec-root "$T/b1/exec2" --helper-dir "$PD_BUILD" 2>&1)
 rc=$?
 case "$rc:$out" in 1:*"already using data root $T/b1/data"*) ok "second broker on one data root refuses" ;;
 *) notok "second broker refuses (rc $rc)"; diag "$out" ;; esac
 # ...and one on another data root but the same socket too.
-out=$("$PD_BUILD/plugind" --data-root "$T/other" -H "unix://$SOCK" 2>&1)
+out=$("$PD_BUILD/plugind" --data-root "$T/other" -H "unix://$SOCK" --helper-dir "$PD_BUILD" 2>&1)
 case "$out" in *"in use by another process"*) ok "second broker on one socket refuses" ;;
 *) notok "second broker on one socket"; diag "$out" ;; esac
 
@@ -125,7 +125,7 @@ stop_broker $BROKER_PID
 
 # Misbehaving helpers cost their job only.
 H="$T/badhelpers"; mkdir -p "$H"
-cp "$PD_TOP/tests/fixtures/badhelper.sh" "$H/plugind-fetcher"
+cp "$PD_BUILD/tests/tools/fakehelper" "$H/plugind-fetcher"
 cp "$PD_BUILD/plugind-extractor" "$PD_BUILD/plugind-api" "$PD_BUILD/plugind-logger" "$H/"
 chmod 755 "$H" "$H/plugind-fetcher"
 echo '{"limits": {"helper-timeout": 2}}' >"$T/conf.json"

@@ -83,6 +83,7 @@ do_fetch(struct helper *h, uint32_t id, struct pd_fetch_req *q,
 		fprintf(stderr, "%s: %s\n", outfile, strerror(errno));
 		return -1;
 	}
+	h->want_id = id;	/* replies must carry it (helper_take) */
 	if (pd_send_fetch(h->sock, id, p[1], q, &e) == -1) {
 		printf("error: %s: %s\n", pd_errcode_str(e.code), e.msg);
 		return -1;

@@ -167,6 +167,52 @@ check_helper(const char *name, int role, const char *root, const char *user,
 	ASSERT(kill(pid, 0) == -1 && errno == ESRCH, what);
 }
 
+/* trusted_exec_open: the rules, one case each (docs/PRIVSEP.md). */
+static void
+check_trusted(const char *top)
+{
+	char st[2048], path[4096];
+	struct pd_err e;
+	int fd;
+
+	snprintf(st, sizeof(st), "%s/sticky", top);
+	mkdir(st, 0755);
+	chmod(st, 01777);
+	snprintf(path, sizeof(path), "%s/root-bin", st);
+	close(open(path, O_WRONLY | O_CREAT, 0755));
+	fd = trusted_exec_open(path, "helper", &e);
+	ASSERT(fd >= 0, "a root-owned binary in a sticky world-writable dir passes");
+	if (fd >= 0)
+		close(fd);
+	snprintf(path, sizeof(path), "%s/user-bin", st);
+	close(open(path, O_WRONLY | O_CREAT, 0755));
+	ASSERT(chown(path, 65534, 65534) == 0, "chown to nobody");
+	ASSERT(trusted_exec_open(path, "helper", &e) == -1 &&
+	    strstr(e.msg, "owned by uid 65534, not root") != NULL,
+	    "a user's binary in a sticky dir is refused");
+	snprintf(path, sizeof(path), "%s/noexec", st);
+	close(open(path, O_WRONLY | O_CREAT, 0644));
+	ASSERT(trusted_exec_open(path, "helper", &e) == -1 &&
+	    strstr(e.msg, "not an executable regular file") != NULL,
+	    "a non-executable file is refused");
+	ASSERT(trusted_exec_open(st, "helper", &e) == -1 &&
+	    strstr(e.msg, "not an executable regular file") != NULL,
+	    "a directory is refused as the binary");
+	snprintf(path, sizeof(path), "%s/../sticky/root-bin", st);
+	ASSERT(trusted_exec_open(path, "helper", &e) == -1 &&
+	    strstr(e.msg, "\"..\"") != NULL, "a path with .. is refused");
+	ASSERT(trusted_exec_open("build/plugind-fetcher", "helper", &e) == -1 &&
+	    strstr(e.msg, "is not absolute") != NULL, "a relative path is refused");
+	snprintf(path, sizeof(path), "%s/user-dir", top);
+	mkdir(path, 0755);
+	ASSERT(chown(path, 65534, 65534) == 0, "chown a dir to nobody");
+	snprintf(path, sizeof(path), "%s/user-dir/x", top);
+	ASSERT(trusted_exec_open(path, "OCI runtime", &e) == -1 &&
+	    strstr(e.msg, "OCI runtime directory") != NULL &&
+	    strstr(e.msg, "user-dir: owned by uid 65534, not root") != NULL,
+	    "a directory owned by a user is refused, named");
+}
+
 int
 main(void)
 {
@@ -193,6 +239,8 @@ main(void)
 	    pd_role_caps_mask(PD_ROLE_EXTRACTOR));
 	ASSERT(pd_role_caps_mask(PD_ROLE_EXTRACTOR) == ((1ULL << 0) | (1ULL << 1) |
 	    (1ULL << 3) | (1ULL << 4)), "extractor set is CHOWN DAC_OVERRIDE FOWNER FSETID");
+
+	check_trusted(tmpl);
 
 	dfd = open("/tmp", O_DIRECTORY | O_RDONLY);
 	pd_rm_rf_at(dfd, strrchr(tmpl, '/') + 1, &e);
