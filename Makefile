@@ -47,7 +47,7 @@ OPT		?= -O2 -g
 CFLAGS_ALL	:= -std=gnu11 $(OPT) $(WARN) $(HARDEN) -D_GNU_SOURCE \
 		   -DLIBEXECDIR='"$(LIBEXECDIR)"' $(CFLAGS)
 LDFLAGS_ALL	:= -pie -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack -pthread $(LDFLAGS)
-PROG_LDFLAGS	:= $(LDFLAGS_ALL) -Wl,--no-as-needed
+PROG_LDFLAGS	= $(LDFLAGS_ALL) -Wl,--no-as-needed
 
 # Include paths per folder: a program's objects see common/ and their own
 # folder only.  pluginctl still includes broker/broker.h (it lives in
