@@ -22,7 +22,8 @@ CC		?= cc
 #	the data tables (common/sandbox-seccomp.c, common/privdrop-caps.c);
 #	the loaders (sandbox-load.c, privdrop.c) are in libpdhelper, which
 #	only the helpers link.  libcrypto: common/digest.c hashes blobs.
-#   pluginctl: libarchive and libcrypto for `pluginctl push` of a tarball.
+#   pluginctl: libarchive tars the `create` context; libcrypto decodes
+#	the base64 "auth" of ~/.docker/config.json (credentials()).
 #   plugind-fetcher: libcurl (libssl comes with it, never called directly).
 PLUGIND_PKGS	:= jansson libcrypto
 CTL_PKGS	:= jansson libarchive libcrypto
