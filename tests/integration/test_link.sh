@@ -56,7 +56,9 @@ for B in "$PD_TOP/build" "$PD_TOP/build-asan"; do
 		fi
 		# The link line as make would run it now: exact -l list and
 		# --no-as-needed, so no toolchain default hides an extra one.
-		line=$(cd "$PD_TOP" && make -n --no-print-directory B="$B" \
+		# (a make of our own: not the flags of a `make check` around us)
+		line=$(cd "$PD_TOP" && env -u MAKEFLAGS -u MAKEOVERRIDES -u MFLAGS \
+		    make -n --no-print-directory B="$B" \
 		    ${san:+SANITIZE=1} -W "$B/obj/$(main_obj $p)" "$bin" 2>/dev/null |
 		    grep -e "-o $bin ")
 		libs=$(sorted $(printf '%s\n' $line | sed -n 's/^-l//p'))
