@@ -11,9 +11,32 @@ B		?= $(if $(filter 1,$(SANITIZE)),build-asan,build)
 Q		:= $(if $(V),,@)
 
 CC		?= cc
-PKGS		:= libcurl jansson libarchive zlib openssl libseccomp libcap-ng
-PKG_CFLAGS	:= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+# One package list per program: exactly the libraries its own objects
+# call, so each binary's NEEDED entries are its own and nothing else.
+# The programs link with -Wl,--no-as-needed (PROG_LDFLAGS): the toolchain's
+# default --as-needed (dropped by -fsanitize anyway) never hides a library
+# a list names but the program does not use.  tests/integration/
+# test_link.sh holds the expected NEEDED list of each binary.
+#   plugind: no libseccomp, no libcap-ng: `info` and the CapEff check read
+#	the data tables (common/sandbox-seccomp.c, common/privdrop-caps.c);
+#	the loaders (sandbox-load.c, privdrop.c) are in libpdhelper, which
+#	only the helpers link.  libcrypto: common/digest.c hashes blobs.
+#   pluginctl: libarchive tars the `create` context; libcrypto decodes
+#	the base64 "auth" of ~/.docker/config.json (credentials()).
+#   plugind-fetcher: libcurl (libssl comes with it, never called directly).
+PLUGIND_PKGS	:= jansson libcrypto
+CTL_PKGS	:= jansson libarchive libcrypto
+FETCH_PKGS	:= libcurl jansson libcrypto libseccomp libcap-ng
+EXTRACT_PKGS	:= libarchive zlib jansson libcrypto libseccomp libcap-ng
+API_PKGS	:= jansson libseccomp libcap-ng
+LOGGER_PKGS	:= libseccomp libcap-ng
+# common/ headers name jansson, OpenSSL, libseccomp and libcap-ng types.
+COMMON_PKGS	:= jansson libcrypto libseccomp libcap-ng
+# Unit tests and tools exercise several libraries each: they link them all.
+TEST_PKGS	:= libcurl jansson libarchive zlib openssl libseccomp libcap-ng
+pkg_cflags	= $(shell pkg-config --cflags $(1) 2>/dev/null)
+pkg_libs	= $(shell pkg-config --libs $(1) 2>/dev/null)
 
 WARN		:= -Wall -Wextra -Werror -Wformat=2 -Wformat-security \
 		   -Wshadow -Wpointer-arith -Wcast-qual -Wwrite-strings \
@@ -23,8 +46,20 @@ HARDEN		:= -fPIE -fstack-protector-strong -fstack-clash-protection \
 		   -D_FORTIFY_SOURCE=2 -fno-strict-aliasing
 OPT		?= -O2 -g
 CFLAGS_ALL	:= -std=gnu11 $(OPT) $(WARN) $(HARDEN) -D_GNU_SOURCE \
-		   -DLIBEXECDIR='"$(LIBEXECDIR)"' -Icommon -Ibroker -Ifetcher -Iextractor -Iapi $(PKG_CFLAGS) $(CFLAGS)
+		   -DLIBEXECDIR='"$(LIBEXECDIR)"' $(CFLAGS)
 LDFLAGS_ALL	:= -pie -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack -pthread $(LDFLAGS)
+PROG_LDFLAGS	= $(LDFLAGS_ALL) -Wl,--no-as-needed
+
+# Include paths per folder: a program's objects see common/ and their own
+# folder only.  pluginctl still includes broker/broker.h (it lives in
+# broker/ for now), so broker/ objects all get -Ibroker.
+INC_common	:= -Icommon $(call pkg_cflags,$(COMMON_PKGS))
+INC_broker	:= -Icommon -Ibroker $(call pkg_cflags,$(PLUGIND_PKGS) $(CTL_PKGS))
+INC_fetcher	:= -Icommon -Ifetcher $(call pkg_cflags,$(FETCH_PKGS))
+INC_extractor	:= -Icommon -Iextractor $(call pkg_cflags,$(EXTRACT_PKGS))
+INC_api		:= -Icommon -Iapi $(call pkg_cflags,$(API_PKGS))
+INC_logger	:= -Icommon -Ilogger $(call pkg_cflags,$(LOGGER_PKGS))
+INC_tests	:= -Icommon -Ibroker -Ifetcher -Iextractor -Iapi $(call pkg_cflags,$(TEST_PKGS))
 
 # Test-only crash points (common/crashpoint.h); build into another B=.
 ifeq ($(CRASHPOINTS),1)
@@ -39,7 +74,10 @@ CFLAGS_ALL	+= -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 LDFLAGS_ALL	+= -fsanitize=address,undefined
 endif
 
-COMMON_SRCS	:= $(filter-out common/sandbox-null.c,$(wildcard common/*.c))
+# libpdhelper: what only a sandboxed helper runs (start-up, the libcap-ng
+# privilege drop, the libseccomp loader); libpdcommon: everything else.
+HELPER_SRCS	:= common/child.c common/privdrop.c common/sandbox-load.c
+COMMON_SRCS	:= $(filter-out common/sandbox-null.c $(HELPER_SRCS),$(wildcard common/*.c))
 BROKER_SRCS	:= $(filter-out broker/plugind.c broker/pluginctl%.c,$(wildcard broker/*.c))
 CTL_SRCS	:= $(wildcard broker/pluginctl*.c)
 FETCH_SRCS	:= $(filter-out fetcher/fetcher.c,$(wildcard fetcher/*.c))
@@ -51,11 +89,12 @@ FIXTURE_SRCS	:= $(wildcard tests/fixtures/*.c)
 
 obj		= $(patsubst %.c,$(B)/obj/%.o,$(1))
 LIBCOMMON	:= $(B)/libpdcommon.a
+LIBHELPER	:= $(B)/libpdhelper.a
 LIBBROKER	:= $(B)/libpdbroker.a
 LIBFETCH	:= $(B)/libpdfetch.a
 LIBEXTRACT	:= $(B)/libpdextract.a
 LIBAPI		:= $(B)/libpdapi.a
-LIBS_ALL	:= $(LIBBROKER) $(LIBFETCH) $(LIBEXTRACT) $(LIBAPI) $(LIBCOMMON)
+LIBS_ALL	:= $(LIBBROKER) $(LIBFETCH) $(LIBEXTRACT) $(LIBAPI) $(LIBHELPER) $(LIBCOMMON)
 
 PROGS		:= $(B)/plugind $(B)/plugind-fetcher $(B)/plugind-extractor \
 		   $(B)/plugind-api $(B)/plugind-logger $(B)/pluginctl
@@ -68,7 +107,7 @@ all: $(PROGS)
 $(B)/obj/%.o: %.c $(wildcard common/*.h broker/*.h fetcher/*.h extractor/*.h api/*.h tests/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	$(Q)$(CC) $(CFLAGS_ALL) -c -o $@ $<
+	$(Q)$(CC) $(CFLAGS_ALL) $(INC_$(firstword $(subst /, ,$<))) -c -o $@ $<
 
 # LIBEXECDIR is compiled into the broker: rebuild when it changes.
 $(B)/libexecdir.stamp: FORCE
@@ -78,6 +117,7 @@ $(B)/obj/broker/conf.o $(B)/obj/broker/plugind.o: $(B)/libexecdir.stamp
 FORCE:
 
 $(LIBCOMMON): $(call obj,$(COMMON_SRCS))
+$(LIBHELPER): $(call obj,$(HELPER_SRCS))
 $(LIBBROKER): $(call obj,$(BROKER_SRCS))
 $(LIBFETCH): $(call obj,$(FETCH_SRCS))
 $(LIBEXTRACT): $(call obj,$(EXTRACT_SRCS))
@@ -92,29 +132,29 @@ $(B)/obj/empty.o:
 	echo 'extern int pd_empty_unit; int pd_empty_unit;' | $(CC) -x c -c -o $@ -
 $(LIBS_ALL): | $(B)/obj/empty.o
 
-$(B)/plugind: $(call obj,broker/plugind.c) $(LIBS_ALL)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
-$(B)/pluginctl: $(call obj,$(CTL_SRCS)) $(LIBS_ALL)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
-$(B)/plugind-fetcher: $(call obj,fetcher/fetcher.c) $(LIBFETCH) $(LIBCOMMON)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
-$(B)/plugind-extractor: $(call obj,extractor/extractor.c) $(LIBEXTRACT) $(LIBCOMMON)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
-$(B)/plugind-api: $(call obj,api/api.c) $(LIBAPI) $(LIBCOMMON)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
-$(B)/plugind-logger: $(call obj,logger/logger.c) $(LIBCOMMON)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+$(B)/plugind: $(call obj,broker/plugind.c) $(LIBBROKER) $(LIBCOMMON)
+	$(CC) $(PROG_LDFLAGS) -o $@ $^ $(call pkg_libs,$(PLUGIND_PKGS))
+$(B)/pluginctl: $(call obj,$(CTL_SRCS)) $(LIBCOMMON)
+	$(CC) $(PROG_LDFLAGS) -o $@ $^ $(call pkg_libs,$(CTL_PKGS))
+$(B)/plugind-fetcher: $(call obj,fetcher/fetcher.c) $(LIBFETCH) $(LIBHELPER) $(LIBCOMMON)
+	$(CC) $(PROG_LDFLAGS) -o $@ $^ $(call pkg_libs,$(FETCH_PKGS))
+$(B)/plugind-extractor: $(call obj,extractor/extractor.c) $(LIBEXTRACT) $(LIBHELPER) $(LIBCOMMON)
+	$(CC) $(PROG_LDFLAGS) -o $@ $^ $(call pkg_libs,$(EXTRACT_PKGS))
+$(B)/plugind-api: $(call obj,api/api.c) $(LIBAPI) $(LIBHELPER) $(LIBCOMMON)
+	$(CC) $(PROG_LDFLAGS) -o $@ $^ $(call pkg_libs,$(API_PKGS))
+$(B)/plugind-logger: $(call obj,logger/logger.c) $(LIBHELPER) $(LIBCOMMON)
+	$(CC) $(PROG_LDFLAGS) -o $@ $^ $(call pkg_libs,$(LOGGER_PKGS))
 
 # Unit tests and probes: one program per file, linked against every library.
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(LIBS_ALL)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(call pkg_libs,$(TEST_PKGS))
 $(B)/tests/%: $(B)/obj/tests/sandbox/%.o $(LIBS_ALL)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(call pkg_libs,$(TEST_PKGS))
 $(B)/tests/tools/%: $(B)/obj/tests/tools/%.o $(LIBS_ALL)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(call pkg_libs,$(TEST_PKGS))
 # Test fixtures (sample plugins) are static so they run in a bare rootfs.
 $(B)/fixtures/%: tests/fixtures/%.c
 	@mkdir -p $(dir $@)
