@@ -62,6 +62,7 @@ struct pd_limits {
 #define PD_PLUGIN_MEMORY_DEFAULT	(1LL << 30)
 #define PD_PLUGIN_MEMORY_MIN		(6LL << 20)	/* as Docker's */
 
+/* Every string below is freed by conf_release (broker/conf.c). */
 struct pd_conf {
 	char		*data_root;
 	char		*exec_root;
@@ -91,6 +92,7 @@ extern volatile int	 pd_quit;
 
 /* conf.c */
 void	conf_defaults(struct pd_conf *);
+void	conf_release(struct pd_conf *);
 int	conf_load_file(struct pd_conf *, const char *, struct pd_err *);
 
 /* helper.c: one helper process, one job. */

@@ -12,6 +12,22 @@
 struct pd_conf conf;
 volatile int pd_quit;	/* set by the main loop at shutdown */
 
+/* Frees what conf_defaults and conf_load_file allocated; c is zeroed. */
+void
+conf_release(struct pd_conf *c)
+{
+	char **s[] = { &c->data_root, &c->exec_root, &c->socket_path,
+	    &c->libexec_dir, &c->fetch_user, &c->extract_user, &c->api_user,
+	    &c->logger_user, &c->docker_api, &c->runtime, &c->certs_dir,
+	    &c->proxy };
+	size_t i;
+
+	for (i = 0; i < sizeof(s) / sizeof(s[0]); i++)
+		free(*s[i]);
+	json_decref(c->insecure_registries);
+	memset(c, 0, sizeof(*c));
+}
+
 void
 conf_defaults(struct pd_conf *c)
 {

@@ -58,22 +58,6 @@ rules_for(json_t *prof, const char *call, const char *action, int with_args)
 	return count;
 }
 
-/* conf_defaults() overwrites; free what the last load allocated. */
-static void
-conf_release(void)
-{
-	char **s[] = { &conf.data_root, &conf.exec_root, &conf.socket_path,
-	    &conf.libexec_dir, &conf.fetch_user, &conf.extract_user,
-	    &conf.api_user, &conf.docker_api, &conf.runtime, &conf.certs_dir,
-	    &conf.proxy };
-	size_t i;
-
-	for (i = 0; i < sizeof(s) / sizeof(s[0]); i++)
-		free(*s[i]);
-	json_decref(conf.insecure_registries);
-	memset(&conf, 0, sizeof(conf));
-}
-
 static int
 load(const char *text, struct pd_err *e)
 {
@@ -83,7 +67,7 @@ load(const char *text, struct pd_err *e)
 	if (fd == -1 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
 		return -2;
 	close(fd);
-	conf_release();
+	conf_release(&conf);
 	conf_defaults(&conf);
 	rc = conf_load_file(&conf, path, e);
 	unlink(path);
@@ -170,6 +154,6 @@ main(void)
 	    != NULL, "naming the key");
 	ASSERT_INT_EQ(load("{\"plugin-pids-limit\": 5000000}", &e), -1,
 	    "more pids than the kernel has refused");
-	conf_release();
+	conf_release(&conf);
 	return tap_failed != 0;
 }
