@@ -78,7 +78,7 @@ stream_line(struct stream *s, json_t *j)
 	free(line);
 }
 
-/* A PROGRESS message as Docker's jsonmessage (SPEC §9). */
+/* A PROGRESS message as Docker's jsonmessage (moby's api/types/jsonstream). */
 static void
 stream_progress(struct stream *s, const struct pd_progress *p)
 {
@@ -295,8 +295,9 @@ finish_stream(struct api_ctx *x, struct stream *s, int rc, struct reply *r,
 }
 
 /*
- * X-Registry-Auth: base64url JSON; a bad value means anonymous (SPEC
- * §3.0).  Returns the credentials JSON the control verbs take, or "".
+ * X-Registry-Auth: base64url JSON; a bad value means anonymous (moby's
+ * plugin_routes.go).  Returns the credentials JSON the control verbs take,
+ * or "".
  */
 static char *
 registry_auth(const struct http_req *r)
@@ -387,7 +388,7 @@ dump_or(json_t *j, const char *dflt)
 	return s ? s : xstrdup(dflt);
 }
 
-/* Docker's getName: familiar name with a tag (SPEC §3.3, trap 42). */
+/* Docker's getName: familiar name with a tag (moby's plugin_routes.go). */
 static int
 local_name(const char *name, char *out, size_t len, const char **why)
 {
@@ -512,7 +513,7 @@ route_pull(struct api_ctx *x, const char *pname)
 		return;
 	}
 	if (upgrade) {
-		/* Docker refuses to upgrade an enabled plugin (SPEC §3.8). */
+		/* Docker refuses to upgrade an enabled plugin (moby's upgradePlugin). */
 		args[0] = local;
 		rc = call(PD_CTL_INSPECT, 0, args, 1, -1, NULL, &r);
 		if (rc == 0) {
@@ -546,7 +547,7 @@ route_pull(struct api_ctx *x, const char *pname)
 	    upgrade ? 0 : PD_CTLF_DISABLE, args, 4, -1, &s, &r);
 	free(args[2]);
 	free(args[3]);
-	/* A taken name is 400 on pull, 409 elsewhere (SPEC trap 9). */
+	/* A taken name is 400 on pull, 409 elsewhere (moby's status.go). */
 	if (rc == -1 && !upgrade && r.code == PD_E_EXISTS)
 		r.code = PD_E_INVAL;
 	finish_stream(x, &s, rc, &r, NULL);
@@ -596,7 +597,7 @@ route_enable(struct api_ctx *x, const char *name)
 {
 	char t[32], *end;
 
-	/* Docker parses timeout with Atoi: required (SPEC §3.6, trap 3). */
+	/* Docker parses timeout with Atoi: required (moby's enablePlugin). */
 	if (http_query(x->r, "timeout", t, sizeof(t)) != 1 || t[0] == '\0' ||
 	    (strtol(t, &end, 10), *end != '\0')) {
 		char msg[128];

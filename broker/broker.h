@@ -201,7 +201,7 @@ int	store_gc(const json_t *, unsigned *, struct pd_err *);
 /* plugin.c: plugin records and their state files. */
 struct plugin {
 	char		 id[65];
-	json_t		*state;		/* the persisted wrapper (SPEC §2.3) */
+	json_t		*state;		/* the persisted wrapper (moby's v2.Plugin) */
 	int		 rolled_back;	/* an interrupted upgrade was undone */
 	struct plugin	*next;
 };
@@ -260,7 +260,7 @@ int	settings_apply(json_t *, char *const *, size_t, struct pd_err *);
 int	op_set(struct ctl_client *, struct pd_ctlreq *, struct pd_err *);
 
 /*
- * runtime.c: the OCI bundle of a plugin (SPEC §7.1), preflight checks,
+ * runtime.c: the OCI bundle of a plugin (moby's InitSpec), preflight checks,
  * rootfs protection, the OCI runtime's command line and mount helpers.
  */
 struct rt_paths {

@@ -1,8 +1,8 @@
 /*
- * `plugin create` (SPEC §3.11): a context tar from the client, split by
- * the extractor into config and layer, the layer applied by the extractor
- * into a staging rootfs, the blobs stored, the staging directory renamed
- * into place only when everything checked out.
+ * `plugin create` (Engine API POST /plugins/create): a context tar from the
+ * client, split by the extractor into config and layer, the layer applied
+ * by the extractor into a staging rootfs, the blobs stored, the staging
+ * directory renamed into place only when everything checked out.
  */
 #include <sys/stat.h>
 
@@ -116,7 +116,7 @@ blobs_gc(void)
 	json_decref(used);
 }
 
-/* Validate a new plugin's name (SPEC §4.3); fills the stored form. */
+/* Validate a new plugin's name (moby's validateName); fills the stored form. */
 int
 plugin_new_name(const char *in, char *name, size_t len, struct pd_err *e)
 {
@@ -275,7 +275,7 @@ op_create(struct ctl_client *c, const char *rawname, int ctxfd, struct pd_err *e
 	extract_end(&h);
 	have_helper = 0;
 
-	/* Docker writes the compressed layer digest as the diff_id (trap 31). */
+	/* Docker's create writes the compressed layer digest as diff_id. */
 	json_object_set_new(cfg, "rootfs", json_pack("{s:s, s:[s]}", "type",
 	    "layers", "diff_ids", layer_digest));
 	cfgtxt = json_dumps(cfg, JSON_COMPACT);

@@ -1,9 +1,9 @@
 /*
- * install / privileges (SPEC §3.2, §3.3, §6, §8.3).  The fetcher brings
- * the bytes, a parse-only extractor decodes the documents, the broker
- * verifies every digest and size, and the layers stream from the fetcher
- * through the broker (hashing and storing) into the extractor, so the
- * install takes about as long as its slowest stage.
+ * install / privileges (Engine API /plugins/privileges and /plugins/pull).
+ * The fetcher brings the bytes, a parse-only extractor decodes the
+ * documents, the broker verifies every digest and size, and the layers
+ * stream from the fetcher through the broker (hashing and storing) into the
+ * extractor, so the install takes about as long as its slowest stage.
  */
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -675,7 +675,7 @@ op_install(struct ctl_client *c, struct pd_ctlreq *q, struct pd_err *e)
 		    r.full, r.man_digest);
 		p = NULL;
 		(void)ctl_progress(c, "", "Status: Downloaded newer plugin", 0, 0);
-		/* docker plugin install = pull, set, enable (SPEC §5.8). */
+		/* docker plugin install = pull, set, enable (docker/cli). */
 		if (!(q->flags & PD_CTLF_DISABLE) && plugin_enable(np,
 		    (int)q->timeout, e) == -1) {
 			char why[PD_ERR_MSGLEN];
@@ -768,14 +768,14 @@ env_user_value(const json_t *oldp, const char *name)
 }
 
 /*
- * The Settings of an upgraded plugin (trap 32, and issue 12): built from
- * the new config, as an install would, so the bundle is exactly the new
- * version's.  Of the old plugin object only what the user could set and
- * still can is carried, by name: an Env value or the Args that differ
+ * The Settings of an upgraded plugin (Docker keeps the old ones; issue 12):
+ * built from the new config, as an install would, so the bundle is exactly
+ * the new version's.  Of the old plugin object only what the user could set
+ * and still can is carried, by name: an Env value or the Args that differ
  * from the old default, a bind mount's source, a device's path.  Mount
- * sources and device paths are written into newcfg too (set keeps
- * Config and Settings equal, so inspect shows what runs).  Nothing of
- * the old version that the new config does not name survives.
+ * sources and device paths are written into newcfg too (set keeps Config
+ * and Settings equal, so inspect shows what runs).  Nothing of the old
+ * version that the new config does not name survives.
  */
 static json_t *
 upgrade_settings(json_t *newcfg, const json_t *oldp)
@@ -884,12 +884,12 @@ journal_remove(const char *pdir)
 }
 
 /*
- * upgrade NAME REMOTE (SPEC §3.8): same id and propagated mount; the
- * Settings are the new config's with the user's values carried
- * (upgrade_settings), so what runs is the version that was granted.
- * The new rootfs is staged completely first.  An enabled plugin (Docker
- * refuses these) is stopped, swapped, started; if the new version does
- * not become ready the old rootfs and state come back and the old
+ * upgrade NAME REMOTE (Engine API /plugins/{name}/upgrade): same id and
+ * propagated mount; the Settings are the new config's with the user's
+ * values carried (upgrade_settings), so what runs is the version that was
+ * granted.  The new rootfs is staged completely first.  An enabled plugin
+ * (Docker refuses these) is stopped, swapped, started; if the new version
+ * does not become ready the old rootfs and state come back and the old
  * version is started again.
  */
 int

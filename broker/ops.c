@@ -431,7 +431,7 @@ id_of(const char *name, char *id, size_t len, char *canon, size_t clen)
 	pthread_rwlock_unlock(&plugins_lock);
 }
 
-/* Events of verbs whose code does not emit its own (SPEC §10 #35). */
+/* Events of verbs whose code emits none (as moby's backend_linux.go). */
 static void
 verb_event(uint32_t type, struct pd_ctlreq *q, const char *id,
     const char *canon)

@@ -1,7 +1,8 @@
 /*
  * Plugin records.  Each plugin lives in <data-root>/plugins/<id>/ with its
- * state in config.json (Docker's persisted wrapper, SPEC §2.3), written
- * atomically.  The in-memory list is guarded by plugins_lock.
+ * state in config.json (Docker's persisted wrapper, moby's
+ * plugin/v2/plugin.go), written atomically.  The in-memory list is guarded
+ * by plugins_lock.
  */
 #include <sys/stat.h>
 
@@ -327,7 +328,7 @@ plugin_enabled(const struct plugin *p)
 	    "Enabled"));
 }
 
-/* The Engine API object, keys in Docker's order (SPEC §2.1). */
+/* The Engine API object, keys in Docker's order (api/types/plugin). */
 json_t *
 plugin_api_object(const struct plugin *p, int redact)
 {
@@ -361,8 +362,9 @@ plugin_api_object(const struct plugin *p, int redact)
 }
 
 /*
- * Resolve a name or id as Docker does (SPEC §4.2): full id, then exact
- * normalized name, then a unique id prefix.  Caller holds plugins_lock.
+ * Resolve a name or id as Docker does (moby's plugin/store.go): full id,
+ * then exact normalized name, then a unique id prefix.  Caller holds
+ * plugins_lock.
  */
 struct plugin *
 plugin_resolve(const char *s, struct pd_err *e)

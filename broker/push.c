@@ -1,10 +1,10 @@
 /*
- * `push NAME[:TAG]` (SPEC §3.9, §8.4): upload a plugin's layers, config
- * and manifest to the registry its local Name points at (not its
- * PluginReference: trap 28).  The fetcher does the HTTP; the broker
- * opens every blob read-only from the store and passes the fd.  Nothing
- * local changes, except that a manifest built here (the state had none,
- * or its blob is gone) is stored and recorded in the state.
+ * `push NAME[:TAG]` (moby's plugin/backend_linux.go Push): upload a
+ * plugin's layers, config and manifest to the registry its local Name
+ * points at (not its PluginReference, as Docker).  The fetcher does the
+ * HTTP; the broker opens every blob read-only from the store and passes the
+ * fd.  Nothing local changes, except that a manifest built here (the state
+ * had none, or its blob is gone) is stored and recorded in the state.
  */
 #include <sys/stat.h>
 
@@ -85,7 +85,7 @@ desc_of(const json_t *d, struct pushblob *b, struct pd_err *e)
 /*
  * The manifest to push: the stored one when its blob exists (its own
  * descriptors, decoded in a helper), else one built from Config and
- * Blobsums (SPEC §8.4 step 1); *built is set then.
+ * Blobsums (as Docker's buildManifest); *built is set then.
  */
 static int
 choose_manifest(const char *mdigest, const char *cdigest, const json_t *sums,
@@ -279,7 +279,7 @@ op_push(struct ctl_client *c, struct pd_ctlreq *q, struct pd_err *e)
 	sums = json_deep_copy(json_object_get(p->state, "Blobsums"));
 	pthread_rwlock_unlock(&plugins_lock);
 
-	/* The destination is the local Name (trap 28). */
+	/* The destination is the local Name, as in Docker. */
 	if (pd_ref_parse(name, &ref, e) == -1)
 		goto out;
 	pd_ref_tag_default(&ref);

@@ -1,5 +1,5 @@
 /*
- * The runtime side of a plugin: its OCI bundle (SPEC §7.1), the checks
+ * The runtime side of a plugin: its OCI bundle (moby's InitSpec), the checks
  * made before it starts so that a failure has a precise reason, the
  * protection of its rootfs, the propagated mount, the OCI runtime's
  * command lines, and the mount bookkeeping under the data root.
@@ -80,7 +80,7 @@ static const char *cap_names[] = {
 	"BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE"
 };
 
-/* moby's default set (SPEC §7.1), by number. */
+/* moby's default set (oci/caps/defaults.go), by number. */
 static const int cap_defaults[] = { 0, 1, 4, 3, 27, 13, 6, 7, 31, 8, 10, 18, 5,
     29 };
 
@@ -259,7 +259,7 @@ config_mounts(const json_t *pobj, json_t *mounts, struct pd_err *e)
 		json_array_append_new(mounts, m);
 		if (strcmp(str_at(m, "type"), "bind") != 0)
 			continue;
-		/* A null source cannot be set either (SPEC §5): say so. */
+		/* A null source cannot be set either (moby's settable.go): say so. */
 		if (!json_is_string(src))
 			return pd_errf(e, PD_E_INVAL, "mount source is not specified "
 			    "(mount \"%s\" at %s: the plugin config leaves its source "
@@ -276,7 +276,7 @@ config_mounts(const json_t *pobj, json_t *mounts, struct pd_err *e)
 	return 0;
 }
 
-/* SPEC §7.1 step 6, the intent: a plugin mount under /dev/ replaces a default. */
+/* moby's InitSpec, the intent: a plugin mount under /dev/ replaces one. */
 static void
 drop_replaced_defaults(json_t *mounts, size_t ndefaults, const json_t *pobj)
 {
@@ -940,10 +940,11 @@ il_entry(int rootfd, const char *path, enum il_kind kind, const char *target,
 }
 
 /*
- * Docker's initlayer (SPEC §7.2 step 5): replace whatever the layer put at
- * the paths the runtime mounts over with plain entries, so that no symlink
- * in the rootfs can redirect a mount.  All fd-relative, no symlink is
- * ever followed.  The plugin is not running while this happens.
+ * Docker's initlayer (moby's daemon/initlayer/setup_unix.go): replace
+ * whatever the layer put at the paths the runtime mounts over with plain
+ * entries, so that no symlink in the rootfs can redirect a mount.  All
+ * fd-relative, no symlink is ever followed.  The plugin is not running
+ * while this happens.
  */
 int
 runtime_initlayer(int rootfd, const json_t *pobj, struct pd_err *e)

@@ -1,10 +1,11 @@
 /*
- * `set` (SPEC §5): <name>[.<field>][=<value>] against env, mounts,
- * devices, args, in that order.  All arguments are checked and applied to
- * copies; the plugin changes only when every one of them succeeded.
- * Unlike Docker (trap 16), a mount source or device path is changed in
- * Config and Settings alike, so what inspect shows is what runs, and the
- * result is checked against the privilege model (docs/GRANTS.md).
+ * `set` (moby's plugin/v2/settable.go): <name>[.<field>][=<value>] against
+ * env, mounts, devices, args, in that order.  All arguments are checked and
+ * applied to copies; the plugin changes only when every one of them
+ * succeeded.  Unlike Docker (whose device set is lost on restart), a mount
+ * source or device path is changed in Config and Settings alike, so what
+ * inspect shows is what runs, and the result is checked against the
+ * privilege model (docs/GRANTS.md).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /*
- * Error values for library code (STYLE §4.10).  Functions that can fail
+ * Error values for library code.  Functions that can fail
  * take a struct pd_err * and return -1 after filling it in, 0 on success.
  * Only the main() of each process calls fatal()/fatalx().
  */

@@ -1,5 +1,5 @@
 /*
- * Logging (STYLE §4.12).  The broker logs to stderr; a helper calls
+ * Logging.  The broker logs to stderr; a helper calls
  * log_to_channel() after SETUP and from then on every line travels to the
  * broker as a PD_MSG_LOG message, which the broker prefixes with the role.
  */

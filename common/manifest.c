@@ -256,8 +256,9 @@ pd_host_arch(void)
 }
 
 /*
- * Pick the index entry for os/arch.  Docker pulls every child (trap 25);
- * we take exactly the one this host can run and say which exist if none.
+ * Pick the index entry for os/arch.  Docker pulls every child (no platform
+ * filter); we take exactly the one this host can run and say which exist if
+ * none.
  */
 const json_t *
 pd_index_select(const json_t *summary, const char *os, const char *arch,

@@ -1,6 +1,7 @@
 /*
- * Registry manifests and indexes (SPEC §8.1): decoded from untrusted bytes
- * in a helper into a small canonical summary the broker can rely on.
+ * Registry manifests and indexes (distribution and OCI image specs):
+ * decoded from untrusted bytes in a helper into a small canonical summary
+ * the broker can rely on.
  */
 #ifndef PD_MANIFEST_H
 #define PD_MANIFEST_H

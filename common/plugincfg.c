@@ -81,7 +81,7 @@ static const struct field f_rootfs[] = {
 	{ "diff_ids", F_STRS, NULL },
 	{ NULL, 0, NULL }
 };
-/* Docker's encoding order (SPEC §2.1). */
+/* Docker's encoding order (api/types/plugin). */
 static const struct field f_config[] = {
 	{ "Args", F_OBJ, f_args },
 	{ "Description", F_STR, NULL },
@@ -755,7 +755,7 @@ pd_config_privileges(const json_t *cfg)
 	return privs;
 }
 
-/* Initial Settings (SPEC §2.2): arrays are [] never null. */
+/* Initial Settings (moby's InitEmptySettings): arrays are [] never null. */
 json_t *
 pd_config_settings(const json_t *cfg)
 {

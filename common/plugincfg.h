@@ -1,8 +1,9 @@
 /*
- * The plugin config (SPEC §1): decoding the way Docker's daemon does
- * (keys matched case-insensitively, unknown keys dropped, fixed types),
- * re-encoded with Docker's key names and order.  Runs in a helper on
- * untrusted bytes; the broker only ever sees the canonical result.
+ * The plugin config (docs.docker.com/engine/extend/config/): decoding the
+ * way Docker's daemon does (keys matched case-insensitively, unknown keys
+ * dropped, fixed types), re-encoded with Docker's key names and order.
+ * Runs in a helper on untrusted bytes; the broker only ever sees the
+ * canonical result.
  */
 #ifndef PD_PLUGINCFG_H
 #define PD_PLUGINCFG_H

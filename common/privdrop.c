@@ -234,8 +234,8 @@ verify(const struct pd_dropspec *spec, uint64_t mask, struct pd_err *e)
 
 /*
  * Lower soft and hard limit to v.  Never raises: a hard limit already
- * below v stays (raising it needs CAP_SYS_RESOURCE, which root lacks on
- * our machines anyway, MACHINE.md).  Lowering is allowed to any process.
+ * below v stays (raising it needs CAP_SYS_RESOURCE, which root may lack
+ * anyway, e.g. in a VM or container).  Lowering is allowed to any process.
  */
 static int
 limit(int res, const char *name, uint64_t v, struct pd_err *e)

@@ -1,9 +1,10 @@
 /*
- * Splitting a `plugin create` context (SPEC §3.11): the tar holds
- * config.json and rootfs/...; the config is decoded and canonicalised,
- * the rootfs entries are re-rooted and written as a gzip layer into the
- * fd the broker gave us.  Nothing is written to disk here: the layer is
- * applied afterwards by the ordinary untar path and its full policy.
+ * Splitting a `plugin create` context (moby's splitConfigRootFSFromTar):
+ * the tar holds config.json and rootfs/...; the config is decoded and
+ * canonicalised, the rootfs entries are re-rooted and written as a gzip
+ * layer into the fd the broker gave us.  Nothing is written to disk here:
+ * the layer is applied afterwards by the ordinary untar path and its full
+ * policy.
  */
 #include <errno.h>
 #include <stdlib.h>

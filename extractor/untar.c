@@ -1,7 +1,7 @@
 /*
  * Layer untar engine: libarchive's tar reader (and nothing else) parses the
- * stream, every entry is checked against the extraction policy of the
- * corpus (../shared/corpus/make_corpus.py, "policy" and "limits"), and the
+ * stream, every entry is checked against the extraction policy of a
+ * hostile-layer corpus (tests/extractor/test_corpus.sh), and the
  * files are created here, fd-relative below rootfd.
  */
 #include <sys/stat.h>

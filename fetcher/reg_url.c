@@ -52,7 +52,7 @@ is_lower_alnum(int c)
 	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
-/* distribution's name grammar (SPEC §8.5), at most 255 bytes */
+/* distribution's name grammar (the distribution spec), at most 255 bytes */
 int
 reg_valid_repo(const char *s)
 {

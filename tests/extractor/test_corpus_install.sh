@@ -1,5 +1,5 @@
 #!/bin/sh
-# hostile_registry.md B11, the public layer corpus through `pluginctl install`: every case is
+# Row B11 (docs/FETCHER.md), the public layer corpus through `pluginctl install`: every case is
 # pushed to a local docker-registry as a plugin and installed; the
 # outcome must be expected.json's (reject: install fails and leaves no
 # plugin, no staging dir, no new blob; extract: installed, and the case's

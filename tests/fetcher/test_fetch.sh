@@ -1,7 +1,7 @@
 #!/bin/sh
 # The fetcher's registry client against a real docker-registry (anon,
 # Basic, Bearer tokens, TLS) and against tests/registry/hostile.py (every
-# pull row of docs/hostile_registry.md; see docs/FETCHER.md for the table
+# pull row of the registry-misbehaviour list; see docs/FETCHER.md for the table
 # of rows and outcomes).  Uses build/tests/tools/fetch_tool, which calls
 # fetcher/reg_*.c without the sandbox, and, when the fetcher binary
 # links, build/tests/tools/fetch_sandboxed, which runs the real sandboxed

@@ -1,5 +1,5 @@
 #!/bin/sh
-# hostile_registry.md rows that need names we resolve: T3 and the "name
+# Registry-misbehaviour rows (docs/FETCHER.md) that need names we resolve: T3 and the "name
 # that resolves to an internal address" halves of R5 and A2.  The script
 # re-runs itself in private mount and network namespaces, adds 10.0.0.5
 # to that namespace's loopback, and bind-mounts its own /etc/hosts there

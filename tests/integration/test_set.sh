@@ -1,5 +1,5 @@
 #!/bin/sh
-# pluginctl set: Docker's grammar and rules (SPEC §5), all-or-nothing,
+# pluginctl set: Docker's grammar and rules (moby's plugin/v2/settable.go), all-or-nothing,
 # persisted across restarts, one value reported for mounts and devices.
 . "$(dirname "$0")/../lib.sh"
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The main path: create -> enable -> use the volume driver over its socket
 # (mount propagation reaches the host) -> disable -> set -> enable again
-# -> rm.  Also the SPEC §3.5-3.7 conflicts, events and the audit log.
+# -> rm.  Also Docker's rm/enable/disable 409 conflicts, events and the audit log.
 . "$(dirname "$0")/plugins.sh"
 life_setup
 

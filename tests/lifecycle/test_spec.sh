@@ -1,5 +1,5 @@
 #!/bin/sh
-# The OCI spec derived from a plugin config (SPEC §7.1), for the cases the
+# The OCI spec derived from a plugin config (moby's InitSpec), for the cases the
 # main test does not cover: host namespaces, devices, a mount replacing a
 # default /dev mount, args, workdir, no network type; each plugin runs.
 . "$(dirname "$0")/plugins.sh"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A hostile registry for the fetcher tests (docs/hostile_registry.md).
+"""A hostile registry for the fetcher tests (rows of docs/FETCHER.md's coverage table).
 
 Stdlib only (certificates are made with the openssl command).  The
 listeners are on 127.0.0.1 (and one on --internal ADDR):
@@ -19,7 +19,7 @@ listeners are on 127.0.0.1 (and one on --internal ADDR):
 
 The behaviour is chosen by the first component of the repository name:
 GET /v2/<case>/p/manifests/<ref> and /v2/<case>/p/blobs/<digest>.  CASES
-below maps each case to the hostile_registry.md row it emulates;
+below maps each case to the coverage-table row it emulates;
 DOC_CASES are whole plugins for the document rows (M4-M15, A10).
 
   hostile.py --dir DIR     writes DIR/info.json (ports, CA path, digests

@@ -1,5 +1,5 @@
 /*
- * pd_manifest_summary on ambiguous documents (hostile_registry.md M5,
+ * pd_manifest_summary on ambiguous documents (registry-misbehaviour row M5,
  * CVE-2021-41190) and on the shapes it must keep accepting.
  */
 #include <stdio.h>

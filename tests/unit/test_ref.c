@@ -167,7 +167,7 @@ static const struct ref_test {
 };
 
 /*
- * hostile_registry.md T3: plain http is chosen from the configured name
+ * Row T3 (docs/FETCHER.md): plain http is chosen from the configured name
  * alone, never from what the name resolves to (a name that resolves to
  * {127.0.0.1, attacker} stays https).  Only IP literals and "localhost".
  */
