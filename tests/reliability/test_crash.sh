@@ -265,6 +265,10 @@ at_point() {
 	broker_kill
 	PD_CRASHPOINT=$1 PLUGIND_BUILD=$CB broker_up || { notok "$1: armed broker"; return; }
 	_out=$("$3" 2>&1)
+	# The client sees the socket close while the kernel is still tearing
+	# the broker's threads down: give a SIGKILLed broker 5 s to be gone.
+	_i=0
+	while alive "$BROKER_PID" && [ $_i -lt 50 ]; do sleep 0.1; _i=$((_i + 1)); done
 	if alive "$BROKER_PID"; then
 		notok "$1: the crash point was not reached"; diag "$_out"; broker_kill
 	else
