@@ -27,7 +27,7 @@
 #include <openssl/evp.h>
 #include <pwd.h>
 
-#include "broker.h"
+#include "pluginctl.h"
 #include "log.h"
 #include "proto.h"
 #include "ref.h"
