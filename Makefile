@@ -51,10 +51,10 @@ LDFLAGS_ALL	:= -pie -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack -pthread $(LDFLAG
 PROG_LDFLAGS	= $(LDFLAGS_ALL) -Wl,--no-as-needed
 
 # Include paths per folder: a program's objects see common/ and their own
-# folder only.  pluginctl still includes broker/broker.h (it lives in
-# broker/ for now), so broker/ objects all get -Ibroker.
+# folder only (what the broker and pluginctl share is in common/defaults.h).
 INC_common	:= -Icommon $(call pkg_cflags,$(COMMON_PKGS))
-INC_broker	:= -Icommon -Ibroker $(call pkg_cflags,$(PLUGIND_PKGS) $(CTL_PKGS))
+INC_broker	:= -Icommon -Ibroker $(call pkg_cflags,$(PLUGIND_PKGS))
+INC_pluginctl	:= -Icommon -Ipluginctl $(call pkg_cflags,$(CTL_PKGS))
 INC_fetcher	:= -Icommon -Ifetcher $(call pkg_cflags,$(FETCH_PKGS))
 INC_extractor	:= -Icommon -Iextractor $(call pkg_cflags,$(EXTRACT_PKGS))
 INC_api		:= -Icommon -Iapi $(call pkg_cflags,$(API_PKGS))
@@ -78,8 +78,8 @@ endif
 # privilege drop, the libseccomp loader); libpdcommon: everything else.
 HELPER_SRCS	:= common/child.c common/privdrop.c common/sandbox-load.c
 COMMON_SRCS	:= $(filter-out common/sandbox-null.c $(HELPER_SRCS),$(wildcard common/*.c))
-BROKER_SRCS	:= $(filter-out broker/plugind.c broker/pluginctl%.c,$(wildcard broker/*.c))
-CTL_SRCS	:= $(wildcard broker/pluginctl*.c)
+BROKER_SRCS	:= $(filter-out broker/plugind.c,$(wildcard broker/*.c))
+CTL_SRCS	:= $(wildcard pluginctl/*.c)
 FETCH_SRCS	:= $(filter-out fetcher/fetcher.c,$(wildcard fetcher/*.c))
 EXTRACT_SRCS	:= $(filter-out extractor/extractor.c,$(wildcard extractor/*.c))
 API_SRCS	:= $(filter-out api/api.c,$(wildcard api/*.c))
@@ -104,7 +104,7 @@ FIXTURES	:= $(patsubst %.c,$(B)/fixtures/%,$(notdir $(FIXTURE_SRCS)))
 
 all: $(PROGS)
 
-$(B)/obj/%.o: %.c $(wildcard common/*.h broker/*.h fetcher/*.h extractor/*.h api/*.h tests/*.h)
+$(B)/obj/%.o: %.c $(wildcard common/*.h broker/*.h pluginctl/*.h fetcher/*.h extractor/*.h api/*.h tests/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS_ALL) $(INC_$(firstword $(subst /, ,$<))) -c -o $@ $<

@@ -13,15 +13,13 @@
 
 #include <jansson.h>
 
+#include "defaults.h"
 #include "error.h"
 #include "msg.h"
 #include "proto.h"
 
-#define PD_VERSION		"0.1.0"
 #define PD_DEFAULT_DATA_ROOT	"/var/lib/plugind"
 #define PD_DEFAULT_EXEC_ROOT	"/run/plugind"
-#define PD_DEFAULT_SOCKET	"/run/plugind/plugind.sock"
-#define PD_CTL_GROUP		"plugind"
 #define PD_FETCH_USER		"_pd_fetch"
 #define PD_EXTRACT_USER		"_pd_extract"
 #define PD_API_USER		"_pd_api"

@@ -22,7 +22,7 @@ SAN_RUNTIME="asan ubsan"
 main_obj() {
 	case $1 in
 	plugind)	echo broker/plugind.o ;;
-	pluginctl)	echo broker/pluginctl.o ;;
+	pluginctl)	echo pluginctl/main.o ;;
 	plugind-*)	d=${1#plugind-}; echo "$d/$d.o" ;;
 	esac
 }

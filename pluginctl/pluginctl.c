@@ -2,7 +2,8 @@
  * pluginctl: the command-line client.  It mirrors `docker plugin`: same
  * verbs, flags and output.  It talks to plugind over the control socket;
  * files the user names (create's context) are opened here, with the
- * user's own rights, and passed as file descriptors.
+ * user's own rights, and passed as file descriptors.  The verbs are
+ * here; the command table, help and main() are in main.c.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -27,14 +28,14 @@
 #include <openssl/evp.h>
 #include <pwd.h>
 
-#include "broker.h"
+#include "pluginctl.h"
 #include "log.h"
 #include "proto.h"
 #include "ref.h"
 #include "termsafe.h"
 #include "util.h"
 
-static const char	*host;
+const char	*host;
 
 /*
  * Every string that came from the broker, a registry, a plugin config or
@@ -55,7 +56,7 @@ ts_keep(char *s)
 }
 
 /* One line of text; NULL prints as "". */
-static const char *
+const char *
 tsafe(const char *s)
 {
 	return ts_keep(pd_termsafe_dup(s ? s : "", s ? strlen(s) : 0, 0));
@@ -80,7 +81,7 @@ put_json(FILE *f, const char *json)
 }
 
 /* The whole message is escaped: broker errors quote hostile strings. */
-static void __dead
+void __dead
 die(const char *fmt, ...)
 {
 	va_list ap;
@@ -436,7 +437,7 @@ render(FILE *f, const char *tmpl, const json_t *obj)
 
 /* ---- commands ---- */
 
-static int
+int
 cmd_info(int argc, char **argv)
 {
 	const char *format = NULL;
@@ -526,7 +527,7 @@ name_cmp(const void *x, const void *y)
 	    json_string_value(json_object_get(b, "Name")));
 }
 
-static int
+int
 cmd_ls(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -617,7 +618,7 @@ cmd_ls(int argc, char **argv)
 	return 0;
 }
 
-static int
+int
 cmd_inspect(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -657,7 +658,7 @@ cmd_inspect(int argc, char **argv)
 	return 0;
 }
 
-static int
+int
 cmd_debug(int argc, char **argv)
 {
 	struct reply r;
@@ -758,7 +759,7 @@ write_context(const char *dir, int fd, int compress)
 	return 0;
 }
 
-static int
+int
 cmd_create(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -953,7 +954,7 @@ grant_privileges(const char *remote, json_t *privs, int grant, int quiet)
 		die("permission denied: the privileges were not granted");
 }
 
-static int
+int
 cmd_install(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -1039,7 +1040,7 @@ repo_of(const char *s, char *out, size_t len)
 		snprintf(out, len, "%s/%s", ref.domain, ref.path);
 }
 
-static int
+int
 cmd_upgrade(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -1107,7 +1108,7 @@ cmd_upgrade(int argc, char **argv)
 	return 0;
 }
 
-static int
+int
 cmd_privileges(int argc, char **argv)
 {
 	char *auth, *pa[2];
@@ -1136,19 +1137,21 @@ cmd_privileges(int argc, char **argv)
  * number of names, as docker), set, push, upgrade.  Like docker, the
  * name is printed for each plugin done.
  */
-static int
+int
 cmd_simple(uint32_t type, const char *synopsis, int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{ "force", no_argument, NULL, 'f' },
+	/* Each verb accepts exactly docker's options for it. */
+	static const struct option lo_enable[] = {
 		{ "timeout", required_argument, NULL, 't' },
-		{ "grant-all-permissions", no_argument, NULL, 'g' },
-		{ "disable", no_argument, NULL, 'd' },
-		{ "alias", required_argument, NULL, 'a' },
-		{ "disable-content-trust", no_argument, NULL, 'c' },
-		{ "skip-remote-check", no_argument, NULL, 's' },
-		{ "quiet", no_argument, NULL, 'q' },
 		{ NULL, 0, NULL, 0 } };
+	static const struct option lo_force[] = {	/* disable, rm */
+		{ "force", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 } };
+	static const struct option lo_none[] = { { NULL, 0, NULL, 0 } };
+	const struct option *lo = type == PD_CTL_ENABLE ? lo_enable :
+	    type == PD_CTL_SET ? lo_none : lo_force;
+	const char *so = type == PD_CTL_DISABLE || type == PD_CTL_REMOVE ?
+	    "f" : "";
 	const struct pd_verb *v = pd_verb_lookup(type);
 	uint32_t flags = 0, timeout = 0;
 	struct reply r;
@@ -1156,7 +1159,7 @@ cmd_simple(uint32_t type, const char *synopsis, int argc, char **argv)
 	int ch, i, failed = 0, status;
 	pid_t pid;
 
-	while ((ch = getopt_long(argc, argv, "fq", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, so, lo, NULL)) != -1) {
 		switch (ch) {
 		case 'f': flags |= PD_CTLF_FORCE; break;
 		case 't':
@@ -1164,10 +1167,6 @@ cmd_simple(uint32_t type, const char *synopsis, int argc, char **argv)
 				die("invalid --timeout \"%s\": seconds expected", optarg);
 			timeout = t == 0 ? 1 : (uint32_t)t;
 			break;
-		case 'g': flags |= PD_CTLF_GRANT_ALL; break;
-		case 'd': flags |= PD_CTLF_DISABLE; break;
-		case 'q': flags |= PD_CTLF_QUIET; break;
-		case 'a': case 'c': case 's': break;
 		default: return 2;
 		}
 	}
@@ -1197,7 +1196,7 @@ cmd_simple(uint32_t type, const char *synopsis, int argc, char **argv)
 	return failed;
 }
 
-static int
+int
 cmd_push(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -1292,7 +1291,7 @@ sink_term_end(void)
 	free(s);
 }
 
-static int
+int
 cmd_logs(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -1454,7 +1453,7 @@ sink_events(const char *data, size_t len)
 	}
 }
 
-static int
+int
 cmd_events(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -1499,7 +1498,7 @@ cmd_events(int argc, char **argv)
 	return 0;
 }
 
-static int
+int
 cmd_check(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -1523,105 +1522,4 @@ cmd_check(int argc, char **argv)
 	request(PD_CTL_CHECK, flags, 0, -1, NULL, 0, &r);
 	sink_term_end();
 	return 0;
-}
-
-static void __dead
-usage(int code)
-{
-	fprintf(code ? stderr : stdout,
-	    "Usage:  pluginctl [-H unix://PATH] COMMAND\n\n"
-	    "Manage plugins (the `docker plugin` command set) through plugind.\n\n"
-	    "Commands:\n"
-	    "  check       Verify the data root and the running plugins (--repair)\n"
-	    "  create      Create a plugin from a rootfs and configuration\n"
-	    "  disable     Disable a plugin\n"
-	    "  enable      Enable a plugin (--timeout SECONDS to wait for its socket)\n"
-	    "  events      Stream plugin events (--since, --until, --filter, --format)\n"
-	    "  info        Show plugind's configuration and helper sandboxes\n"
-	    "  inspect     Display detailed information on one or more plugins\n"
-	    "  install     Install a plugin\n"
-	    "  logs        Show a plugin's output (-f to follow, --tail N)\n"
-	    "  ls          List plugins\n"
-	    "  privileges  Show the privileges a remote plugin requests\n"
-	    "  push        Push a plugin to a registry\n"
-	    "  rm          Remove one or more plugins\n"
-	    "  set         Change settings for a plugin\n"
-	    "  upgrade     Upgrade an existing plugin\n\n"
-	    "Options:\n"
-	    "  -H, --host unix://PATH  plugind socket (default unix://%s,\n"
-	    "                          or $PLUGIND_HOST)\n",
-	    PD_DEFAULT_SOCKET);
-	exit(code);
-}
-
-int
-main(int argc, char *argv[])
-{
-	const char *cmd;
-	int i;
-
-	/* Global options come before the command, as with docker. */
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "-H") == 0 || strcmp(argv[i], "--host") == 0) {
-			if (++i == argc)
-				die("flag needs an argument: -H");
-			host = argv[i];
-		} else if (strncmp(argv[i], "--host=", 7) == 0)
-			host = argv[i] + 7;
-		else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
-			usage(0);
-		else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--version") == 0) {
-			printf("pluginctl version %s, protocol %d\n", PD_VERSION,
-			    PD_PROTO_VERSION);
-			return 0;
-		} else
-			break;
-	}
-	if (i == argc)
-		usage(1);
-	/* `pluginctl plugin ls` works too, for muscle memory. */
-	if (strcmp(argv[i], "plugin") == 0 && i + 1 < argc)
-		i++;
-	cmd = argv[i];
-	argc -= i;
-	argv += i;
-	optind = 1;
-	if (strcmp(cmd, "info") == 0)
-		return cmd_info(argc, argv);
-	if (strcmp(cmd, "ls") == 0 || strcmp(cmd, "list") == 0)
-		return cmd_ls(argc, argv);
-	if (strcmp(cmd, "inspect") == 0)
-		return cmd_inspect(argc, argv);
-	if (strcmp(cmd, "create") == 0)
-		return cmd_create(argc, argv);
-	if (strcmp(cmd, "debug") == 0)
-		return cmd_debug(argc, argv);
-	if (strcmp(cmd, "enable") == 0)
-		return cmd_simple(PD_CTL_ENABLE, "enable [OPTIONS] PLUGIN", argc, argv);
-	if (strcmp(cmd, "disable") == 0)
-		return cmd_simple(PD_CTL_DISABLE, "disable [OPTIONS] PLUGIN", argc,
-		    argv);
-	if (strcmp(cmd, "rm") == 0 || strcmp(cmd, "remove") == 0)
-		return cmd_simple(PD_CTL_REMOVE, "rm [OPTIONS] PLUGIN [PLUGIN...]",
-		    argc, argv);
-	if (strcmp(cmd, "set") == 0)
-		return cmd_simple(PD_CTL_SET, "set PLUGIN KEY=VALUE [KEY=VALUE...]",
-		    argc, argv);
-	if (strcmp(cmd, "push") == 0)
-		return cmd_push(argc, argv);
-	if (strcmp(cmd, "upgrade") == 0)
-		return cmd_upgrade(argc, argv);
-	if (strcmp(cmd, "logs") == 0)
-		return cmd_logs(argc, argv);
-	if (strcmp(cmd, "events") == 0)
-		return cmd_events(argc, argv);
-	if (strcmp(cmd, "check") == 0)
-		return cmd_check(argc, argv);
-	if (strcmp(cmd, "install") == 0 || strcmp(cmd, "pull") == 0)
-		return cmd_install(argc, argv);
-	if (strcmp(cmd, "privileges") == 0)
-		return cmd_privileges(argc, argv);
-	fprintf(stderr, "pluginctl: '%s' is not a pluginctl command.\n"
-	    "See 'pluginctl --help'\n", tsafe(cmd));
-	return 1;
 }

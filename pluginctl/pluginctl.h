@@ -1,0 +1,52 @@
+/*
+ * pluginctl: the command-line client.  Shared by its own sources only;
+ * what it agrees on with the broker is in common/defaults.h and
+ * common/proto.h.
+ */
+#ifndef PD_PLUGINCTL_H
+#define PD_PLUGINCTL_H
+
+#include "defaults.h"
+#include "proto.h"
+
+/* One verb of the table in main.c: name, handler, summary, usage, options. */
+struct ctl_opt {
+	const char	*flags;		/* "-q, --quiet" */
+	const char	*desc;
+};
+
+struct ctl_cmd {
+	const char		*name;
+	const char		*alias;		/* or NULL */
+	int			(*run)(int, char **);
+	const char		*summary;
+	const char		*usage;		/* after "pluginctl " */
+	const struct ctl_opt	*opts;		/* NULL-terminated, or NULL */
+};
+
+#ifndef __dead
+#define __dead __attribute__((__noreturn__))
+#endif
+
+extern const char	*host;		/* -H, or NULL */
+
+const char	*tsafe(const char *);
+void		 die(const char *, ...) __dead
+		    __attribute__((__format__(__printf__, 1, 2)));
+
+/* Verbs (pluginctl.c); cmd_simple() serves enable, disable, rm, set. */
+int	cmd_check(int, char **);
+int	cmd_create(int, char **);
+int	cmd_debug(int, char **);
+int	cmd_events(int, char **);
+int	cmd_info(int, char **);
+int	cmd_inspect(int, char **);
+int	cmd_install(int, char **);
+int	cmd_logs(int, char **);
+int	cmd_ls(int, char **);
+int	cmd_privileges(int, char **);
+int	cmd_push(int, char **);
+int	cmd_simple(uint32_t, const char *, int, char **);
+int	cmd_upgrade(int, char **);
+
+#endif
