@@ -63,6 +63,8 @@ static const struct ctl_opt o_enable[] = {
 	{ NULL, NULL } };
 static const struct ctl_opt o_disable[] = {
 	{ "-f, --force", "Force the disable of an active plugin" },
+	{ "--timeout int",
+	    "Seconds from SIGTERM to SIGKILL (default: stop-timeout)" },
 	{ NULL, NULL } };
 static const struct ctl_opt o_events[] = {
 	{ "--since string", "Show events created since timestamp" },

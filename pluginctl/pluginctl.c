@@ -1144,11 +1144,17 @@ cmd_simple(uint32_t type, const char *synopsis, int argc, char **argv)
 	static const struct option lo_enable[] = {
 		{ "timeout", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 } };
-	static const struct option lo_force[] = {	/* disable, rm */
+	/* disable: docker's -f, and --timeout for stop-timeout (ours). */
+	static const struct option lo_disable[] = {
+		{ "force", no_argument, NULL, 'f' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 } };
+	static const struct option lo_force[] = {	/* rm */
 		{ "force", no_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 } };
 	static const struct option lo_none[] = { { NULL, 0, NULL, 0 } };
 	const struct option *lo = type == PD_CTL_ENABLE ? lo_enable :
+	    type == PD_CTL_DISABLE ? lo_disable :
 	    type == PD_CTL_SET ? lo_none : lo_force;
 	const char *so = type == PD_CTL_DISABLE || type == PD_CTL_REMOVE ?
 	    "f" : "";
