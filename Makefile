@@ -19,7 +19,7 @@ CC		?= cc
 # a list names but the program does not use.  tests/integration/
 # test_link.sh holds the expected NEEDED list of each binary.
 #   plugind: no libseccomp, no libcap-ng: `info` and the CapEff check read
-#	the data tables (common/sandbox-seccomp.c, common/privdrop-caps.c);
+#	the data tables (common/role.c, common/sandbox-seccomp.c);
 #	the loaders (sandbox-load.c, privdrop.c) are in libpdhelper, which
 #	only the helpers link.  libcrypto: common/digest.c hashes blobs.
 #   pluginctl: libarchive tars the `create` context; libcrypto decodes
@@ -78,7 +78,7 @@ endif
 # privilege drop, the libseccomp loader); libpdcommon: everything else.
 HELPER_SRCS	:= common/child.c common/privdrop.c common/sandbox-load.c
 COMMON_SRCS	:= $(filter-out common/sandbox-null.c $(HELPER_SRCS),$(wildcard common/*.c))
-BROKER_SRCS	:= $(filter-out broker/plugind.c,$(wildcard broker/*.c))
+BROKER_SRCS	:= $(filter-out broker/ctl/plugind.c,$(wildcard broker/*/*.c))
 CTL_SRCS	:= $(wildcard pluginctl/*.c)
 FETCH_SRCS	:= $(filter-out fetcher/fetcher.c,$(wildcard fetcher/*.c))
 EXTRACT_SRCS	:= $(filter-out extractor/extractor.c,$(wildcard extractor/*.c))
@@ -104,7 +104,7 @@ FIXTURES	:= $(patsubst %.c,$(B)/fixtures/%,$(notdir $(FIXTURE_SRCS)))
 
 all: $(PROGS)
 
-$(B)/obj/%.o: %.c $(wildcard common/*.h broker/*.h pluginctl/*.h fetcher/*.h extractor/*.h api/*.h tests/*.h)
+$(B)/obj/%.o: %.c $(wildcard common/*.h broker/*/*.h pluginctl/*.h fetcher/*.h extractor/*.h api/*.h tests/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS_ALL) $(INC_$(firstword $(subst /, ,$<))) -c -o $@ $<
@@ -113,7 +113,7 @@ $(B)/obj/%.o: %.c $(wildcard common/*.h broker/*.h pluginctl/*.h fetcher/*.h ext
 $(B)/libexecdir.stamp: FORCE
 	@mkdir -p $(B)
 	@echo '$(LIBEXECDIR)' | cmp -s - $@ || echo '$(LIBEXECDIR)' > $@
-$(B)/obj/broker/conf.o $(B)/obj/broker/plugind.o: $(B)/libexecdir.stamp
+$(B)/obj/broker/state/conf.o $(B)/obj/broker/ctl/plugind.o: $(B)/libexecdir.stamp
 FORCE:
 
 $(LIBCOMMON): $(call obj,$(COMMON_SRCS))
@@ -132,7 +132,7 @@ $(B)/obj/empty.o:
 	echo 'extern int pd_empty_unit; int pd_empty_unit;' | $(CC) -x c -c -o $@ -
 $(LIBS_ALL): | $(B)/obj/empty.o
 
-$(B)/plugind: $(call obj,broker/plugind.c) $(LIBBROKER) $(LIBCOMMON)
+$(B)/plugind: $(call obj,broker/ctl/plugind.c) $(LIBBROKER) $(LIBCOMMON)
 	$(CC) $(PROG_LDFLAGS) -o $@ $^ $(call pkg_libs,$(PLUGIND_PKGS))
 $(B)/pluginctl: $(call obj,$(CTL_SRCS)) $(LIBCOMMON)
 	$(CC) $(PROG_LDFLAGS) -o $@ $^ $(call pkg_libs,$(CTL_PKGS))

@@ -25,7 +25,7 @@
  * Open "<log_path>.<role>.<pid>" now, still root and outside the chroot,
  * and hand them the fd: a report in a helper then lands next to those of
  * every other process of the test (tests/run.sh).  The broker passes
- * ASAN_OPTIONS only in sanitizer builds (broker/helper.c).
+ * ASAN_OPTIONS only in sanitizer builds (broker/proc/helper.c).
  */
 static void
 sanitizer_report_fd(int role)

@@ -1,7 +1,7 @@
 /*
  * Defaults the broker and its client agree on: the version string, the
  * control socket's default path and the group allowed to connect to it.
- * Shared by broker/broker.h and pluginctl/pluginctl.h, so the client
+ * Shared by broker/state/state.h and pluginctl/pluginctl.h, so the client
  * needs no broker-only header.
  */
 #ifndef PD_DEFAULTS_H

@@ -538,7 +538,7 @@ mount_label(const json_t *m, size_t i, char *buf, size_t len)
 /*
  * The whole config against the privilege model: paths, mounts, device
  * paths.  Host-side facts (symbolic links, what a path is) are the
- * broker's to check (broker/install.c host_paths_check).
+ * broker's to check (broker/proc/grant.c host_paths_check).
  */
 int
 pd_config_check(const json_t *cfg, struct pd_err *e)

@@ -17,9 +17,9 @@
  * The seccomp filter (sandbox-load.c) comes after this, so every call
  * made here is a call the sandbox never has to allow.
  *
- * The capabilities each role keeps, and why, are the table in
- * privdrop-caps.c (data only, so the broker can print them without
- * linking libcap-ng).
+ * The capabilities each role keeps, and why, are in the roles table,
+ * role.c (data only, so the broker can print them without linking
+ * libcap-ng).
  *
  * On failure the process is left anywhere between root and the target, so
  * pd_privdrop()'s caller must exit; it never continues unprivileged-ish.
@@ -45,7 +45,6 @@
 
 #include "error.h"
 #include "privdrop.h"
-#include "privdrop_impl.h"
 #include "role.h"
 
 /*
@@ -110,7 +109,7 @@ do_chroot(int rootfd, struct pd_err *e)
 
 static int
 drop_ids_and_caps(const struct pd_dropspec *spec,
-    const struct pd_rolecaps *rc, struct pd_err *e)
+    const struct pd_roleinfo *rc, struct pd_err *e)
 {
 	int i, r;
 
@@ -253,7 +252,7 @@ limit(int res, const char *name, uint64_t v, struct pd_err *e)
 }
 
 static int
-set_limits(const struct pd_dropspec *spec, const struct pd_rolecaps *rc,
+set_limits(const struct pd_dropspec *spec, const struct pd_roleinfo *rc,
     struct pd_err *e)
 {
 	if (spec->rlim_nofile != 0 &&
@@ -288,9 +287,9 @@ set_limits(const struct pd_dropspec *spec, const struct pd_rolecaps *rc,
 int
 pd_privdrop(const struct pd_dropspec *spec, struct pd_err *e)
 {
-	const struct pd_rolecaps *rc;
+	const struct pd_roleinfo *rc;
 
-	if ((rc = pd_role_caps_lookup(spec->role)) == NULL)
+	if ((rc = pd_role(spec->role)) == NULL || spec->role == PD_ROLE_BROKER)
 		return pd_errf(e, PD_E_INVAL, "privdrop: no drop defined for "
 		    "role %s", pd_role_name(spec->role));
 	if (spec->uid == 0 || spec->gid == 0)

@@ -30,10 +30,4 @@ struct pd_dropspec {
  */
 int		 pd_privdrop(const struct pd_dropspec *, struct pd_err *);
 
-/* The role's capabilities as text ("none", "chown,dac_override,..."). */
-const char	*pd_role_caps_str(int);
-
-/* The role's capabilities as a CapEff-style bit mask; 0 for none. */
-uint64_t	 pd_role_caps_mask(int);
-
 #endif

@@ -157,30 +157,11 @@ rb_end(struct rbuf *r, const struct pd_msg *m, int want_fd, struct pd_err *e)
 	return 0;
 }
 
-/*
- * Who may use each verb: root always; members of group plugind only the
- * verbs marked "member" (docs/PRIVSEP.md lists the same set).  logs is
- * root-only although it changes nothing: plugin output can hold secrets.
- */
-static const struct pd_verb verbs[] = {
-	/* type		name		min max		mut fd	member */
-	{ PD_CTL_INFO,		"info",		0, 0,	0, 0,	1 },
-	{ PD_CTL_LIST,		"ls",		0, 16,	0, 0,	1 },
-	{ PD_CTL_INSPECT,	"inspect",	1, 1,	0, 0,	1 },
-	{ PD_CTL_INSTALL,	"install",	4, PD_CTL_MAXARGS, 1, 0, 0 },
-	{ PD_CTL_ENABLE,	"enable",	1, 1,	1, 0,	0 },
-	{ PD_CTL_DISABLE,	"disable",	1, 1,	1, 0,	0 },
-	{ PD_CTL_REMOVE,	"rm",		1, 1,	1, 0,	0 },
-	{ PD_CTL_SET,		"set",		2, PD_CTL_MAXARGS, 1, 0, 0 },
-	{ PD_CTL_PUSH,		"push",		1, 2,	1, 0,	0 },
-	{ PD_CTL_CREATE,	"create",	1, 1,	1, 1,	0 },
-	{ PD_CTL_UPGRADE,	"upgrade",	4, 4,	1, 0,	0 },
-	{ PD_CTL_PRIVILEGES,	"privileges",	2, 2,	0, 0,	1 },
-	{ PD_CTL_HELPERCHECK,	"helper-check",	1, 1,	1, 0,	0 },
-	{ PD_CTL_LOGS,		"logs",		1, 2,	0, 0,	0 },
-	{ PD_CTL_EVENTS,	"events",	0, 32,	0, 0,	1 },
-	{ PD_CTL_CHECK,		"check",	0, 0,	0, 0,	1 },
-};
+/* The verb table (PD_VERBS in proto.h), as data. */
+#define PD_VERB_ROW(T, fn, name, min, max, mut, fd, mem, cost, ev)	\
+	{ PD_CTL_##T, name, min, max, mut, fd, mem, cost, PD_VEV_##ev },
+static const struct pd_verb verbs[] = { PD_VERBS(PD_VERB_ROW) };
+#undef PD_VERB_ROW
 
 const struct pd_verb *
 pd_verb_lookup(uint32_t type)

@@ -424,9 +424,47 @@ struct pd_bundle_done {
 };
 
 /*
- * Control verbs: name, argument bounds, whether the verb mutates state
- * (audited), and whether group members may use it (else root only).
+ * The control verbs: the one table of what each verb is.  Columns:
+ *	T	PD_CTL_<T>, the message type
+ *	fn	the broker's handler, op_<fn> (broker/ops/ops.h)
+ *	name	the verb's name in logs, audit lines and events
+ *	min max	argument count bounds (each argument <= PD_STR_ARG)
+ *	mut	mutates state: audited (broker/state/events.c)
+ *	fd	carries a file descriptor, which the handler then owns
+ *	mem	members of group plugind may use it (else root only;
+ *		docs/PRIVSEP.md lists the same set).  logs is root-only
+ *		although it changes nothing: plugin output can hold secrets.
+ *	cost	costly: bounded per non-root uid (broker/state/admit.c)
+ *	ev	the event the dispatcher emits on success, for verbs whose
+ *		code emits none (enable, disable and rm emit their own)
+ * Expanded by common/proto.c (pd_verb_lookup) and broker/ctl/dispatch.c.
  */
+enum pd_verb_event {
+	PD_VEV_NONE,		/* none, or the verb's code emits it */
+	PD_VEV_PLUGIN,		/* "<name>" on the plugin named by args[0] */
+	PD_VEV_CREATE,		/* "create" on the plugin it made */
+	PD_VEV_PULL,		/* "install" with the remote as actor */
+};
+
+#define PD_VERBS(V)							\
+	/* T		fn		name		min max	mut fd mem cost ev */ \
+	V(INFO,		info,		"info",		0, 0,	0, 0, 1, 1, NONE)   \
+	V(LIST,		list,		"ls",		0, 16,	0, 0, 1, 0, NONE)   \
+	V(INSPECT,	inspect,	"inspect",	1, 1,	0, 0, 1, 0, NONE)   \
+	V(INSTALL,	install,	"install",	4, PD_CTL_MAXARGS, 1, 0, 0, 0, PULL) \
+	V(ENABLE,	enable,		"enable",	1, 1,	1, 0, 0, 0, NONE)   \
+	V(DISABLE,	disable,	"disable",	1, 1,	1, 0, 0, 0, NONE)   \
+	V(REMOVE,	remove,		"rm",		1, 1,	1, 0, 0, 0, NONE)   \
+	V(SET,		set,		"set",		2, PD_CTL_MAXARGS, 1, 0, 0, 0, PLUGIN) \
+	V(PUSH,		push,		"push",		1, 2,	1, 0, 0, 0, PLUGIN) \
+	V(CREATE,	create,		"create",	1, 1,	1, 1, 0, 0, CREATE) \
+	V(UPGRADE,	upgrade,	"upgrade",	4, 4,	1, 0, 0, 0, PLUGIN) \
+	V(PRIVILEGES,	privileges,	"privileges",	2, 2,	0, 0, 1, 1, NONE)   \
+	V(HELPERCHECK,	check_helper,	"helper-check",	1, 1,	1, 0, 0, 0, NONE)   \
+	V(LOGS,		logs,		"logs",		1, 2,	0, 0, 0, 0, NONE)   \
+	V(EVENTS,	events,		"events",	0, 32,	0, 0, 1, 0, NONE)   \
+	V(CHECK,	check,		"check",	0, 0,	0, 0, 1, 1, NONE)
+
 struct pd_verb {
 	uint32_t	 type;
 	const char	*name;
@@ -435,6 +473,8 @@ struct pd_verb {
 	int		 mutating;
 	int		 takes_fd;
 	int		 member;
+	int		 costly;
+	enum pd_verb_event event;
 };
 const struct pd_verb *pd_verb_lookup(uint32_t);
 const char	*pd_msg_name(uint32_t);

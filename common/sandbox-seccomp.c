@@ -310,58 +310,40 @@ static const struct pd_rule pd_sanitizer[] = {
 
 #define GROUP(n, t)	{ (n), (t), sizeof(t) / sizeof((t)[0]) }
 
-static const struct pd_group pd_groups[] = {
-#define G_STDIO		0x01
-	GROUP("stdio", pd_stdio),
-#define G_IPC		0x02
-	GROUP("ipc", pd_ipc),
-#define G_INET		0x04
-	GROUP("inet", pd_inet),
-#define G_DNS		0x08
-	GROUP("dns", pd_dns),
-#define G_THREAD	0x10
-	GROUP("thread", pd_thread),
-#define G_WFILE		0x20
-	GROUP("wfile", pd_wfile),
-#define G_PIPE		0x40
-	GROUP("pipe", pd_pipe),
-#define G_LOG		0x80
-	GROUP("log", pd_log),
+/* The groups, at their PD_SG_* index (role.h): a role's bits pick them. */
+static const struct pd_group pd_groups[PD_SG_MAX] = {
+	[PD_SG_STDIO] = GROUP("stdio", pd_stdio),
+	[PD_SG_IPC] = GROUP("ipc", pd_ipc),
+	[PD_SG_INET] = GROUP("inet", pd_inet),
+	[PD_SG_DNS] = GROUP("dns", pd_dns),
+	[PD_SG_THREAD] = GROUP("thread", pd_thread),
+	[PD_SG_WFILE] = GROUP("wfile", pd_wfile),
+	[PD_SG_PIPE] = GROUP("pipe", pd_pipe),
+	[PD_SG_LOG] = GROUP("log", pd_log),
 #ifdef PD_SANITIZE
-#define G_SAN		0x100
-	GROUP("sanitizer", pd_sanitizer),
-#else
-#define G_SAN		0
+	[PD_SG_SANITIZER] = GROUP("sanitizer", pd_sanitizer),
 #endif
 };
 #define PD_NGROUPS	(sizeof(pd_groups) / sizeof(pd_groups[0]))
 
 /*
- * The roles.  The broker has no policy (it is the trusted side): asking
- * for one is an error.  The API process reads and writes the HTTP
- * connection it was given as fd 4 with read/write/poll (stdio).  Every
- * role carries G_SAN: empty in a normal build, what the sanitizer
- * runtimes need in a SANITIZE=1 build.
+ * A role's policy: its groups in the roles table (role.c).  The broker
+ * has none (it is the trusted side): asking for one is an error.  The
+ * sanitizer group is empty outside a SANITIZE=1 build.
  */
-static const struct pd_policy {
-	int		 role;
+struct pd_policy {
 	unsigned int	 groups;
-} pd_policies[] = {
-	{ PD_ROLE_FETCHER,	G_STDIO | G_IPC | G_INET | G_DNS | G_THREAD | G_SAN },
-	{ PD_ROLE_EXTRACTOR,	G_STDIO | G_IPC | G_WFILE | G_SAN },
-	{ PD_ROLE_API,		G_STDIO | G_IPC | G_PIPE | G_SAN },
-	{ PD_ROLE_LOGGER,	G_STDIO | G_IPC | G_LOG | G_SAN },
 };
 
-static const struct pd_policy *
-policy(int role)
+static int
+policy(int role, struct pd_policy *p)
 {
-	size_t i;
+	const struct pd_roleinfo *r = pd_role(role);
 
-	for (i = 0; i < sizeof(pd_policies) / sizeof(pd_policies[0]); i++)
-		if (pd_policies[i].role == role)
-			return &pd_policies[i];
-	return NULL;
+	if (r == NULL || r->sysgroups == 0)
+		return -1;
+	p->groups = r->sysgroups;
+	return 0;
 }
 
 static int
@@ -370,7 +352,7 @@ walk(const struct pd_policy *p, pd_sandbox_cb *cb, void *arg)
 	size_t g, i;
 
 	for (g = 0; g < PD_NGROUPS; g++) {
-		if ((p->groups & (1u << g)) == 0)
+		if ((p->groups & (1u << g)) == 0 || pd_groups[g].rules == NULL)
 			continue;
 		for (i = 0; i < pd_groups[g].nrules; i++)
 			if (cb(&pd_groups[g], &pd_groups[g].rules[i], arg) == -1)
@@ -405,13 +387,11 @@ count_cb(const struct pd_group *g, const struct pd_rule *r, void *arg)
 static int
 count(int role, int want_err, unsigned int without)
 {
-	const struct pd_policy *p;
 	struct pd_policy q;
 	struct pd_counter c;
 
-	if ((p = policy(role)) == NULL)
+	if (policy(role, &q) == -1)
 		return -1;
-	q = *p;
 	q.groups &= ~without;
 	memset(&c, 0, sizeof(c));
 	c.want_err = want_err;
@@ -437,7 +417,7 @@ pd_sandbox_sanitizer_count(int role, int softdeny)
 {
 	int all = count(role, softdeny, 0);
 
-	return all == -1 ? -1 : all - count(role, softdeny, G_SAN);
+	return all == -1 ? -1 : all - count(role, softdeny, PD_SG(SANITIZER));
 }
 
 static const char *
@@ -483,22 +463,22 @@ dump_cb(const struct pd_group *g, const struct pd_rule *r, void *arg)
 int
 pd_sandbox_dump(int role, FILE *fp)
 {
-	const struct pd_policy *p;
+	struct pd_policy p;
 
-	if ((p = policy(role)) == NULL)
+	if (policy(role, &p) == -1)
 		return -1;
 	fprintf(fp, "# %s: %d syscalls allowed, %d soft-denied, "
 	    "default kill\n", pd_role_name(role), pd_sandbox_count(role),
 	    pd_sandbox_softdeny_count(role));
-	return walk(p, dump_cb, fp);
+	return walk(&p, dump_cb, fp);
 }
 
 int
 pd_sandbox_walk(int role, pd_sandbox_cb *cb, void *arg)
 {
-	const struct pd_policy *p;
+	struct pd_policy p;
 
-	if ((p = policy(role)) == NULL)
+	if (policy(role, &p) == -1)
 		return -1;
-	return walk(p, cb, arg);
+	return walk(&p, cb, arg);
 }

@@ -19,7 +19,7 @@ export PD_SANITIZE=$san
 
 # sanitize_env DIR: reports of every process to DIR/san.PID, fatal on the
 # first one (UBSan too: -fno-sanitize-recover).  The broker hands these to
-# its helpers (broker/helper.c); sandboxed processes skip the exit-time
+# its helpers (broker/proc/helper.c); sandboxed processes skip the exit-time
 # leak check by themselves (common/sandbox-seccomp.c).
 sanitize_env() {
 	mkdir -p "$1" && chmod 1777 "$1"

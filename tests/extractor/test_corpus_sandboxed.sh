@@ -1,6 +1,6 @@
 #!/bin/sh
 # The public layer corpus through the production path: every layer goes
-# through broker/helper.c into the real plugind-extractor (chrooted,
+# through broker/proc/helper.c into the real plugind-extractor (chrooted,
 # seccomp-filtered, unprivileged), exactly as an install applies it.
 . "$(dirname "$0")/../lib.sh"
 

@@ -1,5 +1,5 @@
 # Sourced by test_fetch.sh: the real plugind-fetcher, spawned through
-# broker/helper.c (exec, SETUP, chroot into fetch-root, privdrop, seccomp,
+# broker/proc/helper.c (exec, SETUP, chroot into fetch-root, privdrop, seccomp,
 # outside check) by build/tests/tools/fetch_sandboxed, against a real
 # docker-registry and the hostile server.  Needs the _pd_fetch user
 # (tests/deps.sh creates it).  Uses $W, $H, $HP, $FS, $REG, $PY and the

@@ -132,7 +132,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 }
 #elif defined(FUZZ_CTLREQ)
 /*
- * The broker's side of a control connection (broker/control.c): HELLO
+ * The broker's side of a control connection (broker/ctl/control.c): HELLO
  * first, then requests until one does not decode.
  */
 int

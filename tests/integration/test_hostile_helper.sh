@@ -45,6 +45,7 @@ for m in "stall:stalled: nothing for manifest for $REF in $HT s (limits.helper-t
     "logflood:flooded the broker with" \
     "order:sent an unexpected message: SETUP_DONE" \
     "badid:sent a reply with a wrong id: FETCH_RESULT for request 8, want 1" \
+    "foreign:sent an unexpected message: UNTAR_DONE (301), which no fetcher sends" \
     "holdpipe:kept the pipe for manifest for $REF open $HT s after its FETCH_RESULT" \
     "midstream:closed its channel"; do
 	echo "${m%%:*}" >"$HF/mode"

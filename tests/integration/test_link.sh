@@ -21,7 +21,7 @@ expected() {
 SAN_RUNTIME="asan ubsan"
 main_obj() {
 	case $1 in
-	plugind)	echo broker/plugind.o ;;
+	plugind)	echo broker/ctl/plugind.o ;;
 	pluginctl)	echo pluginctl/main.o ;;
 	plugind-*)	d=${1#plugind-}; echo "$d/$d.o" ;;
 	esac

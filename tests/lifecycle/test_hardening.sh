@@ -201,6 +201,7 @@ badconf '{"plugin-pids-limit": -2}' '"plugin-pids-limit" must be'
 badconf '{"plugin-memory-limit": "12q"}' '"plugin-memory-limit" must be a number of bytes'
 badconf '{"plugin-memory-limit": "5m"}' '"plugin-memory-limit" is 5242880, below the minimum 6291456'
 badconf '{"plugin-memory-limit": "99999999999t"}' '"plugin-memory-limit" is too large'
+badconf '{"plugin-log-max-bytes": 4095}' '"plugin-log-max-bytes" is 4095, below the minimum 4096'
 
 ctl rm -f plain admin tracer bomb hog >/dev/null 2>&1
 stop_broker $BROKER_PID

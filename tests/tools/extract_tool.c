@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "broker.h"
+#include "proc/proc.h"
 #include "log.h"
 
 int

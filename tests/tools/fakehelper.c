@@ -16,6 +16,8 @@
  *	logflood  LOG messages as fast as possible
  *	order	  answer with a valid SETUP_DONE (out of order)
  *	badid	  answer with the right message type but another request id
+ *	foreign	  (FETCH) answer with the right id but an UNTAR_DONE, a
+ *		  message only an extractor sends
  *	holdpipe  (FETCH) write the body, send FETCH_RESULT, keep the pipe open
  *	midstream (FETCH) write part of the body, then exit
  * Any other mode: exit after SETUP.
@@ -113,6 +115,12 @@ fetch(const char *mode, struct pd_msg *m)
 	if (strcmp(mode, "midstream") == 0) {
 		(void)pd_write_full(fd, body, 5);
 		exit(0);
+	}
+	if (strcmp(mode, "foreign") == 0) {
+		struct pd_untar_done ud = { 1, 1, (char *)(uintptr_t)"" };
+
+		(void)pd_send_untar_done(PD_CHILD_FD, m->id, &ud, &e);
+		forever();
 	}
 	if (strcmp(mode, "badid") == 0) {
 		(void)pd_write_full(fd, body, sizeof(body) - 1);

@@ -1,6 +1,6 @@
 /*
  * fetch_sandboxed: run the real plugind-fetcher, sandboxed, the way the
- * broker does (broker/helper.c helper_spawn: exec, SETUP, chroot,
+ * broker does (broker/proc/helper.c helper_spawn: exec, SETUP, chroot,
  * privdrop, seccomp, outside check), and drive it over the protocol.
  *
  * fetch_sandboxed [options] DATA_ROOT FETCH...
@@ -27,7 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "broker.h"
+#include "proc/proc.h"
 #include "log.h"
 #include "proto.h"
 #include "role.h"

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "broker.h"
+#include "proc/proc.h"
 #include "log.h"
 #include "privdrop.h"
 #include "role.h"
@@ -234,8 +234,10 @@ main(void)
 	pd_mkdirs(froot, 0755, &e);
 	pd_mkdirs(sroot, 0755, &e);
 
-	check_helper("fetcher", PD_ROLE_FETCHER, froot, PD_FETCH_USER, 0);
-	check_helper("extractor", PD_ROLE_EXTRACTOR, sroot, PD_EXTRACT_USER,
+	check_helper("fetcher", PD_ROLE_FETCHER, froot,
+	    pd_role(PD_ROLE_FETCHER)->user, 0);
+	check_helper("extractor", PD_ROLE_EXTRACTOR, sroot,
+	    pd_role(PD_ROLE_EXTRACTOR)->user,
 	    pd_role_caps_mask(PD_ROLE_EXTRACTOR));
 	ASSERT(pd_role_caps_mask(PD_ROLE_EXTRACTOR) == ((1ULL << 0) | (1ULL << 1) |
 	    (1ULL << 3) | (1ULL << 4)), "extractor set is CHOWN DAC_OVERRIDE FOWNER FSETID");

@@ -1,6 +1,6 @@
 /*
  * The plugin runtime policy without a plugin: every syscall name in
- * broker/plugin-seccomp.c is one libseccomp knows for some architecture
+ * broker/proc/plugin-seccomp.c is one libseccomp knows for some architecture
  * (runc silently ignores unknown names, so a typo would go unnoticed) or
  * one of the few that are newer than this libseccomp; capabilities widen
  * the profile and nothing else does; and the plugin-pids-limit and
@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "broker.h"
+#include "proc/proc.h"
 #include "../tap.h"
 
 /* Newer than libseccomp 2.5.4 (Debian 12); runc ignores them there. */

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "broker.h"
+#include "proc/proc.h"
 #include "digest.h"
 #include "util.h"
 #include "../tap.h"

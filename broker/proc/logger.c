@@ -1,0 +1,199 @@
+/*
+ * Plugin output.  A plugin's stdout and stderr are the write end of a
+ * pipe; its read end belongs to the plugin's log writer, plugind-logger
+ * (logger/logger.c), started here before `runc run`.  The writer runs as
+ * the logger user without capabilities under its seccomp policy,
+ * chrooted into <data-root>/plugins/<id>/logs, and appends to "log",
+ * renaming it to "log.1" (one generation) when the next write would take
+ * it past plugin-log-max-bytes: the two files never hold more than twice
+ * that.  It survives the broker (a restarted broker adopts the plugin and
+ * its output keeps flowing) and exits when the plugin's last process is
+ * gone.  Plugins are found again by their writer's root directory
+ * (/proc/PID/root), so no pid file is needed.
+ * The `logs` verb that reads them is ops/logs.c.
+ */
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proc/proc.h"
+#include "log.h"
+#include "role.h"
+
+/*
+ * Start the log writer for plugin id; *wfd is the pipe end the plugin's
+ * stdout and stderr go to.  The caller closes it once the runtime has it.
+ */
+int
+plugin_logger_start(const char *id, int *wfd, struct pd_err *e)
+{
+	char path[4200];
+	struct helper h;
+	uid_t uid;
+	gid_t gid;
+	int pfd, lfd = -1, p[2] = { -1, -1 }, rc = -1;
+
+	*wfd = -1;
+	if (helper_lookup_user(PD_ROLE_LOGGER, &uid, &gid, e) == -1)
+		return -1;
+	snprintf(path, sizeof(path), "%s/plugins/%s/logs", conf.data_root, id);
+	if ((pfd = plugin_dir_open(id)) == -1)
+		return pd_errno(e, PD_E_IO, "plugin directory of %s", id);
+	/* The flat log files of earlier versions go: logs/ replaces them. */
+	(void)unlinkat(pfd, "log", 0);
+	(void)unlinkat(pfd, "log.1", 0);
+	if (mkdirat(pfd, "logs", 0700) == -1 && errno != EEXIST) {
+		pd_errno(e, PD_E_IO, "mkdir %s", path);
+		goto out;
+	}
+	if ((lfd = openat(pfd, "logs", O_DIRECTORY | O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		pd_errno(e, PD_E_IO, "open %s", path);
+		goto out;
+	}
+	/*
+	 * Give the directory (and the files a writer under another
+	 * logger-user made) to the writer's user.  Safety: lfd was opened
+	 * without following a link inside the root-owned plugin directory;
+	 * fchownat does not follow symlinks, and a hard link to a file the
+	 * user does not own cannot have been made (protected_hardlinks, and
+	 * the writer is chrooted here).  The broker only ever reads these
+	 * files, with O_NOFOLLOW, and refuses a hard-linked one.
+	 */
+	if (fchown(lfd, uid, gid) == -1 || fchmod(lfd, 0700) == -1) {
+		pd_errno(e, PD_E_IO, "chown %s", path);
+		goto out;
+	}
+	if ((fchownat(lfd, "log", uid, gid, AT_SYMLINK_NOFOLLOW) == -1 &&
+	    errno != ENOENT) || (fchownat(lfd, "log.1", uid, gid,
+	    AT_SYMLINK_NOFOLLOW) == -1 && errno != ENOENT)) {
+		pd_errno(e, PD_E_IO, "chown the files in %s", path);
+		goto out;
+	}
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		pd_errno(e, PD_E_INTERNAL, "pipe");
+		goto out;
+	}
+	if (helper_spawn_fd(&h, PD_ROLE_LOGGER, lfd, path, p[0], e) == -1)
+		goto out;
+	helper_release(&h);
+	*wfd = p[1];
+	p[1] = -1;
+	rc = 0;
+out:
+	if (p[0] >= 0)
+		close(p[0]);
+	if (p[1] >= 0)
+		close(p[1]);
+	if (lfd >= 0)
+		close(lfd);
+	close(pfd);
+	return rc;
+}
+
+/* Is pid a log writer chrooted into `root`?  Zombies are not. */
+static int
+is_logger(pid_t pid, const char *root)
+{
+	char path[64], buf[4200];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	if (strcmp(buf, "plugind-logger\n") != 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
+	if ((n = readlink(path, buf, sizeof(buf) - 1)) <= 0)
+		return 0;
+	buf[n] = '\0';
+	return strcmp(buf, root) == 0;
+}
+
+/* The log writers of plugin id (at most npids of them); how many. */
+static int
+find_loggers(const char *id, pid_t *pids, int npids)
+{
+	char root[4200];
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+	long v;
+
+	snprintf(root, sizeof(root), "%s/plugins/%s/logs", conf.data_root, id);
+	if ((d = opendir("/proc")) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		v = strtol(de->d_name, NULL, 10);
+		if (v > 0 && is_logger((pid_t)v, root)) {
+			if (n < npids)
+				pids[n] = (pid_t)v;
+			n++;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+int
+plugin_logger_count(const char *id)
+{
+	pid_t pids[8];
+
+	return find_loggers(id, pids, 8);
+}
+
+/*
+ * After the plugin is gone: give its writer up to ms to drain the pipe
+ * and exit, then kill what is left (something kept the pipe open).  The
+ * kill goes through a pidfd opened and re-checked first, so a recycled
+ * pid is never signalled.
+ */
+void
+plugin_logger_wait(const char *id, int ms)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	char root[4200];
+	pid_t pids[8];
+	int n, i, pfd, waited = 0;
+
+	for (;;) {
+		if ((n = find_loggers(id, pids, 8)) == 0)
+			return;
+		if (waited >= ms)
+			break;
+		nanosleep(&ts, NULL);
+		waited += 10;
+	}
+	snprintf(root, sizeof(root), "%s/plugins/%s/logs", conf.data_root, id);
+	for (i = 0; i < n && i < 8; i++) {
+		if ((pfd = (int)syscall(SYS_pidfd_open, pids[i], 0)) == -1)
+			continue;
+		if (is_logger(pids[i], root)) {
+			log_warnx("plugin %.12s: log writer %d still runs after the "
+			    "plugin stopped: killed", id, (int)pids[i]);
+			(void)syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
+		}
+		close(pfd);
+	}
+	for (waited = 0; waited < 1000 && find_loggers(id, pids, 8) > 0;
+	    waited += 10)
+		nanosleep(&ts, NULL);
+}

@@ -1,0 +1,385 @@
+/* Broker configuration: built-in defaults, then --config FILE, then flags. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "state/state.h"
+#include "log.h"
+#include "util.h"
+
+struct pd_conf conf;
+volatile int pd_quit;	/* set by the main loop at shutdown */
+
+/* Frees what conf_defaults and conf_load_file allocated; c is zeroed. */
+void
+conf_release(struct pd_conf *c)
+{
+	char **s[] = { &c->data_root, &c->exec_root, &c->socket_path,
+	    &c->libexec_dir, &c->docker_api, &c->runtime, &c->certs_dir,
+	    &c->proxy };
+	size_t i;
+
+	for (i = 0; i < sizeof(s) / sizeof(s[0]); i++)
+		free(*s[i]);
+	for (i = 0; i < PD_ROLE_MAX; i++)
+		free(c->users[i]);
+	json_decref(c->insecure_registries);
+	memset(c, 0, sizeof(*c));
+}
+
+void
+conf_defaults(struct pd_conf *c)
+{
+	int i;
+
+	memset(c, 0, sizeof(*c));
+	c->data_root = xstrdup(PD_DEFAULT_DATA_ROOT);
+	c->exec_root = xstrdup(PD_DEFAULT_EXEC_ROOT);
+	c->socket_path = xstrdup(PD_DEFAULT_SOCKET);
+	c->libexec_dir = xstrdup(LIBEXECDIR);
+	for (i = PD_ROLE_BROKER + 1; i < PD_ROLE_MAX; i++)
+		c->users[i] = xstrdup(pd_role(i)->user);
+	c->runtime = xstrdup("runc");
+	c->certs_dir = xstrdup("/etc/plugind/certs.d");
+	c->insecure_registries = json_array();
+	c->log_level = PD_LOG_INFO;
+	c->enable_timeout = 30;
+	c->stop_timeout = 10;
+	c->plugin_log_max = 1024 * 1024;
+	/* Per-plugin cgroup limits; docs/SANDBOX.md, "The plugin runtime". */
+	c->plugin_pids_limit = PD_PLUGIN_PIDS_DEFAULT;
+	c->plugin_memory_limit = PD_PLUGIN_MEMORY_DEFAULT;
+	/*
+	 * Layer limits default to the extraction policy's recommended values
+	 * (docs/SANDBOX.md); a host with bigger plugins raises them in the
+	 * config file ("limits").
+	 */
+	c->limits.max_layer_bytes = 512ULL << 20;
+	c->limits.max_compressed = 64ULL << 20;
+	c->limits.max_file = 256ULL << 20;
+	c->limits.max_links = 1000;
+	c->limits.max_entries = 100000;
+	c->limits.max_path = 4096;
+	c->limits.max_depth = 128;
+	c->limits.max_ratio = 100;
+	c->limits.max_xattr = 64 * 1024;
+	c->limits.max_pax = 1024 * 1024;
+	c->limits.max_manifest = 4 * 1024 * 1024;
+	/* See docs/PRIVSEP.md, "Control connections", for these five. */
+	c->limits.max_clients = 128;
+	c->limits.max_clients_per_uid = 32;
+	c->limits.reserved_root_clients = 32;
+	c->limits.helper_timeout = 60;
+	c->limits.client_timeout = 30;
+	c->limits.idle_timeout = 300;
+	c->limits.send_timeout = 10;
+	c->limits.extract_timeout = 1800;
+	/* docs/PRIVSEP.md, "What members cost". */
+	c->limits.max_jobs_per_uid = 2;
+	c->limits.member_check_interval = 10;
+}
+
+static int
+conf_str(json_t *v, const char *key, char **out, struct pd_err *e)
+{
+	if (!json_is_string(v) || json_string_length(v) == 0 ||
+	    json_string_length(v) >= 4096)
+		return pd_errf(e, PD_E_INVAL, "config: \"%s\" must be a non-empty string",
+		    key);
+	free(*out);
+	*out = xstrdup(json_string_value(v));
+	return 0;
+}
+
+static int
+conf_u64(json_t *v, const char *key, uint64_t *out, struct pd_err *e)
+{
+	if (!json_is_integer(v) || json_integer_value(v) <= 0)
+		return pd_errf(e, PD_E_INVAL, "config: \"%s\" must be a positive integer",
+		    key);
+	*out = (uint64_t)json_integer_value(v);
+	return 0;
+}
+
+static int
+conf_u32(json_t *v, const char *key, uint32_t *out, struct pd_err *e)
+{
+	uint64_t x = 0;
+
+	if (conf_u64(v, key, &x, e) == -1)
+		return -1;
+	if (x > UINT32_MAX)
+		return pd_errf(e, PD_E_INVAL, "config: \"%s\" is too large", key);
+	*out = (uint32_t)x;
+	return 0;
+}
+
+/*
+ * A per-plugin limit: a positive number at least min, or 0 or -1 for no
+ * limit.  With units, a string "<digits>[kmgt][i][b]" (binary multiples,
+ * as Docker's memory flags).
+ */
+static int
+conf_plugin_limit(json_t *v, const char *key, int units, int64_t min,
+    int64_t max, const char *why, int64_t *out, struct pd_err *e)
+{
+	const char *s, *p;
+	json_int_t x;
+	int shift = 0;
+	char *end;
+
+	if (json_is_integer(v))
+		x = json_integer_value(v);
+	else if (units && json_is_string(v)) {
+		s = json_string_value(v);
+		if (s[0] < '0' || s[0] > '9')
+			goto bad;
+		errno = 0;
+		x = strtoll(s, &end, 10);
+		if (errno != 0)
+			return pd_errf(e, PD_E_INVAL, "config: \"%s\" is too large "
+			    "(at most %lld)", key, (long long)max);
+		p = end;
+		switch (*p) {
+		case 'k': case 'K': shift = 10; p++; break;
+		case 'm': case 'M': shift = 20; p++; break;
+		case 'g': case 'G': shift = 30; p++; break;
+		case 't': case 'T': shift = 40; p++; break;
+		}
+		if (shift != 0 && (*p == 'i' || *p == 'I'))
+			p++;
+		if (*p == 'b' || *p == 'B')
+			p++;
+		if (*p != '\0')
+			goto bad;
+		if (x > (max >> shift))
+			return pd_errf(e, PD_E_INVAL, "config: \"%s\" is too large "
+			    "(at most %lld)", key, (long long)max);
+		x <<= shift;
+	} else
+		goto bad;
+	if (x == 0 || x == -1) {
+		*out = 0;
+		return 0;
+	}
+	if (x < 0)
+		goto bad;
+	if (x < min)
+		return pd_errf(e, PD_E_INVAL, "config: \"%s\" is %lld, below the "
+		    "minimum %lld%s%s%s; 0 or -1 means no limit", key, (long long)x,
+		    (long long)min, why[0] ? " (" : "", why, why[0] ? ")" : "");
+	if (x > max)
+		return pd_errf(e, PD_E_INVAL, "config: \"%s\" is too large (at most "
+		    "%lld)", key, (long long)max);
+	*out = x;
+	return 0;
+bad:
+	return pd_errf(e, PD_E_INVAL, "config: \"%s\" must be %s, or 0 or -1 for "
+	    "no limit", key, units ? "a number of bytes (an integer, or a string "
+	    "such as \"512m\" or \"2g\")" : "a positive integer");
+}
+
+static int
+conf_limits(struct pd_conf *c, json_t *obj, struct pd_err *e)
+{
+	struct pd_limits *l = &c->limits;
+	const char *k;
+	json_t *v;
+	int rc;
+
+	if (!json_is_object(obj))
+		return pd_errf(e, PD_E_INVAL, "config: \"limits\" must be an object");
+	json_object_foreach(obj, k, v) {
+		if (strcmp(k, "max-layer-bytes") == 0)
+			rc = conf_u64(v, k, &l->max_layer_bytes, e);
+		else if (strcmp(k, "max-entries") == 0)
+			rc = conf_u64(v, k, &l->max_entries, e);
+		else if (strcmp(k, "max-path") == 0)
+			rc = conf_u32(v, k, &l->max_path, e);
+		else if (strcmp(k, "max-depth") == 0)
+			rc = conf_u32(v, k, &l->max_depth, e);
+		else if (strcmp(k, "max-ratio") == 0)
+			rc = conf_u32(v, k, &l->max_ratio, e);
+		else if (strcmp(k, "max-xattr") == 0)
+			rc = conf_u64(v, k, &l->max_xattr, e);
+		else if (strcmp(k, "max-pax") == 0)
+			rc = conf_u64(v, k, &l->max_pax, e);
+		else if (strcmp(k, "max-manifest") == 0)
+			rc = conf_u64(v, k, &l->max_manifest, e);
+		else if (strcmp(k, "max-compressed") == 0)
+			rc = conf_u64(v, k, &l->max_compressed, e);
+		else if (strcmp(k, "max-file") == 0)
+			rc = conf_u64(v, k, &l->max_file, e);
+		else if (strcmp(k, "max-links") == 0)
+			rc = conf_u32(v, k, &l->max_links, e);
+		else if (strcmp(k, "max-clients") == 0)
+			rc = conf_u32(v, k, &l->max_clients, e);
+		else if (strcmp(k, "max-clients-per-uid") == 0)
+			rc = conf_u32(v, k, &l->max_clients_per_uid, e);
+		else if (strcmp(k, "reserved-root-clients") == 0)
+			rc = conf_u32(v, k, &l->reserved_root_clients, e);
+		else if (strcmp(k, "idle-timeout") == 0)
+			rc = conf_u32(v, k, &l->idle_timeout, e);
+		else if (strcmp(k, "send-timeout") == 0)
+			rc = conf_u32(v, k, &l->send_timeout, e);
+		else if (strcmp(k, "helper-timeout") == 0)
+			rc = conf_u32(v, k, &l->helper_timeout, e);
+		else if (strcmp(k, "client-timeout") == 0)
+			rc = conf_u32(v, k, &l->client_timeout, e);
+		else if (strcmp(k, "extract-timeout") == 0)
+			rc = conf_u32(v, k, &l->extract_timeout, e);
+		else if (strcmp(k, "max-jobs-per-uid") == 0)
+			rc = conf_u32(v, k, &l->max_jobs_per_uid, e);
+		else if (strcmp(k, "member-check-interval") == 0)
+			rc = conf_u32(v, k, &l->member_check_interval, e);
+		else
+			rc = pd_errf(e, PD_E_INVAL, "config: unknown limit \"%s\"", k);
+		if (rc == -1)
+			return -1;
+	}
+	if (l->reserved_root_clients >= l->max_clients)
+		return pd_errf(e, PD_E_INVAL, "config: \"reserved-root-clients\" (%u) "
+		    "must be less than \"max-clients\" (%u)", l->reserved_root_clients,
+		    l->max_clients);
+	if (l->member_check_interval > 86400)
+		return pd_errf(e, PD_E_INVAL, "config: \"member-check-interval\" "
+		    "is at most 86400 seconds");
+	/* Timeouts become milliseconds in an int. */
+	if (l->client_timeout > 86400 || l->idle_timeout > 86400 ||
+	    l->send_timeout > 86400 || l->helper_timeout > 86400)
+		return pd_errf(e, PD_E_INVAL, "config: client, idle, send and helper "
+		    "timeouts are at most 86400 seconds");
+	/* docs/PRIVSEP.md "Deadlines": every wait on a helper uses these. */
+	if (l->helper_timeout == 0 || l->extract_timeout == 0 ||
+	    l->extract_timeout > 86400)
+		return pd_errf(e, PD_E_INVAL, "config: \"helper-timeout\" and "
+		    "\"extract-timeout\" must be 1 to 86400 seconds");
+	return 0;
+}
+
+/*
+ * Load a JSON config file (daemon.json style).  Unknown keys are errors:
+ * a typo must not silently fall back to a default.
+ */
+/* The helper role whose user key (roles table, role.c) k is, or -1. */
+static int
+role_of_user_key(const char *k)
+{
+	int i;
+
+	for (i = PD_ROLE_BROKER + 1; i < PD_ROLE_MAX; i++)
+		if (strcmp(k, pd_role(i)->user_key) == 0)
+			return i;
+	return -1;
+}
+
+int
+conf_load_file(struct pd_conf *c, const char *path, struct pd_err *e)
+{
+	json_error_t jerr;
+	json_t *root, *v;
+	const char *k;
+	size_t i;
+	int rc = 0, lvl, role;
+
+	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL)
+		return pd_errf(e, PD_E_INVAL, "config %s: line %d: %s", path,
+		    jerr.line, jerr.text);
+	if (!json_is_object(root)) {
+		json_decref(root);
+		return pd_errf(e, PD_E_INVAL, "config %s: not a JSON object", path);
+	}
+	json_object_foreach(root, k, v) {
+		if (strcmp(k, "data-root") == 0)
+			rc = conf_str(v, k, &c->data_root, e);
+		else if (strcmp(k, "exec-root") == 0)
+			rc = conf_str(v, k, &c->exec_root, e);
+		else if (strcmp(k, "host") == 0 || strcmp(k, "hosts") == 0) {
+			if (json_is_array(v) && json_array_size(v) == 1)
+				v = json_array_get(v, 0);
+			rc = conf_str(v, k, &c->socket_path, e);
+			if (rc == 0 && strncmp(c->socket_path, "unix://", 7) == 0)
+				memmove(c->socket_path, c->socket_path + 7,
+				    strlen(c->socket_path + 7) + 1);
+		} else if (strcmp(k, "helper-dir") == 0)
+			rc = conf_str(v, k, &c->libexec_dir, e);
+		else if ((role = role_of_user_key(k)) > 0)
+			rc = conf_str(v, k, &c->users[role], e);
+		else if (strcmp(k, "docker-api") == 0) {
+			rc = conf_str(v, k, &c->docker_api, e);
+			if (rc == 0 && (strncmp(c->docker_api, "unix://", 7) != 0 ||
+			    c->docker_api[7] != '/'))
+				rc = pd_errf(e, PD_E_INVAL, "config: \"docker-api\" must be "
+				    "unix:///absolute/path");
+			else if (rc == 0)
+				memmove(c->docker_api, c->docker_api + 7,
+				    strlen(c->docker_api + 7) + 1);
+		}
+		else if (strcmp(k, "certs-dir") == 0)
+			rc = conf_str(v, k, &c->certs_dir, e);
+		else if (strcmp(k, "runtime") == 0)
+			rc = conf_str(v, k, &c->runtime, e);
+		else if (strcmp(k, "proxy") == 0)
+			rc = conf_str(v, k, &c->proxy, e);
+		else if (strcmp(k, "debug") == 0) {
+			if (!json_is_boolean(v))
+				rc = pd_errf(e, PD_E_INVAL, "config: \"debug\" must be a boolean");
+			else if (json_is_true(v))
+				c->log_level = PD_LOG_DEBUG;
+		} else if (strcmp(k, "log-level") == 0) {
+			if (!json_is_string(v) ||
+			    (lvl = log_parselevel(json_string_value(v))) < 0)
+				rc = pd_errf(e, PD_E_INVAL,
+				    "config: \"log-level\" must be debug, info, warn or error");
+			else
+				c->log_level = lvl;
+		} else if (strcmp(k, "insecure-registries") == 0) {
+			if (!json_is_array(v))
+				rc = pd_errf(e, PD_E_INVAL,
+				    "config: \"insecure-registries\" must be an array");
+			for (i = 0; rc == 0 && i < json_array_size(v); i++)
+				if (!json_is_string(json_array_get(v, i)))
+					rc = pd_errf(e, PD_E_INVAL,
+					    "config: \"insecure-registries\" must hold strings");
+			if (rc == 0) {
+				json_decref(c->insecure_registries);
+				c->insecure_registries = json_incref(v);
+			}
+		} else if (strcmp(k, "live-restore") == 0) {
+			if (!json_is_boolean(v))
+				rc = pd_errf(e, PD_E_INVAL,
+				    "config: \"live-restore\" must be a boolean");
+			else
+				c->live_restore = json_is_true(v);
+		} else if (strcmp(k, "enable-timeout") == 0)
+			rc = conf_u32(v, k, &c->enable_timeout, e);
+		else if (strcmp(k, "stop-timeout") == 0)
+			rc = conf_u32(v, k, &c->stop_timeout, e);
+		else if (strcmp(k, "plugin-log-max-bytes") == 0) {
+			if ((rc = conf_u64(v, k, &c->plugin_log_max, e)) == 0 &&
+			    c->plugin_log_max < PD_PLUGIN_LOG_MIN)
+				rc = pd_errf(e, PD_E_INVAL, "config: "
+				    "\"plugin-log-max-bytes\" is %llu, below the "
+				    "minimum %u", (unsigned long long)
+				    c->plugin_log_max, PD_PLUGIN_LOG_MIN);
+		}
+		else if (strcmp(k, "plugin-pids-limit") == 0)
+			rc = conf_plugin_limit(v, k, 0, PD_PLUGIN_PIDS_MIN,
+			    4194304, "", &c->plugin_pids_limit, e);
+		else if (strcmp(k, "plugin-memory-limit") == 0)
+			rc = conf_plugin_limit(v, k, 1, PD_PLUGIN_MEMORY_MIN,
+			    INT64_MAX, "runc's init alone is charged about 2.5 MiB "
+			    "before the plugin starts", &c->plugin_memory_limit, e);
+		else if (strcmp(k, "limits") == 0)
+			rc = conf_limits(c, v, e);
+		else
+			rc = pd_errf(e, PD_E_INVAL, "config %s: unknown key \"%s\"",
+			    path, k);
+		if (rc == -1)
+			break;
+	}
+	json_decref(root);
+	return rc;
+}
