@@ -216,6 +216,7 @@ status_of(const struct reply *r)
 	case PD_E_INVAL:
 	case PD_E_LIMIT:
 	case PD_E_DIGEST:
+	case PD_E_GRANT:	/* a privileges mismatch is the client's error */
 		return 400;
 	case PD_E_NOTFOUND:
 		return 404;
@@ -223,8 +224,7 @@ status_of(const struct reply *r)
 	case PD_E_CONFLICT:
 		return 409;
 	case PD_E_PERM:
-		/* a privileges mismatch is the client's error, not a denial */
-		return strncmp(r->msg, "incorrect privileges", 20) == 0 ? 400 : 403;
+		return 403;
 	case PD_E_AUTH:
 		return 401;
 	case PD_E_UNAVAIL:

@@ -24,6 +24,7 @@ enum pd_errcode {
 	PD_E_UNAVAIL,		/* registry or helper unavailable (503) */
 	PD_E_NOSPC,		/* disk full */
 	PD_E_PIPE,		/* the reading side of a stream went away */
+	PD_E_GRANT,		/* the privileges granted are not those asked (400) */
 	PD_E_MAX
 };
 

@@ -224,7 +224,7 @@ pd_send_hello(int s, uint32_t id, const struct pd_hello *h, struct pd_err *e)
 	struct wbuf w = { .len = 0 };
 
 	wb_u32(&w, h->version);
-	wb_str(&w, h->agent, 64);
+	wb_str(&w, h->agent, PD_STR_AGENT);
 	return wb_send(s, PD_MSG_HELLO, id, -1, &w, e);
 }
 
@@ -236,7 +236,7 @@ pd_dec_hello(const struct pd_msg *m, struct pd_hello *h, struct pd_err *e)
 	memset(h, 0, sizeof(*h));
 	rb_init(&r, m);
 	h->version = rb_u32(&r);
-	h->agent = rb_str(&r, 64);
+	h->agent = rb_str(&r, PD_STR_AGENT);
 	if (rb_end(&r, m, 0, e) == -1) {
 		pd_hello_free(h);
 		return -1;
@@ -410,6 +410,20 @@ pd_send_progress(int s, uint32_t id, const struct pd_progress *p,
 	wb_u64(&w, p->current);
 	wb_u64(&w, p->total);
 	return wb_send(s, PD_MSG_PROGRESS, id, -1, &w, e);
+}
+
+/* PROGRESS from its fields: the broker to a client, a helper to the broker. */
+int
+pd_send_progress_of(int s, uint32_t id, const char *pid, const char *status,
+    uint64_t current, uint64_t total)
+{
+	struct pd_progress p;
+
+	p.id = (char *)(uintptr_t)pid;
+	p.status = (char *)(uintptr_t)status;
+	p.current = current;
+	p.total = total;
+	return pd_send_progress(s, id, &p, NULL);
 }
 
 int
@@ -635,12 +649,12 @@ pd_send_fetch(int s, uint32_t id, int fd, const struct pd_fetch_req *f,
 
 	wb_u32(&w, f->kind);
 	wb_u32(&w, f->flags);
-	wb_str(&w, f->scheme, 8);
+	wb_str(&w, f->scheme, PD_STR_SCHEME);
 	wb_str(&w, f->host, PD_STR_SHORT);
 	wb_str(&w, f->repo, PD_STR_SHORT);
 	wb_str(&w, f->reference, PD_STR_SHORT);
-	wb_str(&w, f->username, 1024);
-	wb_str(&w, f->secret, 4096);
+	wb_str(&w, f->username, PD_STR_USER);
+	wb_str(&w, f->secret, PD_STR_SECRET);
 	wb_str(&w, f->proxy, PD_STR_SHORT);
 	wb_u64(&w, f->max_size);
 	return wb_send(s, PD_MSG_FETCH, id, fd, &w, e);
@@ -655,12 +669,12 @@ pd_dec_fetch(const struct pd_msg *m, struct pd_fetch_req *f, struct pd_err *e)
 	rb_init(&r, m);
 	f->kind = rb_u32(&r);
 	f->flags = rb_u32(&r);
-	f->scheme = rb_str(&r, 8);
+	f->scheme = rb_str(&r, PD_STR_SCHEME);
 	f->host = rb_str(&r, PD_STR_SHORT);
 	f->repo = rb_str(&r, PD_STR_SHORT);
 	f->reference = rb_str(&r, PD_STR_SHORT);
-	f->username = rb_str(&r, 1024);
-	f->secret = rb_str(&r, 4096);
+	f->username = rb_str(&r, PD_STR_USER);
+	f->secret = rb_str(&r, PD_STR_SECRET);
 	f->proxy = rb_str(&r, PD_STR_SHORT);
 	f->max_size = rb_u64(&r);
 	if (r.bad == NULL && f->kind != PD_FETCH_MANIFEST && f->kind != PD_FETCH_BLOB)
@@ -867,12 +881,12 @@ pd_send_push(int s, uint32_t type, uint32_t id, int fd,
 	if (type != PD_MSG_PUSH_BLOB && type != PD_MSG_PUSH_MANIFEST)
 		return pd_errf(e, PD_E_INTERNAL, "not a push message");
 	wb_u32(&w, q->flags);
-	wb_str(&w, q->scheme, 8);
+	wb_str(&w, q->scheme, PD_STR_SCHEME);
 	wb_str(&w, q->host, PD_STR_SHORT);
 	wb_str(&w, q->repo, PD_STR_SHORT);
 	wb_str(&w, q->reference, PD_STR_SHORT);
-	wb_str(&w, q->username, 1024);
-	wb_str(&w, q->secret, 4096);
+	wb_str(&w, q->username, PD_STR_USER);
+	wb_str(&w, q->secret, PD_STR_SECRET);
 	wb_str(&w, q->proxy, PD_STR_SHORT);
 	wb_str(&w, q->mount_from, PD_STR_SHORT);
 	wb_str(&w, q->media_type, PD_STR_SHORT);
@@ -888,12 +902,12 @@ pd_dec_push(const struct pd_msg *m, struct pd_push_req *q, struct pd_err *e)
 	memset(q, 0, sizeof(*q));
 	rb_init(&r, m);
 	q->flags = rb_u32(&r);
-	q->scheme = rb_str(&r, 8);
+	q->scheme = rb_str(&r, PD_STR_SCHEME);
 	q->host = rb_str(&r, PD_STR_SHORT);
 	q->repo = rb_str(&r, PD_STR_SHORT);
 	q->reference = rb_str(&r, PD_STR_SHORT);
-	q->username = rb_str(&r, 1024);
-	q->secret = rb_str(&r, 4096);
+	q->username = rb_str(&r, PD_STR_USER);
+	q->secret = rb_str(&r, PD_STR_SECRET);
 	q->proxy = rb_str(&r, PD_STR_SHORT);
 	q->mount_from = rb_str(&r, PD_STR_SHORT);
 	q->media_type = rb_str(&r, PD_STR_SHORT);

@@ -31,6 +31,10 @@
 #define PD_STR_SHORT		256	/* names, media types, digests */
 #define PD_STR_LINE		2048	/* log lines */
 #define PD_STR_ARG		4096	/* one control argument */
+#define PD_STR_AGENT		64	/* HELLO's agent */
+#define PD_STR_SCHEME		8	/* "http", "https" */
+#define PD_STR_USER		1024	/* registry user name */
+#define PD_STR_SECRET		4096	/* registry password or identity token */
 #define PD_CTL_MAXARGS		256
 
 enum pd_msg_type {
@@ -506,6 +510,8 @@ int	pd_send_error(int, uint32_t, uint32_t, uint32_t, const char *,
 int	pd_dec_error(const struct pd_msg *, struct pd_error_msg *, struct pd_err *);
 void	pd_error_msg_free(struct pd_error_msg *);
 
+int	pd_send_progress_of(int, uint32_t, const char *, const char *, uint64_t,
+	    uint64_t);
 int	pd_send_progress(int, uint32_t, const struct pd_progress *,
 	    struct pd_err *);
 int	pd_dec_progress(const struct pd_msg *, struct pd_progress *,

@@ -52,13 +52,7 @@ static void
 send_progress(struct fetcher *f, const char *status, const char *id,
     uint64_t cur, uint64_t total)
 {
-	struct pd_progress p;
-
-	p.id = (char *)(uintptr_t)id;
-	p.status = (char *)(uintptr_t)status;
-	p.current = cur;
-	p.total = total;
-	(void)pd_send_progress(PD_CHILD_FD, f->reqid, &p, NULL);
+	(void)pd_send_progress_of(PD_CHILD_FD, f->reqid, id, status, cur, total);
 }
 
 static void

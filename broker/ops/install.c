@@ -177,48 +177,6 @@ remote_init(const char *remote, struct remote *r, struct pd_err *e)
 }
 
 /*
- * auth JSON from the client: {"username","password","identitytoken"};
- * `client_cert`: present the certs.d client certificate (root's jobs).
- */
-static int
-open_auth(struct fetcher *f, const struct remote *r, const char *auth,
-    int client_cert, struct pd_err *e)
-{
-	const char *user = "", *secret = "";
-	json_t *a = NULL;
-	int idtoken = 0, rc;
-
-	if (auth != NULL && auth[0] != '\0') {
-		a = json_loads(auth, 0, NULL);
-		if (!json_is_object(a)) {
-			json_decref(a);
-			return pd_errf(e, PD_E_INVAL, "malformed credentials");
-		}
-		if (json_is_string(json_object_get(a, "identitytoken")) &&
-		    json_string_length(json_object_get(a, "identitytoken")) > 0) {
-			secret = json_string_value(json_object_get(a, "identitytoken"));
-			idtoken = 1;
-		} else {
-			if (json_is_string(json_object_get(a, "username")))
-				user = json_string_value(json_object_get(a, "username"));
-			if (json_is_string(json_object_get(a, "password")))
-				secret = json_string_value(json_object_get(a, "password"));
-		}
-	}
-	rc = fetcher_open_tls(f, &r->ref, user, secret, idtoken, client_cert, e);
-	json_decref(a);
-	return rc;
-}
-
-/* For root's jobs (install, upgrade): with the client certificate. */
-static int
-open_with_auth(struct fetcher *f, const struct remote *r, const char *auth,
-    struct pd_err *e)
-{
-	return open_auth(f, r, auth, 1, e);
-}
-
-/*
  * pluginctl privileges (PD_CTL_PRIVILEGES), which group members may use.
  * For a non-root peer the fetcher gets certs.d's CA certificates but
  * never its client certificate: that is the administrator's identity,
@@ -235,7 +193,7 @@ op_privileges(struct ctl_client *c, struct pd_ctlreq *q, int reqfd,
 
 	if (remote_init(q->args[0], &r, e) == -1)
 		return -1;
-	if (open_auth(&f, &r, q->args[1], c->uid == 0, e) == 0) {
+	if (fetcher_open(&f, &r.ref, q->args[1], c->uid == 0, e) == 0) {
 		if (resolve_remote(&f, c, &r, e) == 0 &&
 		    config_grantable(r.config, e) == 0)
 			rc = ctl_reply_json(c, pd_config_privileges(r.config)) == -1 ?
@@ -382,17 +340,107 @@ stored_size_is(int fd, uint64_t size, const struct remote *r,
 	return 0;
 }
 
+/* A layer already in the store: verify its size, start extracting it. */
+static int
+layer_from_store(struct ctl_client *c, struct remote *r, struct helper *x,
+    const char *digest, const char *mt, uint64_t size, const char *shortid,
+    struct pd_err *e)
+{
+	int storefd, rc;
+
+	(void)ctl_progress(c, shortid, "Already exists", 0, 0);
+	if ((storefd = store_open(digest, e)) == -1)
+		return -1;
+	if (stored_size_is(storefd, size, r, shortid, e) == -1) {
+		close(storefd);
+		return -1;
+	}
+	rc = extract_layer_start(x, storefd, mt, e);
+	close(storefd);
+	return rc;
+}
+
+/*
+ * A layer from the registry: the fetcher writes it into a store temp
+ * file and a pipe at once, the extractor reads the pipe as it arrives,
+ * and the store commits the file only if its digest is the one asked for.
+ */
+static int
+layer_from_registry(struct fetcher *f, struct ctl_client *c, struct helper *x,
+    const char *digest, const char *mt, uint64_t size, const char *shortid,
+    struct pd_err *e)
+{
+	struct extract_result xr;
+	int storefd, p[2], rc;
+
+	(void)ctl_progress(c, shortid, "Pulling fs layer", 0, size);
+	if ((storefd = store_tmpfile(e)) == -1)
+		return -1;
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		close(storefd);
+		return pd_errno(e, PD_E_INTERNAL, "pipe");
+	}
+	(void)fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
+	/* The extractor starts reading before the first byte arrives. */
+	if (extract_layer_start(x, p[0], mt, e) == -1) {
+		close(p[0]);
+		close(p[1]);
+		close(storefd);
+		return -1;
+	}
+	close(p[0]);
+	rc = fetch_blob(f, c, digest, size, storefd, p[1], e);
+	close(p[1]);
+	if (rc == -1 && e->code == PD_E_PIPE) {
+		/* The extractor gave up first: report its reason. */
+		close(storefd);
+		(void)extract_layer_wait(x, &xr, e);
+		return -1;
+	}
+	if (rc == 0) {
+		(void)ctl_progress(c, shortid, "Verifying Checksum", size, size);
+		rc = store_commit(storefd, digest, size, e);
+	}
+	close(storefd);
+	if (rc == 0)
+		(void)ctl_progress(c, shortid, "Download complete", size, size);
+	return rc;
+}
+
+/*
+ * Docker writes the compressed digest into diff_ids (create), OCI the
+ * tar's: either matches.  No diff_ids at all: nothing to compare.
+ */
+static int
+diff_id_matches(const json_t *diffs, size_t i, const char *digest,
+    const struct extract_result *xr, const struct remote *r,
+    const char *shortid, struct pd_err *e)
+{
+	const char *want;
+
+	if (!json_is_array(diffs))
+		return 0;
+	want = json_string_value(json_array_get(diffs, i));
+	if (want == NULL || (strcmp(want, xr->diff_id) != 0 &&
+	    strcmp(want, digest) != 0))
+		return pd_errf(e, PD_E_DIGEST, "%s: layer %s: diff_id "
+		    "mismatch: config says %s, the layer is %s (uncompressed) / "
+		    "%s (compressed)", r->full, shortid, want ? want : "nothing",
+		    xr->diff_id, digest);
+	return 0;
+}
+
 static int
 apply_layers(struct fetcher *f, struct ctl_client *c, struct remote *r,
     struct helper *x, json_t *blobsums, struct pd_err *e)
 {
 	const json_t *layers = json_object_get(r->man, "layers"), *l, *diffs;
-	const char *digest, *mt, *want;
 	struct extract_result xr;
+	const char *digest, *mt;
 	char shortid[16];
 	uint64_t size;
 	size_t i;
-	int storefd, p[2], rc;
+	int rc;
 
 	diffs = json_object_get(json_object_get(r->config, "rootfs"), "diff_ids");
 	if (json_is_array(diffs) && json_array_size(diffs) != json_array_size(layers))
@@ -412,65 +460,16 @@ apply_layers(struct fetcher *f, struct ctl_client *c, struct remote *r,
 			    "than the limit for a compressed layer (%llu)", r->full,
 			    shortid, (unsigned long long)size,
 			    (unsigned long long)conf.limits.max_compressed);
-		if (store_has(digest)) {
-			(void)ctl_progress(c, shortid, "Already exists", 0, 0);
-			if ((storefd = store_open(digest, e)) == -1)
-				return -1;
-			if (stored_size_is(storefd, size, r, shortid, e) == -1) {
-				close(storefd);
-				return -1;
-			}
-			rc = extract_layer_start(x, storefd, mt, e);
-			close(storefd);
-			if (rc == -1)
-				return -1;
-		} else {
-			(void)ctl_progress(c, shortid, "Pulling fs layer", 0, size);
-			if ((storefd = store_tmpfile(e)) == -1)
-				return -1;
-			if (pipe2(p, O_CLOEXEC) == -1) {
-				close(storefd);
-				return pd_errno(e, PD_E_INTERNAL, "pipe");
-			}
-			(void)fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
-			/* The extractor starts reading before the first byte arrives. */
-			if (extract_layer_start(x, p[0], mt, e) == -1) {
-				close(p[0]);
-				close(p[1]);
-				close(storefd);
-				return -1;
-			}
-			close(p[0]);
-			rc = fetch_blob(f, c, digest, size, storefd, p[1], e);
-			close(p[1]);
-			if (rc == -1 && e->code == PD_E_PIPE) {
-				/* The extractor gave up first: report its reason. */
-				close(storefd);
-				(void)extract_layer_wait(x, &xr, e);
-				return -1;
-			}
-			if (rc == 0) {
-				(void)ctl_progress(c, shortid, "Verifying Checksum", size, size);
-				rc = store_commit(storefd, digest, size, e);
-			}
-			close(storefd);
-			if (rc == -1)
-				return -1;
-			(void)ctl_progress(c, shortid, "Download complete", size, size);
-		}
-		(void)ctl_progress(c, shortid, "Extracting", 0, 0);
-		if (extract_layer_wait(x, &xr, e) == -1)
+		if (store_has(digest))
+			rc = layer_from_store(c, r, x, digest, mt, size, shortid, e);
+		else
+			rc = layer_from_registry(f, c, x, digest, mt, size, shortid, e);
+		if (rc == -1)
 			return -1;
-		/* Docker writes the compressed digest (create), OCI the tar's. */
-		if (json_is_array(diffs)) {
-			want = json_string_value(json_array_get(diffs, i));
-			if (want == NULL || (strcmp(want, xr.diff_id) != 0 &&
-			    strcmp(want, digest) != 0))
-				return pd_errf(e, PD_E_DIGEST, "%s: layer %s: diff_id "
-				    "mismatch: config says %s, the layer is %s (uncompressed) / "
-				    "%s (compressed)", r->full, shortid, want ? want : "nothing",
-				    xr.diff_id, digest);
-		}
+		(void)ctl_progress(c, shortid, "Extracting", 0, 0);
+		if (extract_layer_wait(x, &xr, e) == -1 ||
+		    diff_id_matches(diffs, i, digest, &xr, r, shortid, e) == -1)
+			return -1;
 		json_array_append_new(blobsums, json_string(digest));
 		(void)ctl_progress(c, shortid, "Pull complete", 0, 0);
 	}
@@ -507,17 +506,102 @@ stage_remote(struct fetcher *f, struct ctl_client *c, struct remote *r,
 	return 0;
 }
 
+/*
+ * The one remote path of install and upgrade: open a fetcher with the
+ * client's credentials (and, both being root's, the client certificate),
+ * resolve the remote, check that its config asks only for what may be
+ * granted and exactly for what was granted (`granted`, the client's
+ * JSON array), and stage every layer into a fresh staging rootfs named
+ * after `kind`.  On success st holds the rootfs, blobsums the layer
+ * digests and man_digest the stored manifest; st is the caller's to
+ * discard.  The caller holds jobs_lock for reading.
+ */
+static int
+stage_granted(struct ctl_client *c, struct remote *r, const char *granted,
+    const char *auth, const char *kind, struct stage *st, json_t *blobsums,
+    char man_digest[72], struct pd_err *e)
+{
+	json_t *want, *required = NULL;
+	struct fetcher f;
+	int rc = -1;
+
+	if (!json_is_array(want = json_loads(granted, 0, NULL))) {
+		json_decref(want);
+		return pd_errf(e, PD_E_INVAL, "malformed privileges");
+	}
+	if (fetcher_open(&f, &r->ref, auth, 1, e) == -1) {
+		json_decref(want);
+		return -1;
+	}
+	if (resolve_remote(&f, c, r, e) == -1 ||
+	    config_grantable(r->config, e) == -1)
+		goto out;
+	required = pd_config_privileges(r->config);
+	if (!privileges_equal(required, want))
+		pd_errf(e, PD_E_GRANT, "incorrect privileges: the privileges "
+		    "granted do not match those %s requires", r->full);
+	else
+		rc = stage_remote(&f, c, r, kind, st, blobsums, man_digest, e);
+out:
+	fetcher_close(&f);
+	json_decref(required);
+	json_decref(want);
+	return rc;
+}
+
+/* The staged plugin's record: moby's v2.Plugin, disabled, settings set. */
+static struct plugin *
+install_record(const char *name, const struct remote *r, json_t *blobsums,
+    const char *man_digest, struct pd_ctlreq *q, struct pd_err *e)
+{
+	struct plugin *p;
+
+	p = xcalloc(1, sizeof(*p));
+	pd_plugin_id_new(p->id);
+	p->state = json_pack("{s:{s:O, s:b, s:s, s:s, s:s, s:o}, s:s, s:s, s:O, "
+	    "s:s, s:s}",
+	    "plugin", "Config", r->config, "Enabled", 0, "Id", p->id, "Name", name,
+	    "PluginReference", r->full, "Settings", pd_config_settings(r->config),
+	    "Rootfs", "", "Config", r->cfg_digest, "Blobsums", blobsums,
+	    "Manifest", man_digest, "SwarmServiceID", "");
+	if (q->nargs > 4 && settings_apply(json_object_get(p->state, "plugin"),
+	    q->args + 4, q->nargs - 4, e) == -1) {
+		json_decref(p->state);
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/* docker plugin install = pull, set, enable (docker/cli); then the reply. */
+static int
+install_enable(struct ctl_client *c, struct pd_ctlreq *q, struct plugin *p,
+    const char *name, const struct remote *r, struct pd_err *e)
+{
+	char why[PD_ERR_MSGLEN];
+	int enable = !(q->flags & PD_CTLF_DISABLE);
+
+	(void)ctl_progress(c, "", "Status: Downloaded newer plugin", 0, 0);
+	if (enable && plugin_enable(p, (int)q->timeout, e) == -1) {
+		snprintf(why, sizeof(why), "%s", e->msg);
+		return pd_errf(e, e->code, "plugin %s was installed but could not "
+		    "be enabled: %s", name, why);
+	}
+	(void)ctl_reply_json(c, json_pack("{s:s, s:s, s:s, s:b}", "Name", name,
+	    "Id", p->id, "Digest", r->man_digest, "Enabled", enable));
+	return 0;
+}
+
 int
 op_install(struct ctl_client *c, struct pd_ctlreq *q, int reqfd,
     struct pd_err *e)
 {
 	char name[600], man_digest[72];
-	json_t *granted = NULL, *required = NULL, *blobsums = NULL, *pobj;
+	json_t *blobsums = NULL;
 	struct plugin *p = NULL;
-	struct fetcher f;
 	struct stage st;
 	struct remote r;
-	int rc = -1, have_f = 0, exists;
+	int rc = -1, exists;
 
 	memset(&st, 0, sizeof(st));
 	st.rootfd = -1;
@@ -532,39 +616,11 @@ op_install(struct ctl_client *c, struct pd_ctlreq *q, int reqfd,
 		pd_errf(e, PD_E_EXISTS, "plugin %s already exists", name);
 		goto out0;
 	}
-	granted = json_loads(q->args[2], 0, NULL);
-	if (!json_is_array(granted) && !json_is_null(granted)) {
-		pd_errf(e, PD_E_INVAL, "malformed privileges");
-		goto out0;
-	}
-	pthread_rwlock_rdlock(&jobs_lock);
-	if (open_with_auth(&f, &r, q->args[3], e) == -1)
-		goto out;
-	have_f = 1;
-	if (resolve_remote(&f, c, &r, e) == -1 ||
-	    config_grantable(r.config, e) == -1)
-		goto out;
-	required = pd_config_privileges(r.config);
-	if (!privileges_equal(required, json_is_array(granted) ? granted :
-	    json_array())) {
-		pd_errf(e, PD_E_PERM, "incorrect privileges: the privileges granted do "
-		    "not match those %s requires", r.full);
-		goto out;
-	}
 	blobsums = json_array();
-	if (stage_remote(&f, c, &r, "install", &st, blobsums, man_digest, e) == -1)
-		goto out;
-
-	p = xcalloc(1, sizeof(*p));
-	pd_plugin_id_new(p->id);
-	p->state = json_pack("{s:{s:O, s:b, s:s, s:s, s:s, s:o}, s:s, s:s, s:O, "
-	    "s:s, s:s}",
-	    "plugin", "Config", r.config, "Enabled", 0, "Id", p->id, "Name", name,
-	    "PluginReference", r.full, "Settings", pd_config_settings(r.config),
-	    "Rootfs", "", "Config", r.cfg_digest, "Blobsums", blobsums,
-	    "Manifest", man_digest, "SwarmServiceID", "");
-	pobj = json_object_get(p->state, "plugin");
-	if (q->nargs > 4 && settings_apply(pobj, q->args + 4, q->nargs - 4, e) == -1)
+	pthread_rwlock_rdlock(&jobs_lock);
+	if (stage_granted(c, &r, q->args[2], q->args[3], "install", &st,
+	    blobsums, man_digest, e) == -1 ||
+	    (p = install_record(name, &r, blobsums, man_digest, q, e)) == NULL)
 		goto out;
 	pthread_rwlock_wrlock(&plugins_lock);
 	if (plugin_name_taken(name))
@@ -573,29 +629,12 @@ op_install(struct ctl_client *c, struct pd_ctlreq *q, int reqfd,
 		rc = 0;
 	pthread_rwlock_unlock(&plugins_lock);
 	if (rc == 0) {
-		struct plugin *np = p;
-
-		log_info("installed plugin %s (%s) from %s, manifest %s", name, p->id,
-		    r.full, r.man_digest);
-		p = NULL;
-		(void)ctl_progress(c, "", "Status: Downloaded newer plugin", 0, 0);
-		/* docker plugin install = pull, set, enable (docker/cli). */
-		if (!(q->flags & PD_CTLF_DISABLE) && plugin_enable(np,
-		    (int)q->timeout, e) == -1) {
-			char why[PD_ERR_MSGLEN];
-
-			snprintf(why, sizeof(why), "%s", e->msg);
-			pd_errf(e, e->code, "plugin %s was installed but could not be "
-			    "enabled: %s", name, why);
-			rc = -1;
-		} else
-			(void)ctl_reply_json(c, json_pack("{s:s, s:s, s:s, s:b}", "Name",
-			    name, "Id", np->id, "Digest", r.man_digest, "Enabled",
-			    !(q->flags & PD_CTLF_DISABLE)));
+		log_info("installed plugin %s (%s) from %s, manifest %s", name,
+		    p->id, r.full, r.man_digest);
+		rc = install_enable(c, q, p, name, &r, e);
+		p = NULL;	/* committed: the plugin list owns it */
 	}
 out:
-	if (have_f)
-		fetcher_close(&f);
 	if (p != NULL) {
 		json_decref(p->state);
 		free(p);
@@ -605,8 +644,6 @@ out:
 	if (rc == -1)
 		blobs_gc();	/* layers stored before the failure */
 out0:
-	json_decref(granted);
-	json_decref(required);
 	json_decref(blobsums);
 	remote_free(&r);
 	return rc;
@@ -787,6 +824,132 @@ journal_remove(const char *pdir)
 	close(dfd);
 }
 
+/* The upgraded state: new config and blobs; the old id, name, settings. */
+static json_t *
+upgrade_state(const json_t *old, const struct remote *r, json_t *blobsums,
+    const char *man_digest, struct pd_err *e)
+{
+	json_t *nstate = json_deep_copy(old), *pobj;
+
+	pobj = json_object_get(nstate, "plugin");
+	json_object_set_new(pobj, "Settings", upgrade_settings(r->config,
+	    json_object_get(old, "plugin")));
+	/* A carried value was granted with set; it must still fit the model. */
+	if (config_grantable(r->config, e) == -1) {
+		json_decref(nstate);
+		return NULL;
+	}
+	json_object_set(pobj, "Config", r->config);
+	json_object_set_new(pobj, "PluginReference", json_string(r->full));
+	json_object_set_new(nstate, "Config", json_string(r->cfg_digest));
+	json_object_set(nstate, "Blobsums", blobsums);
+	json_object_set_new(nstate, "Manifest", json_string(man_digest));
+	return nstate;
+}
+
+/*
+ * Swap the staged rootfs into the plugin directory pdir (the old one
+ * becomes rootfs-old) and save nstate, disabled, under plugins_lock.
+ * *swapped tells whether the rootfs moved, which a restore must undo;
+ * *pp is the plugin.  0, or -1 with e set.
+ */
+static int
+upgrade_swap(const char *id, const char *pdir, const struct stage *st,
+    json_t *nstate, int *swapped, struct plugin **pp, struct pd_err *e)
+{
+	char dst[4300];
+	struct plugin *p;
+	struct pd_err ie;
+	int saved = 0;
+
+	pthread_rwlock_wrlock(&plugins_lock);
+	p = plugin_resolve(id, e);
+	if (p != NULL && rename_in(pdir, "rootfs", "rootfs-old", e) == 0) {
+		PD_CRASHPOINT("upgrade-rootfs-old");
+		snprintf(dst, sizeof(dst), "%s/rootfs", pdir);
+		if (rename(st->rootfs, dst) == -1) {
+			pd_errno(e, PD_E_IO, "swap in the new rootfs");
+			(void)rename_in(pdir, "rootfs-old", "rootfs", &ie);
+		} else {
+			*swapped = 1;
+			PD_CRASHPOINT("upgrade-swapped");
+			json_object_set_new(json_object_get(nstate, "plugin"),
+			    "Enabled", json_false());
+			json_decref(p->state);
+			p->state = json_deep_copy(nstate);
+			saved = plugin_save(p, e) == 0;
+		}
+	}
+	pthread_rwlock_unlock(&plugins_lock);
+	*pp = p;
+	return saved ? 0 : -1;
+}
+
+/* Remove pdir/name, a rootfs the upgrade left behind, logging a failure. */
+static void
+rootfs_drop(const char *id, const char *pdir, const char *name)
+{
+	struct pd_err ie;
+	int dfd;
+
+	if ((dfd = open(pdir, O_DIRECTORY | O_RDONLY | O_CLOEXEC)) == -1)
+		return;
+	if (pd_rm_rf_at(dfd, name, &ie) == -1)
+		log_warnx("upgrade %s: %s", id, ie.msg);
+	close(dfd);
+}
+
+/* The commit point: from here on the new version stays. */
+static void
+upgrade_commit(struct ctl_client *c, const char *id, const char *pdir,
+    const json_t *old, const struct remote *r, const char *man_digest)
+{
+	journal_remove(pdir);
+	PD_CRASHPOINT("upgrade-committed");
+	rootfs_drop(id, pdir, "rootfs-old");
+	log_info("upgraded plugin %s to %s (%s)", id, r->full, man_digest);
+	(void)ctl_reply_json(c, json_pack("{s:s, s:s, s:s}", "Name",
+	    json_string_value(json_object_get(json_object_get(old, "plugin"),
+	    "Name")), "Id", id, "Digest", r->man_digest));
+}
+
+/*
+ * Put the old version back: rootfs, state, and run it if it ran.  e holds
+ * why the upgrade failed and is rewritten to say what state is left.
+ */
+static void
+upgrade_restore(const char *id, const char *pdir, const json_t *old,
+    int swapped, int was_enabled, struct pd_err *e)
+{
+	char why[PD_ERR_MSGLEN];
+	struct plugin *p;
+	struct pd_err ie;
+
+	snprintf(why, sizeof(why), "%s", e->msg);
+	pthread_rwlock_wrlock(&plugins_lock);
+	if ((p = plugin_resolve(id, &ie)) != NULL && swapped) {
+		(void)rename_in(pdir, "rootfs", "rootfs-failed", &ie);
+		(void)rename_in(pdir, "rootfs-old", "rootfs", &ie);
+		json_decref(p->state);
+		p->state = json_deep_copy(old);
+		json_object_set_new(json_object_get(p->state, "plugin"), "Enabled",
+		    json_false());
+		(void)plugin_save(p, &ie);
+	}
+	pthread_rwlock_unlock(&plugins_lock);
+	if (swapped)
+		rootfs_drop(id, pdir, "rootfs-failed");
+	if (was_enabled && p != NULL && plugin_enable(p, 0, &ie) == -1)
+		pd_errf(e, PD_E_INTERNAL, "upgrade failed (%s) and the old version "
+		    "did not start again: %s", why, ie.msg);
+	else
+		pd_errf(e, e->code ? e->code : PD_E_INTERNAL, "upgrade failed, the "
+		    "previous version was restored%s: %s", was_enabled ?
+		    " and is running" : "", why);
+	/* Only now: a crash before this rolls back again at start. */
+	journal_remove(pdir);
+}
+
 /*
  * upgrade NAME REMOTE (Engine API /plugins/{name}/upgrade): same id and
  * propagated mount; the Settings are the new config's with the user's
@@ -800,15 +963,12 @@ int
 op_upgrade(struct ctl_client *c, struct pd_ctlreq *q, int reqfd,
     struct pd_err *e)
 {
-	char pdir[4200], newrootfs[4300], man_digest[72], id[PD_PLUGIN_ID_LEN + 1];
-	json_t *granted = NULL, *required = NULL, *blobsums = NULL, *old = NULL,
-	    *nstate = NULL, *pobj;
+	char pdir[4200], man_digest[72], id[PD_PLUGIN_ID_LEN + 1];
+	json_t *blobsums = NULL, *old = NULL, *nstate = NULL, *pobj;
 	struct plugin *p;
-	struct fetcher f;
 	struct stage st;
 	struct remote r;
-	struct pd_err ie;
-	int rc = -1, have_f = 0, was_enabled = 0, swapped = 0, saved = 0;
+	int rc = -1, was_enabled, swapped = 0;
 
 	memset(&st, 0, sizeof(st));
 	st.rootfd = -1;
@@ -820,47 +980,19 @@ op_upgrade(struct ctl_client *c, struct pd_ctlreq *q, int reqfd,
 	pthread_rwlock_unlock(&plugins_lock);
 	if (p == NULL)
 		return -1;
+	pobj = json_object_get(old, "plugin");
 	if (remote_init(q->args[1][0] ? q->args[1] : json_string_value(
-	    json_object_get(json_object_get(old, "plugin"), "PluginReference")),
-	    &r, e) == -1) {
+	    json_object_get(pobj, "PluginReference")), &r, e) == -1) {
 		json_decref(old);
 		return -1;
 	}
-	granted = json_loads(q->args[2], 0, NULL);
-	pthread_rwlock_rdlock(&jobs_lock);
-	if (open_with_auth(&f, &r, q->args[3], e) == -1)
-		goto out;
-	have_f = 1;
-	if (resolve_remote(&f, c, &r, e) == -1 ||
-	    config_grantable(r.config, e) == -1)
-		goto out;
-	required = pd_config_privileges(r.config);
-	if (!privileges_equal(required, json_is_array(granted) ? granted :
-	    json_array())) {
-		pd_errf(e, PD_E_PERM, "incorrect privileges: the privileges granted do "
-		    "not match those %s requires", r.full);
-		goto out;
-	}
 	blobsums = json_array();
-	if (stage_remote(&f, c, &r, "upgrade", &st, blobsums, man_digest, e) == -1)
+	pthread_rwlock_rdlock(&jobs_lock);
+	if (stage_granted(c, &r, q->args[2], q->args[3], "upgrade", &st,
+	    blobsums, man_digest, e) == -1 ||
+	    (nstate = upgrade_state(old, &r, blobsums, man_digest, e)) == NULL)
 		goto out;
-
-	/* The new state: new config and blobs, the old id, name, settings. */
-	nstate = json_deep_copy(old);
-	pobj = json_object_get(nstate, "plugin");
-	json_object_set_new(pobj, "Settings", upgrade_settings(r.config,
-	    json_object_get(old, "plugin")));
-	/* A carried value was granted with set; it must still fit the model. */
-	if (config_grantable(r.config, e) == -1)
-		goto out;
-	json_object_set(pobj, "Config", r.config);
-	json_object_set_new(pobj, "PluginReference", json_string(r.full));
-	json_object_set_new(nstate, "Config", json_string(r.cfg_digest));
-	json_object_set(nstate, "Blobsums", blobsums);
-	json_object_set_new(nstate, "Manifest", json_string(man_digest));
-
-	was_enabled = json_is_true(json_object_get(json_object_get(old, "plugin"),
-	    "Enabled"));
+	was_enabled = json_is_true(json_object_get(pobj, "Enabled"));
 	snprintf(pdir, sizeof(pdir), "%s/plugins/%s", conf.data_root, id);
 	if (journal_write(pdir, old, e) == -1)
 		goto out;
@@ -872,99 +1004,24 @@ op_upgrade(struct ctl_client *c, struct pd_ctlreq *q, int reqfd,
 			goto out;
 		}
 	}
-	snprintf(newrootfs, sizeof(newrootfs), "%s", st.rootfs);
-	pthread_rwlock_wrlock(&plugins_lock);
-	p = plugin_resolve(id, e);
-	if (p != NULL && rename_in(pdir, "rootfs", "rootfs-old", e) == 0) {
-		char dst[4300];
-
-		PD_CRASHPOINT("upgrade-rootfs-old");
-		snprintf(dst, sizeof(dst), "%s/rootfs", pdir);
-		if (rename(newrootfs, dst) == -1) {
-			pd_errno(e, PD_E_IO, "swap in the new rootfs");
-			(void)rename_in(pdir, "rootfs-old", "rootfs", &ie);
-		} else {
-			swapped = 1;
-			PD_CRASHPOINT("upgrade-swapped");
-			json_object_set_new(json_object_get(nstate, "plugin"), "Enabled",
-			    json_false());
-			json_decref(p->state);
-			p->state = json_deep_copy(nstate);
-			saved = plugin_save(p, e) == 0;
+	if (upgrade_swap(id, pdir, &st, nstate, &swapped, &p, e) == 0) {
+		PD_CRASHPOINT("upgrade-saved");
+		rc = 0;
+		if (was_enabled) {
+			(void)ctl_progress(c, "", "Starting the new version", 0, 0);
+			rc = plugin_enable(p, (int)q->timeout, e);
+			if (rc == 0)
+				PD_CRASHPOINT("upgrade-enabled");
 		}
 	}
-	pthread_rwlock_unlock(&plugins_lock);
-	if (!swapped || !saved)
-		goto restore;
-	PD_CRASHPOINT("upgrade-saved");
-	if (was_enabled) {
-		(void)ctl_progress(c, "", "Starting the new version", 0, 0);
-		if (plugin_enable(p, (int)q->timeout, e) == -1)
-			goto restore;
-		PD_CRASHPOINT("upgrade-enabled");
-	}
-	/* The commit point: from here on the new version stays. */
-	journal_remove(pdir);
-	PD_CRASHPOINT("upgrade-committed");
-	{
-		int dfd = open(pdir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-
-		if (dfd >= 0) {
-			if (pd_rm_rf_at(dfd, "rootfs-old", &ie) == -1)
-				log_warnx("upgrade %s: %s", id, ie.msg);
-			close(dfd);
-		}
-	}
-	log_info("upgraded plugin %s to %s (%s)", id, r.full, man_digest);
-	(void)ctl_reply_json(c, json_pack("{s:s, s:s, s:s}", "Name",
-	    json_string_value(json_object_get(json_object_get(old, "plugin"), "Name")),
-	    "Id", id, "Digest", r.man_digest));
-	rc = 0;
-	goto out;
-
-restore:
-	/* Put the old version back: rootfs, state, and run it if it ran. */
-	{
-		char why[PD_ERR_MSGLEN];
-
-		snprintf(why, sizeof(why), "%s", e->msg);
-		pthread_rwlock_wrlock(&plugins_lock);
-		if ((p = plugin_resolve(id, &ie)) != NULL && swapped) {
-			(void)rename_in(pdir, "rootfs", "rootfs-failed", &ie);
-			(void)rename_in(pdir, "rootfs-old", "rootfs", &ie);
-			json_decref(p->state);
-			p->state = json_deep_copy(old);
-			json_object_set_new(json_object_get(p->state, "plugin"), "Enabled",
-			    json_false());
-			(void)plugin_save(p, &ie);
-		}
-		pthread_rwlock_unlock(&plugins_lock);
-		if (swapped) {
-			int dfd = open(pdir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-
-			if (dfd >= 0) {
-				(void)pd_rm_rf_at(dfd, "rootfs-failed", &ie);
-				close(dfd);
-			}
-		}
-		if (was_enabled && p != NULL && plugin_enable(p, 0, &ie) == -1)
-			pd_errf(e, PD_E_INTERNAL, "upgrade failed (%s) and the old version "
-			    "did not start again: %s", why, ie.msg);
-		else
-			pd_errf(e, e->code ? e->code : PD_E_INTERNAL, "upgrade failed, the "
-			    "previous version was restored%s: %s", was_enabled ?
-			    " and is running" : "", why);
-		/* Only now: a crash before this rolls back again at start. */
-		journal_remove(pdir);
-	}
+	if (rc == 0)
+		upgrade_commit(c, id, pdir, old, &r, man_digest);
+	else
+		upgrade_restore(id, pdir, old, swapped, was_enabled, e);
 out:
-	if (have_f)
-		fetcher_close(&f);
 	stage_discard(&st);
 	pthread_rwlock_unlock(&jobs_lock);
 	blobs_gc();	/* failed: layers stored for it; done: the old version's */
-	json_decref(granted);
-	json_decref(required);
 	json_decref(blobsums);
 	json_decref(old);
 	json_decref(nstate);

@@ -95,23 +95,49 @@ send_certs(struct fetcher *f, int client_cert, int *have_dir)
 }
 
 /*
- * Start a fetcher for one job against the registry of `ref`.  HTTPS
- * always, except plain HTTP for loopback registries and those listed in
- * insecure-registries, unless certs.d has material for the host (then
- * HTTPS with it).  Docker tries HTTPS first and reports its error even
- * when it then fell back to HTTP; we pick one scheme and report its error.
+ * The client's credentials, JSON {"username", "password"} or
+ * {"identitytoken"} (a token wins); NULL or "" for none.  Copied into f,
+ * which sends them to the fetcher with each request.
  */
-int
-fetcher_open(struct fetcher *f, const struct pd_ref *ref, const char *user,
-    const char *secret, int idtoken, struct pd_err *e)
+static int
+credentials(struct fetcher *f, const char *auth, struct pd_err *e)
 {
-	return fetcher_open_tls(f, ref, user, secret, idtoken, 1, e);
+	json_t *a, *v;
+
+	if (auth == NULL || auth[0] == '\0')
+		return 0;
+	if (!json_is_object(a = json_loads(auth, 0, NULL))) {
+		json_decref(a);
+		return pd_errf(e, PD_E_INVAL, "malformed credentials");
+	}
+	if (json_is_string(v = json_object_get(a, "identitytoken")) &&
+	    json_string_length(v) > 0) {
+		snprintf(f->secret, sizeof(f->secret), "%s", json_string_value(v));
+		f->idtoken = 1;
+	} else {
+		if (json_is_string(v = json_object_get(a, "username")))
+			snprintf(f->user, sizeof(f->user), "%s",
+			    json_string_value(v));
+		if (json_is_string(v = json_object_get(a, "password")))
+			snprintf(f->secret, sizeof(f->secret), "%s",
+			    json_string_value(v));
+	}
+	json_decref(a);
+	return 0;
 }
 
-/* fetcher_open, with the certs.d client certificate only if `client_cert`. */
+/*
+ * Start a fetcher for one job against the registry of `ref`, with the
+ * client's credentials `auth` (credentials()) and the certs.d client
+ * certificate only if `client_cert`.  HTTPS always, except plain HTTP
+ * for loopback registries and those listed in insecure-registries,
+ * unless certs.d has material for the host (then HTTPS with it).  Docker
+ * tries HTTPS first and reports its error even when it then fell back to
+ * HTTP; we pick one scheme and report its error.
+ */
 int
-fetcher_open_tls(struct fetcher *f, const struct pd_ref *ref, const char *user,
-    const char *secret, int idtoken, int client_cert, struct pd_err *e)
+fetcher_open(struct fetcher *f, const struct pd_ref *ref, const char *auth,
+    int client_cert, struct pd_err *e)
 {
 	char root[4096];
 	int rootfd, rc, have_certs;
@@ -122,9 +148,8 @@ fetcher_open_tls(struct fetcher *f, const struct pd_ref *ref, const char *user,
 	if (pd_ref_repo_url_host(ref, f->host, sizeof(f->host)) == -1)
 		return pd_errf(e, PD_E_INVAL, "bad registry host");
 	snprintf(f->repo, sizeof(f->repo), "%s", ref->path);
-	snprintf(f->user, sizeof(f->user), "%s", user ? user : "");
-	snprintf(f->secret, sizeof(f->secret), "%s", secret ? secret : "");
-	f->idtoken = idtoken;
+	if (credentials(f, auth, e) == -1)
+		return -1;
 	snprintf(root, sizeof(root), "%s/fetch-root", conf.data_root);
 	if ((rootfd = open(root, O_DIRECTORY | O_RDONLY | O_CLOEXEC)) == -1)
 		return pd_errno(e, PD_E_IO, "open %s", root);
@@ -286,6 +311,79 @@ start_fetch(struct fetcher *f, int kind, const char *reference, uint64_t max,
 }
 
 /*
+ * The messages already whole in the fetcher's channel: PROGRESS is
+ * forwarded to c (if any), FETCH_RESULT fills *res and sets *done.
+ * 0, or -1 with the job failed.
+ */
+static int
+fetch_take(struct fetcher *f, struct ctl_client *c, struct fsink *k,
+    struct pd_fetch_result *res, int *done, struct pd_err *e)
+{
+	static const uint32_t ok[] = { PD_MSG_FETCH_RESULT, PD_MSG_PROGRESS };
+	struct pd_progress pr;
+	struct pd_msg m;
+	struct pd_err ie;
+	int r;
+
+	while (!*done && (r = helper_take(&f->h, ok, 2, &m, e)) != 0) {
+		if (r == -1)
+			return -1;
+		if (m.type == PD_MSG_PROGRESS) {
+			if (pd_dec_progress(&m, &pr, &ie) == 0) {
+				if (c != NULL)
+					(void)ctl_progress(c, pr.id, "Downloading",
+					    k->total, k->max);
+				pd_progress_free(&pr);
+			}
+		} else if (pd_dec_fetch_result(&m, res, &ie) == -1) {
+			pd_msg_clear(&m);
+			return helper_abort(&f->h, e, PD_E_PROTO, "sent a bad "
+			    "FETCH_RESULT: %s", ie.msg);
+		} else
+			*done = 1;
+		pd_msg_clear(&m);
+	}
+	return 0;
+}
+
+/* A deadline passed: say which, and end the job. */
+static int
+fetch_timed_out(struct fetcher *f, const struct fsink *k, int done,
+    uint64_t req_end, struct pd_err *e)
+{
+	if (pd_now_ms() >= req_end)
+		return helper_abort(&f->h, e, PD_E_UNAVAIL, "did not finish "
+		    "%s within %llu s", k->what,
+		    (unsigned long long)(fetch_budget_ms(k->max) / 1000));
+	if (done)
+		return helper_abort(&f->h, e, PD_E_PROTO, "kept the pipe for %s "
+		    "open %u s after its FETCH_RESULT (limits.helper-timeout)",
+		    k->what, conf.limits.helper_timeout);
+	return helper_abort(&f->h, e, PD_E_UNAVAIL, "stalled: nothing for %s "
+	    "in %u s (limits.helper-timeout)%s", k->what,
+	    conf.limits.helper_timeout, f->h.chan.buflen ?
+	    "; it sent part of a message" : "");
+}
+
+/*
+ * Body bytes from the pipe into the sink: 1 with data, 0 at EOF, -2 to
+ * retry (EINTR), -1 with e set (the fetcher must then be killed).
+ */
+static int
+fetch_read(int rd, char *buf, size_t len, struct fsink *k, struct pd_err *e)
+{
+	ssize_t n;
+
+	if ((n = read(rd, buf, len)) < 0 && errno == EINTR)
+		return -2;
+	if (n < 0)
+		return pd_errno(e, PD_E_IO, "reading %s", k->what);
+	if (n == 0)
+		return 0;
+	return sink_bytes(k, buf, (size_t)n, e) == -1 ? -1 : 1;
+}
+
+/*
  * Run one FETCH to its end: body bytes from `rd` into the sink, PROGRESS
  * forwarded to `c` (if any), until both EOF on the pipe and FETCH_RESULT
  * are in, within the deadlines above.  Returns 0 with *res filled.
@@ -294,15 +392,10 @@ static int
 fetch_run(struct fetcher *f, struct ctl_client *c, int rd, struct fsink *k,
     struct pd_fetch_result *res, struct pd_err *e)
 {
-	static const uint32_t ok[] = { PD_MSG_FETCH_RESULT, PD_MSG_PROGRESS };
 	uint64_t now, req_end, idle_end, to = 1000ULL * conf.limits.helper_timeout;
-	struct pd_progress pr;
 	struct pollfd pfd[2];
-	struct pd_msg m;
-	struct pd_err ie;
-	int done = 0, eof = 0, r, np;
+	int done = 0, eof = 0, was_done, r, np;
 	char *buf;
-	ssize_t n;
 
 	now = pd_now_ms();
 	req_end = now + fetch_budget_ms(k->max);
@@ -310,27 +403,11 @@ fetch_run(struct fetcher *f, struct ctl_client *c, int rd, struct fsink *k,
 	buf = xmalloc(1 << 20);
 	while (!eof || !done) {
 		/* Whole messages may already sit in the channel's buffer. */
-		while (!done && (r = helper_take(&f->h, ok, 2, &m, e)) != 0) {
-			if (r == -1)
-				goto fail;
-			if (m.type == PD_MSG_PROGRESS) {
-				if (pd_dec_progress(&m, &pr, &ie) == 0) {
-					if (c != NULL)
-						(void)ctl_progress(c, pr.id, "Downloading",
-						    k->total, k->max);
-					pd_progress_free(&pr);
-				}
-			} else if (pd_dec_fetch_result(&m, res, &ie) == -1) {
-				pd_msg_clear(&m);
-				helper_abort(&f->h, e, PD_E_PROTO, "sent a bad "
-				    "FETCH_RESULT: %s", ie.msg);
-				goto fail;
-			} else {
-				done = 1;
-				idle_end = pd_now_ms() + to;
-			}
-			pd_msg_clear(&m);
-		}
+		was_done = done;
+		if (fetch_take(f, c, k, res, &done, e) == -1)
+			goto fail;
+		if (done && !was_done)
+			idle_end = pd_now_ms() + to;
 		if (eof && done)
 			break;
 		np = 0;
@@ -347,37 +424,18 @@ fetch_run(struct fetcher *f, struct ctl_client *c, int rd, struct fsink *k,
 		if (r == -1)
 			goto fail;
 		if (r == 0) {
-			if (pd_now_ms() >= req_end)
-				helper_abort(&f->h, e, PD_E_UNAVAIL, "did not finish "
-				    "%s within %llu s", k->what,
-				    (unsigned long long)(fetch_budget_ms(k->max) / 1000));
-			else if (done)
-				helper_abort(&f->h, e, PD_E_PROTO, "kept the pipe for %s "
-				    "open %u s after its FETCH_RESULT "
-				    "(limits.helper-timeout)", k->what,
-				    conf.limits.helper_timeout);
-			else
-				helper_abort(&f->h, e, PD_E_UNAVAIL, "stalled: nothing "
-				    "for %s in %u s (limits.helper-timeout)%s", k->what,
-				    conf.limits.helper_timeout, f->h.chan.buflen ?
-				    "; it sent part of a message" : "");
+			(void)fetch_timed_out(f, k, done, req_end, e);
 			goto fail;
 		}
 		if (!eof && pfd[0].revents) {
-			n = read(rd, buf, 1 << 20);
-			if (n < 0 && errno == EINTR)
+			if ((r = fetch_read(rd, buf, 1 << 20, k, e)) == -2)
 				continue;
-			if (n < 0) {
-				pd_errno(e, PD_E_IO, "reading %s", k->what);
+			if (r == -1)
 				goto fail_kill;
-			}
-			if (n == 0)
+			if (r == 0)
 				eof = 1;
-			else {
-				if (sink_bytes(k, buf, (size_t)n, e) == -1)
-					goto fail_kill;
+			else
 				idle_end = pd_now_ms() + to;
-			}
 		}
 		if (!done && pfd[np - 1].revents && helper_fill(&f->h, e) == -1)
 			goto fail;

@@ -76,19 +76,17 @@ struct fetcher {
 	struct helper	 h;
 	int		 open;
 	uint32_t	 reqid;
-	char		 scheme[8];
-	char		 host[256];
-	char		 repo[256];
-	char		 user[1024];
-	char		 secret[4096];
+	char		 scheme[PD_STR_SCHEME];
+	char		 host[PD_STR_SHORT];
+	char		 repo[PD_STR_SHORT];
+	char		 user[PD_STR_USER];
+	char		 secret[PD_STR_SECRET];
 	int		 idtoken;
 };
 
 struct pd_ref;
-int	fetcher_open(struct fetcher *, const struct pd_ref *, const char *,
-	    const char *, int, struct pd_err *);
-int	fetcher_open_tls(struct fetcher *, const struct pd_ref *, const char *,
-	    const char *, int, int, struct pd_err *);
+int	fetcher_open(struct fetcher *, const struct pd_ref *, const char *, int,
+	    struct pd_err *);
 void	fetcher_close(struct fetcher *);
 int	fetch_manifest(struct fetcher *, const char *, char **, size_t *, char *,
 	    size_t, struct pd_err *);

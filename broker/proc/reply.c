@@ -50,15 +50,9 @@ int
 ctl_progress(struct ctl_client *c, const char *id, const char *status,
     uint64_t cur, uint64_t total)
 {
-	struct pd_progress p;
-
-	p.id = (char *)(uintptr_t)id;
-	p.status = (char *)(uintptr_t)status;
-	p.current = cur;
-	p.total = total;
 	if (c->gone)
 		return -1;
-	if (pd_send_progress(c->fd, c->reqid, &p, NULL) == -1) {
+	if (pd_send_progress_of(c->fd, c->reqid, id, status, cur, total) == -1) {
 		c->gone = 1;
 		return -1;
 	}

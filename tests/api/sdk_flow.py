@@ -51,7 +51,21 @@ check("ping", client.ping() is True)
 p = client.plugins.install("%s/test/vol:v1" % reg, "sdkvol")
 check("install returns the plugin", p.name == "sdkvol:latest", p.name)
 check("installed disabled (pull only)", p.enabled is False, p.attrs.get("Enabled"))
+# A grant other than what the plugin asks: the pull stream ends in the
+# broker's error (Docker streams errors too, once progress has started).
+try:
+    out = list(client.api.pull_plugin(
+        "%s/test/vol:v1" % reg,
+        [{"Name": "network", "Description": "", "Value": ["host"]}],
+        "sdkwrong"))
+    errs = [x.get("error", "") for x in out if isinstance(x, dict) and "error" in x]
+except docker.errors.APIError as e:  # an error before the stream started
+    errs = [str(e)] if e.status_code == 400 else ["status %d" % e.status_code]
+check("a pull with privileges the plugin does not ask fails with the broker's reason",
+      any("incorrect privileges" in x for x in errs), errs)
 names = [x.name for x in client.plugins.list()]
+check("the refused pull left no plugin", "sdkwrong:latest" not in names, names)
+
 check("list", "sdkvol:latest" in names, names)
 p.configure({"DEBUG": "5"})
 p.reload()

@@ -1,6 +1,6 @@
 #!/bin/sh
 # What members of group plugind may do, and what stays with root.
-#  - Every verb of the verb table (common/proto.c) is run as a member
+#  - Every verb of the verb table (PD_VERBS, common/proto.h) is run as a member
 #    (uid 65534 with group plugind as a supplementary group): the verbs
 #    docs/PRIVSEP.md lists for members succeed, every other one is refused
 #    with "needs root".  A verb the walk does not know fails the test.
@@ -48,7 +48,7 @@ case "$out" in *"TOKEN=$S2"*"$S3"*) ok "root sees the values it set" ;; *) notok
 doc=$(grep '^| member of group' "$PD_TOP/docs/PRIVSEP.md" | cut -d'|' -f3 |
     grep -o '`[a-z-]*`' | tr -d '`' | tr '\n' ' ')
 [ -n "$doc" ] && ok "docs/PRIVSEP.md lists the member verbs: $doc" || notok "no member row in docs/PRIVSEP.md"
-verbs=$(sed -n 's/^	{ PD_CTL_[A-Z]*,[	 ]*"\([a-z-]*\)".*/\1/p' "$PD_TOP/common/proto.c")
+verbs=$(sed -n 's/^	V([A-Z]*,[	 ]*[a-z_]*,[	 ]*"\([a-z-]*\)".*/\1/p' "$PD_TOP/common/proto.h")
 [ "$(echo "$verbs" | wc -w)" -ge 16 ] && ok "verb table read: $(echo $verbs)" || notok "verb table: $verbs"
 C="$T/ctx"; mkdir -p "$C/rootfs"; cp "$P/config.json" "$C/"; chmod -R a+rX "$C"
 for v in $verbs; do
