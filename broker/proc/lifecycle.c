@@ -511,32 +511,31 @@ log_size(const char *plugdir)
 	return stat(path, &st) == 0 ? st.st_size : 0;
 }
 
-/*
- * Start plugin r from its plugin object and wait until its socket takes
- * connections.  op is held.  On failure nothing of the run is left.
- */
-static int
-rt_start(struct rt *r, const json_t *pobj, unsigned timeout_s, struct pd_err *e)
-{
-	char rootfs[4200], rlog[4200], pidpath[4200],
-	    why[256], tail[700], rerr[512];
-	const char *sock = json_string_value(json_object_get(json_object_get(
-	    json_object_get(pobj, "Config"), "Interface"), "Socket"));
-	const char *pm = json_string_value(json_object_get(json_object_get(pobj,
-	    "Config"), "PropagatedMount"));
-	const char *args[16];
-	struct rt_paths rp;
-	struct pd_err ie;
-	uint64_t start, deadline, delay = 1, now;
-	json_t *spec = NULL;
-	char *txt = NULL;
-	int rootfd = -1, sockfd = -1, bfd = -1, logfd = -1, st, exited, status,
-	    ready = 0, na = 0;
-	struct pollfd pfd;
-	off_t logoff = 0;
-	pid_t pid;
+/* What one start holds until it is running or undone. */
+struct rt_run {
+	struct rt_paths	 rp;
+	const char	*sock;		/* Interface.Socket */
+	const char	*pm;		/* PropagatedMount */
+	json_t		*spec;
+	char		*txt;		/* spec as written to config.json */
+	uint64_t	 start;		/* mono_ms() when the start began */
+	off_t		 logoff;	/* where this run's output starts */
+	int		 rootfd, sockfd, bfd, logfd;
+};
 
-	rt_paths(r->id, &rp);
+static void
+run_init(struct rt_run *u, struct rt *r, const json_t *pobj)
+{
+	const json_t *cfg = json_object_get(pobj, "Config");
+
+	u->sock = json_string_value(json_object_get(json_object_get(cfg,
+	    "Interface"), "Socket"));
+	u->pm = json_string_value(json_object_get(cfg, "PropagatedMount"));
+	u->spec = NULL;
+	u->txt = NULL;
+	u->logoff = 0;
+	u->rootfd = u->sockfd = u->bfd = u->logfd = -1;
+	rt_paths(r->id, &u->rp);
 	pthread_mutex_lock(&rt_mtx);
 	r->state = RT_STARTING;
 	r->exited = 0;
@@ -544,50 +543,82 @@ rt_start(struct rt *r, const json_t *pobj, unsigned timeout_s, struct pd_err *e)
 	r->unexpected = 0;
 	r->restart_at = 0;
 	pthread_mutex_unlock(&rt_mtx);
-	start = mono_ms();
+	u->start = mono_ms();
+}
+
+static void
+run_release(struct rt_run *u)
+{
+	if (u->logfd >= 0)
+		close(u->logfd);
+	if (u->rootfd >= 0)
+		close(u->rootfd);
+	if (u->sockfd >= 0)
+		close(u->sockfd);
+	if (u->bfd >= 0)
+		close(u->bfd);
+	free(u->txt);
+	json_decref(u->spec);
+}
+
+/*
+ * Everything the runtime needs before `run`: a checked rootfs, the
+ * socket and bundle directories, config.json and the plugin's logger.
+ */
+static int
+run_prepare(struct rt *r, const json_t *pobj, struct rt_run *u,
+    struct pd_err *e)
+{
+	char rootfs[4200];
 
 	/* Whatever an earlier run left behind goes first. */
 	if (rt_cleanup(r->id, e) == -1)
-		goto fail;
-	if (runtime_spec(r->id, pobj, &spec, e) == -1)
-		goto fail;
-	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", rp.plugdir);
-	if ((rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC)) == -1) {
-		pd_errno(e, PD_E_IO, "plugin rootfs %s", rootfs);
-		goto fail;
-	}
-	if (runtime_preflight(rootfd, pobj, e) == -1 ||
-	    runtime_initlayer(rootfd, pobj, e) == -1)
-		goto fail;
-	if (pm != NULL && pm[0] != '\0' &&
-	    runtime_propagated_mount(rp.plugdir, e) == -1)
-		goto fail;
-	if (mkdir(rp.sockdir, 0700) == -1 || (sockfd = open(rp.sockdir,
-	    O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
-		pd_errno(e, PD_E_IO, "socket directory %s", rp.sockdir);
-		goto fail;
-	}
-	if (strlen(rp.sockdir) + 1 + strlen(sock) >= sizeof(((struct sockaddr_un *)
-	    NULL)->sun_path))
+		return -1;
+	if (runtime_spec(r->id, pobj, &u->spec, e) == -1)
+		return -1;
+	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", u->rp.plugdir);
+	if ((u->rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return pd_errno(e, PD_E_IO, "plugin rootfs %s", rootfs);
+	if (runtime_preflight(u->rootfd, pobj, e) == -1 ||
+	    runtime_initlayer(u->rootfd, pobj, e) == -1)
+		return -1;
+	if (u->pm != NULL && u->pm[0] != '\0' &&
+	    runtime_propagated_mount(u->rp.plugdir, e) == -1)
+		return -1;
+	if (mkdir(u->rp.sockdir, 0700) == -1 || (u->sockfd = open(u->rp.sockdir,
+	    O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return pd_errno(e, PD_E_IO, "socket directory %s",
+		    u->rp.sockdir);
+	if (strlen(u->rp.sockdir) + 1 + strlen(u->sock) >=
+	    sizeof(((struct sockaddr_un *)NULL)->sun_path))
 		log_warnx("plugin %s: socket path %s/%s is longer than a unix "
 		    "socket address allows: clients on the host cannot connect to it "
-		    "(use a shorter --exec-root)", r->id, rp.sockdir, sock);
-	if (mkdir(rp.bundle, 0700) == -1 || (bfd = open(rp.bundle, O_DIRECTORY |
-	    O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
-		pd_errno(e, PD_E_IO, "bundle directory %s", rp.bundle);
-		goto fail;
-	}
-	txt = json_dumps(spec, JSON_INDENT(1));
-	if (txt == NULL || pd_atomic_write(bfd, "config.json", txt, strlen(txt),
-	    0600, e) == -1)
-		goto fail;
-	logoff = log_size(rp.plugdir);
-	if (plugin_logger_start(r->id, &logfd, e) == -1)
-		goto fail;
+		    "(use a shorter --exec-root)", r->id, u->rp.sockdir,
+		    u->sock);
+	if (mkdir(u->rp.bundle, 0700) == -1 || (u->bfd = open(u->rp.bundle,
+	    O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return pd_errno(e, PD_E_IO, "bundle directory %s",
+		    u->rp.bundle);
+	u->txt = json_dumps(u->spec, JSON_INDENT(1));
+	if (u->txt == NULL || pd_atomic_write(u->bfd, "config.json", u->txt,
+	    strlen(u->txt), 0600, e) == -1)
+		return -1;
+	u->logoff = log_size(u->rp.plugdir);
+	return plugin_logger_start(r->id, &u->logfd, e);
+}
 
-	snprintf(rlog, sizeof(rlog), "%s/runc.log", rp.bundle);
-	snprintf(pidpath, sizeof(pidpath), "%s/init.pid", rp.bundle);
+/* `runc run -d` the prepared bundle and attach to the plugin's process. */
+static int
+run_runc(struct rt *r, struct rt_run *u, unsigned timeout_s, struct pd_err *e)
+{
+	char rlog[4200], pidpath[4200], rerr[512];
+	const char *args[16];
+	int st, na = 0;
+	pid_t pid;
+
+	snprintf(rlog, sizeof(rlog), "%s/runc.log", u->rp.bundle);
+	snprintf(pidpath, sizeof(pidpath), "%s/init.pid", u->rp.bundle);
 	args[na++] = "--log";
 	args[na++] = rlog;
 	args[na++] = "--log-format";
@@ -597,110 +628,148 @@ rt_start(struct rt *r, const json_t *pobj, unsigned timeout_s, struct pd_err *e)
 	args[na++] = "--pid-file";
 	args[na++] = pidpath;
 	args[na++] = "--bundle";
-	args[na++] = rp.bundle;
+	args[na++] = u->rp.bundle;
 	args[na++] = r->id;
 	args[na] = NULL;
-	if (runtime_runc(args, logfd, NULL, 0, (int)timeout_s * 1000 + 30000, &st,
-	    e) == -1)
-		goto fail;
-	close(logfd);
-	logfd = -1;
+	if (runtime_runc(args, u->logfd, NULL, 0, (int)timeout_s * 1000 + 30000,
+	    &st, e) == -1)
+		return -1;
+	close(u->logfd);
+	u->logfd = -1;
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 ||
-	    read_pidfile(rp.bundle, &pid) == -1) {
+	    read_pidfile(u->rp.bundle, &pid) == -1) {
 		runtime_last_error(rlog, rerr, sizeof(rerr));
 		if (rerr[0] == '\0')
 			snprintf(rerr, sizeof(rerr), "%s run failed", conf.runtime);
-		pd_errf(e, PD_E_UNAVAIL, "%s%s", rerr, strstr(rerr,
+		return pd_errf(e, PD_E_UNAVAIL, "%s%s", rerr, strstr(rerr,
 		    "exec format error") ? " (the entrypoint is built for another "
 		    "architecture, or is not an executable)" : "");
-		goto fail;
 	}
 	rt_attach(r, pid, 1);
+	return 0;
+}
 
-	/*
-	 * Readiness: the socket accepts a connection.  We wake when the
-	 * plugin exits (its pidfd) or after a backoff of 1 ms doubling to
-	 * 100 ms.  (No inotify: closing an inotify instance costs ~13 ms of
-	 * RCU grace period, more than the polling it would save.)
-	 */
-	deadline = start + (uint64_t)timeout_s * 1000;
+/*
+ * Wait up to `delay` ms (never past deadline) for r to exit.  Whether it
+ * has, with its wait status in *status.
+ */
+static int
+run_poll_exit(struct rt *r, const struct rt_run *u, uint64_t deadline,
+    uint64_t delay, int *status)
+{
+	struct pollfd pfd;
+	uint64_t now;
+	int exited;
+
+	runtime_reap_known();
+	pthread_mutex_lock(&rt_mtx);
+	exited = r->exited;
+	*status = r->status;
+	pfd.fd = exited ? -1 : r->pidfd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	pthread_mutex_unlock(&rt_mtx);
+	now = mono_ms();
+	if (!exited && now < deadline) {
+		(void)poll(&pfd, 1, (int)(deadline - now < delay ?
+		    deadline - now : delay));
+		if (pfd.revents & POLLIN) {
+			/* Exited: its status comes with the reaping. */
+			(void)rt_wait_exit(r, 1000);
+			pthread_mutex_lock(&rt_mtx);
+			exited = r->exited;
+			*status = r->status;
+			pthread_mutex_unlock(&rt_mtx);
+			if (exited && sock_ready(u->sockfd, u->sock))
+				exited = 0;
+		}
+	}
+	return exited;
+}
+
+/* The plugin exited with `status` before it listened: say why. */
+static int
+run_exit_error(struct rt *r, const struct rt_run *u, int status,
+    struct pd_err *e)
+{
+	char why[256], tail[700];
+
+	describe_status(status, why, sizeof(why));
+	/* Its last words are in the pipe until the writer drains it. */
+	plugin_logger_wait(r->id, 1000);
+	log_tail(u->rp.plugdir, u->logoff, tail, sizeof(tail));
+	return pd_errf(e, PD_E_UNAVAIL, "plugin %s %s before it listened on "
+	    "/run/docker/plugins/%s%s%s%s", r->name, why, u->sock,
+	    strstr(tail, "exec format error") ? " (exec format error: "
+	    "built for another architecture?)" : "",
+	    tail[0] ? "; its last output:" : " (it wrote no output)", tail);
+}
+
+/* The plugin did not listen within timeout_s: say so. */
+static int
+run_timeout_error(struct rt *r, const struct rt_run *u, unsigned timeout_s,
+    struct pd_err *e)
+{
+	char tail[700];
+
+	log_tail(u->rp.plugdir, u->logoff, tail, sizeof(tail));
+	return pd_errf(e, PD_E_UNAVAIL, "plugin %s did not listen on "
+	    "/run/docker/plugins/%s within %u s (timeout; pluginctl "
+	    "enable --timeout SECONDS waits longer)%s%s", r->name, u->sock,
+	    timeout_s, tail[0] ? "; its last output:" : "", tail);
+}
+
+/*
+ * Readiness: the socket accepts a connection.  We wake when the
+ * plugin exits (its pidfd) or after a backoff of 1 ms doubling to
+ * 100 ms.  (No inotify: closing an inotify instance costs ~13 ms of
+ * RCU grace period, more than the polling it would save.)
+ */
+static int
+run_wait_ready(struct rt *r, const struct rt_run *u, unsigned timeout_s,
+    struct pd_err *e)
+{
+	uint64_t deadline, delay = 1;
+	int status;
+
+	deadline = u->start + (uint64_t)timeout_s * 1000;
 	for (;;) {
-		if (sock_ready(sockfd, sock)) {
-			ready = 1;
-			break;
-		}
-		runtime_reap_known();
-		pthread_mutex_lock(&rt_mtx);
-		exited = r->exited;
-		status = r->status;
-		pfd.fd = exited ? -1 : r->pidfd;
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		pthread_mutex_unlock(&rt_mtx);
-		now = mono_ms();
-		if (!exited && now < deadline) {
-			(void)poll(&pfd, 1, (int)(deadline - now < delay ?
-			    deadline - now : delay));
-			if (pfd.revents & POLLIN) {
-				/* Exited: its status comes with the reaping. */
-				(void)rt_wait_exit(r, 1000);
-				pthread_mutex_lock(&rt_mtx);
-				exited = r->exited;
-				status = r->status;
-				pthread_mutex_unlock(&rt_mtx);
-				if (exited && sock_ready(sockfd, sock))
-					exited = 0;
-			}
-		}
-		if (exited) {
-			describe_status(status, why, sizeof(why));
-			/* Its last words are in the pipe until the writer drains it. */
-			plugin_logger_wait(r->id, 1000);
-			log_tail(rp.plugdir, logoff, tail, sizeof(tail));
-			pd_errf(e, PD_E_UNAVAIL, "plugin %s %s before it listened on "
-			    "/run/docker/plugins/%s%s%s%s", r->name, why, sock,
-			    strstr(tail, "exec format error") ? " (exec format error: "
-			    "built for another architecture?)" : "",
-			    tail[0] ? "; its last output:" : " (it wrote no output)", tail);
-			goto fail;
-		}
-		if (mono_ms() >= deadline) {
-			log_tail(rp.plugdir, logoff, tail, sizeof(tail));
-			pd_errf(e, PD_E_UNAVAIL, "plugin %s did not listen on "
-			    "/run/docker/plugins/%s within %u s (timeout; pluginctl "
-			    "enable --timeout SECONDS waits longer)%s%s", r->name, sock,
-			    timeout_s, tail[0] ? "; its last output:" : "", tail);
-			goto fail;
-		}
+		if (sock_ready(u->sockfd, u->sock))
+			return 0;
+		if (run_poll_exit(r, u, deadline, delay, &status))
+			return run_exit_error(r, u, status, e);
+		if (mono_ms() >= deadline)
+			return run_timeout_error(r, u, timeout_s, e);
 		if ((delay *= 2) > 100)
 			delay = 100;
 	}
-fail:
-	if (logfd >= 0)
-		close(logfd);
-	if (rootfd >= 0)
-		close(rootfd);
-	if (sockfd >= 0)
-		close(sockfd);
-	if (bfd >= 0)
-		close(bfd);
-	free(txt);
-	json_decref(spec);
-	if (ready) {
-		pthread_mutex_lock(&rt_mtx);
-		if (r->exited) {
-			/* It died right after answering: treat as an exit. */
-			r->state = RT_RUNNING;
-			rt_exit_locked(r, r->status);
-		} else
-			r->state = RT_RUNNING;
-		r->started_ms = mono_ms();
-		pthread_mutex_unlock(&rt_mtx);
-		log_info("plugin %s (%.12s) started as pid %d, ready in %llu ms",
-		    r->name, r->id, (int)r->pid, (unsigned long long)(mono_ms() - start));
-		return 0;
-	}
-	/* Nothing stays: the process, runtime state, mounts, directories. */
+}
+
+/* r answered on its socket: it runs. */
+static void
+run_started(struct rt *r, uint64_t start)
+{
+	pthread_mutex_lock(&rt_mtx);
+	if (r->exited) {
+		/* It died right after answering: treat as an exit. */
+		r->state = RT_RUNNING;
+		rt_exit_locked(r, r->status);
+	} else
+		r->state = RT_RUNNING;
+	r->started_ms = mono_ms();
+	pthread_mutex_unlock(&rt_mtx);
+	log_info("plugin %s (%.12s) started as pid %d, ready in %llu ms",
+	    r->name, r->id, (int)r->pid,
+	    (unsigned long long)(mono_ms() - start));
+}
+
+/* Nothing stays: the process, runtime state, mounts, directories. */
+static void
+run_undo(struct rt *r, const struct pd_err *e)
+{
+	struct pd_err ie;
+	pid_t pid;
+
 	pthread_mutex_lock(&rt_mtx);
 	pid = r->pid;
 	pthread_mutex_unlock(&rt_mtx);
@@ -712,7 +781,29 @@ fail:
 		log_warnx("plugin %s: cleaning up a failed start: %s", r->name, ie.msg);
 	rt_detach(r, RT_STOPPED);
 	log_warnx("plugin %s: enable failed: %s", r->name, e->msg);
-	return -1;
+}
+
+/*
+ * Start plugin r from its plugin object and wait until its socket takes
+ * connections.  op is held.  On failure nothing of the run is left.
+ */
+static int
+rt_start(struct rt *r, const json_t *pobj, unsigned timeout_s, struct pd_err *e)
+{
+	struct rt_run u;
+	int ready;
+
+	run_init(&u, r, pobj);
+	ready = run_prepare(r, pobj, &u, e) == 0 &&
+	    run_runc(r, &u, timeout_s, e) == 0 &&
+	    run_wait_ready(r, &u, timeout_s, e) == 0;
+	run_release(&u);
+	if (!ready) {
+		run_undo(r, e);
+		return -1;
+	}
+	run_started(r, u.start);
+	return 0;
 }
 
 /* Stop r's process (TERM, wait, KILL) and remove its runtime traces. */
@@ -1201,27 +1292,12 @@ sweep_dir(const char *dir, const json_t *keep, int runc_states)
 	closedir(d);
 }
 
-/*
- * At broker start: adopt enabled plugins whose container still runs
- * (same process, no restart), schedule a start for enabled plugins that
- * are gone, stop containers of disabled plugins, and clean what dead
- * runs left: runtime state, mounts under the data root, socket and
- * bundle directories, interrupted removals.
- */
-void
-lifecycle_restore(void)
+/* Plugin id -> enabled, name, and whether its container may be adopted. */
+static json_t *
+restore_plugins(void)
 {
-	char status[32], path[4300], pdir[4200];
-	json_t *all = json_object(), *keep = json_object(), *v,
-	    *restart = json_object();
+	json_t *all = json_object();
 	struct plugin *p;
-	struct pd_err e;
-	struct dirent *de;
-	const char *id;
-	struct rt *r;
-	pid_t pid, pid2;
-	DIR *d;
-	int running, dfd;
 
 	pthread_rwlock_rdlock(&plugins_lock);
 	for (p = plugins; p != NULL; p = p->next)
@@ -1229,47 +1305,65 @@ lifecycle_restore(void)
 		    "enabled", plugin_enabled(p), "name", plugin_name(p),
 		    "adopt", !p->rolled_back));
 	pthread_rwlock_unlock(&plugins_lock);
+	return all;
+}
 
-	json_object_foreach(all, id, v) {
-		r = rt_get(id);
-		snprintf(r->name, sizeof(r->name), "%s",
-		    json_string_value(json_object_get(v, "name")));
-		running = runtime_state(id, &pid, status, sizeof(status)) == 0 &&
-		    strcmp(status, "running") == 0 && pid > 1;
-		/*
-		 * A container of a rolled-back upgrade may run the version
-		 * that was undone: never adopt it, start the old one anew.
-		 */
-		if (json_is_true(json_object_get(v, "enabled")) && running &&
-		    json_is_true(json_object_get(v, "adopt"))) {
-			rt_attach(r, pid, 0);
-			/* The pidfd is the container's if runc still says so. */
-			if (runtime_state(id, &pid2, status, sizeof(status)) == 0 &&
-			    strcmp(status, "running") == 0 && pid2 == pid) {
-				pthread_mutex_lock(&rt_mtx);
-				r->state = RT_RUNNING;
-				r->started_ms = mono_ms();
-				pthread_mutex_unlock(&rt_mtx);
-				json_object_set_new(keep, id, json_true());
-				log_info("plugin %s (%.12s) is still running as pid %d: "
-				    "adopted", r->name, id, (int)pid);
-				continue;
-			}
-			rt_detach(r, RT_STOPPED);
+/*
+ * Adopt plugin id (its entry v of restore_plugins()) if it is enabled and
+ * its container still runs: it goes into keep.  Otherwise clean what its
+ * run left, and if it is enabled it goes into restart.
+ */
+static void
+restore_one(const char *id, const json_t *v, json_t *keep, json_t *restart)
+{
+	char status[32];
+	struct pd_err e;
+	struct rt *r;
+	pid_t pid, pid2;
+	int running;
+
+	r = rt_get(id);
+	snprintf(r->name, sizeof(r->name), "%s",
+	    json_string_value(json_object_get(v, "name")));
+	running = runtime_state(id, &pid, status, sizeof(status)) == 0 &&
+	    strcmp(status, "running") == 0 && pid > 1;
+	/*
+	 * A container of a rolled-back upgrade may run the version
+	 * that was undone: never adopt it, start the old one anew.
+	 */
+	if (json_is_true(json_object_get(v, "enabled")) && running &&
+	    json_is_true(json_object_get(v, "adopt"))) {
+		rt_attach(r, pid, 0);
+		/* The pidfd is the container's if runc still says so. */
+		if (runtime_state(id, &pid2, status, sizeof(status)) == 0 &&
+		    strcmp(status, "running") == 0 && pid2 == pid) {
+			pthread_mutex_lock(&rt_mtx);
+			r->state = RT_RUNNING;
+			r->started_ms = mono_ms();
+			pthread_mutex_unlock(&rt_mtx);
+			json_object_set_new(keep, id, json_true());
+			log_info("plugin %s (%.12s) is still running as "
+			    "pid %d: adopted", r->name, id, (int)pid);
+			return;
 		}
-		if (rt_cleanup(id, &e) == -1)
-			log_warnx("plugin %s: cleaning leftovers: %s", r->name, e.msg);
-		if (json_is_true(json_object_get(v, "enabled")))
-			json_object_set_new(restart, id, json_true());
+		rt_detach(r, RT_STOPPED);
 	}
-	snprintf(path, sizeof(path), "%s/runc", conf.exec_root);
-	sweep_dir(path, all, 1);
-	snprintf(path, sizeof(path), "%s/plugins", conf.exec_root);
-	sweep_dir(path, keep, 0);
-	snprintf(path, sizeof(path), "%s/bundles", conf.exec_root);
-	sweep_dir(path, keep, 0);
+	if (rt_cleanup(id, &e) == -1)
+		log_warnx("plugin %s: cleaning leftovers: %s", r->name, e.msg);
+	if (json_is_true(json_object_get(v, "enabled")))
+		json_object_set_new(restart, id, json_true());
+}
 
-	/* Interrupted removals plugins_load could not finish (mounts). */
+/* Interrupted removals plugins_load could not finish (mounts). */
+static void
+restore_removals(void)
+{
+	char path[4300], pdir[4200];
+	struct dirent *de;
+	struct pd_err e;
+	DIR *d;
+	int dfd;
+
 	snprintf(pdir, sizeof(pdir), "%s/plugins", conf.data_root);
 	if ((dfd = open(pdir, O_DIRECTORY | O_RDONLY | O_CLOEXEC)) != -1 &&
 	    (d = fdopendir(dfd)) != NULL) {
@@ -1285,6 +1379,33 @@ lifecycle_restore(void)
 		closedir(d);
 	} else if (dfd != -1)
 		close(dfd);
+}
+
+/*
+ * At broker start: adopt enabled plugins whose container still runs
+ * (same process, no restart), schedule a start for enabled plugins that
+ * are gone, stop containers of disabled plugins, and clean what dead
+ * runs left: runtime state, mounts under the data root, socket and
+ * bundle directories, interrupted removals.
+ */
+void
+lifecycle_restore(void)
+{
+	char path[4300];
+	json_t *all = restore_plugins(), *keep = json_object(), *v,
+	    *restart = json_object();
+	const char *id;
+	struct rt *r;
+
+	json_object_foreach(all, id, v)
+		restore_one(id, v, keep, restart);
+	snprintf(path, sizeof(path), "%s/runc", conf.exec_root);
+	sweep_dir(path, all, 1);
+	snprintf(path, sizeof(path), "%s/plugins", conf.exec_root);
+	sweep_dir(path, keep, 0);
+	snprintf(path, sizeof(path), "%s/bundles", conf.exec_root);
+	sweep_dir(path, keep, 0);
+	restore_removals();
 	/* Only now, with the sweeps done, may the supervisor start them. */
 	json_object_foreach(restart, id, v) {
 		r = rt_get(id);

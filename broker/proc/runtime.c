@@ -160,22 +160,24 @@ mount_obj(const char *dst, const char *type, const char *src, const char *opts)
 static json_t *
 default_mounts(void)
 {
+	static const char *const def[][4] = {
+		{ "/proc", "proc", "proc", "nosuid,noexec,nodev" },
+		{ "/dev", "tmpfs", "tmpfs",
+		    "nosuid,strictatime,mode=755,size=65536k" },
+		{ "/dev/pts", "devpts", "devpts",
+		    "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620,gid=5" },
+		{ "/sys", "sysfs", "sysfs", "nosuid,noexec,nodev,ro" },
+		{ "/sys/fs/cgroup", "cgroup", "cgroup",
+		    "ro,nosuid,noexec,nodev" },
+		{ "/dev/mqueue", "mqueue", "mqueue", "nosuid,noexec,nodev" },
+		{ "/dev/shm", "tmpfs", "shm", "nosuid,noexec,nodev,mode=1777" },
+	};
 	json_t *a = json_array();
+	size_t i;
 
-	json_array_append_new(a, mount_obj("/proc", "proc", "proc",
-	    "nosuid,noexec,nodev"));
-	json_array_append_new(a, mount_obj("/dev", "tmpfs", "tmpfs",
-	    "nosuid,strictatime,mode=755,size=65536k"));
-	json_array_append_new(a, mount_obj("/dev/pts", "devpts", "devpts",
-	    "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620,gid=5"));
-	json_array_append_new(a, mount_obj("/sys", "sysfs", "sysfs",
-	    "nosuid,noexec,nodev,ro"));
-	json_array_append_new(a, mount_obj("/sys/fs/cgroup", "cgroup", "cgroup",
-	    "ro,nosuid,noexec,nodev"));
-	json_array_append_new(a, mount_obj("/dev/mqueue", "mqueue", "mqueue",
-	    "nosuid,noexec,nodev"));
-	json_array_append_new(a, mount_obj("/dev/shm", "tmpfs", "shm",
-	    "nosuid,noexec,nodev,mode=1777"));
+	for (i = 0; i < sizeof(def) / sizeof(def[0]); i++)
+		json_array_append_new(a, mount_obj(def[i][0], def[i][1],
+		    def[i][2], def[i][3]));
 	return a;
 }
 
@@ -419,70 +421,45 @@ check_socket_name(const char *s, struct pd_err *e)
 	return 0;
 }
 
-/*
- * Build the OCI runtime spec for plugin `id` from its plugin object
- * (Config and Settings, as persisted).  Fails with the precise reason
- * when the config cannot run: null mount sources, missing bind sources,
- * unknown capabilities, bad devices.
- */
-int
-runtime_spec(const char *id, const json_t *pobj, json_t **out, struct pd_err *e)
+/* Append the strings of array `from` to array a. */
+static void
+append_strings(json_t *a, const json_t *from)
 {
-	const json_t *cfg = json_object_get(pobj, "Config"), *set, *v, *net;
-	json_t *spec = NULL, *args, *env, *caps = NULL, *mounts, *ns, *lnx,
-	    *res;
-	struct devwalk dw = { NULL, NULL };
-	struct rt_paths rp;
-	const char *s, *ntype, *pm;
-	uint64_t capmask = 0;
-	size_t i, ndef;
+	const json_t *v;
+	size_t i;
 
-	rt_paths(id, &rp);
-	set = json_object_get(pobj, "Settings");
-	if (!json_is_object(cfg) || !json_is_object(set))
-		return pd_errf(e, PD_E_INTERNAL, "plugin state has no Config/Settings");
-	if (check_socket_name(str_at(json_object_get(cfg, "Interface"), "Socket"),
-	    e) == -1)
-		return -1;
+	json_array_foreach(from, i, v)
+		if (json_is_string(v))
+			json_array_append(a, (json_t *)(uintptr_t)v);
+}
 
-	args = json_array();
-	json_array_foreach(json_object_get(cfg, "Entrypoint"), i, v)
-		if (json_is_string(v))
-			json_array_append(args, (json_t *)(uintptr_t)v);
-	if (json_array_size(args) == 0) {
-		json_decref(args);
-		return pd_errf(e, PD_E_INVAL, "the plugin config has no Entrypoint");
-	}
-	json_array_foreach(json_object_get(set, "Args"), i, v)
-		if (json_is_string(v))
-			json_array_append(args, (json_t *)(uintptr_t)v);
-	env = json_array();
-	json_array_append_new(env, json_string("PATH=" DEFAULT_PATH));
-	json_array_foreach(json_object_get(set, "Env"), i, v)
-		if (json_is_string(v))
-			json_array_append(env, (json_t *)(uintptr_t)v);
-	if (build_caps(json_object_get(json_object_get(cfg, "Linux"),
-	    "Capabilities"), &caps, &capmask, e) == -1)
-		goto fail;
+/*
+ * The mounts: the defaults, the propagated mount, the plugin's own, the
+ * socket directory and, with a network, the host's name resolution.
+ */
+static int
+spec_mounts(const json_t *pobj, const struct rt_paths *rp, const char *pm,
+    const char *ntype, json_t **out, struct pd_err *e)
+{
+	json_t *mounts;
+	size_t ndef;
 
 	mounts = default_mounts();
 	ndef = json_array_size(mounts);
-	pm = str_at(cfg, "PropagatedMount");
 	if (pm != NULL && pm[0] != '\0') {
 		if (pm[0] != '/') {
 			json_decref(mounts);
-			pd_errf(e, PD_E_INVAL, "PropagatedMount \"%s\" is not an absolute "
-			    "path", pm);
-			goto fail;
+			return pd_errf(e, PD_E_INVAL, "PropagatedMount \"%s\" "
+			    "is not an absolute path", pm);
 		}
 		json_array_append_new(mounts, json_pack("{s:s, s:s, s:o, s:[sss]}",
 		    "destination", pm, "type", "bind", "source",
-		    json_sprintf("%s/propagated-mount", rp.plugdir),
+		    json_sprintf("%s/propagated-mount", rp->plugdir),
 		    "options", "rbind", "rw", "rshared"));
 	}
 	if (config_mounts(pobj, mounts, e) == -1) {
 		json_decref(mounts);
-		goto fail;
+		return -1;
 	}
 	/*
 	 * The socket directory, where the plugin makes its socket.  Bound
@@ -495,10 +472,8 @@ runtime_spec(const char *id, const json_t *pobj, json_t **out, struct pd_err *e)
 	 */
 	json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:[sssss]}",
 	    "destination", "/run/docker/plugins", "type", "bind", "source",
-	    rp.sockdir, "options", "rbind", "rprivate", "nosuid", "nodev",
+	    rp->sockdir, "options", "rbind", "rprivate", "nosuid", "nodev",
 	    "noexec"));
-	net = json_object_get(cfg, "Network");
-	ntype = str_at(net, "Type") ? str_at(net, "Type") : "";
 	if (ntype[0] != '\0') {
 		json_array_append_new(mounts, mount_obj("/etc/hosts", "bind",
 		    "/etc/hosts", "rbind,ro"));
@@ -506,8 +481,15 @@ runtime_spec(const char *id, const json_t *pobj, json_t **out, struct pd_err *e)
 		    "/etc/resolv.conf", "rbind,ro"));
 	}
 	drop_replaced_defaults(mounts, ndef, pobj);
+	*out = mounts;
+	return 0;
+}
 
-	ns = json_array();
+static json_t *
+spec_namespaces(const json_t *cfg, const char *ntype)
+{
+	json_t *ns = json_array();
+
 	json_array_append_new(ns, json_pack("{s:s}", "type", "mount"));
 	json_array_append_new(ns, json_pack("{s:s}", "type", "uts"));
 	if (!json_is_true(json_object_get(cfg, "PidHost")))
@@ -516,20 +498,16 @@ runtime_spec(const char *id, const json_t *pobj, json_t **out, struct pd_err *e)
 		json_array_append_new(ns, json_pack("{s:s}", "type", "ipc"));
 	if (strcmp(ntype, "host") != 0)
 		json_array_append_new(ns, json_pack("{s:s}", "type", "network"));
+	return ns;
+}
 
-	dw.devices = json_array();
-	dw.rules = device_rules_default();
-	if (json_is_true(json_object_get(json_object_get(cfg, "Linux"),
-	    "AllowAllDevices"))) {
-		json_decref(dw.rules);
-		dw.rules = json_pack("[{s:b, s:s}]", "allow", 1, "access", "rwm");
-	}
-	if (settings_devices(pobj, &dw, e) == -1) {
-		json_decref(mounts);
-		json_decref(ns);
-		goto fail;
-	}
-	res = json_pack("{s:o}", "devices", dw.rules);
+/* linux.resources; takes the device rules. */
+static json_t *
+spec_resources(json_t *rules)
+{
+	json_t *res;
+
+	res = json_pack("{s:o}", "devices", rules);
 	/*
 	 * Per-plugin limits (plugin-pids-limit, plugin-memory-limit), in
 	 * the plugin's own cgroup: runc creates /plugind/<id> in every
@@ -541,20 +519,95 @@ runtime_spec(const char *id, const json_t *pobj, json_t **out, struct pd_err *e)
 	if (conf.plugin_memory_limit > 0)
 		json_object_set_new(res, "memory", json_pack("{s:I}", "limit",
 		    (json_int_t)conf.plugin_memory_limit));
+	return res;
+}
+
+/* The spec's "linux" object: namespaces, devices, cgroup, seccomp. */
+static int
+spec_linux(const char *id, const json_t *pobj, const char *pm,
+    const char *ntype, uint64_t capmask, json_t **out, struct pd_err *e)
+{
+	const json_t *cfg = json_object_get(pobj, "Config");
+	struct devwalk dw = { NULL, NULL };
+	json_t *ns, *lnx;
+
+	ns = spec_namespaces(cfg, ntype);
+	dw.devices = json_array();
+	dw.rules = device_rules_default();
+	if (json_is_true(json_object_get(json_object_get(cfg, "Linux"),
+	    "AllowAllDevices"))) {
+		json_decref(dw.rules);
+		dw.rules = json_pack("[{s:b, s:s}]", "allow", 1, "access", "rwm");
+	}
+	if (settings_devices(pobj, &dw, e) == -1) {
+		json_decref(ns);
+		json_decref(dw.devices);
+		json_decref(dw.rules);
+		return -1;
+	}
 	/*
 	 * The seccomp profile follows the capabilities granted above, the
 	 * only privilege that widens it (broker/plugin-seccomp.c).
 	 */
 	lnx = json_pack("{s:o, s:o, s:o, s:o, s:o, s:[sssss], s:s, s:o}",
-	    "namespaces", ns, "resources", res, "devices", dw.devices,
-	    "maskedPaths", masked_paths(),
+	    "namespaces", ns, "resources", spec_resources(dw.rules),
+	    "devices", dw.devices, "maskedPaths", masked_paths(),
 	    "cgroupsPath", json_sprintf("/plugind/%s", id),
 	    "readonlyPaths", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
 	    "/proc/sysrq-trigger", "rootfsPropagation", "rshared",
 	    "seccomp", plugin_seccomp(capmask));
-	dw.rules = dw.devices = NULL;
 	if (pm == NULL || pm[0] == '\0')
 		json_object_del(lnx, "rootfsPropagation");
+	*out = lnx;
+	return 0;
+}
+
+/*
+ * Build the OCI runtime spec for plugin `id` from its plugin object
+ * (Config and Settings, as persisted).  Fails with the precise reason
+ * when the config cannot run: null mount sources, missing bind sources,
+ * unknown capabilities, bad devices.
+ */
+int
+runtime_spec(const char *id, const json_t *pobj, json_t **out, struct pd_err *e)
+{
+	const json_t *cfg = json_object_get(pobj, "Config"), *set, *net;
+	json_t *spec, *args, *env, *caps = NULL, *mounts = NULL, *lnx = NULL;
+	struct rt_paths rp;
+	const char *s, *ntype, *pm;
+	uint64_t capmask = 0;
+
+	rt_paths(id, &rp);
+	set = json_object_get(pobj, "Settings");
+	if (!json_is_object(cfg) || !json_is_object(set))
+		return pd_errf(e, PD_E_INTERNAL, "plugin state has no Config/Settings");
+	if (check_socket_name(str_at(json_object_get(cfg, "Interface"), "Socket"),
+	    e) == -1)
+		return -1;
+
+	args = json_array();
+	append_strings(args, json_object_get(cfg, "Entrypoint"));
+	if (json_array_size(args) == 0) {
+		json_decref(args);
+		return pd_errf(e, PD_E_INVAL, "the plugin config has no Entrypoint");
+	}
+	append_strings(args, json_object_get(set, "Args"));
+	env = json_array();
+	json_array_append_new(env, json_string("PATH=" DEFAULT_PATH));
+	append_strings(env, json_object_get(set, "Env"));
+	if (build_caps(json_object_get(json_object_get(cfg, "Linux"),
+	    "Capabilities"), &caps, &capmask, e) == -1)
+		goto fail;
+
+	pm = str_at(cfg, "PropagatedMount");
+	net = json_object_get(cfg, "Network");
+	ntype = str_at(net, "Type") ? str_at(net, "Type") : "";
+	if (spec_mounts(pobj, &rp, pm, ntype, &mounts, e) == -1)
+		goto fail;
+	if (spec_linux(id, pobj, pm, ntype, capmask, &lnx, e) == -1) {
+		json_decref(mounts);
+		goto fail;
+	}
 	s = str_at(cfg, "WorkDir");
 	/*
 	 * Inheritable and ambient stay empty (Docker appends the plugin's
@@ -582,8 +635,6 @@ fail:
 	json_decref(args);
 	json_decref(env);
 	json_decref(caps);
-	json_decref(dw.devices);
-	json_decref(dw.rules);
 	return -1;
 }
 
@@ -630,38 +681,19 @@ reopen_ro(int pathfd)
 
 static int	check_exec(int, const char *, const char *, int, struct pd_err *);
 
-/* The ELF header and, for dynamic binaries, the loader inside the rootfs. */
+/*
+ * The dynamic loader a little-endian ELF binary names (PT_INTERP), read
+ * from fd into interp: 1 if there is one, 0 if not or if it cannot be
+ * read.
+ */
 static int
-check_elf(int rootfd, int fd, const char *what, const char *path, int depth,
-    struct pd_err *e)
+elf_interp(int fd, const unsigned char *h, char *interp, size_t len)
 {
-	unsigned char h[64];
-	char interp[PATH_MAX];
-	const char *mn;
 	uint64_t phoff, off, sz;
-	unsigned machine, phentsize, phnum, i, type;
+	unsigned phentsize, phnum, i, type;
 	unsigned char ph[56];
-	ssize_t n;
-	int is64;
+	int is64 = h[EI_CLASS] == ELFCLASS64;
 
-	n = pread(fd, h, sizeof(h), 0);
-	if (n < 52)
-		return pd_errf(e, PD_E_INVAL, "exec format error: %s %s is too short to "
-		    "be an ELF binary (%zd bytes)", what, path, n < 0 ? (ssize_t)0 : n);
-	is64 = h[EI_CLASS] == ELFCLASS64;
-	if (h[EI_DATA] == ELFDATA2LSB)
-		machine = (unsigned)h[18] | (unsigned)h[19] << 8;
-	else
-		machine = (unsigned)h[18] << 8 | (unsigned)h[19];
-	if (HOST_EM != 0 && machine != HOST_EM && machine != HOST_EM_ALT) {
-		mn = machine_name(machine);
-		return pd_errf(e, PD_E_INVAL, "exec format error: %s %s is built for "
-		    "another architecture (%s%s%u%s; this host is %s)", what, path,
-		    mn ? mn : "", mn ? ", e_machine " : "e_machine ", machine,
-		    h[EI_DATA] == ELFDATA2MSB ? ", big-endian" : "", HOST_ARCH);
-	}
-	if (h[EI_DATA] != ELFDATA2LSB || (!is64 && h[EI_CLASS] != ELFCLASS32))
-		return 0;
 	if (is64) {
 		memcpy(&phoff, h + 32, 8);
 		phentsize = (unsigned)h[54] | (unsigned)h[55] << 8;
@@ -694,22 +726,54 @@ check_elf(int rootfd, int fd, const char *what, const char *path, int depth,
 			off = o;
 			sz = s;
 		}
-		if (sz == 0 || sz >= sizeof(interp))
+		if (sz == 0 || sz >= len)
 			return 0;
 		if (pread(fd, interp, (size_t)sz, (off_t)off) != (ssize_t)sz)
 			return 0;
 		interp[sz] = '\0';
 		interp[strcspn(interp, "\n")] = '\0';
-		if (depth > 0)
-			return 0;
-		if (check_exec(rootfd, interp, "dynamic loader", depth + 1, e) == -1) {
-			char inner[PD_ERR_MSGLEN];
+		return 1;
+	}
+	return 0;
+}
 
-			snprintf(inner, sizeof(inner), "%s", e->msg);
-			return pd_errf(e, PD_E_INVAL, "%s %s is dynamically linked and "
-			    "cannot start: %s", what, path, inner);
-		}
+/* The ELF header and, for dynamic binaries, the loader inside the rootfs. */
+static int
+check_elf(int rootfd, int fd, const char *what, const char *path, int depth,
+    struct pd_err *e)
+{
+	unsigned char h[64];
+	char interp[PATH_MAX];
+	const char *mn;
+	unsigned machine;
+	ssize_t n;
+
+	n = pread(fd, h, sizeof(h), 0);
+	if (n < 52)
+		return pd_errf(e, PD_E_INVAL, "exec format error: %s %s is too short to "
+		    "be an ELF binary (%zd bytes)", what, path, n < 0 ? (ssize_t)0 : n);
+	if (h[EI_DATA] == ELFDATA2LSB)
+		machine = (unsigned)h[18] | (unsigned)h[19] << 8;
+	else
+		machine = (unsigned)h[18] << 8 | (unsigned)h[19];
+	if (HOST_EM != 0 && machine != HOST_EM && machine != HOST_EM_ALT) {
+		mn = machine_name(machine);
+		return pd_errf(e, PD_E_INVAL, "exec format error: %s %s is built for "
+		    "another architecture (%s%s%u%s; this host is %s)", what, path,
+		    mn ? mn : "", mn ? ", e_machine " : "e_machine ", machine,
+		    h[EI_DATA] == ELFDATA2MSB ? ", big-endian" : "", HOST_ARCH);
+	}
+	if (h[EI_DATA] != ELFDATA2LSB || (h[EI_CLASS] != ELFCLASS64 &&
+	    h[EI_CLASS] != ELFCLASS32))
 		return 0;
+	if (!elf_interp(fd, h, interp, sizeof(interp)) || depth > 0)
+		return 0;
+	if (check_exec(rootfd, interp, "dynamic loader", depth + 1, e) == -1) {
+		char inner[PD_ERR_MSGLEN];
+
+		snprintf(inner, sizeof(inner), "%s", e->msg);
+		return pd_errf(e, PD_E_INVAL, "%s %s is dynamically linked and "
+		    "cannot start: %s", what, path, inner);
 	}
 	return 0;
 }
@@ -1085,6 +1149,84 @@ runtime_binary(char *out, size_t len, struct pd_err *e)
 	return fd;
 }
 
+/* The runtime's argv (40 slots): bin --root root ARGS... */
+static void
+runc_argv(char **argv, char *bin, char *root, const char *const *args)
+{
+	int nargs = 0, i;
+
+	argv[nargs++] = bin;
+	argv[nargs++] = (char *)(uintptr_t)"--root";
+	argv[nargs++] = root;
+	for (i = 0; args[i] != NULL && nargs < 39; i++)
+		argv[nargs++] = (char *)(uintptr_t)args[i];
+	argv[nargs] = NULL;
+}
+
+/* The forked child of runtime_runc; o takes its stdout and stderr. */
+static __dead void
+runc_child(int exfd, int devnull, int o, char *const *argv)
+{
+	static char *const envp[] = { (char *)(uintptr_t)"PATH=" DEFAULT_PATH,
+	    NULL };
+	sigset_t none;
+
+	/*
+	 * Child: async-signal-safe calls only, then exec the runtime
+	 * as root.  Safety: the binary is conf.runtime (the admin's),
+	 * run by the fd runtime_binary() checked (execveat), the
+	 * arguments are broker-made paths and a 64-hex id, the
+	 * environment is a fixed PATH; no other fd than stdio passes.
+	 * The broker's blocked signals and ignored SIGPIPE are reset:
+	 * the plugin inherits this state through runc.
+	 */
+	sigemptyset(&none);
+	signal(SIGPIPE, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	(void)setsid();
+	if ((exfd = fcntl(exfd, F_DUPFD_CLOEXEC, 3)) == -1)
+		_exit(126);
+	if (dup2(devnull, 0) == -1 || dup2(o, 1) == -1 || dup2(o, 2) == -1)
+		_exit(126);
+	if ((exfd > 3 && syscall(SYS_close_range, 3U, (unsigned)exfd - 1,
+	    0) == -1) || syscall(SYS_close_range, (unsigned)exfd + 1, ~0U,
+	    0) == -1)
+		_exit(126);
+	syscall(SYS_execveat, exfd, "", argv, envp, AT_EMPTY_PATH);
+	_exit(127);
+}
+
+/*
+ * Read the runtime's output from fd into out (NUL-terminated; what does
+ * not fit is drained) until EOF or timeout_ms without any.
+ */
+static void
+runc_collect(int fd, char *out, size_t outlen, int timeout_ms)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	for (;;) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+
+		if (poll(&pfd, 1, timeout_ms) <= 0)
+			break;
+		if (out != NULL && got + 1 < outlen)
+			n = read(fd, out + got, outlen - got - 1);
+		else {
+			char sink[512];
+
+			n = read(fd, sink, sizeof(sink));
+		}
+		if (n <= 0)
+			break;
+		if (out != NULL && got + 1 < outlen)
+			got += (size_t)n;
+	}
+	if (out != NULL && outlen > 0)
+		out[got] = '\0';
+}
+
 /*
  * Run `<runtime> --root <exec-root>/runc ARGS...`.  Its stdout and stderr
  * go to outfd when outfd >= 0 (a plugin's log: `run -d` hands them to the
@@ -1095,24 +1237,14 @@ int
 runtime_runc(const char *const *args, int outfd, char *out, size_t outlen,
     int timeout_ms, int *status, struct pd_err *e)
 {
-	static char *const envp[] = { (char *)(uintptr_t)"PATH=" DEFAULT_PATH,
-	    NULL };
 	char bin[4096], root[4096], *argv[40];
-	int p[2] = { -1, -1 }, devnull, nargs = 0, i, rc, exfd;
-	size_t got = 0;
-	sigset_t none;
-	ssize_t n;
+	int p[2] = { -1, -1 }, devnull, rc, exfd;
 	pid_t pid;
 
 	if ((exfd = runtime_binary(bin, sizeof(bin), e)) == -1)
 		return -1;
 	snprintf(root, sizeof(root), "%s/runc", conf.exec_root);
-	argv[nargs++] = bin;
-	argv[nargs++] = (char *)(uintptr_t)"--root";
-	argv[nargs++] = root;
-	for (i = 0; args[i] != NULL && nargs < 39; i++)
-		argv[nargs++] = (char *)(uintptr_t)args[i];
-	argv[nargs] = NULL;
+	runc_argv(argv, bin, root, args);
 	if (out != NULL && outlen > 0)
 		out[0] = '\0';
 	if ((devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1) {
@@ -1124,59 +1256,17 @@ runtime_runc(const char *const *args, int outfd, char *out, size_t outlen,
 		close(exfd);
 		return pd_errno(e, PD_E_INTERNAL, "pipe");
 	}
-	sigemptyset(&none);
 	pid = helper_fork_owned();
 	if (pid == -1) {
 		rc = pd_errno(e, PD_E_INTERNAL, "fork");
 		goto out;
 	}
-	if (pid == 0) {
-		/*
-		 * Child: async-signal-safe calls only, then exec the runtime
-		 * as root.  Safety: the binary is conf.runtime (the admin's),
-		 * run by the fd runtime_binary() checked (execveat), the arguments are broker-made paths and a 64-hex id, the
-		 * environment is a fixed PATH; no other fd than stdio passes.
-		 * The broker's blocked signals and ignored SIGPIPE are reset:
-		 * the plugin inherits this state through runc.
-		 */
-		int o = outfd >= 0 ? outfd : p[1];
-
-		signal(SIGPIPE, SIG_DFL);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		(void)setsid();
-		if ((exfd = fcntl(exfd, F_DUPFD_CLOEXEC, 3)) == -1)
-			_exit(126);
-		if (dup2(devnull, 0) == -1 || dup2(o, 1) == -1 || dup2(o, 2) == -1)
-			_exit(126);
-		if ((exfd > 3 && syscall(SYS_close_range, 3U, (unsigned)exfd - 1,
-		    0) == -1) || syscall(SYS_close_range, (unsigned)exfd + 1, ~0U,
-		    0) == -1)
-			_exit(126);
-		syscall(SYS_execveat, exfd, "", argv, envp, AT_EMPTY_PATH);
-		_exit(127);
-	}
+	if (pid == 0)
+		runc_child(exfd, devnull, outfd >= 0 ? outfd : p[1], argv);
 	if (p[1] >= 0) {
 		close(p[1]);
 		p[1] = -1;
-		for (;;) {
-			struct pollfd pfd = { p[0], POLLIN, 0 };
-
-			if (poll(&pfd, 1, timeout_ms) <= 0)
-				break;
-			if (out != NULL && got + 1 < outlen)
-				n = read(p[0], out + got, outlen - got - 1);
-			else {
-				char sink[512];
-
-				n = read(p[0], sink, sizeof(sink));
-			}
-			if (n <= 0)
-				break;
-			if (out != NULL && got + 1 < outlen)
-				got += (size_t)n;
-		}
-		if (out != NULL && outlen > 0)
-			out[got] = '\0';
+		runc_collect(p[0], out, outlen, timeout_ms);
 	}
 	if (helper_wait_owned(pid, status, timeout_ms) == -1)
 		rc = pd_errf(e, PD_E_UNAVAIL, "%s %s did not finish within %d ms "
