@@ -875,8 +875,7 @@ runtime_preflight(int rootfd, const json_t *pobj, struct pd_err *e)
 	    "Entrypoint");
 	char pathv[4096], cand[PATH_MAX], *dir, *save = NULL, *p;
 	const char *argv0 = json_string_value(json_array_get(ep, 0));
-	struct pd_err ie;
-	int found = 0;
+	int fd;
 
 	if (argv0 == NULL || argv0[0] == '\0')
 		return pd_errf(e, PD_E_INVAL, "the plugin config has no Entrypoint");
@@ -886,18 +885,16 @@ runtime_preflight(int rootfd, const json_t *pobj, struct pd_err *e)
 	spec_path(pobj, pathv, sizeof(pathv));
 	for (p = pathv; (dir = strtok_r(p, ":", &save)) != NULL; p = NULL) {
 		snprintf(cand, sizeof(cand), "%s/%s", dir, argv0);
-		if (check_exec(rootfd, cand, "entrypoint", 0, &ie) == 0)
-			return 0;
-		if (strstr(ie.msg, "does not exist") == NULL) {
-			*e = ie;
-			found = 1;
-			break;
-		}
+		/* The first candidate that exists decides, runnable or not. */
+		if ((fd = open_in_root(rootfd, cand, O_PATH)) == -1 &&
+		    (errno == ENOENT || errno == ENOTDIR))
+			continue;
+		if (fd >= 0)
+			close(fd);
+		return check_exec(rootfd, cand, "entrypoint", 0, e);
 	}
-	if (!found)
-		pd_errf(e, PD_E_INVAL, "entrypoint %s is not found in the plugin's "
-		    "PATH (%s)", argv0, spec_path(pobj, pathv, sizeof(pathv)));
-	return -1;
+	return pd_errf(e, PD_E_INVAL, "entrypoint %s is not found in the plugin's "
+	    "PATH (%s)", argv0, spec_path(pobj, pathv, sizeof(pathv)));
 }
 
 /* ---- initlayer: rootfs entries the runtime mounts over ---- */
@@ -1324,6 +1321,7 @@ runtime_delete(const char *id, struct pd_err *e)
 		return -1;
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		return 0;
+	/* runc has no exit codes to tell them apart: its text is all there is. */
 	if (strstr(out, "does not exist") != NULL || strstr(out, "not exist") !=
 	    NULL)
 		return 0;
