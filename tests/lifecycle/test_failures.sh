@@ -66,6 +66,10 @@ expect_fail "script whose interpreter is missing" "interpreter /bin/sh does not 
 printf 'not a program\n' >"$T/text"; chmod 755 "$T/text"
 mkplugin text "{\"entrypoint\": [\"/plugin\"], $base}" "$T/text"
 expect_fail "entrypoint that is not a program" "exec format error: entrypoint /plugin is neither an ELF binary nor a #! script" ctl enable text
+# A bare entrypoint is looked up in the plugin's PATH, as runc does.
+mkplugin baretext "{\"entrypoint\": [\"plugin\"], $base,
+  \"env\": [{\"name\": \"PATH\", \"value\": \"/nowhere:/\"}]}" "$T/text"
+expect_fail "the first PATH directory that has it decides, runnable or not" "entrypoint //plugin is neither an ELF binary" ctl enable baretext
 cp "$VOLPLUGIN" "$T/noexecbit"; chmod 644 "$T/noexecbit"
 mkplugin modes "{\"entrypoint\": [\"/plugin\"], $base}" "$T/noexecbit"
 expect_fail "entrypoint without execute permission" "entrypoint /plugin is not executable (mode 0644)" ctl enable modes
