@@ -46,6 +46,7 @@
 #include "error.h"
 #include "privdrop.h"
 #include "role.h"
+#include "util.h"
 
 /*
  * Capabilities are per thread and libcap-ng applies them to the calling
@@ -57,16 +58,9 @@ static int
 check_single_thread(struct pd_err *e)
 {
 	char buf[4096], *p;
-	ssize_t n;
-	int fd;
 
-	if ((fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC)) == -1)
+	if (pd_read_small("/proc/self/status", buf, sizeof(buf)) == -1)
 		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
 	if ((p = strstr(buf, "\nThreads:")) == NULL)
 		return 0;
 	if (strtol(p + 9, NULL, 10) != 1)

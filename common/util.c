@@ -89,6 +89,22 @@ xasprintf(const char *fmt, ...)
 }
 
 ssize_t
+pd_read_small(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	if (len == 0 || (fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return -1;
+	n = pd_read_full(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return n;
+}
+
+ssize_t
 pd_read_full(int fd, void *buf, size_t len)
 {
 	char *p = buf;

@@ -26,6 +26,12 @@ char		*xasprintf(const char *, ...)
  * pd_write_full returns 0 once every byte is written, or -1.
  */
 ssize_t		 pd_read_full(int, void *, size_t);
+/*
+ * pd_read_small reads a small file whole (procfs entries, pid files),
+ * opened O_NOFOLLOW, into buf with a NUL after it: its length (> 0), or
+ * -1 for a file it cannot open or read, or an empty one.
+ */
+ssize_t		 pd_read_small(const char *, char *, size_t);
 int		 pd_write_full(int, const void *, size_t);
 
 /*

@@ -481,18 +481,11 @@ static int
 read_pidfile(const char *bundle, pid_t *pid)
 {
 	char path[4200], buf[32];
-	int fd;
-	ssize_t n;
 	long v;
 
 	snprintf(path, sizeof(path), "%s/init.pid", bundle);
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+	if (pd_read_small(path, buf, sizeof(buf)) == -1)
 		return -1;
-	n = pd_read_full(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
 	v = strtol(buf, NULL, 10);
 	if (v <= 1)
 		return -1;

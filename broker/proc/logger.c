@@ -28,6 +28,7 @@
 #include "proc/proc.h"
 #include "log.h"
 #include "role.h"
+#include "util.h"
 
 /*
  * Start the log writer for plugin id; *wfd is the pipe end the plugin's
@@ -106,16 +107,10 @@ is_logger(pid_t pid, const char *root)
 {
 	char path[64], buf[4200];
 	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if (pd_read_small(path, buf, sizeof(buf)) == -1)
 		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
 	if (strcmp(buf, "plugind-logger\n") != 0)
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
