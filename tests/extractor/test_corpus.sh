@@ -79,19 +79,35 @@ EOF
 	n=$(cat "$2.n")
 }
 
-# Run a command with a private tmpfs on /tmp if we can, else as is.
+# Run a command with a private tmpfs on /tmp if we can, else as is.  What
+# the run needs from under the real /tmp (a checkout there, its corpus or
+# build) is bound back over the tmpfs first, so the suite runs from any
+# checkout location.
+phys() { (cd "$1" 2>/dev/null && pwd -P) || echo "$1"; }
+top=$(phys "$top") corpus=$(phys "$corpus") build=$(phys "$build")
+tool=$build/tests/tools/untar_tool
+keep=""
+for _p in "$top" "$corpus" "$build"; do
+	case $_p in /tmp/*) keep="$keep $_p" ;; esac
+done
+privns() { # privns CMD...: CMD with a tmpfs on /tmp and $keep bound back
+	unshare --mount --propagation private sh -c '
+	    keep=$1; stash=$2; shift 2; i=0
+	    for k in $keep; do i=$((i + 1)); mkdir -p "$stash/$i" &&
+		mount --rbind "$k" "$stash/$i" || exit 97; done
+	    mount -t tmpfs -o mode=1777,size=4g pd-corpus-tmp /tmp || exit 97
+	    i=0
+	    for k in $keep; do i=$((i + 1)); mkdir -p "$k" &&
+		mount --move "$stash/$i" "$k" || exit 97; done
+	    exec "$@"' sh "$keep" "$tmp/keep" "$@"
+}
 privtmp=0
 case $tmp in
-/dev/shm/*)
-	unshare --mount --propagation private sh -c \
-	    'mount -t tmpfs -o mode=1777,size=4g pd-corpus-tmp /tmp' \
-	    2>/dev/null && privtmp=1
-	;;
+/dev/shm/*) privns true 2>/dev/null && privtmp=1 ;;
 esac
 intmp() {
 	if [ "$privtmp" -eq 1 ]; then
-		unshare --mount --propagation private sh -c 'mount -t tmpfs \
-		    -o mode=1777,size=4g pd-corpus-tmp /tmp && exec "$@"' sh "$@"
+		(cd / && privns sh -c 'cd "$1" && shift && exec "$@"' sh "$PWD" "$@")
 	else
 		"$@"
 	fi
