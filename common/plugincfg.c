@@ -24,6 +24,12 @@ struct field {
 	const struct field	*sub;
 };
 
+/* Every settable item (env, mount, device, args) starts so. */
+#define SETTABLE_HEAD \
+	{ "Name", F_STR, NULL }, \
+	{ "Description", F_STR, NULL }, \
+	{ "Settable", F_STRS, NULL }
+
 static const struct field f_iface[] = {
 	{ "Types", F_STRS, NULL },
 	{ "Socket", F_STR, NULL },
@@ -35,9 +41,7 @@ static const struct field f_network[] = {
 	{ NULL, 0, NULL }
 };
 static const struct field f_mount[] = {
-	{ "Name", F_STR, NULL },
-	{ "Description", F_STR, NULL },
-	{ "Settable", F_STRS, NULL },
+	SETTABLE_HEAD,
 	{ "Source", F_NSTR, NULL },
 	{ "Destination", F_STR, NULL },
 	{ "Type", F_STR, NULL },
@@ -45,23 +49,17 @@ static const struct field f_mount[] = {
 	{ NULL, 0, NULL }
 };
 static const struct field f_env[] = {
-	{ "Name", F_STR, NULL },
-	{ "Description", F_STR, NULL },
-	{ "Settable", F_STRS, NULL },
+	SETTABLE_HEAD,
 	{ "Value", F_NSTR, NULL },
 	{ NULL, 0, NULL }
 };
 static const struct field f_args[] = {
-	{ "Name", F_STR, NULL },
-	{ "Description", F_STR, NULL },
-	{ "Settable", F_STRS, NULL },
+	SETTABLE_HEAD,
 	{ "Value", F_STRS, NULL },
 	{ NULL, 0, NULL }
 };
 static const struct field f_device[] = {
-	{ "Name", F_STR, NULL },
-	{ "Description", F_STR, NULL },
-	{ "Settable", F_STRS, NULL },
+	SETTABLE_HEAD,
 	{ "Path", F_NSTR, NULL },
 	{ NULL, 0, NULL }
 };
@@ -126,99 +124,127 @@ type_err(struct pd_err *e, const char *path, const char *name, const char *want)
 	    path, path[0] ? "." : "", name, want);
 }
 
+static const char *
+type_want(enum ftype t)
+{
+	return t == F_BOOL ? "a boolean" :
+	    t == F_U32 ? "a 32-bit unsigned integer" :
+	    t == F_STRS || t == F_OBJS ? "an array" :
+	    t == F_OBJ || t == F_OPTOBJ ? "an object" : "a string";
+}
+
+/* F_STRS, v an array: a copy if it holds strings only. */
 static json_t *
-decode_one(const json_t *v, const struct field *f, const char *path,
+decode_strs(const json_t *v, const struct field *f, const char *path,
+    struct pd_err *e)
+{
+	json_t *arr, *x;
+	size_t i;
+
+	arr = json_array();
+	json_array_foreach(v, i, x) {
+		if (!json_is_string(x)) {
+			json_decref(arr);
+			type_err(e, path, f->name, "an array of strings");
+			return NULL;
+		}
+		json_array_append(arr, x);
+	}
+	return arr;
+}
+
+/* F_OBJS, v an array: each element decoded as f->sub. */
+static json_t *
+decode_objs(const json_t *v, const struct field *f, const char *path,
     struct pd_err *e)
 {
 	char sub[256];
 	json_t *arr, *x;
 	size_t i;
+
+	arr = json_array();
+	json_array_foreach(v, i, x) {
+		snprintf(sub, sizeof(sub), "%s%s%s[%zu]", path, path[0] ? "." : "",
+		    f->name, i);
+		if (!json_is_object(x)) {
+			json_decref(arr);
+			pd_errf(e, PD_E_INVAL, "invalid plugin config: \"%s\" must be "
+			    "an object", sub);
+			return NULL;
+		}
+		if ((x = decode(x, f->sub, sub, e)) == NULL) {
+			json_decref(arr);
+			return NULL;
+		}
+		json_array_append_new(arr, x);
+	}
+	return arr;
+}
+
+/* An absent F_OBJ: every field of f->sub at its default. */
+static json_t *
+decode_absent_obj(const struct field *f, const char *path, struct pd_err *e)
+{
+	json_t *empty, *r;
+
+	empty = json_object();
+	r = decode(empty, f->sub, path, e);
+	json_decref(empty);
+	return r;
+}
+
+/*
+ * One field's value v (NULL: absent), as Go would decode and re-encode
+ * it.  NULL with e->code still PD_E_OK means: leave it out.
+ */
+static json_t *
+decode_one(const json_t *v, const struct field *f, const char *path,
+    struct pd_err *e)
+{
+	char sub[256];
 	json_int_t n;
+	int absent = v == NULL || json_is_null(v);
 
 	switch (f->type) {
 	case F_STR:
-		if (v == NULL || json_is_null(v))
-			return json_string("");
-		if (!json_is_string(v))
-			break;
-		return json_copy((json_t *)(uintptr_t)v);
 	case F_NSTR:
-		if (v == NULL || json_is_null(v))
-			return json_null();
+		if (absent)
+			return f->type == F_STR ? json_string("") : json_null();
 		if (!json_is_string(v))
 			break;
 		return json_copy((json_t *)(uintptr_t)v);
 	case F_BOOL:
-		if (v == NULL || json_is_null(v))
+		if (absent)
 			return json_false();
 		if (!json_is_boolean(v))
 			break;
 		return json_boolean(json_is_true(v));
 	case F_U32:
-		if (v == NULL || json_is_null(v))
+		if (absent)
 			return NULL;	/* omitempty */
 		if (!json_is_integer(v) || (n = json_integer_value(v)) < 0 ||
 		    n > 0xffffffffLL)
 			break;
 		return n == 0 ? NULL : json_integer(n);
 	case F_STRS:
-		if (v == NULL || json_is_null(v))
+	case F_OBJS:
+		if (absent)
 			return json_null();
 		if (!json_is_array(v))
 			break;
-		arr = json_array();
-		json_array_foreach(v, i, x) {
-			if (!json_is_string(x)) {
-				json_decref(arr);
-				type_err(e, path, f->name, "an array of strings");
-				return NULL;
-			}
-			json_array_append(arr, x);
-		}
-		return arr;
+		return f->type == F_STRS ? decode_strs(v, f, path, e) :
+		    decode_objs(v, f, path, e);
 	case F_OBJ:
 	case F_OPTOBJ:
-		if (v == NULL || json_is_null(v)) {
-			json_t *empty, *r;
-
-			if (f->type != F_OBJ)
-				return NULL;
-			empty = json_object();
-			r = decode(empty, f->sub, path, e);
-			json_decref(empty);
-			return r;
-		}
+		if (absent)
+			return f->type == F_OBJ ?
+			    decode_absent_obj(f, path, e) : NULL;
 		if (!json_is_object(v))
 			break;
 		snprintf(sub, sizeof(sub), "%s%s%s", path, path[0] ? "." : "", f->name);
 		return decode(v, f->sub, sub, e);
-	case F_OBJS:
-		if (v == NULL || json_is_null(v))
-			return json_null();
-		if (!json_is_array(v))
-			break;
-		arr = json_array();
-		json_array_foreach(v, i, x) {
-			snprintf(sub, sizeof(sub), "%s%s%s[%zu]", path, path[0] ? "." : "",
-			    f->name, i);
-			if (!json_is_object(x)) {
-				json_decref(arr);
-				pd_errf(e, PD_E_INVAL, "invalid plugin config: \"%s\" must be "
-				    "an object", sub);
-				return NULL;
-			}
-			if ((x = decode(x, f->sub, sub, e)) == NULL) {
-				json_decref(arr);
-				return NULL;
-			}
-			json_array_append_new(arr, x);
-		}
-		return arr;
 	}
-	type_err(e, path, f->name, f->type == F_BOOL ? "a boolean" :
-	    f->type == F_U32 ? "a 32-bit unsigned integer" :
-	    f->type == F_STRS || f->type == F_OBJS ? "an array" :
-	    f->type == F_OBJ || f->type == F_OPTOBJ ? "an object" : "a string");
+	type_err(e, path, f->name, type_want(f->type));
 	return NULL;
 }
 

@@ -527,6 +527,77 @@ name_cmp(const void *x, const void *y)
 	    json_string_value(json_object_get(b, "Name")));
 }
 
+/* The plugins of a list reply, in the docker CLI's order. */
+static json_t **
+ls_sorted(const json_t *j, size_t *np)
+{
+	json_t **items;
+	size_t i, n = json_array_size(j);
+
+	items = xcalloc(n + 1, sizeof(*items));
+	for (i = 0; i < n; i++)
+		items[i] = json_array_get(j, i);
+	qsort(items, n, sizeof(*items), name_cmp);
+	*np = n;
+	return items;
+}
+
+/* --format: each plugin as the docker CLI's row object. */
+static void
+ls_print_format(json_t **items, size_t n, const char *format)
+{
+	json_t *row;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		row = json_pack("{s:O, s:O, s:O, s:O, s:O}",
+		    "ID", json_object_get(items[i], "Id"),
+		    "Name", json_object_get(items[i], "Name"),
+		    "Description", json_object_get(json_object_get(items[i],
+		    "Config"), "Description"),
+		    "Enabled", json_object_get(items[i], "Enabled"),
+		    "PluginReference", json_object_get(items[i],
+		    "PluginReference") ? json_object_get(items[i],
+		    "PluginReference") : json_string(""));
+		if (strcmp(format, "json") == 0)
+			render(stdout, "{{json .}}", row);
+		else
+			render(stdout, format, row);
+		putchar('\n');
+		json_decref(row);
+	}
+}
+
+static void
+ls_print_row(const json_t *item, int notrunc, int quiet)
+{
+	char desc[64], id[65], *ed;
+	const char *d;
+
+	snprintf(id, notrunc ? 65 : 13, "%s", tsafe(json_string_value(
+	    json_object_get(item, "Id"))));
+	if (quiet) {
+		printf("%s\n", id);
+		return;
+	}
+	d = json_string_value(json_object_get(json_object_get(item, "Config"),
+	    "Description"));
+	if (d == NULL)
+		d = "";
+	/* Escaped first, then cut at a character boundary. */
+	ed = pd_termsafe_dup(d, strlen(d), 0);
+	if (!notrunc && strlen(ed) > 45) {
+		(void)pd_termsafe(desc, 45, ed, strlen(ed), 0);
+		strcat(desc, "…");
+		d = desc;
+	} else
+		d = ed;
+	printf("%-14s %-30s %-45s %s\n", id,
+	    tsafe(json_string_value(json_object_get(item, "Name"))), d,
+	    json_is_true(json_object_get(item, "Enabled")) ? "true" : "false");
+	free(ed);
+}
+
 int
 cmd_ls(int argc, char **argv)
 {
@@ -536,10 +607,10 @@ cmd_ls(int argc, char **argv)
 		{ "no-trunc", no_argument, NULL, 'n' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ NULL, 0, NULL, 0 } };
-	char *filters[16], desc[64], id[65], *ed;
-	const char *format = NULL, *d;
+	char *filters[16];
+	const char *format = NULL;
 	int ch, nfilters = 0, notrunc = 0, quiet = 0;
-	json_t *j, **items, *row;
+	json_t *j, **items;
 	struct reply r;
 	size_t i, n;
 
@@ -560,58 +631,15 @@ cmd_ls(int argc, char **argv)
 		die("\"pluginctl ls\" accepts no arguments");
 	request(PD_CTL_LIST, 0, 0, -1, filters, nfilters, &r);
 	j = reply_json(&r);
-	n = json_array_size(j);
-	items = xcalloc(n + 1, sizeof(*items));
-	for (i = 0; i < n; i++)
-		items[i] = json_array_get(j, i);
-	qsort(items, n, sizeof(*items), name_cmp);
-	if (format != NULL && strncmp(format, "table", 5) != 0) {
-		for (i = 0; i < n; i++) {
-			row = json_pack("{s:O, s:O, s:O, s:O, s:O}",
-			    "ID", json_object_get(items[i], "Id"),
-			    "Name", json_object_get(items[i], "Name"),
-			    "Description", json_object_get(json_object_get(items[i],
-			    "Config"), "Description"),
-			    "Enabled", json_object_get(items[i], "Enabled"),
-			    "PluginReference", json_object_get(items[i],
-			    "PluginReference") ? json_object_get(items[i],
-			    "PluginReference") : json_string(""));
-			if (strcmp(format, "json") == 0)
-				render(stdout, "{{json .}}", row);
-			else
-				render(stdout, format, row);
-			putchar('\n');
-			json_decref(row);
-		}
-	} else {
+	items = ls_sorted(j, &n);
+	if (format != NULL && strncmp(format, "table", 5) != 0)
+		ls_print_format(items, n, format);
+	else {
 		if (!quiet)
 			printf("%-14s %-30s %-45s %s\n", "ID", "NAME", "DESCRIPTION",
 			    "ENABLED");
-		for (i = 0; i < n; i++) {
-			snprintf(id, notrunc ? 65 : 13, "%s", tsafe(json_string_value(
-			    json_object_get(items[i], "Id"))));
-			if (quiet) {
-				printf("%s\n", id);
-				continue;
-			}
-			d = json_string_value(json_object_get(json_object_get(items[i],
-			    "Config"), "Description"));
-			if (d == NULL)
-				d = "";
-			/* Escaped first, then cut at a character boundary. */
-			ed = pd_termsafe_dup(d, strlen(d), 0);
-			if (!notrunc && strlen(ed) > 45) {
-				(void)pd_termsafe(desc, 45, ed, strlen(ed), 0);
-				strcat(desc, "…");
-				d = desc;
-			} else
-				d = ed;
-			printf("%-14s %-30s %-45s %s\n", id,
-			    tsafe(json_string_value(json_object_get(items[i], "Name"))),
-			    d, json_is_true(json_object_get(items[i], "Enabled")) ?
-			    "true" : "false");
-			free(ed);
-		}
+		for (i = 0; i < n; i++)
+			ls_print_row(items[i], notrunc, quiet);
 	}
 	free(items);
 	json_decref(j);

@@ -45,105 +45,169 @@ find_named(json_t *arr, const char *name, size_t *idx)
 	return NULL;
 }
 
+/* One argument, <name>[.<field>][=<value>], taken apart. */
+struct setarg {
+	char		 name[PD_STR_ARG + 1];	/* without .<field> */
+	char		 full[PD_STR_ARG + 1];	/* with it, for messages */
+	const char	*field;			/* or NULL */
+	const char	*value;
+};
+
 static int
-apply_one(json_t *cfg, json_t *set, const char *arg, struct pd_err *e)
+parse_arg(const char *arg, struct setarg *a, struct pd_err *e)
 {
-	char name[PD_STR_ARG + 1], full[PD_STR_ARG + 1], *field = NULL, *dot;
-	const char *eq, *value;
-	json_t *item = NULL, *settable, *env, *v;
-	enum kind k = K_ENV;
-	size_t idx = 0, i, n;
+	const char *eq;
+	char *dot;
+	size_t n;
 
 	if (arg[0] == '=')
 		return pd_errf(e, PD_E_INVAL, "invalid format, must be "
 		    "<name>[.<field>][=<value>]");
 	eq = strchr(arg, '=');
 	n = eq ? (size_t)(eq - arg) : strlen(arg);
-	value = eq ? eq + 1 : "";
-	snprintf(name, sizeof(name), "%.*s", (int)n, arg);
-	snprintf(full, sizeof(full), "%s", name);
-	if ((dot = strrchr(name, '.')) != NULL && dot != name) {
+	a->value = eq ? eq + 1 : "";
+	snprintf(a->name, sizeof(a->name), "%.*s", (int)n, arg);
+	snprintf(a->full, sizeof(a->full), "%s", a->name);
+	a->field = NULL;
+	if ((dot = strrchr(a->name, '.')) != NULL && dot != a->name) {
 		*dot = '\0';
-		field = dot + 1;
+		a->field = dot + 1;
 	}
-	if ((item = find_named(json_object_get(cfg, "Env"), name, &idx)) != NULL)
-		k = K_ENV;
-	else if ((item = find_named(json_object_get(cfg, "Mounts"), name, &idx)))
-		k = K_MOUNT;
+	return 0;
+}
+
+/*
+ * The setting called name, looked for in env, mounts, devices, args in
+ * that order; for the first three *idx is its index in the list.
+ */
+static json_t *
+find_setting(json_t *cfg, const char *name, enum kind *k, size_t *idx)
+{
+	json_t *item, *v;
+
+	if ((item = find_named(json_object_get(cfg, "Env"), name, idx)) != NULL)
+		*k = K_ENV;
+	else if ((item = find_named(json_object_get(cfg, "Mounts"), name, idx)))
+		*k = K_MOUNT;
 	else if ((item = find_named(json_object_get(json_object_get(cfg, "Linux"),
-	    "Devices"), name, &idx)))
-		k = K_DEVICE;
+	    "Devices"), name, idx)))
+		*k = K_DEVICE;
 	else if (json_is_string(v = json_object_get(json_object_get(cfg, "Args"),
 	    "Name")) && strcmp(json_string_value(v), name) == 0) {
-		k = K_ARGS;
+		*k = K_ARGS;
 		item = json_object_get(cfg, "Args");
 	}
-	if (item == NULL)
-		return pd_errf(e, PD_E_INVAL, "setting \"%s\" not found in the plugin "
-		    "configuration", name);
-	settable = json_object_get(item, "Settable");
-	if (field == NULL) {
-		if (json_array_size(settable) > 1)
-			return pd_errf(e, PD_E_INVAL, "multiple fields are settable, one "
-			    "must be specified");
-		if (json_array_size(settable) == 1)
-			field = (char *)(uintptr_t)json_string_value(
-			    json_array_get(settable, 0));
-	}
-	if (field == NULL || strcmp(field, allowed_field[k]) != 0 ||
-	    !in_list(settable, field))
-		return pd_errf(e, PD_E_INVAL, "\"%s\" is not settable", full);
+	return item;
+}
 
+/* Without a field, the only settable one; it must be the kind's one. */
+static int
+check_settable(const json_t *item, enum kind k, struct setarg *a,
+    struct pd_err *e)
+{
+	const json_t *settable = json_object_get(item, "Settable");
+
+	if (a->field == NULL) {
+		if (json_array_size(settable) > 1)
+			return pd_errf(e, PD_E_INVAL,
+			    "multiple fields are settable, one must be specified");
+		if (json_array_size(settable) == 1)
+			a->field = json_string_value(json_array_get(settable,
+			    0));
+	}
+	if (a->field == NULL || strcmp(a->field, allowed_field[k]) != 0 ||
+	    !in_list(settable, a->field))
+		return pd_errf(e, PD_E_INVAL, "\"%s\" is not settable",
+		    a->full);
+	return 0;
+}
+
+static void
+set_env(json_t *set, const char *name, const char *value)
+{
+	json_t *env = json_object_get(set, "Env"), *v;
+	size_t i, n = strlen(name);
+
+	json_array_foreach(env, i, v) {
+		const char *s = json_string_value(v);
+
+		if (s != NULL && strncmp(s, name, n) == 0 && s[n] == '=')
+			break;
+	}
+	if (i < json_array_size(env))
+		json_array_set_new(env, i, json_sprintf("%s=%s", name, value));
+	else
+		json_array_append_new(env, json_sprintf("%s=%s", name, value));
+}
+
+/*
+ * A mount source or device path: it must be there to be set, and it
+ * changes in Config and in Settings alike.
+ */
+static int
+set_host_path(json_t *item, json_t *set, const char *list, size_t idx,
+    const char *key, const char *value, const char *missing,
+    struct pd_err *e)
+{
+	if (json_is_null(json_object_get(item, key)))
+		return pd_errf(e, PD_E_INVAL, "%s", missing);
+	json_object_set_new(item, key, json_string(value));
+	json_object_set_new(json_array_get(json_object_get(set, list), idx),
+	    key, json_string(value));
+	return 0;
+}
+
+static void
+set_args(json_t *set, const char *value)
+{
+	json_t *args = json_array();
+	const char *p = value, *sp;
+
+	/* strings.Split(value, " "): single spaces, empty fields kept */
+	for (;;) {
+		sp = strchr(p, ' ');
+		json_array_append_new(args, json_stringn(p,
+		    sp ? (size_t)(sp - p) : strlen(p)));
+		if (sp == NULL)
+			break;
+		p = sp + 1;
+	}
+	json_object_set_new(set, "Args", args);
+}
+
+static int
+apply_one(json_t *cfg, json_t *set, const char *arg, struct pd_err *e)
+{
+	struct setarg a;
+	json_t *item;
+	enum kind k = K_ENV;
+	size_t idx = 0;
+
+	if (parse_arg(arg, &a, e) == -1)
+		return -1;
+	if ((item = find_setting(cfg, a.name, &k, &idx)) == NULL)
+		return pd_errf(e, PD_E_INVAL, "setting \"%s\" not found in "
+		    "the plugin configuration", a.name);
+	if (check_settable(item, k, &a, e) == -1)
+		return -1;
 	switch (k) {
 	case K_ENV:
-		env = json_object_get(set, "Env");
-		n = strlen(name);
-		json_array_foreach(env, i, v) {
-			const char *s = json_string_value(v);
-
-			if (s != NULL && strncmp(s, name, n) == 0 && s[n] == '=')
-				break;
-		}
-		if (i < json_array_size(env))
-			json_array_set_new(env, i, json_sprintf("%s=%s", name, value));
-		else
-			json_array_append_new(env, json_sprintf("%s=%s", name, value));
+		set_env(set, a.name, a.value);
 		break;
 	case K_MOUNT:
 		if (json_is_string(json_object_get(item, "Type")) &&
 		    strcmp(json_string_value(json_object_get(item, "Type")),
 		    "tmpfs") == 0)
-			return pd_errf(e, PD_E_INVAL, "mount \"%s\" is a tmpfs: it has "
-			    "no host source to set", name);
-		if (json_is_null(json_object_get(item, "Source")))
-			return pd_errf(e, PD_E_INVAL, "plugin config has no mount source");
-		json_object_set_new(item, "Source", json_string(value));
-		json_object_set_new(json_array_get(json_object_get(set, "Mounts"), idx),
-		    "Source", json_string(value));
-		break;
+			return pd_errf(e, PD_E_INVAL, "mount \"%s\" is a tmpfs: it "
+			    "has no host source to set", a.name);
+		return set_host_path(item, set, "Mounts", idx, "Source", a.value,
+		    "plugin config has no mount source", e);
 	case K_DEVICE:
-		if (json_is_null(json_object_get(item, "Path")))
-			return pd_errf(e, PD_E_INVAL, "plugin config has no device path");
-		json_object_set_new(item, "Path", json_string(value));
-		json_object_set_new(json_array_get(json_object_get(set, "Devices"), idx),
-		    "Path", json_string(value));
+		return set_host_path(item, set, "Devices", idx, "Path", a.value,
+		    "plugin config has no device path", e);
+	case K_ARGS:
+		set_args(set, a.value);
 		break;
-	case K_ARGS: {
-		json_t *args = json_array();
-		const char *p = value, *sp;
-
-		/* strings.Split(value, " "): single spaces, empty fields kept */
-		for (;;) {
-			sp = strchr(p, ' ');
-			json_array_append_new(args, json_stringn(p, sp ? (size_t)(sp - p) :
-			    strlen(p)));
-			if (sp == NULL)
-				break;
-			p = sp + 1;
-		}
-		json_object_set_new(set, "Args", args);
-		break;
-	}
 	}
 	return 0;
 }

@@ -1,5 +1,6 @@
 /* Broker configuration: built-in defaults, then --config FILE, then flags. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,10 +259,195 @@ conf_limits(struct pd_conf *c, json_t *obj, struct pd_err *e)
 	return 0;
 }
 
+/* "unix://" is optional in "host", as in dockerd's --host. */
+static int
+conf_host(struct pd_conf *c, const char *k, json_t *v, struct pd_err *e)
+{
+	if (json_is_array(v) && json_array_size(v) == 1)
+		v = json_array_get(v, 0);
+	if (conf_str(v, k, &c->socket_path, e) == -1)
+		return -1;
+	if (strncmp(c->socket_path, "unix://", 7) == 0)
+		memmove(c->socket_path, c->socket_path + 7,
+		    strlen(c->socket_path + 7) + 1);
+	return 0;
+}
+
+static int
+conf_docker_api(struct pd_conf *c, const char *k, json_t *v,
+    struct pd_err *e)
+{
+	if (conf_str(v, k, &c->docker_api, e) == -1)
+		return -1;
+	if (strncmp(c->docker_api, "unix://", 7) != 0 ||
+	    c->docker_api[7] != '/')
+		return pd_errf(e, PD_E_INVAL, "config: \"docker-api\" must be "
+		    "unix:///absolute/path");
+	memmove(c->docker_api, c->docker_api + 7,
+	    strlen(c->docker_api + 7) + 1);
+	return 0;
+}
+
+static int
+conf_debug(struct pd_conf *c, const char *k, json_t *v, struct pd_err *e)
+{
+	if (!json_is_boolean(v))
+		return pd_errf(e, PD_E_INVAL,
+		    "config: \"debug\" must be a boolean");
+	if (json_is_true(v))
+		c->log_level = PD_LOG_DEBUG;
+	return 0;
+}
+
+static int
+conf_log_level(struct pd_conf *c, const char *k, json_t *v,
+    struct pd_err *e)
+{
+	int lvl;
+
+	if (!json_is_string(v) ||
+	    (lvl = log_parselevel(json_string_value(v))) < 0)
+		return pd_errf(e, PD_E_INVAL,
+		    "config: \"log-level\" must be debug, info, warn or error");
+	c->log_level = lvl;
+	return 0;
+}
+
+static int
+conf_insecure(struct pd_conf *c, const char *k, json_t *v, struct pd_err *e)
+{
+	size_t i;
+
+	if (!json_is_array(v))
+		return pd_errf(e, PD_E_INVAL,
+		    "config: \"insecure-registries\" must be an array");
+	for (i = 0; i < json_array_size(v); i++)
+		if (!json_is_string(json_array_get(v, i)))
+			return pd_errf(e, PD_E_INVAL,
+			    "config: \"insecure-registries\" must hold strings");
+	json_decref(c->insecure_registries);
+	c->insecure_registries = json_incref(v);
+	return 0;
+}
+
+static int
+conf_live_restore(struct pd_conf *c, const char *k, json_t *v,
+    struct pd_err *e)
+{
+	if (!json_is_boolean(v))
+		return pd_errf(e, PD_E_INVAL,
+		    "config: \"live-restore\" must be a boolean");
+	c->live_restore = json_is_true(v);
+	return 0;
+}
+
+static int
+conf_log_max(struct pd_conf *c, const char *k, json_t *v, struct pd_err *e)
+{
+	if (conf_u64(v, k, &c->plugin_log_max, e) == -1)
+		return -1;
+	if (c->plugin_log_max < PD_PLUGIN_LOG_MIN)
+		return pd_errf(e, PD_E_INVAL, "config: "
+		    "\"plugin-log-max-bytes\" is %llu, below the "
+		    "minimum %u", (unsigned long long)
+		    c->plugin_log_max, PD_PLUGIN_LOG_MIN);
+	return 0;
+}
+
+static int
+conf_pids_limit(struct pd_conf *c, const char *k, json_t *v,
+    struct pd_err *e)
+{
+	return conf_plugin_limit(v, k, 0, PD_PLUGIN_PIDS_MIN, 4194304, "",
+	    &c->plugin_pids_limit, e);
+}
+
+static int
+conf_memory_limit(struct pd_conf *c, const char *k, json_t *v,
+    struct pd_err *e)
+{
+	return conf_plugin_limit(v, k, 1, PD_PLUGIN_MEMORY_MIN, INT64_MAX,
+	    "runc's init alone is charged about 2.5 MiB before the plugin "
+	    "starts", &c->plugin_memory_limit, e);
+}
+
+static int
+conf_limits_key(struct pd_conf *c, const char *k, json_t *v,
+    struct pd_err *e)
+{
+	return conf_limits(c, v, e);
+}
+
 /*
- * Load a JSON config file (daemon.json style).  Unknown keys are errors:
- * a typo must not silently fall back to a default.
+ * One row per top-level key: a plain string or integer field of struct
+ * pd_conf, or a function for a key with its own checks.  The helpers'
+ * user keys come from the roles table instead (role_of_user_key).
  */
+enum conf_kind { CK_STR, CK_U32, CK_U64, CK_FUNC };
+
+struct conf_key {
+	const char	*key;
+	enum conf_kind	 kind;
+	size_t		 off;	/* CK_STR, CK_U32, CK_U64: the field */
+	int		(*fn)(struct pd_conf *, const char *, json_t *,
+			    struct pd_err *);
+};
+
+#define CONF_FIELD(k, kind, f)	{ k, kind, offsetof(struct pd_conf, f), NULL }
+#define CONF_FUNC(k, fn)	{ k, CK_FUNC, 0, fn }
+
+static const struct conf_key conf_keys[] = {
+	CONF_FIELD("data-root", CK_STR, data_root),
+	CONF_FIELD("exec-root", CK_STR, exec_root),
+	CONF_FUNC("host", conf_host),
+	CONF_FUNC("hosts", conf_host),
+	CONF_FIELD("helper-dir", CK_STR, libexec_dir),
+	CONF_FUNC("docker-api", conf_docker_api),
+	CONF_FIELD("certs-dir", CK_STR, certs_dir),
+	CONF_FIELD("runtime", CK_STR, runtime),
+	CONF_FIELD("proxy", CK_STR, proxy),
+	CONF_FUNC("debug", conf_debug),
+	CONF_FUNC("log-level", conf_log_level),
+	CONF_FUNC("insecure-registries", conf_insecure),
+	CONF_FUNC("live-restore", conf_live_restore),
+	CONF_FIELD("enable-timeout", CK_U32, enable_timeout),
+	CONF_FIELD("stop-timeout", CK_U32, stop_timeout),
+	CONF_FUNC("plugin-log-max-bytes", conf_log_max),
+	CONF_FUNC("plugin-pids-limit", conf_pids_limit),
+	CONF_FUNC("plugin-memory-limit", conf_memory_limit),
+	CONF_FUNC("limits", conf_limits_key),
+	{ NULL, 0, 0, NULL }
+};
+
+static const struct conf_key *
+conf_find(const struct conf_key *tab, const char *k)
+{
+	for (; tab->key != NULL; tab++)
+		if (strcmp(tab->key, k) == 0)
+			return tab;
+	return NULL;
+}
+
+/* Check v and store it in c as row ck says. */
+static int
+conf_set(struct pd_conf *c, const struct conf_key *ck, const char *k,
+    json_t *v, struct pd_err *e)
+{
+	void *field = (char *)c + ck->off;
+
+	switch (ck->kind) {
+	case CK_STR:
+		return conf_str(v, k, field, e);
+	case CK_U32:
+		return conf_u32(v, k, field, e);
+	case CK_U64:
+		return conf_u64(v, k, field, e);
+	case CK_FUNC:
+		break;
+	}
+	return ck->fn(c, k, v, e);
+}
+
 /* The helper role whose user key (roles table, role.c) k is, or -1. */
 static int
 role_of_user_key(const char *k)
@@ -274,14 +460,18 @@ role_of_user_key(const char *k)
 	return -1;
 }
 
+/*
+ * Load a JSON config file (daemon.json style).  Unknown keys are errors:
+ * a typo must not silently fall back to a default.
+ */
 int
 conf_load_file(struct pd_conf *c, const char *path, struct pd_err *e)
 {
+	const struct conf_key *ck;
 	json_error_t jerr;
 	json_t *root, *v;
 	const char *k;
-	size_t i;
-	int rc = 0, lvl, role;
+	int rc = 0, role;
 
 	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL)
@@ -292,88 +482,10 @@ conf_load_file(struct pd_conf *c, const char *path, struct pd_err *e)
 		return pd_errf(e, PD_E_INVAL, "config %s: not a JSON object", path);
 	}
 	json_object_foreach(root, k, v) {
-		if (strcmp(k, "data-root") == 0)
-			rc = conf_str(v, k, &c->data_root, e);
-		else if (strcmp(k, "exec-root") == 0)
-			rc = conf_str(v, k, &c->exec_root, e);
-		else if (strcmp(k, "host") == 0 || strcmp(k, "hosts") == 0) {
-			if (json_is_array(v) && json_array_size(v) == 1)
-				v = json_array_get(v, 0);
-			rc = conf_str(v, k, &c->socket_path, e);
-			if (rc == 0 && strncmp(c->socket_path, "unix://", 7) == 0)
-				memmove(c->socket_path, c->socket_path + 7,
-				    strlen(c->socket_path + 7) + 1);
-		} else if (strcmp(k, "helper-dir") == 0)
-			rc = conf_str(v, k, &c->libexec_dir, e);
+		if ((ck = conf_find(conf_keys, k)) != NULL)
+			rc = conf_set(c, ck, k, v, e);
 		else if ((role = role_of_user_key(k)) > 0)
 			rc = conf_str(v, k, &c->users[role], e);
-		else if (strcmp(k, "docker-api") == 0) {
-			rc = conf_str(v, k, &c->docker_api, e);
-			if (rc == 0 && (strncmp(c->docker_api, "unix://", 7) != 0 ||
-			    c->docker_api[7] != '/'))
-				rc = pd_errf(e, PD_E_INVAL, "config: \"docker-api\" must be "
-				    "unix:///absolute/path");
-			else if (rc == 0)
-				memmove(c->docker_api, c->docker_api + 7,
-				    strlen(c->docker_api + 7) + 1);
-		}
-		else if (strcmp(k, "certs-dir") == 0)
-			rc = conf_str(v, k, &c->certs_dir, e);
-		else if (strcmp(k, "runtime") == 0)
-			rc = conf_str(v, k, &c->runtime, e);
-		else if (strcmp(k, "proxy") == 0)
-			rc = conf_str(v, k, &c->proxy, e);
-		else if (strcmp(k, "debug") == 0) {
-			if (!json_is_boolean(v))
-				rc = pd_errf(e, PD_E_INVAL, "config: \"debug\" must be a boolean");
-			else if (json_is_true(v))
-				c->log_level = PD_LOG_DEBUG;
-		} else if (strcmp(k, "log-level") == 0) {
-			if (!json_is_string(v) ||
-			    (lvl = log_parselevel(json_string_value(v))) < 0)
-				rc = pd_errf(e, PD_E_INVAL,
-				    "config: \"log-level\" must be debug, info, warn or error");
-			else
-				c->log_level = lvl;
-		} else if (strcmp(k, "insecure-registries") == 0) {
-			if (!json_is_array(v))
-				rc = pd_errf(e, PD_E_INVAL,
-				    "config: \"insecure-registries\" must be an array");
-			for (i = 0; rc == 0 && i < json_array_size(v); i++)
-				if (!json_is_string(json_array_get(v, i)))
-					rc = pd_errf(e, PD_E_INVAL,
-					    "config: \"insecure-registries\" must hold strings");
-			if (rc == 0) {
-				json_decref(c->insecure_registries);
-				c->insecure_registries = json_incref(v);
-			}
-		} else if (strcmp(k, "live-restore") == 0) {
-			if (!json_is_boolean(v))
-				rc = pd_errf(e, PD_E_INVAL,
-				    "config: \"live-restore\" must be a boolean");
-			else
-				c->live_restore = json_is_true(v);
-		} else if (strcmp(k, "enable-timeout") == 0)
-			rc = conf_u32(v, k, &c->enable_timeout, e);
-		else if (strcmp(k, "stop-timeout") == 0)
-			rc = conf_u32(v, k, &c->stop_timeout, e);
-		else if (strcmp(k, "plugin-log-max-bytes") == 0) {
-			if ((rc = conf_u64(v, k, &c->plugin_log_max, e)) == 0 &&
-			    c->plugin_log_max < PD_PLUGIN_LOG_MIN)
-				rc = pd_errf(e, PD_E_INVAL, "config: "
-				    "\"plugin-log-max-bytes\" is %llu, below the "
-				    "minimum %u", (unsigned long long)
-				    c->plugin_log_max, PD_PLUGIN_LOG_MIN);
-		}
-		else if (strcmp(k, "plugin-pids-limit") == 0)
-			rc = conf_plugin_limit(v, k, 0, PD_PLUGIN_PIDS_MIN,
-			    4194304, "", &c->plugin_pids_limit, e);
-		else if (strcmp(k, "plugin-memory-limit") == 0)
-			rc = conf_plugin_limit(v, k, 1, PD_PLUGIN_MEMORY_MIN,
-			    INT64_MAX, "runc's init alone is charged about 2.5 MiB "
-			    "before the plugin starts", &c->plugin_memory_limit, e);
-		else if (strcmp(k, "limits") == 0)
-			rc = conf_limits(c, v, e);
 		else
 			rc = pd_errf(e, PD_E_INVAL, "config %s: unknown key \"%s\"",
 			    path, k);
