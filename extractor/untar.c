@@ -167,7 +167,7 @@ norm(struct untar *u, struct npath *np, const char *raw, int link)
 		return ERR_NAME(u->e, "%s with an empty name", what);
 	if (len > l->max_path)
 		return ERR_LIMIT(u->e, "%s %s is %zu bytes long, more than "
-		    "max_path (%" PRIu32 ")", what, esc(raw, len, eb, sizeof(eb)),
+		    "limits.max-path (%" PRIu32 ")", what, esc(raw, len, eb, sizeof(eb)),
 		    len, l->max_path);
 	for (i = 0; i < len; i++)
 		if ((unsigned char)raw[i] < 0x20 || raw[i] == 0x7f)
@@ -191,7 +191,7 @@ norm(struct untar *u, struct npath *np, const char *raw, int link)
 			    "bytes, more than max_name (%" PRIu32 ")", what,
 			    esc(raw, len, eb, sizeof(eb)), clen, l->max_name);
 		if (np->n >= l->max_depth)
-			return ERR_LIMIT(u->e, "%s %s is deeper than max_depth (%"
+			return ERR_LIMIT(u->e, "%s %s is deeper than limits.max-depth (%"
 			    PRIu32 " components)", what, esc(raw, len, eb,
 			    sizeof(eb)), l->max_depth);
 		if (np->n > 0)
@@ -284,7 +284,7 @@ do_file(struct untar *u, struct archive_entry *ae, const struct meta *m)
 		    esc(u->p.buf, u->p.len, eb, sizeof(eb)));
 	if ((uint64_t)size > u->lim->max_file)
 		return ERR_LIMIT(u->e, "file %s declares %" PRId64 " bytes, more "
-		    "than max_file (%" PRIu64 ")", esc(u->p.buf, u->p.len, eb,
+		    "than limits.max-file (%" PRIu64 ")", esc(u->p.buf, u->p.len, eb,
 		    sizeof(eb)), size, u->lim->max_file);
 	if (fs_open_parent(u, &u->p, 1, &pfd) == -1)
 		return -1;
@@ -383,7 +383,7 @@ do_symlink(struct untar *u, const char *target, const struct meta *m)
 		    esc(u->p.buf, u->p.len, eb, sizeof(eb)));
 	if (tlen > u->lim->max_path || tlen >= PATH_MAX)
 		return ERR_LIMIT(u->e, "symlink %s has a target of %zu bytes, "
-		    "more than max_path", esc(u->p.buf, u->p.len, eb,
+		    "more than limits.max-path", esc(u->p.buf, u->p.len, eb,
 		    sizeof(eb)), tlen);
 	for (i = 0; i < tlen; i++)
 		if ((unsigned char)target[i] < 0x20 || target[i] == 0x7f)
@@ -462,7 +462,7 @@ do_hardlink(struct untar *u, const char *target, int64_t size)
 	}
 	if (tst.st_nlink >= u->lim->max_links) {
 		ERR_LIMIT(u->e, "hardlink %s: target %s already has %ju links "
-		    "(max_links %" PRIu32 ")", eb, tb, (uintmax_t)tst.st_nlink,
+		    "(limits.max-links %" PRIu32 ")", eb, tb, (uintmax_t)tst.st_nlink,
 		    u->lim->max_links);
 		goto fail;
 	}
@@ -744,7 +744,7 @@ run(struct untar *u, int infd, enum untar_compression comp)
 		if (r != ARCHIVE_OK)
 			return header_failed(u, pos);
 		if (++u->entries > u->lim->max_entries)
-			return ERR_LIMIT(u->e, "entry count exceeds max_entries (%"
+			return ERR_LIMIT(u->e, "entry count exceeds limits.max-entries (%"
 			    PRIu64 ")", u->lim->max_entries);
 		if (do_entry(u, ae, pos) == -1)
 			return -1;

@@ -28,7 +28,7 @@ int
 fs_count_object(struct untar *u)
 {
 	if (++u->objects > u->lim->max_entries)
-		return ERR_LIMIT(u->e, "more than max_entries (%" PRIu64 ") files, "
+		return ERR_LIMIT(u->e, "more than limits.max-entries (%" PRIu64 ") files, "
 		    "directories and links created", u->lim->max_entries);
 	return 0;
 }

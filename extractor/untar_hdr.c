@@ -147,7 +147,7 @@ check_pax(struct untar *u, const unsigned char *b, size_t size, int local,
 		    has_prefix(key, klen, "RHT.security.")) &&
 		    vlen > u->lim->max_xattr)
 			return ERR_LIMIT(u->e, "xattr %s value of %zu bytes exceeds "
-			    "max_xattr (%" PRIu64 " bytes)", esc(key, klen, eb,
+			    "limits.max-xattr (%" PRIu64 " bytes)", esc(key, klen, eb,
 			    sizeof(eb)), vlen, u->lim->max_xattr);
 		rec += len;
 		left -= len;

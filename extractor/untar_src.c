@@ -29,7 +29,7 @@ static int
 src_limit_in(struct src *s)
 {
 	if (s->lim->max_compressed != 0 && s->rawin > s->lim->max_compressed)
-		return ERR_LIMIT(&s->err, "compressed layer exceeds max_compressed "
+		return ERR_LIMIT(&s->err, "compressed layer exceeds limits.max-compressed "
 		    "(%" PRIu64 " bytes)", s->lim->max_compressed);
 	return 0;
 }
@@ -316,13 +316,13 @@ src_produce(struct src *s, unsigned char *buf, size_t cap, size_t *np)
 	}
 	s->out += n;
 	if (s->out > s->lim->max_bytes) {
-		ERR_LIMIT(&s->err, "uncompressed layer exceeds max_bytes (%"
+		ERR_LIMIT(&s->err, "uncompressed layer exceeds limits.max-layer-bytes (%"
 		    PRIu64 " bytes)", s->lim->max_bytes);
 		goto fail;
 	}
 	if (ratio != 0 && s->comp != UNTAR_NONE && s->out > SRC_RATIO_FLOOR &&
 	    s->out / ratio > s->cin) {
-		ERR_LIMIT(&s->err, "compression ratio exceeds max_ratio (%" PRIu32
+		ERR_LIMIT(&s->err, "compression ratio exceeds limits.max-ratio (%" PRIu32
 		    "): %" PRIu64 " bytes from %" PRIu64 " compressed bytes",
 		    ratio, s->out, s->cin);
 		goto fail;

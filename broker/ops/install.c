@@ -457,7 +457,7 @@ apply_layers(struct fetcher *f, struct ctl_client *c, struct remote *r,
 		/* M9: refuse before downloading what the extractor would refuse. */
 		if (size > conf.limits.max_compressed)
 			return pd_errf(e, PD_E_LIMIT, "%s: layer %s is %llu bytes, more "
-			    "than the limit for a compressed layer (%llu)", r->full,
+			    "than limits.max-compressed (%llu)", r->full,
 			    shortid, (unsigned long long)size,
 			    (unsigned long long)conf.limits.max_compressed);
 		if (store_has(digest))

@@ -55,7 +55,9 @@ read_blob(const char *digest, char **buf, size_t *len, struct pd_err *e)
 	if (fstat(fd, &st) == -1 || st.st_size < 0 ||
 	    (uint64_t)st.st_size > conf.limits.max_manifest) {
 		close(fd);
-		return pd_errf(e, PD_E_LIMIT, "manifest %s is too large", digest);
+		return pd_errf(e, PD_E_LIMIT, "manifest %s is larger than "
+		    "limits.max-manifest (%llu bytes)", digest,
+		    (unsigned long long)conf.limits.max_manifest);
 	}
 	*buf = xmalloc((size_t)st.st_size + 1);
 	n = pd_read_full(fd, *buf, (size_t)st.st_size);

@@ -258,8 +258,9 @@ sink_bytes(struct fsink *k, const char *p, size_t n, struct pd_err *e)
 	k->total += n;
 	if (k->buf != NULL) {
 		if (k->total > k->max)
-			return pd_errf(e, PD_E_LIMIT, "%s is larger than %llu bytes",
-			    k->what, (unsigned long long)k->max);
+			return pd_errf(e, PD_E_LIMIT, "%s is larger than %llu bytes "
+			    "(limits.max-manifest)", k->what,
+			    (unsigned long long)k->max);
 		memcpy(k->buf + k->total - n, p, n);
 		return 0;
 	}

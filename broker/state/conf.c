@@ -29,6 +29,71 @@ conf_release(struct pd_conf *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/*
+ * The "limits" object: one row per key, with its field and its default.
+ * Layer limits are sized for real plugins (many are 50-300 MB, some a
+ * few GB): 1 GiB compressed and 4 GiB uncompressed per layer; what stops
+ * a bomb is the ratio, the entry count and the path bounds, which stay
+ * tight (docs/SANDBOX.md).  Read by conf_limits, conf_defaults and
+ * `plugind --print-config`.
+ */
+#define LIMIT(k, f, d, doc)	{ k, offsetof(struct pd_limits, f), \
+    sizeof(((struct pd_limits *)0)->f) == 8, d, doc }
+const struct pd_limit_key pd_limit_keys[] = {
+	LIMIT("max-compressed", max_compressed, 1ULL << 30,
+	    "bytes of one compressed layer"),
+	LIMIT("max-layer-bytes", max_layer_bytes, 4ULL << 30,
+	    "bytes of one layer once uncompressed"),
+	LIMIT("max-file", max_file, 4ULL << 30, "bytes of one file in a layer"),
+	LIMIT("max-ratio", max_ratio, 100,
+	    "uncompressed / compressed bytes of a layer"),
+	LIMIT("max-entries", max_entries, 100000, "entries of one layer"),
+	LIMIT("max-path", max_path, 4096, "bytes of one path in a layer"),
+	LIMIT("max-depth", max_depth, 128, "directory levels of one path"),
+	LIMIT("max-links", max_links, 1000, "hard links to one file"),
+	LIMIT("max-xattr", max_xattr, 64 * 1024, "bytes of one xattr value"),
+	LIMIT("max-pax", max_pax, 1024 * 1024,
+	    "bytes of one entry's extension headers"),
+	LIMIT("max-manifest", max_manifest, 4 * 1024 * 1024,
+	    "bytes of a manifest, index or config"),
+	/* docs/PRIVSEP.md, "Control connections", for these five. */
+	LIMIT("max-clients", max_clients, 128, "control connections in all"),
+	LIMIT("max-clients-per-uid", max_clients_per_uid, 32,
+	    "control connections of one non-root uid"),
+	LIMIT("reserved-root-clients", reserved_root_clients, 32,
+	    "of max-clients, kept for root"),
+	LIMIT("helper-timeout", helper_timeout, 60,
+	    "seconds a helper may be silent"),
+	LIMIT("client-timeout", client_timeout, 30,
+	    "seconds for a client's HELLO and request"),
+	LIMIT("idle-timeout", idle_timeout, 300,
+	    "seconds between a client's requests"),
+	LIMIT("send-timeout", send_timeout, 10,
+	    "seconds a reply may make no progress"),
+	LIMIT("extract-timeout", extract_timeout, 1800,
+	    "seconds one layer may take to extract"),
+	/* docs/PRIVSEP.md, "What members cost". */
+	LIMIT("max-jobs-per-uid", max_jobs_per_uid, 2,
+	    "costly requests of one non-root uid at once"),
+	LIMIT("member-check-interval", member_check_interval, 10,
+	    "seconds between group membership checks"),
+	{ NULL, 0, 0, 0, NULL }
+};
+#undef LIMIT
+
+static void
+conf_limits_defaults(struct pd_limits *l)
+{
+	const struct pd_limit_key *lk;
+
+	for (lk = pd_limit_keys; lk->key != NULL; lk++)
+		if (lk->u64)
+			*(uint64_t *)(void *)((char *)l + lk->off) = lk->def;
+		else
+			*(uint32_t *)(void *)((char *)l + lk->off) =
+			    (uint32_t)lk->def;
+}
+
 void
 conf_defaults(struct pd_conf *c)
 {
@@ -51,34 +116,7 @@ conf_defaults(struct pd_conf *c)
 	/* Per-plugin cgroup limits; docs/SANDBOX.md, "The plugin runtime". */
 	c->plugin_pids_limit = PD_PLUGIN_PIDS_DEFAULT;
 	c->plugin_memory_limit = PD_PLUGIN_MEMORY_DEFAULT;
-	/*
-	 * Layer limits default to the extraction policy's recommended values
-	 * (docs/SANDBOX.md); a host with bigger plugins raises them in the
-	 * config file ("limits").
-	 */
-	c->limits.max_layer_bytes = 512ULL << 20;
-	c->limits.max_compressed = 64ULL << 20;
-	c->limits.max_file = 256ULL << 20;
-	c->limits.max_links = 1000;
-	c->limits.max_entries = 100000;
-	c->limits.max_path = 4096;
-	c->limits.max_depth = 128;
-	c->limits.max_ratio = 100;
-	c->limits.max_xattr = 64 * 1024;
-	c->limits.max_pax = 1024 * 1024;
-	c->limits.max_manifest = 4 * 1024 * 1024;
-	/* See docs/PRIVSEP.md, "Control connections", for these five. */
-	c->limits.max_clients = 128;
-	c->limits.max_clients_per_uid = 32;
-	c->limits.reserved_root_clients = 32;
-	c->limits.helper_timeout = 60;
-	c->limits.client_timeout = 30;
-	c->limits.idle_timeout = 300;
-	c->limits.send_timeout = 10;
-	c->limits.extract_timeout = 1800;
-	/* docs/PRIVSEP.md, "What members cost". */
-	c->limits.max_jobs_per_uid = 2;
-	c->limits.member_check_interval = 10;
+	conf_limits_defaults(&c->limits);
 }
 
 static int
@@ -185,6 +223,7 @@ static int
 conf_limits(struct pd_conf *c, json_t *obj, struct pd_err *e)
 {
 	struct pd_limits *l = &c->limits;
+	const struct pd_limit_key *lk;
 	const char *k;
 	json_t *v;
 	int rc;
@@ -192,50 +231,18 @@ conf_limits(struct pd_conf *c, json_t *obj, struct pd_err *e)
 	if (!json_is_object(obj))
 		return pd_errf(e, PD_E_INVAL, "config: \"limits\" must be an object");
 	json_object_foreach(obj, k, v) {
-		if (strcmp(k, "max-layer-bytes") == 0)
-			rc = conf_u64(v, k, &l->max_layer_bytes, e);
-		else if (strcmp(k, "max-entries") == 0)
-			rc = conf_u64(v, k, &l->max_entries, e);
-		else if (strcmp(k, "max-path") == 0)
-			rc = conf_u32(v, k, &l->max_path, e);
-		else if (strcmp(k, "max-depth") == 0)
-			rc = conf_u32(v, k, &l->max_depth, e);
-		else if (strcmp(k, "max-ratio") == 0)
-			rc = conf_u32(v, k, &l->max_ratio, e);
-		else if (strcmp(k, "max-xattr") == 0)
-			rc = conf_u64(v, k, &l->max_xattr, e);
-		else if (strcmp(k, "max-pax") == 0)
-			rc = conf_u64(v, k, &l->max_pax, e);
-		else if (strcmp(k, "max-manifest") == 0)
-			rc = conf_u64(v, k, &l->max_manifest, e);
-		else if (strcmp(k, "max-compressed") == 0)
-			rc = conf_u64(v, k, &l->max_compressed, e);
-		else if (strcmp(k, "max-file") == 0)
-			rc = conf_u64(v, k, &l->max_file, e);
-		else if (strcmp(k, "max-links") == 0)
-			rc = conf_u32(v, k, &l->max_links, e);
-		else if (strcmp(k, "max-clients") == 0)
-			rc = conf_u32(v, k, &l->max_clients, e);
-		else if (strcmp(k, "max-clients-per-uid") == 0)
-			rc = conf_u32(v, k, &l->max_clients_per_uid, e);
-		else if (strcmp(k, "reserved-root-clients") == 0)
-			rc = conf_u32(v, k, &l->reserved_root_clients, e);
-		else if (strcmp(k, "idle-timeout") == 0)
-			rc = conf_u32(v, k, &l->idle_timeout, e);
-		else if (strcmp(k, "send-timeout") == 0)
-			rc = conf_u32(v, k, &l->send_timeout, e);
-		else if (strcmp(k, "helper-timeout") == 0)
-			rc = conf_u32(v, k, &l->helper_timeout, e);
-		else if (strcmp(k, "client-timeout") == 0)
-			rc = conf_u32(v, k, &l->client_timeout, e);
-		else if (strcmp(k, "extract-timeout") == 0)
-			rc = conf_u32(v, k, &l->extract_timeout, e);
-		else if (strcmp(k, "max-jobs-per-uid") == 0)
-			rc = conf_u32(v, k, &l->max_jobs_per_uid, e);
-		else if (strcmp(k, "member-check-interval") == 0)
-			rc = conf_u32(v, k, &l->member_check_interval, e);
+		for (lk = pd_limit_keys; lk->key != NULL; lk++)
+			if (strcmp(lk->key, k) == 0)
+				break;
+		if (lk->key == NULL)
+			return pd_errf(e, PD_E_INVAL, "config: unknown limit \"%s\"",
+			    k);
+		if (lk->u64)
+			rc = conf_u64(v, k, (uint64_t *)(void *)((char *)l +
+			    lk->off), e);
 		else
-			rc = pd_errf(e, PD_E_INVAL, "config: unknown limit \"%s\"", k);
+			rc = conf_u32(v, k, (uint32_t *)(void *)((char *)l +
+			    lk->off), e);
 		if (rc == -1)
 			return -1;
 	}

@@ -89,6 +89,16 @@ struct pd_conf {
 extern struct pd_conf	 conf;
 extern volatile int	 pd_quit;
 
+/* The "limits" keys of the config: key, field, default (conf.c). */
+struct pd_limit_key {
+	const char	*key;
+	size_t		 off;		/* in struct pd_limits */
+	int		 u64;		/* uint64_t, else uint32_t */
+	uint64_t	 def;
+	const char	*doc;
+};
+extern const struct pd_limit_key pd_limit_keys[];
+
 /* conf.c */
 void	conf_defaults(struct pd_conf *);
 void	conf_release(struct pd_conf *);

@@ -137,7 +137,7 @@ done
 [ "$n" = 0 ] && ok "M8: no blob request for any bad digest (refused before a URL was built)" ||
     notok "M8: $n blob requests with bad digests"
 hfail M9 m9-2p63 'malformed manifest: too big integer'
-hfail M9 m9-huge 'is 1099511627776 bytes, more than the limit for a compressed layer'
+hfail M9 m9-huge 'is 1099511627776 bytes, more than limits.max-compressed (1073741824)'
 [ "$(nreq m9-huge blobs GET)" -ge 1 ] && ! grep -q "/v2/m9-huge/p/blobs/$LAYER" "$H/requests.log" &&
     ok "M9: only the config was fetched, not the 1 TiB layer" || notok "M9: m9-huge layer requested"
 hfail M9 m9-small "is larger than its descriptor"

@@ -154,6 +154,38 @@ main(void)
 	    != NULL, "naming the key");
 	ASSERT_INT_EQ(load("{\"plugin-pids-limit\": 5000000}", &e), -1,
 	    "more pids than the kernel has refused");
+
+	/* The limits table: every limit has a row, a default, a key. */
+	{
+		const struct pd_limit_key *lk;
+		char js[256];
+		size_t rows = 0;
+
+		conf_release(&conf);
+		conf_defaults(&conf);
+		ASSERT(conf.limits.max_compressed == 1ULL << 30 &&
+		    conf.limits.max_layer_bytes == 4ULL << 30 &&
+		    conf.limits.max_file == 4ULL << 30,
+		    "layer limits sized for real plugins: 1 GiB compressed, "
+		    "4 GiB uncompressed and per file");
+		ASSERT(conf.limits.max_ratio == 100 &&
+		    conf.limits.max_entries == 100000,
+		    "the bomb defences stay: ratio 100, 100000 entries");
+		for (lk = pd_limit_keys; lk->key != NULL; lk++) {
+			rows++;
+			snprintf(js, sizeof(js), "{\"limits\": {\"%s\": 0}}",
+			    lk->key);
+			if (load(js, &e) != -1 || strstr(e.msg, lk->key) == NULL)
+				break;
+		}
+		ASSERT(lk->key == NULL, "every limit key is parsed and a bad "
+		    "value names it");
+		ASSERT(rows >= 21, "the limits table has every limit");
+		ASSERT_INT_EQ(load("{\"limits\": {\"max-bogus\": 1}}", &e), -1,
+		    "an unknown limit is refused");
+		ASSERT(strstr(e.msg, "unknown limit \"max-bogus\"") != NULL,
+		    "naming it");
+	}
 	conf_release(&conf);
 	return tap_failed != 0;
 }

@@ -688,7 +688,7 @@ test_limits(void)
 	lim.max_entries = 3;
 	r = newroot();
 	ASSERT(apply_lim(r, &w5, UNTAR_GZIP, &lim, NULL, &e) == -1 &&
-	    class_is(&e, "limit_exceeded", "max_entries (3)"),
+	    class_is(&e, "limit_exceeded", "limits.max-entries (3)"),
 	    "limit: max_entries named");
 	close(r);
 
@@ -696,7 +696,7 @@ test_limits(void)
 	lim.max_depth = 4;
 	r = newroot();
 	ASSERT(apply_lim(r, &wd, UNTAR_GZIP, &lim, NULL, &e) == -1 &&
-	    class_is(&e, "limit_exceeded", "max_depth (4"),
+	    class_is(&e, "limit_exceeded", "limits.max-depth (4"),
 	    "limit: max_depth named");
 	close(r);
 
@@ -704,7 +704,7 @@ test_limits(void)
 	lim.max_path = 20;
 	r = newroot();
 	ASSERT(apply_lim(r, &wn, UNTAR_GZIP, &lim, NULL, &e) == -1 &&
-	    class_is(&e, "limit_exceeded", "max_path (20)"),
+	    class_is(&e, "limit_exceeded", "limits.max-path (20)"),
 	    "limit: max_path named");
 	close(r);
 
@@ -720,7 +720,7 @@ test_limits(void)
 	lim.max_links = 3;
 	r = newroot();
 	ASSERT(apply_lim(r, &wl, UNTAR_GZIP, &lim, NULL, &e) == -1 &&
-	    class_is(&e, "limit_exceeded", "max_links 3"),
+	    class_is(&e, "limit_exceeded", "limits.max-links 3"),
 	    "limit: max_links named");
 	close(r);
 
@@ -728,7 +728,7 @@ test_limits(void)
 	lim.max_file = 16;
 	r = newroot();
 	ASSERT(apply_lim(r, &wb, UNTAR_GZIP, &lim, NULL, &e) == -1 &&
-	    class_is(&e, "limit_exceeded", "max_file (16)") &&
+	    class_is(&e, "limit_exceeded", "limits.max-file (16)") &&
 	    ftype(r, "big") == 0,
 	    "limit: max_file named, checked before the file is created");
 	close(r);
@@ -737,7 +737,7 @@ test_limits(void)
 	lim.max_bytes = 1024;
 	r = newroot();
 	ASSERT(apply_lim(r, &wb, UNTAR_GZIP, &lim, NULL, &e) == -1 &&
-	    class_is(&e, "limit_exceeded", "max_bytes (1024"),
+	    class_is(&e, "limit_exceeded", "limits.max-layer-bytes (1024"),
 	    "limit: max_bytes named");
 	close(r);
 
@@ -745,14 +745,14 @@ test_limits(void)
 	lim.max_compressed = 64;
 	r = newroot();
 	ASSERT(apply_lim(r, &wb, UNTAR_GZIP, &lim, NULL, &e) == -1 &&
-	    class_is(&e, "limit_exceeded", "max_compressed (64"),
+	    class_is(&e, "limit_exceeded", "limits.max-compressed (64"),
 	    "limit: max_compressed named");
 	close(r);
 
 	untar_default_limits(&lim);
 	r = newroot();
 	ASSERT(apply_lim(r, &wz, UNTAR_GZIP, &lim, NULL, &e) == -1 &&
-	    class_is(&e, "limit_exceeded", "max_ratio (100)"),
+	    class_is(&e, "limit_exceeded", "limits.max-ratio (100)"),
 	    "limit: 24 MiB of zeros hits max_ratio");
 	close(r);
 	lim.max_ratio = 0;
@@ -778,7 +778,7 @@ test_limits(void)
 	untar_default_limits(&lim);
 	r = newroot();
 	ASSERT(apply_lim(r, &wx, UNTAR_GZIP, &lim, NULL, &e) == -1 &&
-	    class_is(&e, "limit_exceeded", "max_xattr"),
+	    class_is(&e, "limit_exceeded", "limits.max-xattr"),
 	    "limit: max_xattr named");
 	close(r);
 	lim.max_pax = 4096;
