@@ -274,6 +274,113 @@ api_log(struct ctl_client *c, struct pd_msg *m)
 }
 
 /*
+ * The HELLO exchange that opens a connection: the client's protocol
+ * version must be ours.  0, or -1: close the connection.
+ */
+static int
+control_hello(struct ctl_client *c, struct pd_chan *ch)
+{
+	struct pd_hello h;
+	struct pd_msg m;
+	struct pd_err e;
+	char buf[128];
+	int r;
+
+	do
+		r = pd_msg_recv(ch, &m, (int)conf.limits.client_timeout * 1000,
+		    &e);
+	while (r == 1 && api_log(c, &m));
+	if (r != 1)
+		return -1;
+	c->reqid = m.id;
+	if (m.type != PD_MSG_HELLO || pd_dec_hello(&m, &h, &e) == -1) {
+		reply_fail(c, PD_E_PROTO, "expected HELLO");
+		pd_msg_clear(&m);
+		return -1;
+	}
+	pd_msg_clear(&m);
+	if (h.version != PD_PROTO_VERSION) {
+		snprintf(buf, sizeof(buf), "protocol version %u not supported "
+		    "(plugind %s speaks %d)", h.version, PD_VERSION, PD_PROTO_VERSION);
+		reply_fail(c, PD_E_PROTO, buf);
+		pd_hello_free(&h);
+		return -1;
+	}
+	pd_hello_free(&h);
+	h.version = PD_PROTO_VERSION;
+	h.agent = (char *)(uintptr_t)"plugind " PD_VERSION;
+	if (pd_send_hello(c->fd, c->reqid, &h, &e) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * The verb table (common/proto.c) decides: root may do everything, group
+ * members only the verbs marked member.  Every refused root-only request
+ * is audited.  1: go on; 0: refused (the client has been told).
+ */
+static int
+control_permitted(struct ctl_client *c, const struct pd_verb *v,
+    struct pd_ctlreq *q)
+{
+	if (!v->member && c->uid != 0) {
+		reply_fail(c, PD_E_PERM, "permission denied: this command "
+		    "needs root");
+		audit_request(c, v, q, 0, "permission denied");
+		return 0;
+	}
+	if (c->uid != 0 && !c->member) {
+		reply_fail(c, PD_E_PERM, "permission denied: not root and "
+		    "not in group " PD_CTL_GROUP);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * Serve one request (m, consumed): decode it, check the peer may make it,
+ * run it and answer.  -1: close the connection (a request that does not
+ * decode, or an I/O failure).
+ */
+static int
+control_request(struct ctl_client *c, struct pd_msg *m)
+{
+	const struct pd_verb *v;
+	struct pd_ctlreq q;
+	struct pd_err e;
+	int r = 0, fd;
+
+	c->reqid = m->id;
+	if (pd_dec_ctlreq(m, &q, &e) == -1) {
+		log_info("control client pid %d uid %u: %s", (int)c->pid,
+		    (unsigned)c->uid, e.msg);
+		reply_fail(c, PD_E_PROTO, e.msg);
+		pd_msg_clear(m);
+		return -1;
+	}
+	v = pd_verb_lookup(m->type);
+	fd = pd_msg_take_fd(m);
+	pd_msg_clear(m);
+	if (control_permitted(c, v, &q)) {
+		pd_err_clear(&e);
+		r = op_dispatch(c, m->type, &q, fd, &e);
+		fd = -1;
+		/* Every mutating request, with its outcome. */
+		if (v->mutating)
+			audit_request(c, v, &q, r == 0, r == 0 ? NULL : e.msg);
+		if (r == -1)
+			reply_fail(c, e.code ? e.code : PD_E_INTERNAL, e.msg);
+		else if (!c->gone && pd_msg_send(c->fd, PD_CTL_OK, c->reqid,
+		    -1, NULL, 0, &e) == -1)
+			c->gone = 1;
+	}
+	if (fd >= 0)
+		close(fd);
+	pd_ctlreq_free(&q);
+	return r == -1 && e.code == PD_E_IO ? -1 : 0;
+}
+
+/*
  * Serve one control connection on c->fd: HELLO, then requests until the
  * peer closes.  c->uid/gid/pid are what the kernel said about the peer
  * (SO_PEERCRED, read by the broker): a request cannot claim another.
@@ -283,46 +390,18 @@ api_log(struct ctl_client *c, struct pd_msg *m)
 void
 control_serve(struct ctl_client *c, struct pd_chan *chp)
 {
-	const struct pd_verb *v;
-	struct pd_ctlreq q;
-	struct pd_hello h;
 	struct pd_chan chl, *chp_own = NULL;
 	struct pd_msg m;
 	struct pd_err e;
-	int r, fd;
+	int r;
 
 	if (chp == NULL) {
 		if (pd_chan_init(&chl, c->fd, 1) == -1)
 			return;
 		chp = chp_own = &chl;
 	}
-	do
-		r = pd_msg_recv(chp, &m, (int)conf.limits.client_timeout * 1000, &e);
-	while (r == 1 && api_log(c, &m));
-	if (r != 1)
+	if (control_hello(c, chp) == -1)
 		goto done;
-	c->reqid = m.id;
-	if (m.type != PD_MSG_HELLO || pd_dec_hello(&m, &h, &e) == -1) {
-		reply_fail(c, PD_E_PROTO, "expected HELLO");
-		pd_msg_clear(&m);
-		goto done;
-	}
-	pd_msg_clear(&m);
-	if (h.version != PD_PROTO_VERSION) {
-		char buf[128];
-
-		snprintf(buf, sizeof(buf), "protocol version %u not supported "
-		    "(plugind %s speaks %d)", h.version, PD_VERSION, PD_PROTO_VERSION);
-		reply_fail(c, PD_E_PROTO, buf);
-		pd_hello_free(&h);
-		goto done;
-	}
-	pd_hello_free(&h);
-	h.version = PD_PROTO_VERSION;
-	h.agent = (char *)(uintptr_t)"plugind " PD_VERSION;
-	if (pd_send_hello(c->fd, c->reqid, &h, &e) == -1)
-		goto done;
-
 	while (!pd_quit && !c->gone) {
 		if ((r = wait_request(c, chp)) == 1)
 			r = pd_msg_recv(chp, &m, (int)conf.limits.client_timeout * 1000,
@@ -336,48 +415,7 @@ control_serve(struct ctl_client *c, struct pd_chan *chp)
 		}
 		if (api_log(c, &m))
 			continue;
-		c->reqid = m.id;
-		if (pd_dec_ctlreq(&m, &q, &e) == -1) {
-			log_info("control client pid %d uid %u: %s", (int)c->pid,
-			    (unsigned)c->uid, e.msg);
-			reply_fail(c, PD_E_PROTO, e.msg);
-			pd_msg_clear(&m);
-			break;
-		}
-		v = pd_verb_lookup(m.type);
-		fd = pd_msg_take_fd(&m);
-		pd_msg_clear(&m);
-		/*
-		 * The verb table (common/proto.c) decides: root may do
-		 * everything, group members only the verbs marked member.
-		 * Every refused root-only request is audited.
-		 */
-		if (!v->member && c->uid != 0) {
-			reply_fail(c, PD_E_PERM, "permission denied: this command "
-			    "needs root");
-			audit_request(c, v, &q, 0, "permission denied");
-			r = 0;
-		} else if (c->uid != 0 && !c->member) {
-			reply_fail(c, PD_E_PERM, "permission denied: not root and "
-			    "not in group " PD_CTL_GROUP);
-			r = 0;
-		} else {
-			pd_err_clear(&e);
-			r = op_dispatch(c, m.type, &q, fd, &e);
-			fd = -1;
-			/* Every mutating request, with its outcome. */
-			if (v->mutating)
-				audit_request(c, v, &q, r == 0, r == 0 ? NULL : e.msg);
-			if (r == -1)
-				reply_fail(c, e.code ? e.code : PD_E_INTERNAL, e.msg);
-			else if (!c->gone && pd_msg_send(c->fd, PD_CTL_OK, c->reqid,
-			    -1, NULL, 0, &e) == -1)
-				c->gone = 1;
-		}
-		if (fd >= 0)
-			close(fd);
-		pd_ctlreq_free(&q);
-		if (r == -1 && e.code == PD_E_IO)
+		if (control_request(c, &m) == -1)
 			break;
 	}
 done:

@@ -189,8 +189,14 @@ clean_tmp(void)
 	close(dfd);
 }
 
-int
-main(int argc, char *argv[])
+/* The command line, before it is merged into conf (apply_opts). */
+struct opts {
+	const char	*cfgfile, *data, *exec, *host, *helper, *api;
+	int		 level, check, repair;
+};
+
+static void
+parse_opts(int argc, char *argv[], struct opts *o)
 {
 	static const struct option longopts[] = {
 		{ "config",	required_argument, NULL, 'c' },
@@ -207,85 +213,90 @@ main(int argc, char *argv[])
 		{ "help",	no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *cfgfile = NULL, *o_data = NULL, *o_exec = NULL,
-	    *o_host = NULL, *o_helper = NULL, *o_api = NULL;
-	int ch, o_level = -1, sfd, lfd, afd = -1, r, o_check = 0, o_repair = 0;
-	struct signalfd_siginfo si;
-	struct pollfd pfd[3];
-	struct pd_err e;
-	sigset_t set;
+	int ch;
 
-	log_init("plugind", PD_LOG_INFO);
+	memset(o, 0, sizeof(*o));
+	o->level = -1;
 	while ((ch = getopt_long(argc, argv, "H:Dl:vh", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'c': cfgfile = optarg; break;
-		case 'd': o_data = optarg; break;
-		case 'e': o_exec = optarg; break;
-		case 'H': o_host = optarg; break;
-		case 'x': o_helper = optarg; break;
-		case 'a': o_api = optarg; break;
-		case 'D': o_level = PD_LOG_DEBUG; break;
+		case 'c': o->cfgfile = optarg; break;
+		case 'd': o->data = optarg; break;
+		case 'e': o->exec = optarg; break;
+		case 'H': o->host = optarg; break;
+		case 'x': o->helper = optarg; break;
+		case 'a': o->api = optarg; break;
+		case 'D': o->level = PD_LOG_DEBUG; break;
 		case 'l':
-			if ((o_level = log_parselevel(optarg)) < 0)
+			if ((o->level = log_parselevel(optarg)) < 0)
 				fatalx("invalid --log-level \"%s\"", optarg);
 			break;
 		case 'v':
 			printf("plugind version %s, protocol %d\n", PD_VERSION,
 			    PD_PROTO_VERSION);
-			return 0;
-		case 'k': o_check = 1; break;
-		case 'r': o_repair = 1; break;
+			exit(0);
+		case 'k': o->check = 1; break;
+		case 'r': o->repair = 1; break;
 		case 'h': usage(0);
 		default: usage(2);
 		}
 	}
 	if (optind != argc)
 		usage(2);
+}
+
+/* The socket path of a unix:///absolute/path option (`flag` names it). */
+static char *
+unix_sock_arg(const char *flag, const char *arg)
+{
+	if (strncmp(arg, "unix://", 7) != 0 || arg[7] != '/')
+		fatalx("%s %s: only unix:///absolute/path is supported", flag,
+		    arg);
+	return xstrdup(arg + 7);
+}
+
+/* Defaults, then the configuration file, then the command line. */
+static void
+apply_opts(const struct opts *o)
+{
+	struct pd_err e;
+
 	conf_defaults(&conf);
-	if (cfgfile != NULL && conf_load_file(&conf, cfgfile, &e) == -1)
+	if (o->cfgfile != NULL && conf_load_file(&conf, o->cfgfile, &e) == -1)
 		fatalx("%s", e.msg);
-	if (o_data) { free(conf.data_root); conf.data_root = xstrdup(o_data); }
-	if (o_exec) { free(conf.exec_root); conf.exec_root = xstrdup(o_exec); }
-	if (o_helper) { free(conf.libexec_dir); conf.libexec_dir = xstrdup(o_helper); }
-	if (o_host) {
-		if (strncmp(o_host, "unix://", 7) != 0 || o_host[7] != '/')
-			fatalx("-H %s: only unix:///absolute/path is supported", o_host);
+	if (o->data) { free(conf.data_root); conf.data_root = xstrdup(o->data); }
+	if (o->exec) { free(conf.exec_root); conf.exec_root = xstrdup(o->exec); }
+	if (o->helper) {
+		free(conf.libexec_dir);
+		conf.libexec_dir = xstrdup(o->helper);
+	}
+	if (o->host) {
 		free(conf.socket_path);
-		conf.socket_path = xstrdup(o_host + 7);
-	} else if (o_exec != NULL && (cfgfile == NULL ||
+		conf.socket_path = unix_sock_arg("-H", o->host);
+	} else if (o->exec != NULL && (o->cfgfile == NULL ||
 	    strcmp(conf.socket_path, PD_DEFAULT_SOCKET) == 0)) {
 		free(conf.socket_path);
 		conf.socket_path = xasprintf("%s/plugind.sock", conf.exec_root);
 	}
-	if (o_api != NULL) {
-		if (strncmp(o_api, "unix://", 7) != 0 || o_api[7] != '/')
-			fatalx("--docker-api %s: only unix:///absolute/path is supported",
-			    o_api);
+	if (o->api != NULL) {
 		free(conf.docker_api);
-		conf.docker_api = xstrdup(o_api + 7);
+		conf.docker_api = unix_sock_arg("--docker-api", o->api);
 	}
 	if (conf.docker_api != NULL && strcmp(conf.docker_api,
 	    conf.socket_path) == 0)
 		fatalx("--docker-api and -H name the same socket %s",
 		    conf.socket_path);
-	if (o_level >= 0)
-		conf.log_level = o_level;
+	if (o->level >= 0)
+		conf.log_level = o->level;
 	log_setlevel(conf.log_level);
-	if (geteuid() != 0)
-		fatalx("plugind must run as root (it mounts, chroots and drops "
-		    "privileges for its helpers)");
+}
 
-	if (o_check || o_repair) {
-		/* Offline: the lock keeps a running broker's data root out. */
-		umask(077);
-		take_lock();
-		return check_data_root(o_repair);
-	}
-	/* Every helper passes the exec checks now, or the broker does not start. */
-	if (helper_check_all(&e) == -1)
-		fatalx("%s", e.msg);
+/* Returns the signalfd the main loop reads signals from. */
+static int
+block_signals(void)
+{
+	sigset_t set;
+	int sfd;
 
-	umask(077);
 	/* All threads inherit this mask; signals are read from a signalfd. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -296,12 +307,14 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	if ((sfd = signalfd(-1, &set, SFD_CLOEXEC)) == -1)
 		fatal("signalfd");
-	/*
-	 * Subreaper: detached plugin processes (runc run -d) are reparented
-	 * to us rather than to PID 1, so the broker can wait for them.
-	 */
-	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
-		log_warn("PR_SET_CHILD_SUBREAPER");
+	return sfd;
+}
+
+/* The data root, the store, plugin state and the plugins that ran. */
+static void
+start_broker(void)
+{
+	struct pd_err e;
 
 	prepare_dirs();
 	take_lock();
@@ -315,18 +328,52 @@ main(int argc, char *argv[])
 	if (lifecycle_init(&e) == -1)
 		fatalx("%s", e.msg);
 	lifecycle_restore();
-	if ((lfd = control_listen(conf.socket_path, &e)) == -1)
+}
+
+/* The control socket, and the Docker Engine API socket if configured. */
+static void
+open_listeners(int *lfd, int *afd)
+{
+	struct pd_err e;
+
+	*afd = -1;
+	if ((*lfd = control_listen(conf.socket_path, &e)) == -1)
 		fatalx("%s", e.msg);
 	/* Same rules as the control socket: 0660 root:plugind. */
 	if (conf.docker_api != NULL &&
-	    (afd = control_listen(conf.docker_api, &e)) == -1)
+	    (*afd = control_listen(conf.docker_api, &e)) == -1)
 		fatalx("docker api: %s", e.msg);
-	if (afd != -1)
+	if (*afd != -1)
 		log_info("serving the Docker Engine API (plugins) on unix://%s",
 		    conf.docker_api);
-	log_info("plugind %s ready: data root %s, exec root %s, listening on "
-	    "unix://%s", PD_VERSION, conf.data_root, conf.exec_root,
-	    conf.socket_path);
+}
+
+/* A signal arrived: 1 if it ends the broker. */
+static int
+on_signal(int sfd)
+{
+	struct signalfd_siginfo si;
+
+	if (read(sfd, &si, sizeof(si)) != sizeof(si))
+		return 0;
+	if (si.ssi_signo == SIGCHLD) {
+		helper_reap_orphans();
+		return 0;
+	}
+	if (si.ssi_signo == SIGHUP) {
+		log_info("SIGHUP: nothing to reload");
+		return 0;
+	}
+	log_info("received %s, shutting down", strsignal((int)si.ssi_signo));
+	pd_quit = 1;
+	return 1;
+}
+
+static void
+main_loop(int sfd, int lfd, int afd)
+{
+	struct pollfd pfd[3];
+	int r;
 
 	pfd[0].fd = sfd;
 	pfd[0].events = POLLIN;
@@ -347,25 +394,20 @@ main(int argc, char *argv[])
 			continue;
 		}
 		if (pfd[0].revents & POLLIN) {
-			if (read(sfd, &si, sizeof(si)) != sizeof(si))
-				continue;
-			if (si.ssi_signo == SIGCHLD) {
-				helper_reap_orphans();
-				continue;
-			}
-			if (si.ssi_signo == SIGHUP) {
-				log_info("SIGHUP: nothing to reload");
-				continue;
-			}
-			log_info("received %s, shutting down", strsignal((int)si.ssi_signo));
-			pd_quit = 1;
-			break;
+			if (on_signal(sfd))
+				break;
+			continue;
 		}
 		if (pfd[1].revents & POLLIN)
 			control_accept(lfd);
 		if (afd != -1 && (pfd[2].revents & POLLIN))
 			api_accept(afd);
 	}
+}
+
+static void
+stop_broker(int lfd, int afd)
+{
 	close(lfd);
 	unlink(conf.socket_path);
 	if (afd != -1) {
@@ -376,5 +418,47 @@ main(int argc, char *argv[])
 	control_drain(10);
 	lifecycle_shutdown();
 	log_info("plugind stopped");
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct opts o;
+	struct pd_err e;
+	int sfd, lfd, afd;
+
+	log_init("plugind", PD_LOG_INFO);
+	parse_opts(argc, argv, &o);
+	apply_opts(&o);
+	if (geteuid() != 0)
+		fatalx("plugind must run as root (it mounts, chroots and drops "
+		    "privileges for its helpers)");
+
+	if (o.check || o.repair) {
+		/* Offline: the lock keeps a running broker's data root out. */
+		umask(077);
+		take_lock();
+		return check_data_root(o.repair);
+	}
+	/* Every helper passes the exec checks now, or the broker does not start. */
+	if (helper_check_all(&e) == -1)
+		fatalx("%s", e.msg);
+
+	umask(077);
+	sfd = block_signals();
+	/*
+	 * Subreaper: detached plugin processes (runc run -d) are reparented
+	 * to us rather than to PID 1, so the broker can wait for them.
+	 */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
+		log_warn("PR_SET_CHILD_SUBREAPER");
+
+	start_broker();
+	open_listeners(&lfd, &afd);
+	log_info("plugind %s ready: data root %s, exec root %s, listening on "
+	    "unix://%s", PD_VERSION, conf.data_root, conf.exec_root,
+	    conf.socket_path);
+	main_loop(sfd, lfd, afd);
+	stop_broker(lfd, afd);
 	return 0;
 }

@@ -204,93 +204,105 @@ helper_lookup_user(int role, uid_t *uid, gid_t *gid, struct pd_err *e)
 	return 0;
 }
 
-/*
- * Open `path` for exec as root without trusting any name on the way:
- * walk it from "/" one component at a time with O_PATH|O_NOFOLLOW and
- * check each directory on the fd we hold: root-owned and not writable by
- * group or others.  A sticky directory (/tmp) is allowed writable: others
- * cannot rename or replace root's entries in it, and the next component
- * must be root-owned itself.  The file must be a root-owned executable
- * regular file, not group/world-writable, and not a symbolic link.  The
- * O_PATH fd returned is what execveat(AT_EMPTY_PATH) runs, so what was
- * checked is what runs: no name is looked up twice.  `what` names the
- * binary in errors ("helper", "OCI runtime").
- */
-int
-trusted_exec_open(const char *path, const char *what, struct pd_err *e)
-{
-	char dir[4096], comp[256];
-	const char *p = path, *end;
-	struct stat st;
-	size_t n, dlen = 0;
-	int dfd, fd;
+/* A walk from "/" to a binary that is to run as root (trusted_exec_open). */
+struct exec_walk {
+	const char	*path;		/* the whole path, for errors */
+	const char	*what;		/* names the binary in errors */
+	const char	*p;		/* the part of path not walked yet */
+	char		 dir[4096];	/* the directories walked so far */
+	size_t		 dlen;
+	char		 comp[256];	/* the component being looked at */
+	int		 dfd;		/* O_PATH fd of dir */
+};
 
-	if (path[0] != '/')
-		return pd_errf(e, PD_E_UNAVAIL, "%s path %s is not absolute", what,
-		    path);
-	dir[0] = '\0';
-	if ((dfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return pd_errno(e, PD_E_UNAVAIL, "open /");
-	for (;;) {
-		if (fstat(dfd, &st) == -1) {
-			close(dfd);
-			return pd_errno(e, PD_E_UNAVAIL, "%s directory %s", what,
-			    dlen ? dir : "/");
-		}
-		if (st.st_uid != 0) {
-			close(dfd);
-			return pd_errf(e, PD_E_UNAVAIL, "%s directory %s: owned by uid "
-			    "%u, not root", what, dlen ? dir : "/", (unsigned)st.st_uid);
-		}
-		if ((st.st_mode & 0022) != 0 && (st.st_mode & S_ISVTX) == 0) {
-			close(dfd);
-			return pd_errf(e, PD_E_UNAVAIL, "%s directory %s: writable by "
-			    "group or others (mode %03o)", what, dlen ? dir : "/",
-			    (unsigned)(st.st_mode & 07777));
-		}
-		while (*p == '/')
-			p++;
-		end = p + strcspn(p, "/");
-		n = (size_t)(end - p);
-		if (n == 0 || n >= sizeof(comp) || (n == 2 && p[0] == '.' &&
-		    p[1] == '.') || (n == 1 && p[0] == '.')) {
-			close(dfd);
-			return pd_errf(e, PD_E_UNAVAIL, "%s path %s must name a file "
-			    "without \".\" or \"..\" components", what, path);
-		}
-		memcpy(comp, p, n);
-		comp[n] = '\0';
-		if (dlen + 1 + n >= sizeof(dir)) {
-			close(dfd);
-			return pd_errf(e, PD_E_UNAVAIL, "%s path too long", what);
-		}
-		p = end;
-		while (*p == '/')
-			p++;
-		if (*p == '\0')
-			break;		/* comp is the file */
-		dir[dlen++] = '/';
-		memcpy(dir + dlen, comp, n + 1);
-		dlen += n;
-		fd = openat(dfd, comp, O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
-		if (fd == -1) {
-			if (errno == ENOTDIR && fstatat(dfd, comp, &st,
-			    AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
-				errno = ELOOP;
-			close(dfd);
-			if (errno == ELOOP)
-				return pd_errf(e, PD_E_UNAVAIL, "%s directory %s: is a "
-				    "symbolic link", what, dir);
-			return pd_errno(e, PD_E_UNAVAIL, "%s directory %s", what, dir);
-		}
-		close(dfd);
-		dfd = fd;
+/* The directory we hold: root's, and writable by root alone (or sticky). */
+static int
+walk_check_dir(struct exec_walk *w, struct pd_err *e)
+{
+	const char *dir = w->dlen ? w->dir : "/";
+	struct stat st;
+
+	if (fstat(w->dfd, &st) == -1)
+		return pd_errno(e, PD_E_UNAVAIL, "%s directory %s", w->what,
+		    dir);
+	if (st.st_uid != 0)
+		return pd_errf(e, PD_E_UNAVAIL, "%s directory %s: owned by uid "
+		    "%u, not root", w->what, dir, (unsigned)st.st_uid);
+	if ((st.st_mode & 0022) != 0 && (st.st_mode & S_ISVTX) == 0)
+		return pd_errf(e, PD_E_UNAVAIL, "%s directory %s: writable by "
+		    "group or others (mode %03o)", w->what, dir,
+		    (unsigned)(st.st_mode & 07777));
+	return 0;
+}
+
+/*
+ * Take the next component of the path into w->comp.  Returns 1 when it
+ * is the file, 0 when it is a directory (then added to w->dir), -1 on
+ * a component we refuse.
+ */
+static int
+walk_next(struct exec_walk *w, struct pd_err *e)
+{
+	const char *end;
+	size_t n;
+
+	while (*w->p == '/')
+		w->p++;
+	end = w->p + strcspn(w->p, "/");
+	n = (size_t)(end - w->p);
+	if (n == 0 || n >= sizeof(w->comp) || (n == 2 && w->p[0] == '.' &&
+	    w->p[1] == '.') || (n == 1 && w->p[0] == '.'))
+		return pd_errf(e, PD_E_UNAVAIL, "%s path %s must name a file "
+		    "without \".\" or \"..\" components", w->what, w->path);
+	memcpy(w->comp, w->p, n);
+	w->comp[n] = '\0';
+	if (w->dlen + 1 + n >= sizeof(w->dir))
+		return pd_errf(e, PD_E_UNAVAIL, "%s path too long", w->what);
+	w->p = end;
+	while (*w->p == '/')
+		w->p++;
+	if (*w->p == '\0')
+		return 1;
+	w->dir[w->dlen++] = '/';
+	memcpy(w->dir + w->dlen, w->comp, n + 1);
+	w->dlen += n;
+	return 0;
+}
+
+/* Step into the directory w->comp names, never through a symbolic link. */
+static int
+walk_descend(struct exec_walk *w, struct pd_err *e)
+{
+	struct stat st;
+	int fd;
+
+	fd = openat(w->dfd, w->comp, O_PATH | O_NOFOLLOW | O_DIRECTORY |
+	    O_CLOEXEC);
+	if (fd == -1) {
+		if (errno == ENOTDIR && fstatat(w->dfd, w->comp, &st,
+		    AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+			errno = ELOOP;
+		if (errno == ELOOP)
+			return pd_errf(e, PD_E_UNAVAIL, "%s directory %s: is a "
+			    "symbolic link", w->what, w->dir);
+		return pd_errno(e, PD_E_UNAVAIL, "%s directory %s", w->what,
+		    w->dir);
 	}
-	/* O_PATH|O_NOFOLLOW opens a symbolic link itself: fstat tells. */
-	fd = openat(dfd, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	close(dfd);
-	if (fd == -1)
-		return pd_errno(e, PD_E_UNAVAIL, "%s %s", what, path);
+	close(w->dfd);
+	w->dfd = fd;
+	return 0;
+}
+
+/*
+ * The file itself, on the fd that will be executed: a root-owned
+ * executable regular file nobody else may write.  Returns fd, or -1
+ * (fd closed).
+ */
+static int
+exec_file_check(int fd, const char *path, const char *what, struct pd_err *e)
+{
+	struct stat st;
+
 	if (fstat(fd, &st) == -1) {
 		close(fd);
 		return pd_errno(e, PD_E_UNAVAIL, "%s %s", what, path);
@@ -316,6 +328,50 @@ trusted_exec_open(const char *path, const char *what, struct pd_err *e)
 		    "(mode %03o)", what, path, (unsigned)(st.st_mode & 07777));
 	}
 	return fd;
+}
+
+/*
+ * Open `path` for exec as root without trusting any name on the way:
+ * walk it from "/" one component at a time with O_PATH|O_NOFOLLOW and
+ * check each directory on the fd we hold: root-owned and not writable by
+ * group or others.  A sticky directory (/tmp) is allowed writable: others
+ * cannot rename or replace root's entries in it, and the next component
+ * must be root-owned itself.  The file must be a root-owned executable
+ * regular file, not group/world-writable, and not a symbolic link.  The
+ * O_PATH fd returned is what execveat(AT_EMPTY_PATH) runs, so what was
+ * checked is what runs: no name is looked up twice.  `what` names the
+ * binary in errors ("helper", "OCI runtime").
+ */
+int
+trusted_exec_open(const char *path, const char *what, struct pd_err *e)
+{
+	struct exec_walk w;
+	int fd, r;
+
+	if (path[0] != '/')
+		return pd_errf(e, PD_E_UNAVAIL, "%s path %s is not absolute", what,
+		    path);
+	w.path = path;
+	w.what = what;
+	w.p = path;
+	w.dir[0] = '\0';
+	w.dlen = 0;
+	if ((w.dfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return pd_errno(e, PD_E_UNAVAIL, "open /");
+	/* Each directory is checked before anything is looked up in it. */
+	while ((r = walk_check_dir(&w, e)) == 0 &&
+	    (r = walk_next(&w, e)) == 0 && (r = walk_descend(&w, e)) == 0)
+		;
+	if (r == -1) {
+		close(w.dfd);
+		return -1;
+	}
+	/* O_PATH|O_NOFOLLOW opens a symbolic link itself: fstat tells. */
+	fd = openat(w.dfd, w.comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	close(w.dfd);
+	if (fd == -1)
+		return pd_errno(e, PD_E_UNAVAIL, "%s %s", what, path);
+	return exec_file_check(fd, path, what, e);
 }
 
 /*
@@ -828,41 +884,16 @@ helper_spawn(struct helper *h, int role, int rootfd, const char *rootpath,
 }
 
 /*
- * The same, with `xfd` (if >= 0) as the helper's fd 4 from exec on: the
- * API process gets the HTTP connection the broker accepted this way.
+ * The helper's environment, NULL-terminated in envp (room for 4); returns
+ * how many entries were allocated.
  */
-int
-helper_spawn_fd(struct helper *h, int role, int rootfd, const char *rootpath,
-    int xfd, struct pd_err *e)
+static int
+spawn_env(char *envp[])
 {
-	static const uint32_t setup_done[] = { PD_MSG_SETUP_DONE };
-	char path[4096], *envp[4], *argv[2];
+	int nenv = 0;
 #ifdef PD_SANITIZE
 	const char *v;
-#endif
-	struct pd_setup_done sd;
-	struct pd_setup s;
-	struct pd_msg m;
-	struct pd_err ie;
-	sigset_t all;
-	struct timeval tv;
-	int sv[2], devnull, nenv = 0, exfd, lo;
-	pid_t pid;
 
-	memset(h, 0, sizeof(*h));
-	h->pid = -1;
-	h->sock = -1;
-	h->role = role;
-	h->client = job_client;
-	snprintf(h->rootdir, sizeof(h->rootdir), "%s", rootpath ? rootpath : "");
-	if (helper_lookup_user(role, &h->uid, &h->gid, e) == -1)
-		return -1;
-	helper_path(role, path, sizeof(path));
-	if ((exfd = trusted_exec_open(path, "helper", e)) == -1)
-		return -1;
-	argv[0] = path;
-	argv[1] = NULL;
-#ifdef PD_SANITIZE
 	/*
 	 * Sanitizer builds only: a helper's environment is otherwise empty.
 	 * The runtime options reach it so its reports are fatal and logged
@@ -875,6 +906,71 @@ helper_spawn_fd(struct helper *h, int role, int rootfd, const char *rootpath,
 		envp[nenv++] = xasprintf("UBSAN_OPTIONS=%s:symbolize=0", v);
 #endif
 	envp[nenv] = NULL;
+	return nenv;
+}
+
+/*
+ * Child: only async-signal-safe calls until execve.  The channel goes to
+ * fd 3, stdin to /dev/null, stderr stays the broker's so an early crash
+ * is visible; every other fd is closed.  The helper dies with the broker
+ * (PDEATHSIG).
+ */
+static void __dead
+spawn_child(int chanfd, int devnull, int xfd, int exfd, char *argv[],
+    char *envp[])
+{
+	sigset_t none;
+	int lo;
+
+	signal(SIGPIPE, SIG_DFL);
+	(void)setpgid(0, 0);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (dup2(devnull, 0) == -1 || dup2(devnull, 1) == -1)
+		_exit(126);
+	/*
+	 * xfd (the API process's HTTP connection) becomes fd 4: a socket
+	 * the helper is meant to own, nothing else leaks.  Park it above 4
+	 * first so placing fd 3 cannot clobber it.
+	 */
+	if (xfd >= 0 && (xfd = fcntl(xfd, F_DUPFD, 5)) == -1)
+		_exit(126);
+	/* The checked binary's fd too; it closes on exec (O_CLOEXEC). */
+	if ((exfd = fcntl(exfd, F_DUPFD_CLOEXEC, 5)) == -1)
+		_exit(126);
+	if (chanfd == 3) {
+		if (fcntl(3, F_SETFD, 0) == -1)
+			_exit(126);
+	} else if (dup2(chanfd, 3) == -1)
+		_exit(126);
+	if (xfd >= 0 && dup2(xfd, 4) == -1)
+		_exit(126);
+	lo = xfd >= 0 ? 5 : 4;
+	if ((exfd > lo && syscall(SYS_close_range, (unsigned)lo,
+	    (unsigned)exfd - 1, 0) == -1) ||
+	    syscall(SYS_close_range, (unsigned)exfd + 1, ~0U, 0) == -1)
+		_exit(126);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
+		_exit(126);
+	/* Safety: runs the file trusted_exec_open() checked, by fd. */
+	syscall(SYS_execveat, exfd, "", argv, envp, AT_EMPTY_PATH);
+	_exit(127);
+}
+
+/*
+ * Fork and exec the helper binary open on exfd (always closed here),
+ * `path` being its name for argv[0].  On success h->pid and h->sock (our
+ * end of the channel) are set.
+ */
+static int
+spawn_fork(struct helper *h, char *path, int exfd, int xfd, struct pd_err *e)
+{
+	char *envp[4], *argv[2];
+	int sv[2], devnull, nenv;
+	pid_t pid;
+
+	argv[0] = path;
+	argv[1] = NULL;
 	if ((devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1) {
 		close(exfd);
 		return pd_errno(e, PD_E_INTERNAL, "open /dev/null");
@@ -884,73 +980,40 @@ helper_spawn_fd(struct helper *h, int role, int rootfd, const char *rootpath,
 		close(exfd);
 		return pd_errno(e, PD_E_INTERNAL, "socketpair");
 	}
-	sigfillset(&all);
-	pid = helper_fork_owned();
+	nenv = spawn_env(envp);
+	/* Safety: the child makes only async-signal-safe calls until exec. */
+	if ((pid = helper_fork_owned()) == 0)
+		spawn_child(sv[1], devnull, xfd, exfd, argv, envp);
 	if (pid == -1) {
+		(void)pd_errno(e, PD_E_INTERNAL, "fork");
 		close(sv[0]);
-		close(sv[1]);
-		close(devnull);
-		close(exfd);
-		while (nenv > 0)
-			free(envp[--nenv]);
-		return pd_errno(e, PD_E_INTERNAL, "fork");
-	}
-	if (pid == 0) {
-		/*
-		 * Child: only async-signal-safe calls until execve.  The
-		 * channel goes to fd 3, stdin to /dev/null, stderr stays the
-		 * broker's so an early crash is visible; every other fd is
-		 * closed.  The helper dies with the broker (PDEATHSIG).
-		 */
-		signal(SIGPIPE, SIG_DFL);
-		(void)setpgid(0, 0);
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
-		if (dup2(devnull, 0) == -1 || dup2(devnull, 1) == -1)
-			_exit(126);
-		/*
-		 * xfd (the API process's HTTP connection) becomes fd 4: a
-		 * socket the helper is meant to own, nothing else leaks.
-		 * Park it above 4 first so placing fd 3 cannot clobber it.
-		 */
-		if (xfd >= 0 && (xfd = fcntl(xfd, F_DUPFD, 5)) == -1)
-			_exit(126);
-		/* The checked binary's fd too; it closes on exec (O_CLOEXEC). */
-		if ((exfd = fcntl(exfd, F_DUPFD_CLOEXEC, 5)) == -1)
-			_exit(126);
-		if (sv[1] == 3) {
-			if (fcntl(3, F_SETFD, 0) == -1)
-				_exit(126);
-		} else if (dup2(sv[1], 3) == -1)
-			_exit(126);
-		if (xfd >= 0 && dup2(xfd, 4) == -1)
-			_exit(126);
-		lo = xfd >= 0 ? 5 : 4;
-		if ((exfd > lo && syscall(SYS_close_range, (unsigned)lo,
-		    (unsigned)exfd - 1, 0) == -1) ||
-		    syscall(SYS_close_range, (unsigned)exfd + 1, ~0U, 0) == -1)
-			_exit(126);
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
-			_exit(126);
-		/* Safety: runs the file trusted_exec_open() checked, by fd. */
-		syscall(SYS_execveat, exfd, "", argv, envp, AT_EMPTY_PATH);
-		_exit(127);
+	} else {
+		h->pid = pid;
+		h->sock = sv[0];
 	}
 	close(sv[1]);
 	close(devnull);
 	close(exfd);
 	while (nenv > 0)
 		free(envp[--nenv]);
-	h->pid = pid;
-	h->sock = sv[0];
-	/* A helper that stops reading fails a send after helper-timeout. */
-	tv.tv_sec = conf.limits.helper_timeout;
-	tv.tv_usec = 0;
-	(void)setsockopt(h->sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (pd_chan_init(&h->chan, h->sock, 0) == -1) {
-		helper_kill(h);
-		return pd_errf(e, PD_E_INTERNAL, "out of memory");
-	}
+	return pid == -1 ? -1 : 0;
+}
+
+/*
+ * The SETUP handshake: tell the fresh helper who it is and how to sandbox
+ * itself (chrooted into rootfd), and wait for its SETUP_DONE.  Any
+ * failure tears the helper down.
+ */
+static int
+spawn_setup(struct helper *h, int rootfd, struct pd_err *e)
+{
+	static const uint32_t setup_done[] = { PD_MSG_SETUP_DONE };
+	struct pd_setup_done sd;
+	struct pd_setup s;
+	struct pd_msg m;
+	struct pd_err ie;
+	int role = h->role;
+
 	memset(&s, 0, sizeof(s));
 	s.version = PD_PROTO_VERSION;
 	s.role = (uint32_t)role;
@@ -980,6 +1043,45 @@ helper_spawn_fd(struct helper *h, int role, int rootfd, const char *rootpath,
 		    ie.code ? ie.msg : "protocol version mismatch");
 	}
 	pd_msg_clear(&m);
+	return 0;
+}
+
+/*
+ * The same, with `xfd` (if >= 0) as the helper's fd 4 from exec on: the
+ * API process gets the HTTP connection the broker accepted this way.
+ */
+int
+helper_spawn_fd(struct helper *h, int role, int rootfd, const char *rootpath,
+    int xfd, struct pd_err *e)
+{
+	char path[4096];
+	struct pd_err ie;
+	struct timeval tv;
+	int exfd;
+
+	memset(h, 0, sizeof(*h));
+	h->pid = -1;
+	h->sock = -1;
+	h->role = role;
+	h->client = job_client;
+	snprintf(h->rootdir, sizeof(h->rootdir), "%s", rootpath ? rootpath : "");
+	if (helper_lookup_user(role, &h->uid, &h->gid, e) == -1)
+		return -1;
+	helper_path(role, path, sizeof(path));
+	if ((exfd = trusted_exec_open(path, "helper", e)) == -1)
+		return -1;
+	if (spawn_fork(h, path, exfd, xfd, e) == -1)
+		return -1;
+	/* A helper that stops reading fails a send after helper-timeout. */
+	tv.tv_sec = conf.limits.helper_timeout;
+	tv.tv_usec = 0;
+	(void)setsockopt(h->sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (pd_chan_init(&h->chan, h->sock, 0) == -1) {
+		helper_kill(h);
+		return pd_errf(e, PD_E_INTERNAL, "out of memory");
+	}
+	if (spawn_setup(h, rootfd, e) == -1)
+		return -1;
 	/* Single-request helpers number their request 1 (registry.c counts). */
 	h->want_id = 1;
 	if (helper_check_outside(h, &ie) == -1) {
@@ -988,6 +1090,7 @@ helper_spawn_fd(struct helper *h, int role, int rootfd, const char *rootpath,
 			return helper_fail(h, 0, e, "died during start-up", ie.msg);
 		return helper_fail(h, 1, e, "is not sandboxed as required", ie.msg);
 	}
-	log_debug("%s[%d] ready: %s", pd_role_name(role), (int)pid, h->sandbox);
+	log_debug("%s[%d] ready: %s", pd_role_name(role), (int)h->pid,
+	    h->sandbox);
 	return 0;
 }
