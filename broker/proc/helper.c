@@ -491,17 +491,10 @@ static int
 helper_dead(pid_t pid)
 {
 	char path[64], buf[512], *p;
-	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if (pd_read_small(path, buf, sizeof(buf)) == -1)
 		return 1;
-	n = pd_read_full(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 1;
-	buf[n] = '\0';
 	/* "pid (comm) S ...": comm may hold anything; the state follows ')' */
 	p = strrchr(buf, ')');
 	return p == NULL || p[1] == '\0' || p[2] == 'Z' || p[2] == 'X';
@@ -822,16 +815,10 @@ helper_check_outside(struct helper *h, struct pd_err *e)
 	char path[64], buf[8192], v[256], want[64], root[4096];
 	unsigned long long capeff;
 	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)h->pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return pd_errno(e, PD_E_INTERNAL, "open %s", path);
-	n = pd_read_full(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return pd_errf(e, PD_E_INTERNAL, "cannot read %s", path);
-	buf[n] = '\0';
+	if (pd_read_small(path, buf, sizeof(buf)) == -1)
+		return pd_errno(e, PD_E_INTERNAL, "cannot read %s", path);
 	snprintf(want, sizeof(want), "%u\t%u\t%u\t%u", h->uid, h->uid, h->uid, h->uid);
 	if (status_field(buf, "Uid", v, sizeof(v)) == -1 || strcmp(v, want) != 0)
 		return pd_errf(e, PD_E_INTERNAL, "uids are \"%s\", want %u", v, h->uid);
