@@ -569,10 +569,10 @@ ls_print_format(json_t **items, size_t n, const char *format)
 }
 
 static void
-ls_print_row(const json_t *item, int notrunc, int quiet)
+ls_print_row(struct table *t, const json_t *item, int notrunc, int quiet)
 {
 	char desc[64], id[65], *ed;
-	const char *d;
+	const char *d, *row[4];
 
 	snprintf(id, notrunc ? 65 : 13, "%s", tsafe(json_string_value(
 	    json_object_get(item, "Id"))));
@@ -592,9 +592,11 @@ ls_print_row(const json_t *item, int notrunc, int quiet)
 		d = desc;
 	} else
 		d = ed;
-	printf("%-14s %-30s %-45s %s\n", id,
-	    tsafe(json_string_value(json_object_get(item, "Name"))), d,
-	    json_is_true(json_object_get(item, "Enabled")) ? "true" : "false");
+	row[0] = id;
+	row[1] = tsafe(json_string_value(json_object_get(item, "Name")));
+	row[2] = d;
+	row[3] = json_is_true(json_object_get(item, "Enabled")) ? "true" : "false";
+	table_row(t, row);
 	free(ed);
 }
 
@@ -635,11 +637,15 @@ cmd_ls(int argc, char **argv)
 	if (format != NULL && strncmp(format, "table", 5) != 0)
 		ls_print_format(items, n, format);
 	else {
+		static const char *const head[] = { "ID", "NAME", "DESCRIPTION",
+		    "ENABLED" };
+		struct table *t = table_new(4);
+
 		if (!quiet)
-			printf("%-14s %-30s %-45s %s\n", "ID", "NAME", "DESCRIPTION",
-			    "ENABLED");
+			table_row(t, head);
 		for (i = 0; i < n; i++)
-			ls_print_row(items[i], notrunc, quiet);
+			ls_print_row(t, items[i], notrunc, quiet);
+		table_print(t, stdout);
 	}
 	free(items);
 	json_decref(j);
@@ -962,16 +968,14 @@ print_privileges(const char *remote, json_t *privs)
  * terminal, --grant-all-permissions otherwise (as docker does).
  */
 static void
-grant_privileges(const char *remote, json_t *privs, int grant, int quiet)
+grant_privileges(const char *remote, json_t *privs, int grant)
 {
 	char answer[16];
 
-	if (json_array_size(privs) == 0)
+	/* Listed only when asked about, as docker does. */
+	if (json_array_size(privs) == 0 || grant)
 		return;
-	if (!quiet || !grant)
-		print_privileges(remote, privs);
-	if (grant)
-		return;
+	print_privileges(remote, privs);
 	if (!isatty(0))
 		die("plugin %s requires the privileges listed above; grant them with "
 		    "--grant-all-permissions (standard input is not a terminal)", remote);
@@ -1028,7 +1032,7 @@ cmd_install(int argc, char **argv)
 		print_privileges(argv[optind], privs);
 		return 0;
 	}
-	grant_privileges(argv[optind], privs, grant, quiet);
+	grant_privileges(argv[optind], privs, grant);
 	privtxt = json_dumps(privs, JSON_COMPACT);
 	nargs = 4 + (argc - optind - 1);
 	args = xcalloc((size_t)nargs + 1, sizeof(char *));
@@ -1116,7 +1120,7 @@ cmd_upgrade(int argc, char **argv)
 	request(PD_CTL_PRIVILEGES, PD_CTLF_QUIET, 0, -1, args, 2, &r);
 	privs = reply_json(&r);
 	free(r.data);
-	grant_privileges(remote, privs, grant, 0);
+	grant_privileges(remote, privs, grant);
 	privtxt = json_dumps(privs, JSON_COMPACT);
 	args[0] = argv[optind];
 	args[1] = (char *)(uintptr_t)remote;

@@ -31,6 +31,12 @@ struct ctl_cmd {
 extern const char	*host;		/* -H, or NULL */
 
 const char	*tsafe(const char *);
+
+/* table.c: columns sized to content, as docker's tabwriter. */
+struct table;
+struct table	*table_new(size_t);
+void		 table_row(struct table *, const char *const *);
+void		 table_print(struct table *, FILE *);
 void		 die(const char *, ...) __dead
 		    __attribute__((__format__(__printf__, 1, 2)));
 

@@ -75,6 +75,23 @@ out=$(inst --alias p1copy "$R/test/p1" 2>&1)
 case "$out" in *"Already exists"*) ok "present blobs are not fetched again" ;; *) notok "Already exists"; diag "$out" ;; esac
 [ "$(nblobs)" = "$n" ] && ok "no new blobs for the same content" || notok "blob count"
 [ "$(ctl inspect -f '{{.Name}}' p1copy)" = p1copy:latest ] && ok "--alias names the plugin" || notok "alias"
+# ls sizes its columns to their content, as docker's tabwriter: a name
+# longer than the old fixed 30 characters does not run into DESCRIPTION.
+LONG=a-plugin-name-well-past-thirty-characters
+check "install under a 41-character alias" inst --alias "$LONG" "$R/test/p1"
+out=$(ctl ls)
+hd=$(printf '%s\n' "$out" | head -1)
+row=$(printf '%s\n' "$out" | grep " $LONG:latest ")
+dcol=$(printf '%s\n' "$hd" | awk '{ print index($0, "DESCRIPTION") }')
+ncol=$(printf '%s\n' "$hd" | awk '{ print index($0, "NAME") }')
+nl=$(printf '%s\n' "$row" | awk -v n="$LONG:latest" '{ print index($0, n) }')
+if [ "$nl" = "$ncol" ] && [ "$dcol" -eq $((ncol + ${#LONG} + 7 + 3)) ] &&
+    [ "$(printf '%s\n' "$row" | cut -c"$dcol"-$((dcol + 10)))" = "test plugin" ]; then
+	ok "ls: NAME as wide as the longest name plus 3, DESCRIPTION after it"
+else
+	notok "ls column widths"; diag "$out"
+fi
+ctl rm "$LONG" >/dev/null || notok "rm the long-named plugin"
 check "install by digest" inst --alias bydigest "$R/test/p1@$D1"
 [ "$(ctl inspect -f '{{.PluginReference}}' bydigest)" = "$R/test/p1@$D1" ] && ok "digest reference recorded" || notok "digest ref"
 expect_fail "unknown digest" "not found" inst --alias nod "$R/test/p1@sha256:$(printf '%064d' 0)"
@@ -118,7 +135,10 @@ expect_fail "granting the wrong list is refused by the broker" "incorrect privil
     "$RAW" "$SOCK" 103 0 "$R/test/priv" "" '[{"Name":"network","Description":"","Value":["host"]}]' ""
 expect_fail "granting one more is refused too (CVE-2026-33997)" "incorrect privileges" \
     "$RAW" "$SOCK" 103 0 "$R/test/priv" "" "$(ctl privileges "$R/test/priv" >/dev/null; "$RAW" "$SOCK" 111 0 "$R/test/priv" "" | python3 -c 'import json,sys; l=json.load(sys.stdin); l.append({"Name":"device","Description":"","Value":["/dev/x"]}); print(json.dumps(l))')" ""
-check "--grant-all-permissions installs" inst --grant-all-permissions "$R/test/priv"
+out=$(inst --grant-all-permissions "$R/test/priv" 2>&1) && ok "--grant-all-permissions installs" ||
+    { notok "--grant-all-permissions installs"; diag "$out"; }
+case "$out" in *"requesting the following privileges"*) notok "--grant-all-permissions still lists the privileges"; diag "$out" ;;
+*) ok "--grant-all-permissions does not list the privileges it was not asked about" ;; esac
 
 # Tampered blob: the registry serves bytes that do not match the digest.
 $PUSH --registry "http://$R" --repo test/tamper --layer-size 4096 --seed 9 --info "$T/tamper.json" >/dev/null
