@@ -3,6 +3,9 @@
 #define PD_APID_H
 
 #include <stddef.h>
+#include <time.h>
+
+#include <jansson.h>
 
 #include "http.h"
 
@@ -16,5 +19,13 @@ struct api_ctx {
 int	 api_broker_init(void);
 void	 api_handle(struct api_ctx *);
 char	*api_b64url_decode(const char *, size_t *);
+
+/* json_ci.c: member names matched as Go's encoding/json matches them */
+int	 api_name_fold_eq(const char *, const char *);
+json_t	*json_get_ci(const json_t *, const char *);
+json_t	*api_privileges_canon(json_t *);
+
+/* info.c: GET /info from the broker's info and its enabled plugins */
+json_t	*api_info_doc(const json_t *, const json_t *, time_t);
 
 #endif

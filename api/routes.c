@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -316,12 +317,13 @@ registry_auth(const struct http_req *r)
 		return xstrdup("");
 	}
 	out = json_object();
-	if (json_is_string(json_object_get(in, "username")))
-		json_object_set(out, "username", json_object_get(in, "username"));
-	if (json_is_string(json_object_get(in, "password")))
-		json_object_set(out, "password", json_object_get(in, "password"));
-	if (json_is_string(json_object_get(in, "identitytoken")))
-		json_object_set(out, "identitytoken", json_object_get(in,
+	/* Docker's names, any case (json_ci.c); "auth" is unused, as by moby */
+	if (json_is_string(json_get_ci(in, "username")))
+		json_object_set(out, "username", json_get_ci(in, "username"));
+	if (json_is_string(json_get_ci(in, "password")))
+		json_object_set(out, "password", json_get_ci(in, "password"));
+	if (json_is_string(json_get_ci(in, "identitytoken")))
+		json_object_set(out, "identitytoken", json_get_ci(in,
 		    "identitytoken"));
 	json_decref(in);
 	s = json_object_size(out) ? json_dumps(out, JSON_COMPACT) : xstrdup("");
@@ -495,6 +497,7 @@ route_pull(struct api_ctx *x, const char *pname)
 
 	if (json_body(x, &priv) == -1)
 		return;
+	priv = api_privileges_canon(priv);
 	if (http_query(x->r, "remote", remote, sizeof(remote)) == -1 ||
 	    (!upgrade && remote[0] == '\0')) {
 		json_decref(priv);
@@ -757,6 +760,39 @@ route_version(struct api_ctx *x)
 	finish_json(x, s);
 }
 
+/* GET /info: the broker's facts, without its helper probes, and plugins. */
+static void
+route_info(struct api_ctx *x)
+{
+	char *args[1] = { (char *)(uintptr_t)"enabled=true" };
+	struct timespec now;
+	struct reply r, rl;
+	json_t *bi, *pl, *j;
+
+	if (http_body_drain(x->c, x->r) == -1)
+		x->r->keepalive = 0;
+	if (call(PD_CTL_INFO, PD_CTLF_NOPROBE, NULL, 0, -1, NULL, &r) == -1) {
+		finish(x, -1, &r, 200, 1);
+		return;
+	}
+	if (call(PD_CTL_LIST, 0, args, 1, -1, NULL, &rl) == -1) {
+		reply_free(&r);
+		finish(x, -1, &rl, 200, 1);
+		return;
+	}
+	bi = json_loads(r.data ? r.data : "", 0, NULL);
+	pl = json_loads(rl.data ? rl.data : "", 0, NULL);
+	reply_free(&r);
+	reply_free(&rl);
+	/* the sandbox lists clock_gettime, not time(2), for a vDSO-less clock */
+	clock_gettime(CLOCK_REALTIME, &now);
+	j = api_info_doc(bi, pl, now.tv_sec);
+	json_decref(bi);
+	json_decref(pl);
+	finish_json(x, json_dumps(j, JSON_COMPACT));
+	json_decref(j);
+}
+
 /* {name} routes: the name is everything between /plugins/ and the verb. */
 static int
 suffix(const char *rest, const char *verb, char *name, size_t len)
@@ -788,6 +824,10 @@ api_handle(struct api_ctx *x)
 	}
 	if (strcmp(path, "/version") == 0 && get) {
 		route_version(x);
+		return;
+	}
+	if (strcmp(path, "/info") == 0 && get) {
+		route_info(x);
 		return;
 	}
 	if (get && strcmp(path, "/plugins") == 0) {

@@ -302,6 +302,7 @@ enum pd_msg_type {
 #define PD_CTLF_DRYRUN		0x10
 #define PD_CTLF_FOLLOW		0x20	/* logs -f */
 #define PD_CTLF_REPAIR		0x40	/* check --repair */
+#define PD_CTLF_NOPROBE		0x80	/* info without the helper probes */
 
 struct pd_hello {
 	uint32_t	 version;

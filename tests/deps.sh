@@ -10,7 +10,7 @@ PKGS="build-essential pkg-config libcurl4-openssl-dev libjansson-dev
 libarchive-dev zlib1g-dev libssl-dev libseccomp-dev libcap-ng-dev
 python3 util-linux procps iproute2 curl ca-certificates openssl
 docker-registry runc skopeo busybox-static apache2-utils clang
-libclang-rt-14-dev libarchive-tools bc python3-docker tmux strace"
+libclang-rt-14-dev libarchive-tools bc python3-docker tmux strace ansible"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -28,6 +28,8 @@ PD_OP(logs);
 PD_OP(events);
 PD_OP(check);
 
+/* host.c */
+json_t	*host_facts(void);
 /* install.c */
 int	privileges_equal(const json_t *, const json_t *);
 /* set.c */

@@ -199,15 +199,19 @@ op_info(struct ctl_client *c, struct pd_ctlreq *q, int reqfd,
 	plugins_counts(&total, &enabled);
 	pthread_rwlock_unlock(&plugins_lock);
 	(void)store_stats(&nblobs, &bytes);
-	helpers = info_helpers(c, &probed, e);
-	j = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:I, s:o, "
-	    "s:I}",
+	j = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:I, s:o}",
 	    "ServerVersion", PD_VERSION, "ProtocolVersion", PD_PROTO_VERSION,
 	    "DataRoot", conf.data_root, "ExecRoot", conf.exec_root,
 	    "Socket", conf.socket_path, "Runtime", conf.runtime,
 	    "Plugins", (int)total, "PluginsEnabled", (int)enabled,
 	    "Blobs", (json_int_t)nblobs, "BlobBytes", (json_int_t)bytes,
-	    "Helpers", helpers, "HelpersProbed", (json_int_t)probed);
+	    "Host", host_facts());
+	/* The Docker API's /info wants no sandbox report, only the facts. */
+	if (!(q->flags & PD_CTLF_NOPROBE)) {
+		helpers = info_helpers(c, &probed, e);
+		json_object_set_new(j, "Helpers", helpers);
+		json_object_set_new(j, "HelpersProbed", json_integer(probed));
+	}
 	pd_err_clear(e);
 	return ctl_reply_json(c, j) == -1 ? pd_errf(e, PD_E_IO, "reply") : 0;
 }
