@@ -697,6 +697,53 @@ route_create(struct api_ctx *x)
 	finish(x, rc, &r, 204, 0);
 }
 
+/*
+ * POST /auth (docker login; moby's system_routes.go postAuth): the body
+ * is an AuthConfig, its keys matched case-insensitively as Go's decoder
+ * does (json_get_ci).  The login verb checks the credentials with the
+ * registry and stores nothing.
+ */
+static void
+route_auth(struct api_ctx *x)
+{
+	const char *server;
+	json_t *body, *cred, *v;
+	struct reply r;
+	char *args[2];
+	int rc;
+
+	if (json_body(x, &body) == -1)
+		return;
+	if (!json_is_object(body)) {
+		json_decref(body);
+		(void)http_error(x->c, x->r, 400, body == NULL ? "invalid JSON: "
+		    "got EOF while reading request body" : "invalid JSON: an "
+		    "AuthConfig must be an object");
+		return;
+	}
+	server = json_string_value(json_get_ci(body, "serveraddress"));
+	cred = json_object();
+	if (json_is_string(v = json_get_ci(body, "identitytoken")) &&
+	    json_string_length(v) > 0)
+		json_object_set(cred, "identitytoken", v);
+	else {
+		if (json_is_string(v = json_get_ci(body, "username")))
+			json_object_set(cred, "username", v);
+		if (json_is_string(v = json_get_ci(body, "password")))
+			json_object_set(cred, "password", v);
+	}
+	args[0] = xstrdup(server != NULL ? server : "");
+	args[1] = json_object_size(cred) ? json_dumps(cred, JSON_COMPACT) :
+	    xstrdup("");
+	json_decref(cred);
+	json_decref(body);
+	rc = call(PD_CTL_LOGIN, 0, args, 2, -1, NULL, &r);
+	explicit_bzero(args[1], strlen(args[1]));
+	free(args[0]);
+	free(args[1]);
+	finish(x, rc, &r, 200, 1);
+}
+
 /* "/v1.43/plugins" -> "/plugins"; -1 (answered) for a bad version. */
 static int
 strip_version(struct api_ctx *x, const char **path, int *minor)
@@ -828,6 +875,10 @@ api_handle(struct api_ctx *x)
 	}
 	if (strcmp(path, "/info") == 0 && get) {
 		route_info(x);
+		return;
+	}
+	if (strcmp(path, "/auth") == 0 && post) {
+		route_auth(x);
 		return;
 	}
 	if (get && strcmp(path, "/plugins") == 0) {

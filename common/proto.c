@@ -677,7 +677,8 @@ pd_dec_fetch(const struct pd_msg *m, struct pd_fetch_req *f, struct pd_err *e)
 	f->secret = rb_str(&r, PD_STR_SECRET);
 	f->proxy = rb_str(&r, PD_STR_SHORT);
 	f->max_size = rb_u64(&r);
-	if (r.bad == NULL && f->kind != PD_FETCH_MANIFEST && f->kind != PD_FETCH_BLOB)
+	if (r.bad == NULL && f->kind != PD_FETCH_MANIFEST &&
+	    f->kind != PD_FETCH_BLOB && f->kind != PD_FETCH_LOGIN)
 		r.bad = "unknown fetch kind";
 	if (r.bad == NULL && strcmp(f->scheme, "https") != 0 &&
 	    strcmp(f->scheme, "http") != 0)

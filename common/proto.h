@@ -26,7 +26,7 @@
 #include "error.h"
 #include "msg.h"
 
-#define PD_PROTO_VERSION	3
+#define PD_PROTO_VERSION	4
 
 #define PD_STR_SHORT		256	/* names, media types, digests */
 #define PD_STR_LINE		2048	/* log lines */
@@ -134,6 +134,11 @@ enum pd_msg_type {
 				   The checker's report as CTL_DATA, then
 				   CTL_OK when the data root is sound, else
 				   CTL_FAIL (conflict) "N problems found". */
+	PD_CTL_LOGIN = 116,	/* args: server ("host[:port]" or a URL),
+				   credentials JSON.  Checks them against the
+				   registry (PD_FETCH_LOGIN) and stores
+				   nothing; CTL_DATA {"Status",
+				   "IdentityToken"}. */
 
 	/* CTL_DATA, broker -> client: a chunk of the reply document. */
 	PD_CTL_DATA = 150,
@@ -158,8 +163,11 @@ enum pd_msg_type {
 
 	/*
 	 * FETCH, broker -> fetcher: GET one manifest or blob from a registry
-	 * and write the body into the passed fd (a pipe's write end).
-	 *	u32	kind		PD_FETCH_MANIFEST or PD_FETCH_BLOB
+	 * and write the body into the passed fd (a pipe's write end).  Kind
+	 * PD_FETCH_LOGIN checks the credentials as `docker login` does (GET
+	 * /v2/, a token without scopes); repo and reference are "", and the
+	 * body written is the token server's refresh token, if it sent one.
+	 *	u32	kind		PD_FETCH_MANIFEST, _BLOB or _LOGIN
 	 *	u32	flags		PD_FETCHF_*
 	 *	str	scheme		"https" or "http"
 	 *	str	host		<= 256, "host[:port]" of the registry
@@ -289,6 +297,7 @@ enum pd_msg_type {
 #define PD_TLS_KEY		3
 #define PD_FETCH_MANIFEST	1
 #define PD_FETCH_BLOB		2
+#define PD_FETCH_LOGIN		3	/* check credentials: GET /v2/ */
 #define PD_FETCHF_IDTOKEN	0x01	/* secret is an identity token */
 #define PD_PUSHED_UPLOADED	1
 #define PD_PUSHED_EXISTS	2	/* HEAD said 200 */
@@ -468,7 +477,8 @@ enum pd_verb_event {
 	V(HELPERCHECK,	check_helper,	"helper-check",	1, 1,	1, 0, 0, 0, NONE)   \
 	V(LOGS,		logs,		"logs",		1, 2,	0, 0, 0, 0, NONE)   \
 	V(EVENTS,	events,		"events",	0, 32,	0, 0, 1, 0, NONE)   \
-	V(CHECK,	check,		"check",	0, 0,	0, 0, 1, 1, NONE)
+	V(CHECK,	check,		"check",	0, 0,	0, 0, 1, 1, NONE)   \
+	V(LOGIN,	login,		"login",	2, 2,	0, 0, 1, 1, NONE)
 
 struct pd_verb {
 	uint32_t	 type;

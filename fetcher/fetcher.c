@@ -10,7 +10,8 @@
  *			since the broker does not wait for a reply here.
  *	FETCH (fd)	one GET into the fd, then FETCH_RESULT or ERROR; the
  *			fd is closed before the reply, so the broker's read
- *			of the pipe ends first.
+ *			of the pipe ends first.  Kind LOGIN: docker login's
+ *			check of the credentials (reg_login.c).
  *	PUSH_BLOB (fd)	upload one blob read from the fd (HEAD, mount or
  *			POST + PUT/PATCH), then PUSH_RESULT or ERROR.
  *	PUSH_MANIFEST (fd)  PUT the manifest read from the fd.
@@ -109,13 +110,15 @@ fetcher_fetch(struct pd_msg *m, void *arg)
 		rc = -1;
 	} else {
 		memset(&r, 0, sizeof(r));
-		r.kind = q.kind == PD_FETCH_MANIFEST ? REG_MANIFEST : REG_BLOB;
+		r.kind = q.kind == PD_FETCH_MANIFEST ? REG_MANIFEST :
+		    q.kind == PD_FETCH_LOGIN ? REG_LOGIN : REG_BLOB;
 		REQ_TARGET(&r, &q);
 		r.max_size = q.max_size;
 		r.outfd = fd;
 		r.progress = fetcher_progress;
 		r.progress_arg = f;
-		rc = reg_fetch(f->client, &r, &res, &e);
+		rc = r.kind == REG_LOGIN ? reg_login(f->client, &r, &res, &e) :
+		    reg_fetch(f->client, &r, &res, &e);
 	}
 	close(fd);
 	pd_fetch_req_free(&q);

@@ -248,6 +248,11 @@ reg_token_key(const struct fetch *f, char *buf, size_t len)
 {
 	const char *act = push_kind(f->r) ? "pull,push" : "pull";
 
+	if (f->r->kind == REG_LOGIN) {
+		snprintf(buf, len, "%s://%s %s (login: no scope)", f->reg.scheme,
+		    f->reg.key, reg_has_creds(f->r) ? f->r->username : "");
+		return;
+	}
 	snprintf(buf, len, "%s://%s %s repository(plugin):%s:%s "
 	    "repository:%s:%s", f->reg.scheme, f->reg.key,
 	    reg_has_creds(f->r) ? f->r->username : "", f->r->repo, act, f->r->repo,
@@ -291,6 +296,100 @@ check_realm(struct fetch *f, const char *realm, const char *rs,
 }
 
 /*
+ * A login's token request, as docker login's (distribution's token
+ * handler with offline access): no scope; a GET with account=<user>,
+ * offline_token=true and client_id, Basic credentials; or, with an
+ * identity token, the refresh-token grant without a scope.
+ */
+static int
+login_query(struct fetch *f, const char *realm, const char *service,
+    char *url, size_t ulen, char **post, char **cred, struct pd_err *e)
+{
+	const struct reg_req *r = f->r;
+	size_t plen;
+
+	if (reg_has_creds(r) && r->idtoken) {
+		plen = 8192 + strlen(r->secret) * 3;
+		*post = xmalloc(plen);
+		(*post)[0] = '\0';
+		if (url_escape_append(*post, plen, "grant_type=refresh_token&"
+		    "client_id=plugind&refresh_token=", r->secret) == -1 ||
+		    (service != NULL && url_escape_append(*post, plen,
+		    "&service=", service) == -1))
+			return pd_errf(e, PD_E_INTERNAL, "cannot build the token "
+			    "request");
+		return 0;
+	}
+	if ((service != NULL && url_escape_append(url, ulen,
+	    strchr(realm, '?') ? "&service=" : "?service=", service) == -1) ||
+	    (reg_has_creds(r) && url_escape_append(url, ulen, strchr(url, '?') ?
+	    "&account=" : "?account=", r->username) == -1) ||
+	    url_escape_append(url, ulen, strchr(url, '?') ? "&offline_token=" :
+	    "?offline_token=", "true") == -1 ||
+	    url_escape_append(url, ulen, "&client_id=", "plugind") == -1)
+		return pd_errf(e, PD_E_INTERNAL, "cannot build the token request");
+	if (reg_has_creds(r))
+		*cred = reg_basic_header(r->username, r->secret);
+	return 0;
+}
+
+/*
+ * The refresh token of a login's token answer (docker login returns it
+ * as IdentityToken): kept only if it is a printable string that fits a
+ * secret; anything else is ignored, as the login itself succeeded.
+ */
+static void
+login_refresh(struct fetch *f, const struct xfer *x)
+{
+	const char *s;
+	json_t *j, *v;
+	size_t i, n;
+
+	if ((j = json_loadb(x->buf, x->len, JSON_REJECT_DUPLICATES,
+	    NULL)) == NULL)
+		return;
+	if (json_is_string(v = json_object_get(j, "refresh_token")) &&
+	    (n = json_string_length(v)) > 0 && n < PD_STR_SECRET) {
+		s = json_string_value(v);
+		for (i = 0; i < n && s[i] > ' ' && s[i] < 0x7f; i++)
+			;
+		if (i == n) {
+			reg_free_secret(&f->refresh);
+			f->refresh = xstrdup(s);
+		}
+	}
+	json_decref(j);
+}
+
+/*
+ * The token server refused a login's credentials: Docker reports the
+ * server's own text ("unauthorized: incorrect username or password" from
+ * Docker Hub); without one, that text.
+ */
+static int
+login_refused(struct fetch *f, struct xfer *x, struct pd_err *e)
+{
+	char code[64], msg[256];
+	const char *d;
+	json_t *j;
+
+	reg_error_detail(x, code, sizeof(code), msg, sizeof(msg));
+	if (msg[0] == '\0' && x->len > 0 &&
+	    (j = json_loadb(x->buf, x->len, 0, NULL)) != NULL) {
+		/* Docker Hub's token server: {"details": "..."} */
+		if ((d = json_string_value(json_object_get(j, "details"))) != NULL)
+			snprintf(msg, sizeof(msg), "%s", d);
+		reg_sanitize(msg, 200);
+		json_decref(j);
+	}
+	if (!reg_has_creds(f->r))
+		return pd_errf(e, PD_E_AUTH, "unauthorized: authentication "
+		    "required for %s (no credentials given)", f->name);
+	return pd_errf(e, PD_E_AUTH, "unauthorized: %s", msg[0] ? msg :
+	    "incorrect username or password");
+}
+
+/*
  * The token request: with an identity token, an OAuth2 refresh-token
  * grant (a form body in *post); otherwise a GET whose query names the
  * service and scopes, with Basic credentials in *cred if we have them.
@@ -310,6 +409,8 @@ token_query(struct fetch *f, const char *realm, const char *service,
 	ulen = strlen(realm) + 4096;
 	*url = xmalloc(ulen);
 	snprintf(*url, ulen, "%s", realm);
+	if (r->kind == REG_LOGIN)
+		return login_query(f, realm, service, *url, ulen, post, cred, e);
 	if (reg_has_creds(r) && r->idtoken) {
 		plen = 8192 + strlen(r->secret) * 3;
 		*post = xmalloc(plen);
@@ -344,6 +445,8 @@ token_answer(struct fetch *f, struct xfer *x, char **authz, int *kind,
 	int creds = reg_has_creds(f->r);
 	long ttl;
 
+	if ((x->status == 401 || x->status == 403) && f->r->kind == REG_LOGIN)
+		return login_refused(f, x, e);
 	if (x->status == 401 || x->status == 403)
 		return pd_errf(e, PD_E_AUTH, "unauthorized: authentication "
 		    "required for %s (%s)", f->name, creds ? "credentials were "
@@ -356,6 +459,8 @@ token_answer(struct fetch *f, struct xfer *x, char **authz, int *kind,
 	}
 	if (reg_parse_token(x->buf, x->len, &tok, &ttl, e) == -1)
 		return -1;
+	if (f->r->kind == REG_LOGIN)
+		login_refresh(f, x);
 	*authz = xasprintf("Authorization: Bearer %s", tok);
 	*kind = creds ? AUTH_BEARER_CREDS : AUTH_BEARER_ANON;
 	reg_token_key(f, key, sizeof(key));

@@ -78,6 +78,8 @@ struct fetch {
 	int			 upload;	/* PUT/PATCH with a body */
 	uint64_t		 up_off, up_len, up_sent;
 	unsigned		 maxreq;
+	/* Logins: the token server's refresh token, if it sent one. */
+	char			*refresh;
 };
 
 enum role {
@@ -175,5 +177,7 @@ int	reg_check_target(const struct reg_req *, struct pd_err *);
 int	reg_fail_status(struct fetch *, struct xfer *, int, struct pd_err *);
 void	reg_fetch_init(struct fetch *, struct reg_client *,
 	    const struct reg_req *);
+int	reg_get(struct fetch *, const char *, int, struct auth *, struct xfer **,
+	    struct pd_err *);
 
 #endif

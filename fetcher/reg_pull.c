@@ -166,6 +166,21 @@ reg_fetch_init(struct fetch *f, struct reg_client *c, const struct reg_req *r)
 	f->deadline = pd_now_ms() + (uint64_t)f->deadline_s * 1000;
 }
 
+/*
+ * A GET of url on the job's registry (its origin is url's) with the
+ * job's authentication; the final answer, whatever its status, in *x.
+ */
+int
+reg_get(struct fetch *f, const char *url, int to_fd, struct auth *a,
+    struct xfer **x, struct pd_err *e)
+{
+	if (reg_url_origin(url, &f->reg) == -1)
+		return pd_errf(e, PD_E_INVAL, "cannot build a URL for %s",
+		    f->r->host);
+	reg_auth_start(f, a);
+	return reg_call(f, url, to_fd, a, x, e);
+}
+
 int
 reg_fetch(struct reg_client *c, const struct reg_req *r, struct reg_res *res,
     struct pd_err *e)
@@ -188,12 +203,7 @@ reg_fetch(struct reg_client *c, const struct reg_req *r, struct reg_res *res,
 	a.authz = NULL;
 	url = xasprintf("%s://%s/v2/%s/%s/%s", r->scheme, r->host, r->repo,
 	    r->kind == REG_MANIFEST ? "manifests" : "blobs", r->reference);
-	if (reg_url_origin(url, &f.reg) == -1) {
-		pd_errf(e, PD_E_INVAL, "cannot build a URL for %s", r->host);
-		goto out;
-	}
-	reg_auth_start(&f, &a);
-	if (reg_call(&f, url, 1, &a, &x, e) == -1)
+	if (reg_get(&f, url, 1, &a, &x, e) == -1)
 		goto out;
 	if (x->status == 200)
 		rc = finish(&f, x, res, e);

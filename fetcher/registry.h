@@ -54,7 +54,8 @@ enum reg_kind {
 	REG_MANIFEST = 1,	/* == PD_FETCH_MANIFEST */
 	REG_BLOB = 2,		/* == PD_FETCH_BLOB */
 	REG_PUSH_BLOB = 3,	/* upload a blob (PUSH_BLOB) */
-	REG_PUSH_MANIFEST = 4	/* PUT a manifest (PUSH_MANIFEST) */
+	REG_PUSH_MANIFEST = 4,	/* PUT a manifest (PUSH_MANIFEST) */
+	REG_LOGIN = 5		/* check credentials (PD_FETCH_LOGIN) */
 };
 
 /* Pushes: blobs up to this size go in one PUT, larger ones in PATCHes. */
@@ -108,6 +109,8 @@ int	reg_client_add_tls(struct reg_client *, int, const char *, char *,
 int	reg_fetch(struct reg_client *, const struct reg_req *, struct reg_res *,
 	    struct pd_err *);
 int	reg_push(struct reg_client *, const struct reg_req *, struct reg_res *,
+	    struct pd_err *);
+int	reg_login(struct reg_client *, const struct reg_req *, struct reg_res *,
 	    struct pd_err *);
 
 /* Internals exported for the unit tests. */

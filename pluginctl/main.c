@@ -87,6 +87,11 @@ static const struct ctl_opt o_install[] = {
 	OPT_USER, OPT_PASSWORD_STDIN,
 	{ "-q, --quiet", "Suppress progress output" },
 	{ NULL, NULL } };
+static const struct ctl_opt o_login[] = {
+	{ "-p, --password string", "Password (insecure: use --password-stdin)" },
+	OPT_PASSWORD_STDIN,
+	{ "-u, --username string", "Username" },
+	{ NULL, NULL } };
 static const struct ctl_opt o_logs[] = {
 	{ "-f, --follow", "Follow log output" },
 	{ "-n, --tail string",
@@ -140,6 +145,10 @@ static const struct ctl_cmd cmds[] = {
 	    "inspect [OPTIONS] PLUGIN [PLUGIN...]", o_inspect },
 	{ "install", "pull", cmd_install, "Install a plugin",
 	    "install [OPTIONS] PLUGIN [KEY=VALUE...]", o_install },
+	{ "login", NULL, cmd_login, "Log in to a registry",
+	    "login [OPTIONS] [SERVER]", o_login },
+	{ "logout", NULL, cmd_logout, "Log out from a registry",
+	    "logout [SERVER]", NULL },
 	{ "logs", NULL, cmd_logs, "Show a plugin's output",
 	    "logs [OPTIONS] PLUGIN", o_logs },
 	{ "ls", "list", cmd_ls, "List plugins", "ls [OPTIONS]", o_ls },

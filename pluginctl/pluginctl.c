@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -841,54 +842,19 @@ cmd_create(int argc, char **argv)
 	return 0;
 }
 
-/* The registry a reference names, as Docker keys it in config.json. */
-static void
-registry_key(const char *remote, char *out, size_t len)
-{
-	struct pd_ref ref;
-	struct pd_err e;
-
-	out[0] = '\0';
-	if (pd_ref_parse(remote, &ref, &e) == -1)
-		return;
-	if (strcmp(ref.domain, "docker.io") == 0)
-		snprintf(out, len, "https://index.docker.io/v1/");
-	else
-		snprintf(out, len, "%s", ref.domain);
-}
-
-static int
-same_registry(const char *key, const char *want)
-{
-	const char *k = key, *w = want;
-	size_t n;
-
-	if (strncmp(k, "https://", 8) == 0)
-		k += 8;
-	else if (strncmp(k, "http://", 7) == 0)
-		k += 7;
-	if (strncmp(w, "https://", 8) == 0)
-		w += 8;
-	n = strcspn(k, "/");
-	return strlen(w) >= n && strncmp(k, w, n) == 0 && (w[n] == '\0' ||
-	    w[n] == '/');
-}
-
 /*
  * Credentials for `remote`, as a JSON string for the broker: from
- * --username/--password-stdin, else the invoking user's
- * ~/.docker/config.json "auths" (read here, as that user).  They travel
- * with the request only; nothing is written anywhere.
+ * --username/--password-stdin, else what the invoking user's docker
+ * configuration holds for its registry (creds.c: credHelpers, credsStore,
+ * auths; read and run here, as that user).  They travel with the request
+ * only; nothing is written anywhere.
  */
 static char *
 credentials(const char *remote, const char *user, int pass_stdin)
 {
-	char key[512], path[4096], line[4096], *dec = NULL, *colon;
-	const char *home, *k, *b64;
-	json_t *cfg, *a, *out = NULL, *v;
-	struct passwd *pw;
+	char key[512], line[4096];
+	json_t *out;
 	char *s;
-	size_t n;
 
 	if (user != NULL || pass_stdin) {
 		line[0] = '\0';
@@ -899,51 +865,170 @@ credentials(const char *remote, const char *user, int pass_stdin)
 			die("--password-stdin needs --username");
 		out = json_pack("{s:s, s:s}", "username", user, "password", line);
 		explicit_bzero(line, sizeof(line));
-		goto done;
+	} else {
+		registry_key(remote, key, sizeof(key));
+		out = key[0] != '\0' ? cred_lookup(key) : NULL;
 	}
-	registry_key(remote, key, sizeof(key));
-	home = (pw = getpwuid(getuid())) != NULL ? pw->pw_dir : getenv("HOME");
-	if (getenv("DOCKER_CONFIG") != NULL)
-		snprintf(path, sizeof(path), "%s/config.json", getenv("DOCKER_CONFIG"));
-	else
-		snprintf(path, sizeof(path), "%s/.docker/config.json", home ? home : "/");
-	if ((cfg = json_load_file(path, 0, NULL)) == NULL)
-		return xstrdup("");
-	json_object_foreach(json_object_get(cfg, "auths"), k, a) {
-		if (!same_registry(k, key))
-			continue;
-		if (json_is_string(v = json_object_get(a, "identitytoken")) &&
-		    json_string_length(v) > 0) {
-			out = json_pack("{s:O}", "identitytoken", v);
-			break;
-		}
-		if ((b64 = json_string_value(json_object_get(a, "auth"))) != NULL &&
-		    b64[0] != '\0') {
-			n = strlen(b64);
-			dec = xcalloc(1, n + 4);
-			if (EVP_DecodeBlock((unsigned char *)dec, (const unsigned char *)b64,
-			    (int)n) > 0 && (colon = strchr(dec, ':')) != NULL) {
-				*colon = '\0';
-				out = json_pack("{s:s, s:s}", "username", dec, "password",
-				    colon + 1);
-			}
-			explicit_bzero(dec, n + 4);
-			free(dec);
-			break;
-		}
-		if (json_is_string(json_object_get(a, "username")))
-			out = json_pack("{s:O, s:O}", "username", json_object_get(a,
-			    "username"), "password", json_object_get(a, "password") ?
-			    json_object_get(a, "password") : json_string(""));
-		break;
-	}
-	json_decref(cfg);
-done:
 	if (out == NULL)
 		return xstrdup("");
 	s = json_dumps(out, JSON_COMPACT);
 	json_decref(out);
 	return s;
+}
+
+/* docker login's prompt: stdin must be a terminal; no echo for secrets. */
+static void
+prompt(const char *what, int secret, char *buf, size_t len)
+{
+	struct termios t, quiet;
+	int restore = 0;
+
+	if (!isatty(0))
+		die("Cannot perform an interactive login from a non TTY device");
+	printf("%s: ", what);
+	fflush(stdout);
+	if (secret && tcgetattr(0, &t) == 0) {
+		quiet = t;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		restore = tcsetattr(0, TCSAFLUSH, &quiet) == 0;
+	}
+	if (fgets(buf, (int)len, stdin) == NULL)
+		buf[0] = '\0';
+	if (restore) {
+		(void)tcsetattr(0, TCSAFLUSH, &t);
+		printf("\n");
+	}
+	buf[strcspn(buf, "\r\n")] = '\0';
+}
+
+/* --password-stdin: all of stdin, less one trailing "\n", then "\r". */
+static void
+password_stdin(char *buf, size_t len)
+{
+	size_t n = fread(buf, 1, len - 1, stdin);
+
+	if (n == len - 1 && !feof(stdin))
+		die("--password-stdin: the password is longer than %zu bytes",
+		    len - 2);
+	buf[n] = '\0';
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	if (n > 0 && buf[n - 1] == '\r')
+		buf[--n] = '\0';
+}
+
+/*
+ * The credentials a login checks: -u with -p / --password-stdin / a
+ * prompt; with neither user nor password, the stored ones (*stored set)
+ * or prompts, as docker login.
+ */
+static json_t *
+login_creds(const char *key, const char *user, const char *pass, int pstdin,
+    int *stored)
+{
+	char u[1024], p[PD_STR_SECRET];
+	json_t *c;
+
+	*stored = 0;
+	if (pass != NULL && pstdin)
+		die("--password and --password-stdin are mutually exclusive");
+	if (pass != NULL)
+		fprintf(stderr, "WARNING! Using --password via the CLI is "
+		    "insecure. Use --password-stdin.\n");
+	if (pstdin && (user == NULL || user[0] == '\0'))
+		die("Must provide --username with --password-stdin");
+	if (user == NULL && pass == NULL && (c = cred_lookup(key)) != NULL) {
+		printf("Authenticating with existing credentials...\n");
+		*stored = 1;
+		return c;
+	}
+	snprintf(u, sizeof(u), "%s", user ? user : "");
+	if (u[0] == '\0')
+		prompt("Username", 0, u, sizeof(u));
+	if (u[0] == '\0')
+		die("Username is required");
+	if (pstdin)
+		password_stdin(p, sizeof(p));
+	else if (pass != NULL)
+		snprintf(p, sizeof(p), "%s", pass);
+	else
+		prompt("Password", 1, p, sizeof(p));
+	if (p[0] == '\0')
+		die("Password is required");
+	c = json_pack("{s:s, s:s}", "username", u, "password", p);
+	explicit_bzero(p, sizeof(p));
+	if (c == NULL)
+		die("the user name or password is not valid UTF-8");
+	return c;
+}
+
+/*
+ * pluginctl login: plugind checks the credentials with the registry
+ * (PD_CTL_LOGIN, which stores nothing); they are saved here, as the
+ * user, where docker login saves them (creds.c).
+ */
+int
+cmd_login(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "username", required_argument, NULL, 'u' },
+		{ "password", required_argument, NULL, 'p' },
+		{ "password-stdin", no_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 } };
+	const char *user = NULL, *pass = NULL, *tok;
+	char key[512], *args[2];
+	int ch, pstdin = 0, stored;
+	struct reply r;
+	json_t *c, *res;
+
+	while ((ch = getopt_long(argc, argv, "u:p:", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'u': user = optarg; break;
+		case 'p': pass = optarg; break;
+		case 's': pstdin = 1; break;
+		default: return 2;
+		}
+	}
+	if (argc - optind > 1)
+		usage_fail("login", "login [OPTIONS] [SERVER]");
+	cred_server_key(optind < argc ? argv[optind] : CRED_HUB_KEY, key,
+	    sizeof(key));
+	c = login_creds(key, user, pass, pstdin, &stored);
+	args[0] = key;
+	args[1] = json_dumps(c, JSON_COMPACT);
+	request(PD_CTL_LOGIN, 0, 0, -1, args, 2, &r);
+	res = reply_json(&r);
+	free(r.data);
+	tok = json_string_value(json_object_get(res, "IdentityToken"));
+	if (!stored)
+		cred_save(key, json_string_value(json_object_get(c, "username")),
+		    json_string_value(json_object_get(c, "password")),
+		    tok ? tok : "");
+	printf("Login Succeeded\n");
+	explicit_bzero(args[1], strlen(args[1]));
+	free(args[1]);
+	json_decref(c);
+	json_decref(res);
+	return 0;
+}
+
+/* pluginctl logout: docker logout's erase, here, as the user. */
+int
+cmd_logout(int argc, char **argv)
+{
+	char key[512];
+
+	if (getopt_long(argc, argv, "", NULL, NULL) != -1)
+		return 2;
+	if (argc - optind > 1)
+		usage_fail("logout", "logout [SERVER]");
+	cred_server_key(optind < argc ? argv[optind] : CRED_HUB_KEY, key,
+	    sizeof(key));
+	if (cred_erase(key) == 1)
+		printf("Not logged in to %s\n", tsafe(key));
+	else
+		printf("Removing login credentials for %s\n", tsafe(key));
+	return 0;
 }
 
 static void

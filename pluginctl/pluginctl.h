@@ -6,6 +6,8 @@
 #ifndef PD_PLUGINCTL_H
 #define PD_PLUGINCTL_H
 
+#include <jansson.h>
+
 #include "defaults.h"
 #include "proto.h"
 
@@ -40,6 +42,14 @@ void		 table_print(struct table *, FILE *);
 void		 die(const char *, ...) __dead
 		    __attribute__((__format__(__printf__, 1, 2)));
 
+/* The credential store (creds.c): docker's config.json and helpers. */
+#define CRED_HUB_KEY	"https://index.docker.io/v1/"
+void	 registry_key(const char *, char *, size_t);
+void	 cred_server_key(const char *, char *, size_t);
+json_t	*cred_lookup(const char *);
+void	 cred_save(const char *, const char *, const char *, const char *);
+int	 cred_erase(const char *);
+
 /* Verbs (pluginctl.c); cmd_simple() serves enable, disable, rm, set. */
 int	cmd_check(int, char **);
 int	cmd_create(int, char **);
@@ -48,6 +58,8 @@ int	cmd_events(int, char **);
 int	cmd_info(int, char **);
 int	cmd_inspect(int, char **);
 int	cmd_install(int, char **);
+int	cmd_login(int, char **);
+int	cmd_logout(int, char **);
 int	cmd_logs(int, char **);
 int	cmd_ls(int, char **);
 int	cmd_privileges(int, char **);

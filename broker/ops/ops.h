@@ -27,6 +27,7 @@ PD_OP(push);
 PD_OP(logs);
 PD_OP(events);
 PD_OP(check);
+PD_OP(login);
 
 /* host.c */
 json_t	*host_facts(void);

@@ -499,6 +499,51 @@ fetch_manifest(struct fetcher *f, const char *reference, char **buf,
 }
 
 /*
+ * docker login's check of the job's credentials (PD_FETCH_LOGIN).  The
+ * body is the identity token the token server issued, if any: at most a
+ * secret's size, copied into tok (NUL-terminated, "" for none).
+ */
+int
+fetch_login(struct fetcher *f, char *tok, size_t toklen, struct pd_err *e)
+{
+	struct pd_fetch_result res;
+	struct fsink k;
+	uint64_t i;
+	int rd, rc;
+
+	memset(&k, 0, sizeof(k));
+	memset(&res, 0, sizeof(res));
+	k.f = f;
+	k.what = "the login's identity token";
+	k.max = toklen - 1;
+	k.storefd = k.tee = -1;
+	if (start_fetch(f, PD_FETCH_LOGIN, "", k.max, &rd, e) == -1)
+		return -1;
+	k.buf = xmalloc(k.max + 1);
+	rc = fetch_run(f, NULL, rd, &k, &res, e);
+	close(rd);
+	if (rc == 0) {
+		if (res.http_status != 200 || res.size != k.total)
+			rc = pd_errf(e, PD_E_PROTO, "the fetcher's login result "
+			    "does not match what it sent");
+		pd_fetch_result_free(&res);
+	}
+	/* An opaque token, but it goes into JSON: printable ASCII only. */
+	for (i = 0; rc == 0 && i < k.total; i++)
+		if ((unsigned char)k.buf[i] <= ' ' ||
+		    (unsigned char)k.buf[i] >= 0x7f)
+			rc = pd_errf(e, PD_E_PROTO, "the identity token of the "
+			    "login holds a byte that is not printable ASCII");
+	if (rc == 0) {
+		memcpy(tok, k.buf, k.total);
+		tok[k.total] = '\0';
+	}
+	explicit_bzero(k.buf, k.max + 1);
+	free(k.buf);
+	return rc;
+}
+
+/*
  * Stream a blob: every byte is hashed here, written to the store's temp
  * file `storefd` and, when tee >= 0, passed on to the extractor.  Checks
  * the exact size and the digest before returning 0.

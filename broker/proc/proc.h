@@ -92,6 +92,7 @@ int	fetch_manifest(struct fetcher *, const char *, char **, size_t *, char *,
 	    size_t, struct pd_err *);
 int	fetch_blob(struct fetcher *, struct ctl_client *, const char *, uint64_t,
 	    int, int, struct pd_err *);
+int	fetch_login(struct fetcher *, char *, size_t, struct pd_err *);
 int	fetcher_push(struct fetcher *, struct ctl_client *, uint32_t,
 	    const char *, const char *, const char *, int, uint64_t,
 	    struct pd_push_result *, struct pd_err *);

@@ -265,6 +265,11 @@ if start_registry basic basic; then
 	expect_fail "basic: no credentials" \
 	    "error: unauthorized: unauthorized: authentication required for $P (no credentials given)" \
 	    "$FT" manifest http "$P" test/plugin latest $MAXM "$O"
+	check "login (Basic): good password" "$FT" --user testuser --pass testpass \
+	    login http "$P" - - 0 "$O"
+	expect_fail "login (Basic): wrong password, moby's text" \
+	    "error: unauthorized: login attempt to http://$P/v2/ failed with status: 401 Unauthorized" \
+	    "$FT" --user testuser --pass wrong login http "$P" - - 0 "$O"
 	"$REG/registry.sh" stop "$RDIR"
 else
 	notok "docker-registry (basic) started"
@@ -315,6 +320,20 @@ if start_registry token token; then
 	expect_fail "token: unknown identity token" \
 	    "credentials were refused by the token server" \
 	    "$FT" --idtoken nope manifest http "$P" test/plugin latest $MAXM "$O"
+	: >"$TL"
+	if out=$("$FT" --user testuser --pass testpass login http "$P" - - 0 "$W/tlogin" 2>&1) &&
+	    [ "$(cat "$W/tlogin")" = test-refresh-token ]; then
+		ok "login (token): good password, the refresh token written"
+	else
+		notok "login (token)"; diag "$out"
+	fi
+	grep '"path": "/token"' "$TL" | grep -v '"scope"' | grep -q '"account": \["testuser"\]' &&
+	    ok "login (token): no scope, account=testuser" || { notok "login token query"; diag "$(cat "$TL")"; }
+	expect_fail "login (token): wrong password, the token server's text" \
+	    "error: unauthorized: unauthorized: invalid credentials" \
+	    "$FT" --user testuser --pass wrong login http "$P" - - 0 "$O"
+	check "login (token): identity token" "$FT" --idtoken test-refresh-token \
+	    login http "$P" - - 0 "$O"
 	"$REG/registry.sh" stop "$RDIR"
 else
 	notok "docker-registry (token) started"
@@ -622,6 +641,37 @@ n=$(( $(hcount plain b10-429) - before ))
 hf "500" "error: unavailable: registry $HP answered 500 Internal Server Error: internal trouble" blob s500
 hf "503 (retried, then fails)" "error: unavailable: registry $HP answered 503 Service Unavailable: come back later" blob s503
 hf "truncated chunked encoding" "error: unavailable: connection to registry $HP closed before the whole response arrived" blob chunk-trunc
+
+# Login (FETCH kind 3) against the hostile "login" listener: the case is
+# the user name the token request carries.
+HL=127.0.0.1:$P_login
+if out=$("$FT" --user good --pass x login http "$HL" - - 0 "$W/hlogin" 2>&1) &&
+    [ "$(cat "$W/hlogin")" = login-refresh ]; then
+	ok "login (hostile baseline): success, the refresh token written"
+else
+	notok "login baseline"; diag "$out"
+fi
+before=$(hcount login /v2/)
+expect_fail "login: a token the registry keeps refusing (401 loop) ends at once" \
+    "error: unauthorized: login attempt to http://$HL/v2/ failed with status: 401 Unauthorized" \
+    "$FT" --user loop --pass x login http "$HL" - - 0 "$O"
+n=$(( $(hcount login /v2/) - before ))
+[ "$n" -eq 2 ] && ok "login: 401 loop bounded (2 registry requests)" || notok "login: 401 loop made $n requests"
+expect_fail "login: the token server refuses: its text" \
+    "error: unauthorized: unauthorized: incorrect username or password" \
+    "$FT" --user refuse --pass x login http "$HL" - - 0 "$O"
+expect_fail "login: a garbage token answer" \
+    "error: protocol: token server response is not valid JSON" \
+    "$FT" --user garbage --pass x login http "$HL" - - 0 "$O"
+if out=$("$FT" --user badrefresh --pass x login http "$HL" - - 0 "$W/hlogin" 2>&1) &&
+    [ ! -s "$W/hlogin" ]; then
+	ok "login: a refresh token with CR LF is dropped, the login succeeds"
+else
+	notok "login badrefresh"; diag "$out $(cat "$W/hlogin")"
+fi
+expect_fail "login: no credentials" \
+    "error: unauthorized: unauthorized: authentication required for $HL (no credentials given)" \
+    "$FT" login http "$HL" - - 0 "$O"
 
 # ---------------------------------------------------------------------
 # The real plugind-fetcher, sandboxed (needs the sandbox module).

@@ -29,6 +29,7 @@ DOC_CASES are whole plugins for the document rows (M4-M15, A10).
                            headers.
 """
 import argparse
+import base64
 import gzip
 import hashlib
 import io
@@ -577,7 +578,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def url(self, listener, path):
         st = self.server.st
-        scheme = "http" if listener in ("plain", "attacker") else "https"
+        scheme = "http" if listener in ("plain", "attacker", "login") else "https"
         return f"{scheme}://127.0.0.1:{st.ports[listener]}{path}"
 
     def auth_basic(self, realm="hostile"):
@@ -624,6 +625,8 @@ class Handler(BaseHTTPRequestHandler):
         p = u.path
         if self.server.name == "attacker":
             return self.attacker(p, u.query)
+        if self.server.name == "login":
+            return self.login(p)
         if p.startswith("/token/"):
             return self.token(p[7:], u.query)
         if p.startswith("/same/"):
@@ -688,6 +691,38 @@ class Handler(BaseHTTPRequestHandler):
         if p.startswith("/token"):
             tok = "attacker-token"
             return self.send(200, json.dumps({"token": tok}).encode())
+        return self.err(404, "NOT_FOUND", "nothing here")
+
+    def login(self, p):
+        """The "login" listener: docker login's GET /v2/ and its token
+        server.  The case is the Basic user name the token request
+        carries: good, loop (a valid token the registry then refuses),
+        refuse, garbage (not JSON), badrefresh (a refresh token with a
+        CR LF, which must be dropped)."""
+        if p.startswith("/token"):
+            user = ""
+            h = self.headers.get("Authorization", "")
+            if h.startswith("Basic "):
+                user = base64.b64decode(h[6:]).decode().partition(":")[0]
+            body = {
+                "good": {"token": "login-good", "refresh_token": "login-refresh"},
+                "loop": {"token": "login-loop"},
+                "badrefresh": {"token": "login-good",
+                               "refresh_token": "a\r\nX-Evil: 1"},
+            }
+            if user == "garbage":
+                return self.send(200, b"<html>not json</html>",
+                                 ctype="text/html")
+            if user in body:
+                return self.send(200, json.dumps(body[user]).encode())
+            return self.send(401, json.dumps(
+                {"details": "incorrect username or password"}).encode())
+        if p in ("/v2/", "/v2"):
+            if self.headers.get("Authorization") == "Bearer login-good":
+                return self.send(200, b"{}")
+            chal = f'Bearer realm="{self.url("login", "/token")}",service="hostile"'
+            return self.err(401, "UNAUTHORIZED", "authentication required",
+                            [("WWW-Authenticate", chal)])
         return self.err(404, "NOT_FOUND", "nothing here")
 
     def token(self, case, query):
@@ -1164,6 +1199,7 @@ def main():
     servers = [
         serve(st, "plain", None),
         serve(st, "attacker", None),
+        serve(st, "login", None),
         serve(st, "tls", tls_ctx(d, "server")),
         serve(st, "tls_wrong", tls_ctx(d, "wrong")),
         serve(st, "tls_expired", tls_ctx(d, "expired")),

@@ -150,10 +150,16 @@ class Handler(BaseHTTPRequestHandler):
         self.record(entry)
         tok = self.server.signer.sign(user, q.get("service", [""])[0], access,
                                       self.server.args.ttl)
-        self.reply(200, {"token": tok, "access_token": tok,
-                         "expires_in": self.server.args.ttl,
-                         "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                                    time.gmtime())})
+        body = {"token": tok, "access_token": tok,
+                "expires_in": self.server.args.ttl,
+                "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        # docker login asks for offline access: a refresh token for the user.
+        if q.get("offline_token", [""])[0] == "true" and user:
+            for rt, ru in self.server.refresh.items():
+                if ru == user:
+                    body["refresh_token"] = rt
+                    break
+        self.reply(200, body)
 
     def do_POST(self):
         u = urllib.parse.urlsplit(self.path)

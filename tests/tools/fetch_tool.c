@@ -2,7 +2,9 @@
  * fetch_tool: drive the registry client (fetcher/reg_*.c) directly,
  * without the sandbox, for tests/fetcher/test_fetch.sh.
  *
- * fetch_tool [options] manifest|blob SCHEME HOST REPO REF MAXSIZE OUTFILE
+ * fetch_tool [options] manifest|blob|login SCHEME HOST REPO REF MAXSIZE OUTFILE
+ *	(login: docker login's check; REPO, REF and MAXSIZE are ignored, the
+ *	identity token, if any, is written to OUTFILE)
  *	--ca FILE		CA PEM for every host (like the system store)
  *	--ca-for HOST FILE	CA PEM for HOST:PORT only (like certs.d)
  *	--cert FILE --key FILE	client certificate and key for HOST
@@ -39,7 +41,7 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: fetch_tool [options] manifest|blob SCHEME HOST "
+	fprintf(stderr, "usage: fetch_tool [options] manifest|blob|login SCHEME HOST "
 	    "REPO REF MAXSIZE OUTFILE\n");
 	exit(2);
 }
@@ -175,6 +177,8 @@ main(int argc, char **argv)
 		r.kind = REG_MANIFEST;
 	else if (strcmp(argv[i], "blob") == 0)
 		r.kind = REG_BLOB;
+	else if (strcmp(argv[i], "login") == 0)
+		r.kind = REG_LOGIN;
 	else
 		usage();
 	r.scheme = argv[i + 1];
@@ -206,7 +210,8 @@ main(int argc, char **argv)
 			return 1;
 		}
 		r.outfd = fd;
-		rc = reg_fetch(c, &r, &res, &e);
+		rc = r.kind == REG_LOGIN ? reg_login(c, &r, &res, &e) :
+		    reg_fetch(c, &r, &res, &e);
 		close(fd);
 		if (reader > 0)
 			(void)waitpid(reader, &status, 0);
