@@ -641,6 +641,50 @@ pd_fetch_tls_free(struct pd_fetch_tls *t)
 	t->host = NULL;
 }
 
+/* The shared part of FETCH and PUSH_* (struct pd_reg_target). */
+static void
+wb_target(struct wbuf *w, const struct pd_reg_target *t)
+{
+	wb_u32(w, t->flags);
+	wb_str(w, t->scheme, PD_STR_SCHEME);
+	wb_str(w, t->host, PD_STR_SHORT);
+	wb_str(w, t->repo, PD_STR_SHORT);
+	wb_str(w, t->reference, PD_STR_SHORT);
+	wb_str(w, t->username, PD_STR_USER);
+	wb_str(w, t->secret, PD_STR_SECRET);
+	wb_str(w, t->proxy, PD_STR_SHORT);
+}
+
+static void
+rb_target(struct rbuf *r, struct pd_reg_target *t)
+{
+	t->flags = rb_u32(r);
+	t->scheme = rb_str(r, PD_STR_SCHEME);
+	t->host = rb_str(r, PD_STR_SHORT);
+	t->repo = rb_str(r, PD_STR_SHORT);
+	t->reference = rb_str(r, PD_STR_SHORT);
+	t->username = rb_str(r, PD_STR_USER);
+	t->secret = rb_str(r, PD_STR_SECRET);
+	t->proxy = rb_str(r, PD_STR_SHORT);
+	if (r->bad == NULL && strcmp(t->scheme, "https") != 0 &&
+	    strcmp(t->scheme, "http") != 0)
+		r->bad = "scheme must be http or https";
+}
+
+static void
+target_free(struct pd_reg_target *t)
+{
+	free(t->scheme);
+	free(t->host);
+	free(t->repo);
+	free(t->reference);
+	free(t->username);
+	if (t->secret != NULL)
+		explicit_bzero(t->secret, strlen(t->secret));
+	free(t->secret);
+	free(t->proxy);
+}
+
 int
 pd_send_fetch(int s, uint32_t id, int fd, const struct pd_fetch_req *f,
     struct pd_err *e)
@@ -648,14 +692,7 @@ pd_send_fetch(int s, uint32_t id, int fd, const struct pd_fetch_req *f,
 	struct wbuf w = { .len = 0 };
 
 	wb_u32(&w, f->kind);
-	wb_u32(&w, f->flags);
-	wb_str(&w, f->scheme, PD_STR_SCHEME);
-	wb_str(&w, f->host, PD_STR_SHORT);
-	wb_str(&w, f->repo, PD_STR_SHORT);
-	wb_str(&w, f->reference, PD_STR_SHORT);
-	wb_str(&w, f->username, PD_STR_USER);
-	wb_str(&w, f->secret, PD_STR_SECRET);
-	wb_str(&w, f->proxy, PD_STR_SHORT);
+	wb_target(&w, &f->t);
 	wb_u64(&w, f->max_size);
 	return wb_send(s, PD_MSG_FETCH, id, fd, &w, e);
 }
@@ -668,21 +705,11 @@ pd_dec_fetch(const struct pd_msg *m, struct pd_fetch_req *f, struct pd_err *e)
 	memset(f, 0, sizeof(*f));
 	rb_init(&r, m);
 	f->kind = rb_u32(&r);
-	f->flags = rb_u32(&r);
-	f->scheme = rb_str(&r, PD_STR_SCHEME);
-	f->host = rb_str(&r, PD_STR_SHORT);
-	f->repo = rb_str(&r, PD_STR_SHORT);
-	f->reference = rb_str(&r, PD_STR_SHORT);
-	f->username = rb_str(&r, PD_STR_USER);
-	f->secret = rb_str(&r, PD_STR_SECRET);
-	f->proxy = rb_str(&r, PD_STR_SHORT);
+	rb_target(&r, &f->t);
 	f->max_size = rb_u64(&r);
 	if (r.bad == NULL && f->kind != PD_FETCH_MANIFEST &&
 	    f->kind != PD_FETCH_BLOB && f->kind != PD_FETCH_LOGIN)
 		r.bad = "unknown fetch kind";
-	if (r.bad == NULL && strcmp(f->scheme, "https") != 0 &&
-	    strcmp(f->scheme, "http") != 0)
-		r.bad = "scheme must be http or https";
 	if (rb_end(&r, m, 1, e) == -1) {
 		pd_fetch_req_free(f);
 		return -1;
@@ -693,15 +720,7 @@ pd_dec_fetch(const struct pd_msg *m, struct pd_fetch_req *f, struct pd_err *e)
 void
 pd_fetch_req_free(struct pd_fetch_req *f)
 {
-	free(f->scheme);
-	free(f->host);
-	free(f->repo);
-	free(f->reference);
-	free(f->username);
-	if (f->secret != NULL)
-		explicit_bzero(f->secret, strlen(f->secret));
-	free(f->secret);
-	free(f->proxy);
+	target_free(&f->t);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -881,14 +900,7 @@ pd_send_push(int s, uint32_t type, uint32_t id, int fd,
 
 	if (type != PD_MSG_PUSH_BLOB && type != PD_MSG_PUSH_MANIFEST)
 		return pd_errf(e, PD_E_INTERNAL, "not a push message");
-	wb_u32(&w, q->flags);
-	wb_str(&w, q->scheme, PD_STR_SCHEME);
-	wb_str(&w, q->host, PD_STR_SHORT);
-	wb_str(&w, q->repo, PD_STR_SHORT);
-	wb_str(&w, q->reference, PD_STR_SHORT);
-	wb_str(&w, q->username, PD_STR_USER);
-	wb_str(&w, q->secret, PD_STR_SECRET);
-	wb_str(&w, q->proxy, PD_STR_SHORT);
+	wb_target(&w, &q->t);
 	wb_str(&w, q->mount_from, PD_STR_SHORT);
 	wb_str(&w, q->media_type, PD_STR_SHORT);
 	wb_u64(&w, q->size);
@@ -902,23 +914,13 @@ pd_dec_push(const struct pd_msg *m, struct pd_push_req *q, struct pd_err *e)
 
 	memset(q, 0, sizeof(*q));
 	rb_init(&r, m);
-	q->flags = rb_u32(&r);
-	q->scheme = rb_str(&r, PD_STR_SCHEME);
-	q->host = rb_str(&r, PD_STR_SHORT);
-	q->repo = rb_str(&r, PD_STR_SHORT);
-	q->reference = rb_str(&r, PD_STR_SHORT);
-	q->username = rb_str(&r, PD_STR_USER);
-	q->secret = rb_str(&r, PD_STR_SECRET);
-	q->proxy = rb_str(&r, PD_STR_SHORT);
+	rb_target(&r, &q->t);
 	q->mount_from = rb_str(&r, PD_STR_SHORT);
 	q->media_type = rb_str(&r, PD_STR_SHORT);
 	q->size = rb_u64(&r);
 	if (r.bad == NULL && m->type != PD_MSG_PUSH_BLOB &&
 	    m->type != PD_MSG_PUSH_MANIFEST)
 		r.bad = "not a push message";
-	if (r.bad == NULL && strcmp(q->scheme, "https") != 0 &&
-	    strcmp(q->scheme, "http") != 0)
-		r.bad = "scheme must be http or https";
 	if (rb_end(&r, m, 1, e) == -1) {
 		pd_push_req_free(q);
 		return -1;
@@ -929,15 +931,7 @@ pd_dec_push(const struct pd_msg *m, struct pd_push_req *q, struct pd_err *e)
 void
 pd_push_req_free(struct pd_push_req *q)
 {
-	free(q->scheme);
-	free(q->host);
-	free(q->repo);
-	free(q->reference);
-	free(q->username);
-	if (q->secret != NULL)
-		explicit_bzero(q->secret, strlen(q->secret));
-	free(q->secret);
-	free(q->proxy);
+	target_free(&q->t);
 	free(q->mount_from);
 	free(q->media_type);
 	memset(q, 0, sizeof(*q));

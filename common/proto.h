@@ -385,16 +385,21 @@ struct pd_fetch_tls {
 	char		*host;
 };
 
-struct pd_fetch_req {
-	uint32_t	 kind;
-	uint32_t	 flags;
-	char		*scheme;
+/* Where a FETCH or PUSH_* goes and as whom: the part both requests share. */
+struct pd_reg_target {
+	uint32_t	 flags;		/* PD_FETCHF_* */
+	char		*scheme;	/* "http", "https" */
 	char		*host;
 	char		*repo;
 	char		*reference;
 	char		*username;
 	char		*secret;
 	char		*proxy;
+};
+
+struct pd_fetch_req {
+	uint32_t	 kind;
+	struct pd_reg_target t;
 	uint64_t	 max_size;
 };
 
@@ -406,14 +411,7 @@ struct pd_fetch_result {
 };
 
 struct pd_push_req {
-	uint32_t	 flags;
-	char		*scheme;
-	char		*host;
-	char		*repo;
-	char		*reference;
-	char		*username;
-	char		*secret;
-	char		*proxy;
+	struct pd_reg_target t;
 	char		*mount_from;
 	char		*media_type;
 	uint64_t	 size;

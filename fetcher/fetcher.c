@@ -39,14 +39,14 @@ struct fetcher {
 
 /* The registry and credentials, alike in FETCH and PUSH_* requests. */
 #define REQ_TARGET(r, q) do {						\
-	(r)->scheme = (q)->scheme;					\
-	(r)->host = (q)->host;						\
-	(r)->repo = (q)->repo;						\
-	(r)->reference = (q)->reference;				\
-	(r)->username = (q)->username;					\
-	(r)->secret = (q)->secret;					\
-	(r)->idtoken = ((q)->flags & PD_FETCHF_IDTOKEN) != 0;		\
-	(r)->proxy = (q)->proxy;					\
+	(r)->scheme = (q)->t.scheme;					\
+	(r)->host = (q)->t.host;					\
+	(r)->repo = (q)->t.repo;					\
+	(r)->reference = (q)->t.reference;				\
+	(r)->username = (q)->t.username;				\
+	(r)->secret = (q)->t.secret;					\
+	(r)->idtoken = ((q)->t.flags & PD_FETCHF_IDTOKEN) != 0;		\
+	(r)->proxy = (q)->t.proxy;					\
 } while (0)
 
 static void

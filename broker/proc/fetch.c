@@ -276,6 +276,20 @@ sink_bytes(struct fsink *k, const char *p, size_t n, struct pd_err *e)
 	return 0;
 }
 
+/* Where a request of this job goes, and with the job's credentials. */
+static void
+fetch_target(struct fetcher *f, const char *reference, struct pd_reg_target *t)
+{
+	t->flags = f->idtoken ? PD_FETCHF_IDTOKEN : 0;
+	t->scheme = f->scheme;
+	t->host = f->host;
+	t->repo = f->repo;
+	t->reference = (char *)(uintptr_t)reference;
+	t->username = f->user;
+	t->secret = f->secret;
+	t->proxy = conf.proxy ? conf.proxy : (char *)(uintptr_t)"";
+}
+
 static int
 start_fetch(struct fetcher *f, int kind, const char *reference, uint64_t max,
     int *rd, struct pd_err *e)
@@ -290,14 +304,7 @@ start_fetch(struct fetcher *f, int kind, const char *reference, uint64_t max,
 	(void)fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
 	memset(&q, 0, sizeof(q));
 	q.kind = (uint32_t)kind;
-	q.flags = f->idtoken ? PD_FETCHF_IDTOKEN : 0;
-	q.scheme = f->scheme;
-	q.host = f->host;
-	q.repo = f->repo;
-	q.reference = (char *)(uintptr_t)reference;
-	q.username = f->user;
-	q.secret = f->secret;
-	q.proxy = conf.proxy ? conf.proxy : (char *)(uintptr_t)"";
+	fetch_target(f, reference, &q.t);
 	q.max_size = max;
 	f->h.want_id = ++f->reqid;
 	if (pd_send_fetch(f->h.sock, f->reqid, p[1], &q, &ie) == -1) {
@@ -607,14 +614,7 @@ fetcher_push(struct fetcher *f, struct ctl_client *c, uint32_t type,
 
 	memset(res, 0, sizeof(*res));
 	memset(&q, 0, sizeof(q));
-	q.flags = f->idtoken ? PD_FETCHF_IDTOKEN : 0;
-	q.scheme = f->scheme;
-	q.host = f->host;
-	q.repo = f->repo;
-	q.reference = (char *)(uintptr_t)reference;
-	q.username = f->user;
-	q.secret = f->secret;
-	q.proxy = conf.proxy ? conf.proxy : (char *)(uintptr_t)"";
+	fetch_target(f, reference, &q.t);
 	q.mount_from = (char *)(uintptr_t)(mount_from ? mount_from : "");
 	q.media_type = (char *)(uintptr_t)media_type;
 	q.size = size;

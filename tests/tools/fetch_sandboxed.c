@@ -222,14 +222,14 @@ main(int argc, char **argv)
 			q.kind = PD_FETCH_BLOB;
 		else
 			usage();
-		q.flags = idtoken ? PD_FETCHF_IDTOKEN : 0;
-		q.scheme = argv[i + 1];
-		q.host = argv[i + 2];
-		q.repo = argv[i + 3];
-		q.reference = argv[i + 4];
-		q.username = (char *)(uintptr_t)user;
-		q.secret = (char *)(uintptr_t)secret;
-		q.proxy = (char *)(uintptr_t)proxy;
+		q.t.flags = idtoken ? PD_FETCHF_IDTOKEN : 0;
+		q.t.scheme = argv[i + 1];
+		q.t.host = argv[i + 2];
+		q.t.repo = argv[i + 3];
+		q.t.reference = argv[i + 4];
+		q.t.username = (char *)(uintptr_t)user;
+		q.t.secret = (char *)(uintptr_t)secret;
+		q.t.proxy = (char *)(uintptr_t)proxy;
 		if (pd_parse_u64(argv[i + 5], &q.max_size) == -1)
 			usage();
 		if (do_fetch(&h, id++, &q, argv[i + 6]) == -1)

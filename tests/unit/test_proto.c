@@ -400,14 +400,14 @@ test_push_msgs(void)
 		return;
 	}
 	memset(&q, 0, sizeof(q));
-	q.flags = PD_FETCHF_IDTOKEN;
-	q.scheme = (char *)(uintptr_t)"http";
-	q.host = (char *)(uintptr_t)"127.0.0.1:5000";
-	q.repo = (char *)(uintptr_t)"test/x";
-	q.reference = (char *)(uintptr_t)"sha256:ab";
-	q.username = (char *)(uintptr_t)"";
-	q.secret = (char *)(uintptr_t)"tok";
-	q.proxy = (char *)(uintptr_t)"";
+	q.t.flags = PD_FETCHF_IDTOKEN;
+	q.t.scheme = (char *)(uintptr_t)"http";
+	q.t.host = (char *)(uintptr_t)"127.0.0.1:5000";
+	q.t.repo = (char *)(uintptr_t)"test/x";
+	q.t.reference = (char *)(uintptr_t)"sha256:ab";
+	q.t.username = (char *)(uintptr_t)"";
+	q.t.secret = (char *)(uintptr_t)"tok";
+	q.t.proxy = (char *)(uintptr_t)"";
 	q.mount_from = (char *)(uintptr_t)"test/y";
 	q.media_type = (char *)(uintptr_t)"application/octet-stream";
 	q.size = 1ULL << 33;
@@ -415,7 +415,7 @@ test_push_msgs(void)
 	    "send PUSH_BLOB");
 	ASSERT(pd_msg_recv(&ch, &m, 1000, &e) == 1 && m.fd >= 0 &&
 	    pd_dec_push(&m, &d, &e) == 0 && d.size == 1ULL << 33 &&
-	    strcmp(d.mount_from, "test/y") == 0 && d.flags == PD_FETCHF_IDTOKEN,
+	    strcmp(d.mount_from, "test/y") == 0 && d.t.flags == PD_FETCHF_IDTOKEN,
 	    "PUSH_BLOB round trip with its fd");
 	pd_push_req_free(&d);
 	pd_msg_clear(&m);
