@@ -33,7 +33,32 @@ struct remote {
 	json_t		*config;	/* canonical plugin config */
 	char		 cfg_digest[72];
 	int		 cfg_fd;	/* verified config bytes, not yet stored */
+	uint64_t	 t0, tlast;	/* phase timing (phase()), ms */
+	char		 phases[256];
 };
+
+/*
+ * Where the time of a job goes: each phase's milliseconds, logged at
+ * --debug when the job ends (phases_log), so a slow install says which
+ * step was slow.
+ */
+static void
+phase(struct remote *r, const char *name)
+{
+	uint64_t now = pd_now_ms();
+	size_t n = strlen(r->phases);
+
+	snprintf(r->phases + n, sizeof(r->phases) - n, "%s%s %llu ms",
+	    n ? ", " : "", name, (unsigned long long)(now - r->tlast));
+	r->tlast = now;
+}
+
+static void
+phases_log(const struct remote *r, const char *verb)
+{
+	log_debug("%s %s: %s; total %llu ms", verb, r->full, r->phases,
+	    (unsigned long long)(pd_now_ms() - r->t0));
+}
 
 static void
 remote_free(struct remote *r)
@@ -168,6 +193,7 @@ remote_init(const char *remote, struct remote *r, struct pd_err *e)
 {
 	memset(r, 0, sizeof(*r));
 	r->cfg_fd = -1;
+	r->t0 = r->tlast = pd_now_ms();
 	if (pd_ref_parse(remote, &r->ref, e) == -1)
 		return -1;
 	pd_ref_tag_default(&r->ref);
@@ -493,6 +519,7 @@ stage_remote(struct fetcher *f, struct ctl_client *c, struct remote *r,
 	if (stage_create(kind, st, e) == -1 ||
 	    extract_begin(&x, st->rootfd, st->rootfs, e) == -1)
 		return -1;
+	phase(r, "extractor");
 	if (apply_layers(f, c, r, &x, blobsums, e) == -1) {
 		if (x.pid > 0)
 			helper_kill(&x);
@@ -500,9 +527,11 @@ stage_remote(struct fetcher *f, struct ctl_client *c, struct remote *r,
 	}
 	extract_end(&x);
 	fetcher_close(f);
+	phase(r, "layers");
 	if (store_commit(r->cfg_fd, r->cfg_digest, 0, e) == -1 ||
 	    store_put(r->man_buf, r->man_len, man_digest, e) == -1)
 		return -1;
+	phase(r, "store");
 	return 0;
 }
 
@@ -533,9 +562,11 @@ stage_granted(struct ctl_client *c, struct remote *r, const char *granted,
 		json_decref(want);
 		return -1;
 	}
+	phase(r, "fetcher");
 	if (resolve_remote(&f, c, r, e) == -1 ||
 	    config_grantable(r->config, e) == -1)
 		goto out;
+	phase(r, "resolve");
 	required = pd_config_privileges(r->config);
 	if (!privileges_equal(required, want))
 		pd_errf(e, PD_E_GRANT, "incorrect privileges: the privileges "
@@ -629,10 +660,13 @@ op_install(struct ctl_client *c, struct pd_ctlreq *q, int reqfd,
 		rc = 0;
 	pthread_rwlock_unlock(&plugins_lock);
 	if (rc == 0) {
+		phase(&r, "commit");
 		log_info("installed plugin %s (%s) from %s, manifest %s", name,
 		    p->id, r.full, r.man_digest);
 		rc = install_enable(c, q, p, name, &r, e);
 		p = NULL;	/* committed: the plugin list owns it */
+		phase(&r, "enable");
+		phases_log(&r, "install");
 	}
 out:
 	if (p != NULL) {
@@ -1014,8 +1048,11 @@ op_upgrade(struct ctl_client *c, struct pd_ctlreq *q, int reqfd,
 				PD_CRASHPOINT("upgrade-enabled");
 		}
 	}
-	if (rc == 0)
+	if (rc == 0) {
+		phase(&r, "swap");
 		upgrade_commit(c, id, pdir, old, &r, man_digest);
+		phases_log(&r, "upgrade");
+	}
 	else
 		upgrade_restore(id, pdir, old, swapped, was_enabled, e);
 out:

@@ -26,11 +26,14 @@ $PUSH --registry "http://$R" --repo test/zeros --rootfs "$T/bomb/rootfs" \
     --config "$T/bomb/config.json" >/dev/null || notok "push the zeros layer"
 rm -rf "$T/bomb"
 
-start_broker "$T/b" || { notok "broker starts"; done_testing; exit 1; }
+start_broker "$T/b" --debug || { notok "broker starts"; done_testing; exit 1; }
 check "a 100 MiB layer installs with the default limits" \
     ctl install --disable --grant-all-permissions --alias big "$R/test/big"
 [ "$(ctl inspect -f '{{.Enabled}}' big 2>/dev/null)" = false ] &&
     ok "... and is there, disabled" || notok "big is not installed"
+# --debug says where the time of an install went, phase by phase.
+grep -Eq "install $R/test/big:latest: fetcher [0-9]+ ms, resolve [0-9]+ ms, extractor [0-9]+ ms, layers [0-9]+ ms, store [0-9]+ ms, commit [0-9]+ ms, enable [0-9]+ ms; total [0-9]+ ms" "$T/b/broker.log" &&
+    ok "--debug logs the install's phases" || { notok "no phase line"; diag "$(grep 'test/big' "$T/b/broker.log" | tail -3)"; }
 expect_fail "a layer that compresses 1000:1 is still refused, naming the key" \
     "limits.max-ratio (100)" ctl install --disable --grant-all-permissions --alias zeros "$R/test/zeros"
 ctl inspect zeros >/dev/null 2>&1 && notok "the refused plugin was kept" || ok "nothing kept of the refused one"
