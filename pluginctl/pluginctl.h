@@ -6,6 +6,8 @@
 #ifndef PD_PLUGINCTL_H
 #define PD_PLUGINCTL_H
 
+#include <stdio.h>
+
 #include "defaults.h"
 #include "proto.h"
 
@@ -15,6 +17,12 @@ struct ctl_opt {
 	const char	*desc;
 };
 
+/*
+ * What a verb's operands are, for shell completion (doc.c); a row that
+ * leaves it out gets CA_FILE, bash's default.
+ */
+enum ctl_args { CA_FILE, CA_PLUGIN, CA_COMMAND, CA_NONE };
+
 struct ctl_cmd {
 	const char		*name;
 	const char		*alias;		/* or NULL */
@@ -22,6 +30,7 @@ struct ctl_cmd {
 	const char		*summary;
 	const char		*usage;		/* after "pluginctl " */
 	const struct ctl_opt	*opts;		/* NULL-terminated, or NULL */
+	enum ctl_args		 args;
 };
 
 #ifndef __dead
@@ -33,6 +42,13 @@ extern const char	*host;		/* -H, or NULL */
 const char	*tsafe(const char *);
 void		 die(const char *, ...) __dead
 		    __attribute__((__format__(__printf__, 1, 2)));
+
+/*
+ * The manual page and the bash completion script, printed from the
+ * command table and the global options (doc.c).
+ */
+void	ctl_print_man(FILE *, const struct ctl_cmd *, const struct ctl_opt *);
+void	ctl_print_bash(FILE *, const struct ctl_cmd *, const struct ctl_opt *);
 
 /* Verbs (pluginctl.c); cmd_simple() serves enable, disable, rm, set. */
 int	cmd_check(int, char **);
