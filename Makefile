@@ -6,7 +6,15 @@ PREFIX		?= /usr/local
 BINDIR		?= $(PREFIX)/bin
 SBINDIR		?= $(PREFIX)/sbin
 LIBEXECDIR	?= $(PREFIX)/libexec/plugind
-UNITDIR		?= /etc/systemd/system
+SYSCONFDIR	?= /etc
+DATADIR		?= $(PREFIX)/share
+MANDIR		?= $(DATADIR)/man
+DOCDIR		?= $(DATADIR)/doc/plugind
+BASHCOMPDIR	?= $(DATADIR)/bash-completion/completions
+# systemd reads /usr/local/lib/systemd/system and /usr/lib/systemd/system
+# (systemd.unit(5), "Unit File Load Path"); another PREFIX needs
+# UNITDIR=/etc/systemd/system.
+UNITDIR		?= $(PREFIX)/lib/systemd/system
 B		?= $(if $(filter 1,$(SANITIZE)),build-asan,build)
 Q		:= $(if $(V),,@)
 
@@ -102,7 +110,13 @@ TESTS		:= $(patsubst %.c,$(B)/tests/%,$(notdir $(TEST_SRCS)))
 TOOLS		:= $(patsubst %.c,$(B)/tests/tools/%,$(notdir $(TOOL_SRCS)))
 FIXTURES	:= $(patsubst %.c,$(B)/fixtures/%,$(notdir $(FIXTURE_SRCS)))
 
-all: $(PROGS)
+# The manual pages, the bash completion and the sample config are printed
+# by the programs from their own tables (pluginctl/doc.c,
+# broker/ctl/manpage.c), so they describe exactly what was built.
+MANPAGES	:= $(B)/man/pluginctl.1 $(B)/man/plugind.json.5 $(B)/man/plugind.8
+EXTRAS		:= $(MANPAGES) $(B)/completion/pluginctl $(B)/plugind.json
+
+all: $(PROGS) $(EXTRAS)
 
 $(B)/obj/%.o: %.c $(wildcard common/*.h broker/*/*.h pluginctl/*.h fetcher/*.h extractor/*.h api/*.h tests/*.h)
 	@mkdir -p $(dir $@)
@@ -113,7 +127,8 @@ $(B)/obj/%.o: %.c $(wildcard common/*.h broker/*/*.h pluginctl/*.h fetcher/*.h e
 $(B)/libexecdir.stamp: FORCE
 	@mkdir -p $(B)
 	@echo '$(LIBEXECDIR)' | cmp -s - $@ || echo '$(LIBEXECDIR)' > $@
-$(B)/obj/broker/state/conf.o $(B)/obj/broker/ctl/plugind.o: $(B)/libexecdir.stamp
+$(B)/obj/broker/state/conf.o $(B)/obj/broker/ctl/plugind.o \
+    $(B)/obj/broker/ctl/manpage.o: $(B)/libexecdir.stamp
 FORCE:
 
 $(LIBCOMMON): $(call obj,$(COMMON_SRCS))
@@ -144,6 +159,22 @@ $(B)/plugind-api: $(call obj,api/api.c) $(LIBAPI) $(LIBHELPER) $(LIBCOMMON)
 	$(CC) $(PROG_LDFLAGS) -o $@ $^ $(call pkg_libs,$(API_PKGS))
 $(B)/plugind-logger: $(call obj,logger/logger.c) $(LIBHELPER) $(LIBCOMMON)
 	$(CC) $(PROG_LDFLAGS) -o $@ $^ $(call pkg_libs,$(LOGGER_PKGS))
+
+$(B)/man/pluginctl.1: $(B)/pluginctl
+	@mkdir -p $(dir $@)
+	$< help --man >$@.tmp && mv $@.tmp $@
+$(B)/man/plugind.json.5: $(B)/plugind
+	@mkdir -p $(dir $@)
+	$< --man 5 >$@.tmp && mv $@.tmp $@
+$(B)/man/plugind.8: $(B)/plugind
+	@mkdir -p $(dir $@)
+	$< --man 8 >$@.tmp && mv $@.tmp $@
+$(B)/completion/pluginctl: $(B)/pluginctl
+	@mkdir -p $(dir $@)
+	$< completion bash >$@.tmp && mv $@.tmp $@
+# The built-in defaults, every key: the sample config (plugind.json(5)).
+$(B)/plugind.json: $(B)/plugind
+	$< --print-config >$@.tmp && mv $@.tmp $@
 
 # Unit tests and probes: one program per file, linked against every library.
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(LIBS_ALL)
@@ -193,14 +224,31 @@ fuzz: all tests
 deps:
 	tests/deps.sh
 
+# DESTDIR stages the files (a package); the users and group are created
+# only for a real install (the .deb's postinst creates its own).
+# /etc/default/plugind is the operator's: an existing one is kept.
 install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(DOCDIR)/examples \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/default
 	install -m 0755 $(B)/plugind $(DESTDIR)$(SBINDIR)/plugind
 	install -m 0755 $(B)/pluginctl $(DESTDIR)$(BINDIR)/pluginctl
 	install -m 0755 $(B)/plugind-fetcher $(B)/plugind-extractor \
 	    $(B)/plugind-api $(B)/plugind-logger $(DESTDIR)$(LIBEXECDIR)/
-	install -d $(DESTDIR)$(UNITDIR)
-	sed -e 's|@SBINDIR@|$(SBINDIR)|g' docs/plugind.service.in > $(DESTDIR)$(UNITDIR)/plugind.service
+	install -m 0644 $(B)/man/pluginctl.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(B)/man/plugind.json.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 $(B)/man/plugind.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(B)/completion/pluginctl $(DESTDIR)$(BASHCOMPDIR)/pluginctl
+	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/
+	install -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/docs/
+	install -m 0644 $(B)/plugind.json $(DESTDIR)$(DOCDIR)/examples/plugind.json
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
+	    -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' docs/plugind.service.in \
+	    >$(DESTDIR)$(UNITDIR)/plugind.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/plugind.service
+	[ -e $(DESTDIR)$(SYSCONFDIR)/default/plugind ] || \
+	    install -m 0644 docs/plugind.default $(DESTDIR)$(SYSCONFDIR)/default/plugind
 	if [ -z "$(DESTDIR)" ]; then \
 		getent group plugind >/dev/null || groupadd --system plugind; \
 		for u in _pd_fetch _pd_extract _pd_api _pd_log; do \
@@ -209,8 +257,27 @@ install: all
 		done; \
 	fi
 
+# The Debian package (debian/), built by dpkg-buildpackage from a copy of
+# the tree in $(B)/deb/, so the tree itself stays clean; the .deb lands
+# in $(B)/deb/.  The package's make must not inherit this one's variables
+# (B=, PREFIX=... on this command line travel in MAKEFLAGS and the
+# environment): debian/rules
+# sets its own.
+DEBDIR		= $(abspath $(B))/deb
+DEB_UNSET	:= MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES B PREFIX BINDIR \
+		   SBINDIR LIBEXECDIR SYSCONFDIR DATADIR MANDIR DOCDIR BASHCOMPDIR \
+		   UNITDIR DESTDIR SANITIZE CRASHPOINTS OPT V
+deb:
+	rm -rf $(DEBDIR)
+	mkdir -p $(DEBDIR)/plugind
+	tar -C $(CURDIR) --exclude=./.git --exclude='./build' \
+	    --exclude='./build-*' -cf - . | tar -C $(DEBDIR)/plugind -xf -
+	cd $(DEBDIR)/plugind && env $(addprefix -u ,$(DEB_UNSET)) \
+	    dpkg-buildpackage -us -uc -b -Jauto
+	ls $(DEBDIR)/*.deb
+
 clean:
 	rm -rf $(B)
 
-.PHONY: all tests check demo bench crash fuzz deps install clean FORCE
+.PHONY: all tests check demo bench crash fuzz deps install deb clean FORCE
 .SECONDARY:

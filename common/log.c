@@ -34,10 +34,12 @@ log_getlevel(void)
 	return log_level;
 }
 
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+
 int
 log_parselevel(const char *s)
 {
-	static const char *names[] = { "error", "warn", "info", "debug" };
+	const char *const *names = level_names;
 	int i;
 
 	for (i = 0; i < 4; i++)
@@ -48,6 +50,13 @@ log_parselevel(const char *s)
 	if (strcasecmp(s, "warning") == 0)
 		return PD_LOG_WARN;
 	return -1;
+}
+
+/* The name log_parselevel takes for a level. */
+const char *
+log_levelname(int level)
+{
+	return level >= 0 && level < 4 ? level_names[level] : "info";
 }
 
 /* From now on, lines go to the broker over this channel (helpers only). */

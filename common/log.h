@@ -23,6 +23,7 @@ void	log_init(const char *, int);
 void	log_setlevel(int);
 int	log_getlevel(void);
 int	log_parselevel(const char *);
+const char *log_levelname(int);
 void	log_to_channel(int);
 void	log_emit(int, const char *, const char *);
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -662,3 +662,14 @@ pd_strvis(char *s)
 		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
 			*s = '?';
 }
+
+void
+pd_help_desc(FILE *f, const char *d, int col)
+{
+	for (; *d != '\0'; d++)
+		if (*d == '\n')
+			fprintf(f, "\n%*s", col, "");
+		else
+			fputc(*d, f);
+	fputc('\n', f);
+}

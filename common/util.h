@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdio.h>
+
 #include "error.h"
 
 #define PD_PLUGIN_ID_LEN	64
@@ -53,5 +55,8 @@ uint64_t	 pd_now_ms(void);
 int		 pd_parse_u64(const char *, uint64_t *);
 int		 pd_human_size(uint64_t, char *, size_t);
 void		 pd_strvis(char *);
+
+/* A --help description: each '\n' in it goes on at column col; ends the line. */
+void	pd_help_desc(FILE *, const char *, int);
 
 #endif

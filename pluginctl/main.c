@@ -1,7 +1,8 @@
 /*
- * pluginctl's command table: every verb's name, handler, summary, usage
- * and options, the help printed from it, and main(), which finds the
- * verb in the table.  The verbs themselves are in pluginctl.c.
+ * pluginctl's command table: every verb's name, handler, summary, usage,
+ * options and operands, the help, manual page and completion printed from
+ * it, and main(), which finds the verb in the table.  The verbs
+ * themselves are in pluginctl.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "pluginctl.h"
+#include "util.h"
 
 static int
 cmd_enable(int argc, char **argv)
@@ -36,7 +38,16 @@ cmd_set(int argc, char **argv)
 	    argc, argv);
 }
 
+static int	cmd_completion(int, char **);
 static int	cmd_help(int, char **);
+
+/* The options before the command (main); '\n' continues a description. */
+static const struct ctl_opt gopts[] = {
+	{ "-H, --host unix://PATH", "plugind socket (default unix://"
+	    PD_DEFAULT_SOCKET ",\nor $PLUGIND_HOST)" },
+	{ "-h, --help", "Print this help" },
+	{ "-v, --version", "Print the version" },
+	{ NULL, NULL } };
 
 /*
  * Every verb: name, handler, summary, usage and each option its getopt
@@ -123,47 +134,51 @@ static const struct ctl_opt o_upgrade[] = {
 static const struct ctl_cmd cmds[] = {
 	{ "check", NULL, cmd_check,
 	    "Verify the data root and the running plugins", "check [OPTIONS]",
-	    o_check },
+	    o_check, CA_NONE },
+	{ "completion", NULL, cmd_completion,
+	    "Print a shell completion script", "completion bash", NULL,
+	    CA_NONE },
 	{ "create", NULL, cmd_create,
 	    "Create a plugin from a rootfs and configuration",
-	    "create [OPTIONS] PLUGIN PLUGIN-DATA-DIR", o_create },
+	    "create [OPTIONS] PLUGIN PLUGIN-DATA-DIR", o_create, CA_FILE },
 	{ "debug", NULL, cmd_debug, "Run a helper's sandbox self-check",
-	    "debug check-helper fetcher|extractor|api|logger", NULL },
+	    "debug check-helper fetcher|extractor|api|logger", NULL, CA_NONE },
 	{ "disable", NULL, cmd_disable, "Disable a plugin",
-	    "disable [OPTIONS] PLUGIN", o_disable },
+	    "disable [OPTIONS] PLUGIN", o_disable, CA_PLUGIN },
 	{ "enable", NULL, cmd_enable, "Enable a plugin",
-	    "enable [OPTIONS] PLUGIN", o_enable },
+	    "enable [OPTIONS] PLUGIN", o_enable, CA_PLUGIN },
 	{ "events", NULL, cmd_events, "Stream plugin events",
-	    "events [OPTIONS]", o_events },
+	    "events [OPTIONS]", o_events, CA_NONE },
 	{ "help", NULL, cmd_help, "Show the commands, or one command's usage",
-	    "help [COMMAND]", NULL },
+	    "help [COMMAND]", NULL, CA_COMMAND },
 	{ "info", NULL, cmd_info,
 	    "Show plugind's configuration and helper sandboxes",
-	    "info [OPTIONS]", o_info },
+	    "info [OPTIONS]", o_info, CA_NONE },
 	{ "inspect", NULL, cmd_inspect,
 	    "Display detailed information on one or more plugins",
-	    "inspect [OPTIONS] PLUGIN [PLUGIN...]", o_inspect },
+	    "inspect [OPTIONS] PLUGIN [PLUGIN...]", o_inspect, CA_PLUGIN },
 	{ "install", "pull", cmd_install, "Install a plugin",
-	    "install [OPTIONS] PLUGIN [KEY=VALUE...]", o_install },
+	    "install [OPTIONS] PLUGIN [KEY=VALUE...]", o_install, CA_NONE },
 	{ "login", NULL, cmd_login, "Log in to a registry",
-	    "login [OPTIONS] [SERVER]", o_login },
+	    "login [OPTIONS] [SERVER]", o_login, CA_NONE },
 	{ "logout", NULL, cmd_logout, "Log out from a registry",
-	    "logout [SERVER]", NULL },
+	    "logout [SERVER]", NULL, CA_NONE },
 	{ "logs", NULL, cmd_logs, "Show a plugin's output",
-	    "logs [OPTIONS] PLUGIN", o_logs },
-	{ "ls", "list", cmd_ls, "List plugins", "ls [OPTIONS]", o_ls },
+	    "logs [OPTIONS] PLUGIN", o_logs, CA_PLUGIN },
+	{ "ls", "list", cmd_ls, "List plugins", "ls [OPTIONS]", o_ls,
+	    CA_NONE },
 	{ "privileges", NULL, cmd_privileges,
 	    "Show the privileges a remote plugin requests",
-	    "privileges PLUGIN", NULL },
+	    "privileges PLUGIN", NULL, CA_NONE },
 	{ "push", NULL, cmd_push, "Push a plugin to a registry",
-	    "push [OPTIONS] PLUGIN[:TAG]", o_push },
+	    "push [OPTIONS] PLUGIN[:TAG]", o_push, CA_PLUGIN },
 	{ "rm", "remove", cmd_rm, "Remove one or more plugins",
-	    "rm [OPTIONS] PLUGIN [PLUGIN...]", o_rm },
+	    "rm [OPTIONS] PLUGIN [PLUGIN...]", o_rm, CA_PLUGIN },
 	{ "set", NULL, cmd_set, "Change settings for a plugin",
-	    "set PLUGIN KEY=VALUE [KEY=VALUE...]", NULL },
+	    "set PLUGIN KEY=VALUE [KEY=VALUE...]", NULL, CA_PLUGIN },
 	{ "upgrade", NULL, cmd_upgrade, "Upgrade an existing plugin",
-	    "upgrade [OPTIONS] PLUGIN [REMOTE]", o_upgrade },
-	{ NULL, NULL, NULL, NULL, NULL, NULL } };
+	    "upgrade [OPTIONS] PLUGIN [REMOTE]", o_upgrade, CA_PLUGIN },
+	{ NULL, NULL, NULL, NULL, NULL, NULL, CA_NONE } };
 
 static const struct ctl_cmd *
 find_cmd(const char *name)
@@ -182,19 +197,20 @@ usage(int code)
 {
 	FILE *f = code ? stderr : stdout;
 	const struct ctl_cmd *c;
+	const struct ctl_opt *o;
 
 	fprintf(f, "Usage:  pluginctl [-H unix://PATH] COMMAND\n\n"
 	    "Manage plugins (the `docker plugin` command set) through plugind.\n\n"
 	    "Commands:\n");
 	for (c = cmds; c->name != NULL; c++)
 		fprintf(f, "  %-11s %s\n", c->name, c->summary);
-	fprintf(f, "\nOptions:\n"
-	    "  -H, --host unix://PATH  plugind socket (default unix://%s,\n"
-	    "                          or $PLUGIND_HOST)\n"
-	    "  -h, --help              Print this help\n"
-	    "  -v, --version           Print the version\n\n"
-	    "Run 'pluginctl help COMMAND' or 'pluginctl COMMAND --help' for a "
-	    "command's options.\n", PD_DEFAULT_SOCKET);
+	fprintf(f, "\nOptions:\n");
+	for (o = gopts; o->flags != NULL; o++) {
+		fprintf(f, "  %-22s  ", o->flags);
+		pd_help_desc(f, o->desc, 26);
+	}
+	fprintf(f, "\nRun 'pluginctl help COMMAND' or 'pluginctl COMMAND --help' "
+	    "for a command's options.\n");
 	exit(code);
 }
 
@@ -228,12 +244,26 @@ cmd_help(int argc, char **argv)
 
 	if (argc < 2)
 		usage(0);
+	if (argc == 2 && strcmp(argv[1], "--man") == 0) {
+		ctl_print_man(stdout, cmds, gopts);
+		return 0;
+	}
 	if (argc > 2)
 		die("\"pluginctl help\" takes one command (usage: pluginctl "
 		    "help [COMMAND])");
 	if ((c = find_cmd(argv[1])) == NULL)
 		unknown_cmd(argv[1]);
 	cmd_usage(c);
+	return 0;
+}
+
+static int
+cmd_completion(int argc, char **argv)
+{
+	if (argc != 2 || strcmp(argv[1], "bash") != 0)
+		die("\"pluginctl completion\" takes one shell (usage: "
+		    "pluginctl completion bash)");
+	ctl_print_bash(stdout, cmds, gopts);
 	return 0;
 }
 

@@ -6,6 +6,8 @@
 #ifndef PD_PLUGINCTL_H
 #define PD_PLUGINCTL_H
 
+#include <stdio.h>
+
 #include <jansson.h>
 
 #include "defaults.h"
@@ -17,6 +19,12 @@ struct ctl_opt {
 	const char	*desc;
 };
 
+/*
+ * What a verb's operands are, for shell completion (doc.c); a row that
+ * leaves it out gets CA_FILE, bash's default.
+ */
+enum ctl_args { CA_FILE, CA_PLUGIN, CA_COMMAND, CA_NONE };
+
 struct ctl_cmd {
 	const char		*name;
 	const char		*alias;		/* or NULL */
@@ -24,6 +32,7 @@ struct ctl_cmd {
 	const char		*summary;
 	const char		*usage;		/* after "pluginctl " */
 	const struct ctl_opt	*opts;		/* NULL-terminated, or NULL */
+	enum ctl_args		 args;
 };
 
 #ifndef __dead
@@ -49,6 +58,13 @@ void	 cred_server_key(const char *, char *, size_t);
 json_t	*cred_lookup(const char *);
 void	 cred_save(const char *, const char *, const char *, const char *);
 int	 cred_erase(const char *);
+
+/*
+ * The manual page and the bash completion script, printed from the
+ * command table and the global options (doc.c).
+ */
+void	ctl_print_man(FILE *, const struct ctl_cmd *, const struct ctl_opt *);
+void	ctl_print_bash(FILE *, const struct ctl_cmd *, const struct ctl_opt *);
 
 /* Verbs (pluginctl.c); cmd_simple() serves enable, disable, rm, set. */
 int	cmd_check(int, char **);

@@ -4,13 +4,16 @@
 # update only when a package is missing.  libclang-rt-14-dev: libFuzzer and
 # clang's sanitizer runtimes for tests/fuzz (only recommended by clang, and
 # recommends are not installed); make SANITIZE=1 uses gcc's libasan8 and
-# libubsan1, which build-essential brings.
+# libubsan1, which build-essential brings.  debhelper, dpkg-dev, lintian,
+# fakeroot: `make deb` and tests/integration/test_deb.sh; man-db and
+# groff-base: the manual pages' checks (test_man.sh).
 set -eu
 PKGS="build-essential pkg-config libcurl4-openssl-dev libjansson-dev
 libarchive-dev zlib1g-dev libssl-dev libseccomp-dev libcap-ng-dev
 python3 util-linux procps iproute2 curl ca-certificates openssl
 docker-registry runc skopeo busybox-static apache2-utils clang
-libclang-rt-14-dev libarchive-tools bc python3-docker tmux strace ansible"
+libclang-rt-14-dev libarchive-tools bc python3-docker tmux strace ansible
+debhelper dpkg-dev lintian fakeroot man-db groff-base"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -110,3 +110,18 @@ reg_start() {
 	for _f in "$1"/*.pid; do [ -f "$_f" ] && track_pid "$(cat "$_f")"; done
 	REG_PORT=$(cat "$1/port")
 }
+
+# unit_docs_missing UNIT ROOT MANDIR: the Documentation= targets of a
+# systemd unit installed below ROOT that are not there (man:NAME(S) as
+# ROOT/MANDIR/manS/NAME.S[.gz], file://PATH as ROOT/PATH); empty if all are.
+unit_docs_missing() {
+	for _d in $(sed -n 's/^Documentation=//p' "$1"); do
+		case $_d in
+		man:*)	_p=${_d#man:}; _s=${_p#*(}; _s=${_s%)}
+			_m="$2$3/man$_s/${_p%%(*}.$_s"
+			[ -f "$_m" ] || [ -f "$_m.gz" ] || printf ' %s' "$_d" ;;
+		file://*) [ -f "$2${_d#file://}" ] || printf ' %s' "$_d" ;;
+		*)	printf ' %s' "$_d" ;;
+		esac
+	done
+}

@@ -7,6 +7,18 @@
 
 #include "ops/ops.h"
 
+/* One command-line option of plugind, for getopt, --help and plugind(8). */
+struct pd_optdoc {
+	const char	*name;		/* long option */
+	int		 val;		/* its short form, or above 255: none */
+	int		 has_arg;
+	const char	*arg;		/* its placeholder, or NULL */
+	const char	*doc;		/* '\n' breaks the --help column */
+};
+
+/* manpage.c: plugind(8) ("8") or plugind.json(5) ("5"); -1: neither. */
+int	print_man(FILE *, const char *, const struct pd_optdoc *);
+
 /* dispatch.c */
 int	op_dispatch(struct ctl_client *, uint32_t, struct pd_ctlreq *, int,
 	    struct pd_err *);

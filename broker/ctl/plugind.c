@@ -23,29 +23,72 @@
 
 
 
+/*
+ * The command line: one row per option, read by getopt (parse_opts), by
+ * --help (usage) and by the manual page (plugind --man 8, manpage.c).
+ * A row whose val is below 256 has that short form too; '\n' in a
+ * description continues it on the next line of --help.
+ */
+enum {
+	O_CONFIG = 256, O_DATA, O_EXEC, O_HELPER, O_API, O_CHECK, O_REPAIR,
+	O_PRINT, O_MAN
+};
+
+static const struct pd_optdoc opts_doc[] = {
+	{ "config", O_CONFIG, 1, "FILE",
+	    "JSON configuration file (plugind.json(5))" },
+	{ "data-root", O_DATA, 1, "DIR",
+	    "root of persisted state (default " PD_DEFAULT_DATA_ROOT ")" },
+	{ "exec-root", O_EXEC, 1, "DIR",
+	    "root of runtime state (default " PD_DEFAULT_EXEC_ROOT ")" },
+	{ "host", 'H', 1, "unix://PATH",
+	    "control socket (default unix://" PD_DEFAULT_SOCKET ")" },
+	{ "docker-api", O_API, 1, "unix://PATH",
+	    "also serve the Docker Engine API (plugins)\n"
+	    "there (default off; docs/DOCKER_API.md)" },
+	{ "helper-dir", O_HELPER, 1, "DIR",
+	    "where plugind-fetcher/-extractor live\n(default " LIBEXECDIR ")" },
+	{ "debug", 'D', 0, NULL, "debug logging" },
+	{ "log-level", 'l', 1, "LEVEL",
+	    "debug, info, warn or error (default info)" },
+	{ "version", 'v', 0, NULL, "print the version and exit" },
+	{ "check", O_CHECK, 0, NULL, "verify the data root offline and exit" },
+	{ "repair", O_REPAIR, 0, NULL,
+	    "with --check: move broken pieces aside" },
+	{ "print-config", O_PRINT, 0, NULL,
+	    "print the configuration the other options\n"
+	    "give, every key, as JSON, and exit" },
+	{ "man", O_MAN, 1, "SECTION",
+	    "print plugind(8) or plugind.json(5) and exit" },
+	{ "help", 'h', 0, NULL, "print this help and exit" },
+	{ NULL, 0, 0, NULL, NULL }
+};
+
 static void __dead
 usage(int code)
 {
-	fprintf(code ? stderr : stdout,
-	    "Usage: plugind [OPTIONS]\n\n"
+	FILE *f = code ? stderr : stdout;
+	const struct pd_optdoc *o;
+	int n;
+
+	fprintf(f, "Usage: plugind [OPTIONS]\n\n"
 	    "Privilege-separated plugin manager daemon (Docker managed plugins).\n\n"
-	    "Options:\n"
-	    "      --config FILE       JSON configuration file\n"
-	    "      --data-root DIR     root of persisted state (default %s)\n"
-	    "      --exec-root DIR     root of runtime state (default %s)\n"
-	    "  -H, --host unix://PATH  control socket (default unix://%s)\n"
-	    "      --docker-api unix://PATH\n"
-	    "                          also serve the Docker Engine API (plugins)\n"
-	    "                          there (default off; docs/DOCKER_API.md)\n"
-	    "      --helper-dir DIR    where plugind-fetcher/-extractor live\n"
-	    "                          (default %s)\n"
-	    "  -D, --debug             debug logging\n"
-	    "  -l, --log-level LEVEL   debug, info, warn or error (default info)\n"
-	    "  -v, --version           print the version and exit\n"
-	    "      --check             verify the data root offline and exit\n"
-	    "      --repair            with --check: move broken pieces aside\n",
-	    PD_DEFAULT_DATA_ROOT, PD_DEFAULT_EXEC_ROOT, PD_DEFAULT_SOCKET,
-	    LIBEXECDIR);
+	    "Options:\n");
+	for (o = opts_doc; o->name != NULL; o++) {
+		if (o->val < 256)
+			n = fprintf(f, "  -%c, --%s", o->val, o->name);
+		else
+			n = fprintf(f, "      --%s", o->name);
+		if (o->arg != NULL)
+			n += fprintf(f, " %s", o->arg);
+		/* The description starts in column 26, on a line of its own
+		 * after a long option. */
+		if (n > 24)
+			fprintf(f, "\n%26s", "");
+		else
+			fprintf(f, "%*s", 26 - n, "");
+		pd_help_desc(f, o->doc, 26);
+	}
 	exit(code);
 }
 
@@ -192,39 +235,48 @@ clean_tmp(void)
 /* The command line, before it is merged into conf (apply_opts). */
 struct opts {
 	const char	*cfgfile, *data, *exec, *host, *helper, *api;
-	int		 level, check, repair;
+	int		 level, check, repair, print;
 };
+
+/* getopt's tables, from opts_doc. */
+static void
+getopt_tables(struct option *lo, char *shorts)
+{
+	const struct pd_optdoc *o;
+
+	for (o = opts_doc; o->name != NULL; o++, lo++) {
+		lo->name = o->name;
+		lo->has_arg = o->has_arg ? required_argument : no_argument;
+		lo->flag = NULL;
+		lo->val = o->val;
+		if (o->val < 256) {
+			*shorts++ = (char)o->val;
+			if (o->has_arg)
+				*shorts++ = ':';
+		}
+	}
+	memset(lo, 0, sizeof(*lo));
+	*shorts = '\0';
+}
 
 static void
 parse_opts(int argc, char *argv[], struct opts *o)
 {
-	static const struct option longopts[] = {
-		{ "config",	required_argument, NULL, 'c' },
-		{ "data-root",	required_argument, NULL, 'd' },
-		{ "exec-root",	required_argument, NULL, 'e' },
-		{ "host",	required_argument, NULL, 'H' },
-		{ "helper-dir",	required_argument, NULL, 'x' },
-		{ "docker-api",	required_argument, NULL, 'a' },
-		{ "debug",	no_argument,	   NULL, 'D' },
-		{ "log-level",	required_argument, NULL, 'l' },
-		{ "version",	no_argument,	   NULL, 'v' },
-		{ "check",	no_argument,	   NULL, 'k' },
-		{ "repair",	no_argument,	   NULL, 'r' },
-		{ "help",	no_argument,	   NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
+	struct option longopts[sizeof(opts_doc) / sizeof(opts_doc[0])];
+	char shorts[2 * sizeof(opts_doc) / sizeof(opts_doc[0]) + 1];
 	int ch;
 
+	getopt_tables(longopts, shorts);
 	memset(o, 0, sizeof(*o));
 	o->level = -1;
-	while ((ch = getopt_long(argc, argv, "H:Dl:vh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, shorts, longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'c': o->cfgfile = optarg; break;
-		case 'd': o->data = optarg; break;
-		case 'e': o->exec = optarg; break;
+		case O_CONFIG: o->cfgfile = optarg; break;
+		case O_DATA: o->data = optarg; break;
+		case O_EXEC: o->exec = optarg; break;
 		case 'H': o->host = optarg; break;
-		case 'x': o->helper = optarg; break;
-		case 'a': o->api = optarg; break;
+		case O_HELPER: o->helper = optarg; break;
+		case O_API: o->api = optarg; break;
 		case 'D': o->level = PD_LOG_DEBUG; break;
 		case 'l':
 			if ((o->level = log_parselevel(optarg)) < 0)
@@ -234,8 +286,12 @@ parse_opts(int argc, char *argv[], struct opts *o)
 			printf("plugind version %s, protocol %d\n", PD_VERSION,
 			    PD_PROTO_VERSION);
 			exit(0);
-		case 'k': o->check = 1; break;
-		case 'r': o->repair = 1; break;
+		case O_CHECK: o->check = 1; break;
+		case O_REPAIR: o->repair = 1; break;
+		case O_PRINT: o->print = 1; break;
+		case O_MAN:
+			/* Needs no root, no configuration: the build runs it. */
+			exit(print_man(stdout, optarg, opts_doc) == -1 ? 2 : 0);
 		case 'h': usage(0);
 		default: usage(2);
 		}
@@ -430,6 +486,15 @@ main(int argc, char *argv[])
 	log_init("plugind", PD_LOG_INFO);
 	parse_opts(argc, argv, &o);
 	apply_opts(&o);
+	if (o.print) {
+		/* Before the root check: anyone may read the defaults. */
+		json_t *j = conf_json(&conf);
+
+		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+		json_decref(j);
+		return 0;
+	}
 	if (geteuid() != 0)
 		fatalx("plugind must run as root (it mounts, chroots and drops "
 		    "privileges for its helpers)");

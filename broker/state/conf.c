@@ -284,6 +284,11 @@ static int
 conf_docker_api(struct pd_conf *c, const char *k, json_t *v,
     struct pd_err *e)
 {
+	if (json_is_null(v)) {
+		free(c->docker_api);
+		c->docker_api = NULL;
+		return 0;
+	}
 	if (conf_str(v, k, &c->docker_api, e) == -1)
 		return -1;
 	if (strncmp(c->docker_api, "unix://", 7) != 0 ||
@@ -385,45 +390,123 @@ conf_limits_key(struct pd_conf *c, const char *k, json_t *v,
 	return conf_limits(c, v, e);
 }
 
+/* Each key's value, for --print-config (conf_json). */
+static json_t *
+get_host(const struct pd_conf *c)
+{
+	return json_sprintf("unix://%s", c->socket_path);
+}
+
+static json_t *
+get_docker_api(const struct pd_conf *c)
+{
+	return c->docker_api ? json_sprintf("unix://%s", c->docker_api) :
+	    json_null();
+}
+
+static json_t *
+get_debug(const struct pd_conf *c)
+{
+	return json_boolean(c->log_level == PD_LOG_DEBUG);
+}
+
+static json_t *
+get_log_level(const struct pd_conf *c)
+{
+	return json_string(log_levelname(c->log_level));
+}
+
+static json_t *
+get_limits(const struct pd_conf *c)
+{
+	const struct pd_limit_key *lk;
+	const char *l = (const char *)&c->limits;
+	json_t *o = json_object();
+
+	for (lk = pd_limit_keys; lk->key != NULL; lk++)
+		json_object_set_new(o, lk->key, json_integer((json_int_t)
+		    (lk->u64 ? *(const uint64_t *)(const void *)(l + lk->off) :
+		    *(const uint32_t *)(const void *)(l + lk->off))));
+	return o;
+}
+
 /*
  * One row per top-level key: a plain string or integer field of struct
- * pd_conf, or a function for a key with its own checks.  The helpers'
- * user keys come from the roles table instead (role_of_user_key).
+ * pd_conf, or a function for a key with its own checks and one that
+ * reads it back; its type and meaning for plugind.json(5) (plugind
+ * --man 5).  The helpers' user keys come from the roles table instead
+ * (role_of_user_key).  A row without a getter is an alias.
  */
-enum conf_kind { CK_STR, CK_U32, CK_U64, CK_FUNC };
+#define CONF_FIELD(k, kind, f, t, d) \
+	{ k, kind, offsetof(struct pd_conf, f), NULL, kind, NULL, t, d }
+#define CONF_FUNC(k, fn, get, t, d) \
+	{ k, CK_FUNC, 0, fn, CK_FUNC, get, t, d }
+/* Checked by fn, read back from field f as kind rd. */
+#define CONF_FUNCF(k, fn, rd, f, t, d) \
+	{ k, CK_FUNC, offsetof(struct pd_conf, f), fn, rd, NULL, t, d }
 
-struct conf_key {
-	const char	*key;
-	enum conf_kind	 kind;
-	size_t		 off;	/* CK_STR, CK_U32, CK_U64: the field */
-	int		(*fn)(struct pd_conf *, const char *, json_t *,
-			    struct pd_err *);
-};
-
-#define CONF_FIELD(k, kind, f)	{ k, kind, offsetof(struct pd_conf, f), NULL }
-#define CONF_FUNC(k, fn)	{ k, CK_FUNC, 0, fn }
-
-static const struct conf_key conf_keys[] = {
-	CONF_FIELD("data-root", CK_STR, data_root),
-	CONF_FIELD("exec-root", CK_STR, exec_root),
-	CONF_FUNC("host", conf_host),
-	CONF_FUNC("hosts", conf_host),
-	CONF_FIELD("helper-dir", CK_STR, libexec_dir),
-	CONF_FUNC("docker-api", conf_docker_api),
-	CONF_FIELD("certs-dir", CK_STR, certs_dir),
-	CONF_FIELD("runtime", CK_STR, runtime),
-	CONF_FIELD("proxy", CK_STR, proxy),
-	CONF_FUNC("debug", conf_debug),
-	CONF_FUNC("log-level", conf_log_level),
-	CONF_FUNC("insecure-registries", conf_insecure),
-	CONF_FUNC("live-restore", conf_live_restore),
-	CONF_FIELD("enable-timeout", CK_U32, enable_timeout),
-	CONF_FIELD("stop-timeout", CK_U32, stop_timeout),
-	CONF_FUNC("plugin-log-max-bytes", conf_log_max),
-	CONF_FUNC("plugin-pids-limit", conf_pids_limit),
-	CONF_FUNC("plugin-memory-limit", conf_memory_limit),
-	CONF_FUNC("limits", conf_limits_key),
-	{ NULL, 0, 0, NULL }
+const struct conf_key pd_conf_keys[] = {
+	CONF_FIELD("data-root", CK_STR, data_root, "path",
+	    "Root of persisted state: plugin records, the content store, the "
+	    "audit log (--data-root)."),
+	CONF_FIELD("exec-root", CK_STR, exec_root, "path",
+	    "Root of runtime state: plugin bundles and sockets (--exec-root); "
+	    "with --exec-root and no host, the control socket is "
+	    "EXEC-ROOT/plugind.sock."),
+	CONF_FUNC("host", conf_host, get_host, "unix:///path",
+	    "The control socket, 0660 root:" PD_CTL_GROUP " (-H); \"unix://\" "
+	    "may be left out."),
+	CONF_FUNC("hosts", conf_host, NULL, "array of one unix:///path",
+	    "The same as host, as dockerd spells it."),
+	CONF_FIELD("helper-dir", CK_STR, libexec_dir, "path",
+	    "Where plugind-fetcher, -extractor, -api and -logger are "
+	    "(--helper-dir).  It, every directory above it and each helper "
+	    "must be changeable by root only, or plugind does not start."),
+	CONF_FUNC("docker-api", conf_docker_api, get_docker_api,
+	    "unix:///path or null",
+	    "Also serve the Docker Engine API (plugins) on this socket, 0660 "
+	    "root:" PD_CTL_GROUP " (--docker-api); null: off."),
+	CONF_FIELD("certs-dir", CK_STR, certs_dir, "path",
+	    "Registry TLS files, one directory per host:port (ca.crt, "
+	    "client.cert, client.key), as Docker's certs.d."),
+	CONF_FIELD("runtime", CK_STR, runtime, "string",
+	    "The OCI runtime, a name looked up in PATH or an absolute path; "
+	    "held to the same ownership rule as helper-dir."),
+	CONF_FIELD("proxy", CK_STR, proxy, "URL or null",
+	    "The proxy the fetcher uses for every registry (the environment's "
+	    "http_proxy and the like are ignored); null: none."),
+	CONF_FUNC("debug", conf_debug, get_debug, "boolean",
+	    "true: log-level debug (-D)."),
+	CONF_FUNC("log-level", conf_log_level, get_log_level,
+	    "debug, info, warn or error", "What plugind logs to stderr (-l)."),
+	CONF_FUNCF("insecure-registries", conf_insecure, CK_JSON,
+	    insecure_registries,
+	    "array of host:port",
+	    "Registries spoken to over plain HTTP (loopback ones always may)."),
+	CONF_FUNCF("live-restore", conf_live_restore, CK_BOOL, live_restore,
+	    "boolean",
+	    "Leave plugins running when plugind stops; the next plugind adopts "
+	    "them."),
+	CONF_FIELD("enable-timeout", CK_U32, enable_timeout, "seconds",
+	    "How long enable waits for a plugin's socket (enable --timeout "
+	    "overrides)."),
+	CONF_FIELD("stop-timeout", CK_U32, stop_timeout, "seconds",
+	    "From SIGTERM to SIGKILL when a plugin stops (disable --timeout "
+	    "overrides)."),
+	CONF_FUNCF("plugin-log-max-bytes", conf_log_max, CK_U64,
+	    plugin_log_max, "bytes",
+	    "Size at which a plugin's log becomes log.1 (at least 4096); a "
+	    "plugin's log takes at most twice this."),
+	CONF_FUNCF("plugin-pids-limit", conf_pids_limit, CK_I64,
+	    plugin_pids_limit, "integer", "Processes and threads per plugin (cgroup pids.max); "
+	    "0 or -1: no limit."),
+	CONF_FUNCF("plugin-memory-limit", conf_memory_limit, CK_I64,
+	    plugin_memory_limit, "bytes, or a string such as \"512m\", \"2g\"",
+	    "Memory per plugin (cgroup); at least 6 MiB; 0 or -1: no limit."),
+	CONF_FUNC("limits", conf_limits_key, get_limits, "object",
+	    "Bounds on what registries, layers and clients may cost: the keys "
+	    "below."),
+	{ NULL, 0, 0, NULL, 0, NULL, NULL, NULL }
 };
 
 static const struct conf_key *
@@ -444,15 +527,70 @@ conf_set(struct pd_conf *c, const struct conf_key *ck, const char *k,
 
 	switch (ck->kind) {
 	case CK_STR:
+		/* null: unset, for the keys that may be (--print-config). */
+		if (json_is_null(v) &&
+		    ck->off == offsetof(struct pd_conf, proxy)) {
+			free(c->proxy);
+			c->proxy = NULL;
+			return 0;
+		}
 		return conf_str(v, k, field, e);
 	case CK_U32:
 		return conf_u32(v, k, field, e);
 	case CK_U64:
 		return conf_u64(v, k, field, e);
-	case CK_FUNC:
+	default:
 		break;
 	}
 	return ck->fn(c, k, v, e);
+}
+
+/*
+ * The configuration as a config file would give it: every key of
+ * pd_conf_keys but the aliases, then the helpers' users.  Loading what
+ * this prints gives c again (tests/integration/test_man.sh).
+ */
+json_t *
+conf_json(const struct pd_conf *c)
+{
+	const struct conf_key *ck;
+	const void *field;
+	json_t *o = json_object(), *v;
+	int i;
+
+	for (ck = pd_conf_keys; ck->key != NULL; ck++) {
+		field = (const char *)c + ck->off;
+		switch (ck->rd) {
+		case CK_STR:
+			v = *(char *const *)field ? json_string(*(char *const *)
+			    field) : json_null();
+			break;
+		case CK_U32:
+			v = json_integer(*(const uint32_t *)field);
+			break;
+		case CK_U64:
+			v = json_integer((json_int_t)*(const uint64_t *)field);
+			break;
+		case CK_I64:
+			v = json_integer(*(const int64_t *)field);
+			break;
+		case CK_BOOL:
+			v = json_boolean(*(const int *)field);
+			break;
+		case CK_JSON:
+			v = json_deep_copy(*(json_t *const *)field);
+			break;
+		default:
+			v = ck->get ? ck->get(c) : NULL;
+			break;
+		}
+		if (v != NULL)
+			json_object_set_new(o, ck->key, v);
+	}
+	for (i = PD_ROLE_BROKER + 1; i < PD_ROLE_MAX; i++)
+		json_object_set_new(o, pd_role(i)->user_key,
+		    json_string(c->users[i]));
+	return o;
 }
 
 /* The helper role whose user key (roles table, role.c) k is, or -1. */
@@ -489,7 +627,7 @@ conf_load_file(struct pd_conf *c, const char *path, struct pd_err *e)
 		return pd_errf(e, PD_E_INVAL, "config %s: not a JSON object", path);
 	}
 	json_object_foreach(root, k, v) {
-		if ((ck = conf_find(conf_keys, k)) != NULL)
+		if ((ck = conf_find(pd_conf_keys, k)) != NULL)
 			rc = conf_set(c, ck, k, v, e);
 		else if ((role = role_of_user_key(k)) > 0)
 			rc = conf_str(v, k, &c->users[role], e);

@@ -99,7 +99,29 @@ struct pd_limit_key {
 };
 extern const struct pd_limit_key pd_limit_keys[];
 
+/*
+ * The top-level config keys (conf.c): a plain field of struct pd_conf,
+ * or a function that checks and stores the value; read back from the
+ * field as rd says, or by get (CK_FUNC; no get: an alias).  type and doc
+ * are plugind.json(5)'s.
+ */
+enum conf_kind { CK_STR, CK_U32, CK_U64, CK_I64, CK_BOOL, CK_JSON, CK_FUNC };
+
+struct conf_key {
+	const char	*key;
+	enum conf_kind	 kind;	/* CK_STR, CK_U32, CK_U64 or CK_FUNC */
+	size_t		 off;	/* the field, unless rd is CK_FUNC */
+	int		(*fn)(struct pd_conf *, const char *, json_t *,
+			    struct pd_err *);
+	enum conf_kind	 rd;
+	json_t		*(*get)(const struct pd_conf *);
+	const char	*type;
+	const char	*doc;
+};
+extern const struct conf_key pd_conf_keys[];
+
 /* conf.c */
+json_t	*conf_json(const struct pd_conf *);
 void	conf_defaults(struct pd_conf *);
 void	conf_release(struct pd_conf *);
 int	conf_load_file(struct pd_conf *, const char *, struct pd_err *);
