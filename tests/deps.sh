@@ -13,7 +13,8 @@ libarchive-dev zlib1g-dev libssl-dev libseccomp-dev libcap-ng-dev
 python3 util-linux procps iproute2 curl ca-certificates openssl
 docker-registry runc skopeo busybox-static apache2-utils clang
 libclang-rt-14-dev libarchive-tools bc python3-docker tmux strace ansible
-debhelper dpkg-dev lintian fakeroot man-db groff-base"
+debhelper dpkg-dev lintian fakeroot man-db groff-base
+golang-docker-credential-helpers pass gnupg"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

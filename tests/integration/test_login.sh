@@ -153,6 +153,36 @@ else
 	skip "setpriv or group plugind missing"
 fi
 
+# -- A real helper: Debian's docker-credential-pass, with a throw-away gpg
+# key and password store (golang-docker-credential-helpers, pass).
+if command -v docker-credential-pass >/dev/null && command -v pass >/dev/null &&
+    command -v gpg >/dev/null; then
+	export GNUPGHOME="$T/gnupg" PASSWORD_STORE_DIR="$T/pass"
+	mkdir -m 700 "$GNUPGHOME"
+	if gpg --batch --passphrase '' --quick-gen-key pd-test@plugind.invalid \
+	    default default never >/dev/null 2>&1 &&
+	    pass init pd-test@plugind.invalid >/dev/null 2>&1; then
+		printf '{"credsStore": "pass"}\n' >"$CFG"
+		out=$(echo testpass | c login -u testuser --password-stdin "$B" 2>&1)
+		[ "$out" = "Login Succeeded" ] && ok "docker-credential-pass: login stores through pass" ||
+		    { notok "pass login"; diag "$out"; }
+		grep -q testpass "$CFG" && notok "the password is in config.json (pass)" ||
+		    ok "docker-credential-pass: no password in config.json"
+		check "docker-credential-pass: install with the stored credentials" \
+		    c install --disable --grant-all-permissions --alias pass1 "$B/test/auth"
+		out=$(c logout "$B")
+		[ "$out" = "Removing login credentials for $B" ] &&
+		    ! docker-credential-pass list 2>/dev/null | grep -q "$B" &&
+		    ok "docker-credential-pass: logout erases" || { notok "pass logout"; diag "$out"; }
+		gpgconf --kill gpg-agent 2>/dev/null
+	else
+		skip "could not make a gpg key and a password store for docker-credential-pass"
+	fi
+	unset GNUPGHOME PASSWORD_STORE_DIR
+else
+	skip "docker-credential-pass, pass or gpg not installed (tests/deps.sh installs them)"
+fi
+
 # -- POST /auth on the Engine API socket.
 if command -v curl >/dev/null; then
 	auth() { curl -sS --max-time 30 --unix-socket "$T/api.sock" -o "$T/body" -w '%{http_code}' \
@@ -178,6 +208,10 @@ else
 fi
 if command -v docker >/dev/null; then
 	mkdir -p "$T/dcfg"
+	# The docker CLI picks docker-credential-pass by itself when it is on
+	# PATH and config.json names no store: keep this one to the file.
+	DOCKER=$(command -v docker)
+	docker() { env PATH=/nonexistent "$DOCKER" "$@"; }
 	out=$(echo testpass | DOCKER_HOST="unix://$T/api.sock" DOCKER_CONFIG="$T/dcfg" \
 	    docker login -u testuser --password-stdin "$B" 2>&1)
 	case "$out" in *"Login Succeeded"*) ok "docker login through the API socket" ;;
