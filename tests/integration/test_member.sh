@@ -115,9 +115,10 @@ case "$(member "$CTL" -H "unix://$SOCK" check 2>&1)" in *"rate limited, try agai
 *) notok "member check after the loop" ;; esac
 
 # SO_PEERGROUPS: connect as a member, then drop the group and send.
-python3 - "$SOCK" "$G" >"$T/drop.out" 2>&1 <<'PY'
+V=$(sed -n 's/^#define PD_PROTO_VERSION[	 ]*\([0-9]*\).*/\1/p' "$PD_TOP/common/proto.h")
+python3 - "$SOCK" "$G" "$V" >"$T/drop.out" 2>&1 <<'PY'
 import os, socket, struct, sys
-path, g = sys.argv[1], int(sys.argv[2])
+path, g, version = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 os.setgroups([g]); os.setresgid(65534, 65534, 65534)
 os.setresuid(65534, 65534, 0)          # euid 65534, saved uid 0
 s = socket.socket(socket.AF_UNIX); s.connect(path)
@@ -126,7 +127,7 @@ st = dict(l.split(":", 1) for l in open("/proc/self/status"))
 print("uid=%s groups=[%s]" % (st["Uid"].split()[0], " ".join(st["Groups"].split())))
 def frame(t, mid, p): return struct.pack("=IIII", t, len(p), mid, 0) + p
 def s32(x): b = x.encode(); return struct.pack("=I", len(b)) + b
-s.sendall(frame(1, 1, struct.pack("=I", 3) + s32("peerdrop")))
+s.sendall(frame(1, 1, struct.pack("=I", version) + s32("peerdrop")))
 s.sendall(frame(101, 2, struct.pack("=III", 0, 0, 0)))
 buf = b""
 while True:

@@ -27,6 +27,8 @@ open ones older than --deadline seconds (0: not checked), i.e. ones the
 broker should have dropped by now.  Frames are host-order, as common/msg.h
 describes; payloads as common/proto.c encodes them.
 """
+import os
+import re
 import errno
 import resource
 import select
@@ -35,7 +37,9 @@ import struct
 import sys
 import time
 
-PROTO = 3
+# PD_PROTO_VERSION, read from the header so a bump cannot leave this behind.
+PROTO = int(re.search(r"#define PD_PROTO_VERSION\s+(\d+)", open(os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "../../common/proto.h")).read()).group(1))
 HELLO, LIST, LOGS, EVENTS = 1, 101, 113, 114
 FOLLOW = 0x20
 
