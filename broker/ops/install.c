@@ -554,7 +554,9 @@ stage_granted(struct ctl_client *c, struct remote *r, const char *granted,
 	struct fetcher f;
 	int rc = -1;
 
-	if (!json_is_array(want = json_loads(granted, 0, NULL))) {
+	/* json_is_array() evaluates its argument twice: assign first. */
+	want = json_loads(granted, 0, NULL);
+	if (!json_is_array(want)) {
 		json_decref(want);
 		return pd_errf(e, PD_E_INVAL, "malformed privileges");
 	}

@@ -106,7 +106,9 @@ credentials(struct fetcher *f, const char *auth, struct pd_err *e)
 
 	if (auth == NULL || auth[0] == '\0')
 		return 0;
-	if (!json_is_object(a = json_loads(auth, 0, NULL))) {
+	/* json_is_object() evaluates its argument twice: assign first. */
+	a = json_loads(auth, 0, NULL);
+	if (!json_is_object(a)) {
 		json_decref(a);
 		return pd_errf(e, PD_E_INVAL, "malformed credentials");
 	}
