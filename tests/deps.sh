@@ -6,7 +6,9 @@
 # recommends are not installed); make SANITIZE=1 uses gcc's libasan8 and
 # libubsan1, which build-essential brings.  debhelper, dpkg-dev, lintian,
 # fakeroot: `make deb` and tests/integration/test_deb.sh; man-db and
-# groff-base: the manual pages' checks (test_man.sh).
+# groff-base: the manual pages' checks (test_man.sh).  docker.io and
+# podman: the engines of tests/engines/, each run by the test itself in a
+# mount namespace of its own (no service is started here).
 set -eu
 PKGS="build-essential pkg-config libcurl4-openssl-dev libjansson-dev
 libarchive-dev zlib1g-dev libssl-dev libseccomp-dev libcap-ng-dev
@@ -14,7 +16,7 @@ python3 util-linux procps iproute2 curl ca-certificates openssl
 docker-registry runc skopeo busybox-static apache2-utils clang
 libclang-rt-14-dev libarchive-tools bc python3-docker tmux strace ansible
 debhelper dpkg-dev lintian fakeroot man-db groff-base
-golang-docker-credential-helpers pass gnupg"
+golang-docker-credential-helpers pass gnupg docker.io podman"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

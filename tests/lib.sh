@@ -10,7 +10,7 @@ fi
 : "${PD_SANITIZE:=}"
 CTL="$PD_BUILD/pluginctl"
 _n=0 _failed=0
-_pids="" _dirs="" _mounts="" _runc="" _mprefix=""
+_pids="" _dirs="" _mounts="" _runc="" _mprefix="" _mntns=""
 
 ok()      { _n=$((_n + 1)); echo "ok $_n - $*"; }
 notok()   { _n=$((_n + 1)); _failed=$((_failed + 1)); echo "not ok $_n - $*"; }
@@ -37,6 +37,19 @@ track_mount() { _mounts="$1 $_mounts"; }
 # below a prefix are detached at exit, deepest first (read from mountinfo).
 track_runc()  { _runc="$_runc $1"; }
 track_mounts_under() { _mprefix="$_mprefix $1"; }
+# Every process in a mount namespace (by inode) is killed at exit: an
+# engine's containerd, shims and containers (tests/engines/engine.sh).
+# Never the test's own namespace (a process not yet unshared reports it).
+track_mntns() {
+	[ "$1" != "$(stat -L -c %i /proc/$$/ns/mnt)" ] || return 1
+	case " $_mntns " in *" $1 "*) ;; *) _mntns="$_mntns $1" ;; esac
+}
+mntns_pids() { # mntns_pids INODE: processes whose mount namespace it is
+	for _p in /proc/[0-9]*; do
+		[ "$(stat -L -c %i "$_p/ns/mnt" 2>/dev/null)" = "$1" ] && echo "${_p#/proc/}"
+	done
+	return 0
+}
 
 mounts_under() { # mounts_under PREFIX: mount points at or below PREFIX
 	awk -v p="$1" '{ m = $5; gsub(/\\040/, " ", m)
@@ -45,6 +58,11 @@ mounts_under() { # mounts_under PREFIX: mount points at or below PREFIX
 
 cleanup() {
 	for p in $_pids; do kill -TERM "$p" 2>/dev/null; done
+	for n in $_mntns; do
+		i=0
+		while [ -n "$(mntns_pids "$n")" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+		for p in $(mntns_pids "$n"); do kill -KILL "$p" 2>/dev/null; done
+	done
 	for p in $_pids; do
 		i=0
 		while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
