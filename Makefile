@@ -209,6 +209,11 @@ demo:
 bench: all tests
 	PD_BUILD=$(abspath $(B)) tests/bench/run.sh
 
+# plugind beside Debian's dockerd (tests/bench/docker_bench.sh).
+bench-docker: all tests
+	sh tests/deps.sh
+	PD_BUILD=$(abspath $(B)) bash tests/bench/docker_bench.sh
+
 # The crash-safety test at length: 500 broker kills per verb (make check
 # runs 50), about half an hour.
 CRASH_KILLS	?= 500
@@ -279,5 +284,5 @@ deb:
 clean:
 	rm -rf $(B)
 
-.PHONY: all tests check demo bench crash fuzz deps install deb clean FORCE
+.PHONY: all tests check demo bench bench-docker crash fuzz deps install deb clean FORCE
 .SECONDARY:
