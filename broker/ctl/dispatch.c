@@ -9,21 +9,6 @@
 #include "ctl/ctl.h"
 #include "util.h"
 
-static void
-id_of(const char *name, char *id, size_t len, char *canon, size_t clen)
-{
-	struct plugin *p;
-	struct pd_err e;
-
-	id[0] = canon[0] = '\0';
-	pthread_rwlock_rdlock(&plugins_lock);
-	if ((p = plugin_resolve(name, &e)) != NULL) {
-		snprintf(id, len, "%s", p->id);
-		snprintf(canon, clen, "%s", plugin_name(p));
-	}
-	pthread_rwlock_unlock(&plugins_lock);
-}
-
 /* The event of a verb whose code emits none (as moby's backend_linux.go). */
 static void
 verb_event(const struct pd_verb *v, struct pd_ctlreq *q, const char *id,
@@ -35,7 +20,9 @@ verb_event(const struct pd_verb *v, struct pd_ctlreq *q, const char *id,
 	switch (v->event) {
 	case PD_VEV_CREATE:
 		if (plugin_new_name(q->args[0], name, sizeof(name), &e) == 0) {
-			id_of(name, nid, sizeof(nid), ncanon, sizeof(ncanon));
+			if (plugin_resolve_id(name, nid, ncanon,
+			    sizeof(ncanon), &e) == -1)
+				nid[0] = ncanon[0] = '\0';
 			event_emit("create", nid, ncanon, NULL);
 		}
 		break;
@@ -76,6 +63,7 @@ op_dispatch(struct ctl_client *c, uint32_t type, struct pd_ctlreq *q, int fd,
 {
 	const struct pd_verb *v = pd_verb_lookup(type);
 	char id[PD_PLUGIN_ID_LEN + 1] = "", canon[600] = "";
+	struct pd_err ne;
 	size_t i = type - PD_CTL_INFO;
 	int rc;
 
@@ -88,7 +76,8 @@ op_dispatch(struct ctl_client *c, uint32_t type, struct pd_ctlreq *q, int fd,
 	}
 	/* The name before the verb runs: set and upgrade may change it. */
 	if (v->event == PD_VEV_PLUGIN)
-		id_of(q->args[0], id, sizeof(id), canon, sizeof(canon));
+		(void)plugin_resolve_id(q->args[0], id, canon, sizeof(canon),
+		    &ne);
 	/* Costly requests of non-root peers are bounded per uid (admit.c). */
 	if (v->costly && admit_job(c, e) == -1) {
 		if (fd >= 0)

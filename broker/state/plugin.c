@@ -406,6 +406,26 @@ plugin_resolve(const char *s, struct pd_err *e)
 	return NULL;
 }
 
+/*
+ * plugin_resolve() under the read lock, for callers that keep only the
+ * id (PD_PLUGIN_ID_LEN + 1 bytes) and, if canon is not NULL, the name.
+ */
+int
+plugin_resolve_id(const char *s, char *id, char *canon, size_t clen,
+    struct pd_err *e)
+{
+	struct plugin *p;
+
+	pthread_rwlock_rdlock(&plugins_lock);
+	if ((p = plugin_resolve(s, e)) != NULL) {
+		snprintf(id, PD_PLUGIN_ID_LEN + 1, "%s", p->id);
+		if (canon != NULL)
+			snprintf(canon, clen, "%s", plugin_name(p));
+	}
+	pthread_rwlock_unlock(&plugins_lock);
+	return p != NULL ? 0 : -1;
+}
+
 /* Digests every plugin refers to, as a set (object keys); for GC. */
 json_t *
 plugins_used_blobs(void)

@@ -157,6 +157,7 @@ int	plugins_load(struct pd_err *);
 void	plugin_forget(struct plugin *);
 int	plugin_save(struct plugin *, struct pd_err *);
 struct plugin *plugin_resolve(const char *, struct pd_err *);
+int	plugin_resolve_id(const char *, char *, char *, size_t, struct pd_err *);
 /* What non-root peers see instead of a setting's value. */
 #define PD_REDACTED	"<redacted>"
 json_t	*plugin_api_object(const struct plugin *, int);
