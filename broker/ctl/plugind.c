@@ -378,7 +378,7 @@ start_broker(void)
 	prepare_fetch_root();
 	if (store_init(&e) == -1)
 		fatalx("%s", e.msg);
-	if (plugins_load(&e) == -1)
+	if (plugins_load(&e) == -1 || inuse_load_all(&e) == -1)
 		fatalx("%s", e.msg);
 	blobs_gc();	/* blobs an interrupted job stored but never recorded */
 	if (lifecycle_init(&e) == -1)

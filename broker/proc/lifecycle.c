@@ -993,6 +993,9 @@ lifecycle_remove(const char *id, const char *arg, int force, struct pd_err *e)
 	if ((o = snapshot(r, &enabled, e)) == NULL)
 		goto out;
 	json_decref(o);
+	/* Docker's order: in use, then enabled; -f overrides both. */
+	if (!force && inuse_refuse(id, r->name, e) == -1)
+		goto out;
 	if (enabled && !force) {
 		pd_errf(e, PD_E_CONFLICT, "plugin %s is enabled", r->name);
 		goto out;
@@ -1021,6 +1024,7 @@ lifecycle_remove(const char *id, const char *arg, int force, struct pd_err *e)
 	else {
 		*pp = p->next;
 		json_decref(p->state);
+		json_decref(p->inuse);
 		free(p);
 		rc = 0;
 	}

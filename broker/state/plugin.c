@@ -280,6 +280,7 @@ plugin_forget(struct plugin *gone)
 		if (*pp == gone) {
 			*pp = gone->next;
 			json_decref(gone->state);
+			json_decref(gone->inuse);
 			free(gone);
 			return;
 		}
@@ -337,11 +338,16 @@ plugin_api_object(const struct plugin *p, int redact)
 	    "PluginReference", "Settings" };
 	json_t *o = json_object(), *v, *set, *arr;
 	const char *s;
-	size_t i;
+	size_t i, nv, nm;
 
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if ((v = json_object_get(src, keys[i])) != NULL)
 			json_object_set(o, keys[i], v);
+	/* plugind's own, after Docker's keys: what engines hold. */
+	nv = json_object_size(json_object_get(p->inuse, "Volumes"));
+	nm = json_object_size(json_object_get(p->inuse, "Mounts"));
+	json_object_set_new(o, "InUse", json_pack("{s:I, s:I}", "Volumes",
+	    (json_int_t)nv, "Mounts", (json_int_t)nm));
 	if (!redact || (v = json_object_get(src, "Settings")) == NULL)
 		return o;
 	/*

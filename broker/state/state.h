@@ -139,6 +139,7 @@ int	store_gc(const json_t *, unsigned *, struct pd_err *);
 struct plugin {
 	char		 id[65];
 	json_t		*state;		/* the persisted wrapper (moby's v2.Plugin) */
+	json_t		*inuse;		/* inuse.c: volumes, mounts; NULL: none */
 	int		 rolled_back;	/* an interrupted upgrade was undone */
 	struct plugin	*next;
 };
@@ -158,6 +159,15 @@ void	plugin_forget(struct plugin *);
 int	plugin_save(struct plugin *, struct pd_err *);
 struct plugin *plugin_resolve(const char *, struct pd_err *);
 int	plugin_resolve_id(const char *, char *, char *, size_t, struct pd_err *);
+/* inuse.c: what engines hold of a plugin, as its gateway reports it. */
+enum pd_use { PD_USE_CREATE, PD_USE_REMOVE, PD_USE_MOUNT, PD_USE_UNMOUNT };
+#define PD_USE_NAME_MAX	255	/* bytes of a volume name or mount id */
+#define PD_USE_MAX	1024	/* volumes, and mounts, one plugin may hold */
+int	inuse_load_all(struct pd_err *);
+int	inuse_apply(const char *, enum pd_use, const char *, const char *,
+	    struct pd_err *);
+void	inuse_count(const struct plugin *, size_t *, size_t *);
+int	inuse_refuse(const char *, const char *, struct pd_err *);
 /* What non-root peers see instead of a setting's value. */
 #define PD_REDACTED	"<redacted>"
 json_t	*plugin_api_object(const struct plugin *, int);

@@ -115,8 +115,8 @@ case "$out" in *"a1b2c3d4e5f6   vieux/sshfs:latest   sshFS plugin for Docker   f
 [ "$(ctl inspect -f '{{.Name}}' docker.io/vieux/sshfs:latest)" = "vieux/sshfs:latest" ] && ok "inspect by full reference" || notok "inspect by full ref"
 [ "$(ctl inspect -f '{{json .Settings.Env}}' vieux/sshfs)" = '["DEBUG=0"]' ] && ok "inspect json template" || notok "inspect json template"
 expect_fail "a digest reference never resolves" "not found" ctl inspect "vieux/sshfs@sha256:$ID"
-ctl inspect vieux/sshfs | python3 -c 'import json,sys; d=json.load(sys.stdin); assert list(d[0].keys())==["Config","Enabled","Id","Name","PluginReference","Settings"]' &&
-    ok "inspect: a JSON array with Docker's key order" || notok "inspect key order"
+ctl inspect vieux/sshfs | python3 -c 'import json,sys; d=json.load(sys.stdin); assert list(d[0].keys())==["Config","Enabled","Id","Name","PluginReference","Settings","InUse"]' &&
+    ok "inspect: a JSON array with Docker's key order, plugind's InUse last" || notok "inspect key order"
 [ "$(ctl ls --filter capability=volume --format '{{.Name}}')" = "vieux/sshfs:latest" ] && ok "capability filter matches like Docker (regexp)" || notok "capability filter"
 [ -z "$(ctl ls --filter capability=network -q)" ] && ok "capability filter excludes" || notok "capability filter excludes"
 [ -z "$(ctl ls --filter enabled=true -q)" ] && ok "enabled=true filter" || notok "enabled filter"
