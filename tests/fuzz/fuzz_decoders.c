@@ -5,8 +5,9 @@
  * and platform selection (INDEX), plugin configs (CONFIG), token server
  * answers (TOKEN), WWW-Authenticate headers (WWWAUTH), and HTTP requests
  * as plugind-api reads them (HTTP: api/http.c, fed through a socketpair),
- * and terminal-safe text (TERMSAFE: common/termsafe.c, which pluginctl
- * runs over every hostile string it prints).
+ * terminal-safe text (TERMSAFE: common/termsafe.c, which pluginctl
+ * runs over every hostile string it prints), and sigstore signature
+ * payloads (SIGPAYLOAD: common/sigpayload.c).
  * The tar path has its own harness, fuzz_untar.c.  One source, the target
  * picked with -DFUZZ_<NAME>.  Built and run by
  * tests/fuzz/test_fuzz_decoders.sh, which also replays
@@ -24,6 +25,7 @@
 #include "plugincfg.h"
 #include "proto.h"
 #include "ref.h"
+#include "sigpayload.h"
 #include "termsafe.h"
 #include "registry.h"
 #include "wwwauth.h"
@@ -416,6 +418,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	free(full);
 	return 0;
 }
+#elif defined(FUZZ_SIGPAYLOAD)
+/* A decoded payload has a valid digest and a NUL-free, bounded reference. */
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+{
+	struct pd_sigpayload p;
+	struct pd_err e;
+
+	if (pd_sigpayload_decode((const char *)data, len, &p, &e) == 0 &&
+	    (!pd_digest_valid(p.digest) || p.reference[0] == '\0' ||
+	    strlen(p.reference) >= sizeof(p.reference)))
+		abort();
+	return 0;
+}
 #else
-#error "define one of FUZZ_PROTO, FUZZ_CTLREQ, FUZZ_REF, FUZZ_MANIFEST, FUZZ_INDEX, FUZZ_CONFIG, FUZZ_TOKEN, FUZZ_WWWAUTH, FUZZ_HTTP, FUZZ_TERMSAFE"
+#error "define one of FUZZ_PROTO, FUZZ_CTLREQ, FUZZ_REF, FUZZ_MANIFEST, FUZZ_INDEX, FUZZ_CONFIG, FUZZ_TOKEN, FUZZ_WWWAUTH, FUZZ_HTTP, FUZZ_TERMSAFE, FUZZ_SIGPAYLOAD"
 #endif
