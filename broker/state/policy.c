@@ -305,12 +305,17 @@ dec_scope(const struct dec *d, const char *scope, const char *jpath)
 			    "\"docker.io/library/busybox\"");
 		return 0;
 	}
+	/* A prefix is judged with a last component after it: docker.io/library/ */
+	if (prefix)
+		snprintf(body, sizeof(body), "%.*sx", (int)n, scope);
 	if (is_repository(body, norm, sizeof(norm)))
 		return 0;
 	if (norm[0] != '\0') {
+		if (prefix)
+			norm[strlen(norm) - 1] = '\0';
 		shown(norm, s, sizeof(s));
 		return dec_err(d, jpath, "not a normalized repository name: "
-		    "write \"%s%s\"", s, prefix ? "/" : "");
+		    "write \"%s\"", s);
 	}
 	return dec_err(d, jpath, "not a repository name (a scope names no tag "
 	    "or digest, and is written in full, e.g. "
