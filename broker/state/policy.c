@@ -22,7 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "state/policy.h"
+#include "state/state.h"
 #include "caps.h"
 #include "plugincfg.h"
 #include "ref.h"

@@ -2,7 +2,7 @@
  * The trust policy (docs/POLICY.md): which plugins this host accepts,
  * by registry, repository prefix or repository, and the most any of
  * them may be granted.  The decoder and the checks need common/ only, so
- * tests/fuzz builds them alone; state.h includes this header.
+ * tests/fuzz builds policy.c alone; state.h includes this header.
  */
 #ifndef PD_POLICY_H
 #define PD_POLICY_H
