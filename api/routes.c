@@ -225,6 +225,7 @@ status_of(const struct reply *r)
 	case PD_E_CONFLICT:
 		return 409;
 	case PD_E_PERM:
+	case PD_E_POLICY:	/* the host's policy, not the request, says no */
 		return 403;
 	case PD_E_AUTH:
 		return 401;

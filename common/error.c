@@ -54,7 +54,7 @@ pd_errcode_str(int code)
 		"ok", "internal", "invalid", "not found", "exists", "conflict",
 		"permission denied", "unauthorized", "io", "protocol", "limit",
 		"digest", "unavailable", "no space", "broken pipe",
-		"privileges mismatch",
+		"privileges mismatch", "refused by policy",
 	};
 
 	if (code < 0 || code >= PD_E_MAX)

@@ -25,6 +25,7 @@ enum pd_errcode {
 	PD_E_NOSPC,		/* disk full */
 	PD_E_PIPE,		/* the reading side of a stream went away */
 	PD_E_GRANT,		/* the privileges granted are not those asked (400) */
+	PD_E_POLICY,		/* the host's trust policy refuses it (403) */
 	PD_E_MAX
 };
 

@@ -438,6 +438,60 @@ render(FILE *f, const char *tmpl, const json_t *obj)
 
 /* ---- commands ---- */
 
+/* One rule of the policy: "accept", "reject", "signed by K", + ceiling. */
+static void
+print_rule(const char *scope, const json_t *r)
+{
+	const json_t *k, *ceil;
+	size_t i;
+	char *s;
+
+	printf(" %s: %s", tsafe(scope), tsafe(json_string_value(
+	    json_object_get(r, "rule"))));
+	json_array_foreach(json_object_get(r, "keys"), i, k)
+		printf("%s%s", i ? ", " : " by ", tsafe(json_string_value(k)));
+	if ((ceil = json_object_get(r, "ceiling")) != NULL) {
+		s = json_dumps(ceil, JSON_COMPACT | JSON_SORT_KEYS);
+		fputs(", ceiling ", stdout);
+		if (s != NULL)
+			put_json(stdout, s);
+		free(s);
+	}
+	putchar('\n');
+}
+
+static int
+str_ptr_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The trust policy in force (docs/POLICY.md), scopes in name order. */
+static void
+print_policy(const json_t *pol)
+{
+	const json_t *scopes = json_object_get(pol, "Scopes");
+	const char **names, *k;
+	json_t *v;
+	size_t i, n = 0;
+
+	printf("Policy: %s", tsafe(json_string_value(json_object_get(pol,
+	    "File"))));
+	if (!json_is_true(json_object_get(pol, "Present"))) {
+		printf(" (no file: every plugin is accepted, no ceiling)\n");
+		return;
+	}
+	putchar('\n');
+	print_rule("default", json_object_get(pol, "Default"));
+	names = xcalloc(json_object_size(scopes) + 1, sizeof(*names));
+	json_object_foreach((json_t *)(uintptr_t)scopes, k, v)
+		names[n++] = k;
+	qsort(names, n, sizeof(*names), str_ptr_cmp);
+	for (i = 0; i < n; i++)
+		print_rule(names[i], json_object_get(scopes, names[i]));
+	free(names);
+}
+
 int
 cmd_info(int argc, char **argv)
 {
@@ -480,6 +534,8 @@ cmd_info(int argc, char **argv)
 	printf("Blobs: %lld (%lld bytes)\n",
 	    json_integer_value(json_object_get(j, "Blobs")),
 	    json_integer_value(json_object_get(j, "BlobBytes")));
+	if (json_object_get(j, "Policy") != NULL)
+		print_policy(json_object_get(j, "Policy"));
 	printf("Helpers:\n");
 	json_array_foreach(json_object_get(j, "Helpers"), i, h) {
 		printf(" %s: %s\n", tsafe(json_string_value(json_object_get(h,

@@ -95,7 +95,8 @@ start_broker() {
 	mkdir -p "$_bd"
 	SOCK="$_bd/exec/plugind.sock"
 	"$PD_BUILD/plugind" --data-root "$_bd/data" --exec-root "$_bd/exec" \
-	    --helper-dir "${PD_HELPER_DIR:-$PD_BUILD}" "$@" >>"$_bd/broker.log" 2>&1 &
+	    --helper-dir "${PD_HELPER_DIR:-$PD_BUILD}" \
+	    --policy "${PD_POLICY:-$_bd/policy.json}" "$@" >>"$_bd/broker.log" 2>&1 &
 	BROKER_PID=$!
 	track_pid $BROKER_PID
 	i=0

@@ -96,7 +96,9 @@ man8(FILE *f, const struct pd_optdoc *opts)
 	roff_tp(f, "SIGTERM, SIGINT", "Stop: close the sockets, stop the "
 	    "plugins (they start again with the next plugind) unless "
 	    "live-restore is set.");
-	roff_tp(f, "SIGHUP", "Ignored (nothing is reloaded).");
+	roff_tp(f, "SIGHUP", "Reload the trust policy (policy, --policy); "
+	    "a bad file keeps the one in force.  Enabled plugins it no longer "
+	    "accepts are disabled.");
 	roff_sh(f, "FILES");
 	roff_tp(f, PD_DEFAULT_DATA_ROOT, "The default data root.");
 	roff_tp(f, PD_DEFAULT_EXEC_ROOT, "The default exec root.");

@@ -31,7 +31,7 @@
  */
 enum {
 	O_CONFIG = 256, O_DATA, O_EXEC, O_HELPER, O_API, O_CHECK, O_REPAIR,
-	O_PRINT, O_MAN
+	O_PRINT, O_MAN, O_POLICY
 };
 
 static const struct pd_optdoc opts_doc[] = {
@@ -48,6 +48,9 @@ static const struct pd_optdoc opts_doc[] = {
 	    "there (default off; docs/DOCKER_API.md)" },
 	{ "helper-dir", O_HELPER, 1, "DIR",
 	    "where plugind-fetcher/-extractor live\n(default " LIBEXECDIR ")" },
+	{ "policy", O_POLICY, 1, "FILE",
+	    "the trust policy (default " PD_DEFAULT_POLICY ";\n"
+	    "docs/POLICY.md); no file: accept every plugin" },
 	{ "debug", 'D', 0, NULL, "debug logging" },
 	{ "log-level", 'l', 1, "LEVEL",
 	    "debug, info, warn or error (default info)" },
@@ -234,7 +237,7 @@ clean_tmp(void)
 
 /* The command line, before it is merged into conf (apply_opts). */
 struct opts {
-	const char	*cfgfile, *data, *exec, *host, *helper, *api;
+	const char	*cfgfile, *data, *exec, *host, *helper, *api, *policy;
 	int		 level, check, repair, print;
 };
 
@@ -277,6 +280,7 @@ parse_opts(int argc, char *argv[], struct opts *o)
 		case 'H': o->host = optarg; break;
 		case O_HELPER: o->helper = optarg; break;
 		case O_API: o->api = optarg; break;
+		case O_POLICY: o->policy = optarg; break;
 		case 'D': o->level = PD_LOG_DEBUG; break;
 		case 'l':
 			if ((o->level = log_parselevel(optarg)) < 0)
@@ -341,6 +345,10 @@ apply_opts(const struct opts *o)
 	    conf.socket_path) == 0)
 		fatalx("--docker-api and -H name the same socket %s",
 		    conf.socket_path);
+	if (o->policy) {
+		free(conf.policy_path);
+		conf.policy_path = xstrdup(o->policy);
+	}
 	if (o->level >= 0)
 		conf.log_level = o->level;
 	log_setlevel(conf.log_level);
@@ -384,6 +392,7 @@ start_broker(void)
 	if (lifecycle_init(&e) == -1)
 		fatalx("%s", e.msg);
 	lifecycle_restore();
+	policy_enforce("start");
 }
 
 /* The control socket, and the Docker Engine API socket if configured. */
@@ -404,6 +413,20 @@ open_listeners(int *lfd, int *afd)
 		    conf.docker_api);
 }
 
+/* SIGHUP: the policy file again; a bad one leaves the old in force. */
+static void
+policy_reload(void)
+{
+	struct pd_err e;
+
+	if (policy_load(conf.policy_path, &e) == -1) {
+		log_warnx("SIGHUP: %s; the policy in force stays", e.msg);
+		return;
+	}
+	log_info("SIGHUP: policy %s loaded", conf.policy_path);
+	policy_enforce_async();
+}
+
 /* A signal arrived: 1 if it ends the broker. */
 static int
 on_signal(int sfd)
@@ -417,7 +440,7 @@ on_signal(int sfd)
 		return 0;
 	}
 	if (si.ssi_signo == SIGHUP) {
-		log_info("SIGHUP: nothing to reload");
+		policy_reload();
 		return 0;
 	}
 	log_info("received %s, shutting down", strsignal((int)si.ssi_signo));
@@ -509,6 +532,9 @@ main(int argc, char *argv[])
 	if (helper_check_all(&e) == -1)
 		fatalx("%s", e.msg);
 
+	/* What may be installed and run is decided before anything runs. */
+	if (policy_load(conf.policy_path, &e) == -1)
+		fatalx("%s", e.msg);
 	umask(077);
 	sfd = block_signals();
 	/*

@@ -219,13 +219,19 @@ op_privileges(struct ctl_client *c, struct pd_ctlreq *q, int reqfd,
 
 	if (remote_init(q->args[0], &r, e) == -1)
 		return -1;
-	if (fetcher_open(&f, &r.ref, q->args[1], c->uid == 0, e) == 0) {
+	/* The policy's answer comes first, and a rejected source is never asked. */
+	if (policy_check(r.full, NULL, e) == 0 &&
+	    fetcher_open(&f, &r.ref, q->args[1], c->uid == 0, e) == 0) {
 		if (resolve_remote(&f, c, &r, e) == 0 &&
-		    config_grantable(r.config, e) == 0)
+		    config_grantable(r.config, e) == 0 &&
+		    policy_check(r.full, r.config, e) == 0)
 			rc = ctl_reply_json(c, pd_config_privileges(r.config)) == -1 ?
 			    pd_errf(e, PD_E_IO, "reply") : 0;
 		fetcher_close(&f);
 	}
+	/* Not a mutating verb, but a policy refusal is audited (POLICY.md). */
+	if (rc == -1 && e->code == PD_E_POLICY)
+		audit_log(c, "privileges", q->args[0], 0, e->msg);
 	remote_free(&r);
 	return rc;
 }
@@ -560,13 +566,16 @@ stage_granted(struct ctl_client *c, struct remote *r, const char *granted,
 		json_decref(want);
 		return pd_errf(e, PD_E_INVAL, "malformed privileges");
 	}
-	if (fetcher_open(&f, &r->ref, auth, 1, e) == -1) {
+	/* A rejected source is never contacted (docs/POLICY.md). */
+	if (policy_check(r->full, NULL, e) == -1 ||
+	    fetcher_open(&f, &r->ref, auth, 1, e) == -1) {
 		json_decref(want);
 		return -1;
 	}
 	phase(r, "fetcher");
 	if (resolve_remote(&f, c, r, e) == -1 ||
-	    config_grantable(r->config, e) == -1)
+	    config_grantable(r->config, e) == -1 ||
+	    policy_check(r->full, r->config, e) == -1)
 		goto out;
 	phase(r, "resolve");
 	required = pd_config_privileges(r->config);
@@ -871,7 +880,8 @@ upgrade_state(const json_t *old, const struct remote *r, json_t *blobsums,
 	json_object_set_new(pobj, "Settings", upgrade_settings(r->config,
 	    json_object_get(old, "plugin")));
 	/* A carried value was granted with set; it must still fit the model. */
-	if (config_grantable(r->config, e) == -1) {
+	if (config_grantable(r->config, e) == -1 ||
+	    policy_check(r->full, r->config, e) == -1) {
 		json_decref(nstate);
 		return NULL;
 	}

@@ -206,6 +206,7 @@ op_info(struct ctl_client *c, struct pd_ctlreq *q, int reqfd,
 	    "Plugins", (int)total, "PluginsEnabled", (int)enabled,
 	    "Blobs", (json_int_t)nblobs, "BlobBytes", (json_int_t)bytes,
 	    "Host", host_facts());
+	json_object_set_new(j, "Policy", policy_info());
 	/* The Docker API's /info wants no sandbox report, only the facts. */
 	if (!(q->flags & PD_CTLF_NOPROBE)) {
 		helpers = info_helpers(c, &probed, e);

@@ -232,7 +232,9 @@ settings_apply(json_t *pobj, char *const *args, size_t nargs, struct pd_err *e)
 	 * model as an installed config must (clean, no symbolic link, no
 	 * kernel filesystem); the set grammar cannot change a type.
 	 */
-	if (i < nargs || config_grantable(cfg, e) == -1) {
+	if (i < nargs || config_grantable(cfg, e) == -1 ||
+	    policy_check(json_string_value(json_object_get(pobj,
+	    "PluginReference")), cfg, e) == -1) {
 		json_decref(cfg);
 		json_decref(set);
 		return -1;

@@ -155,6 +155,10 @@ int	host_path_exact(const char *, const char *, int, int, struct pd_err *);
 int	host_paths_check(const json_t *, int, struct pd_err *);
 int	config_grantable(const json_t *, struct pd_err *);
 
+/* policycheck.c: the trust policy against the enabled plugins. */
+void	policy_enforce(const char *);
+void	policy_enforce_async(void);
+
 /* reply.c: replies and progress to a control client. */
 int	ctl_reply_data(struct ctl_client *, const void *, size_t);
 int	ctl_reply_json(struct ctl_client *, json_t *);

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "proc/proc.h"
+#include "caps.h"
 #include "log.h"
 #include "plugincfg.h"
 #include "util.h"
@@ -69,34 +70,9 @@ rt_paths(const char *id, struct rt_paths *rp)
 
 /* ---- capabilities ---- */
 
-static const char *cap_names[] = {
-	"CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL",
-	"SETGID", "SETUID", "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE",
-	"NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER",
-	"SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
-	"SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME",
-	"SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL",
-	"SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM",
-	"BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE"
-};
-
 /* moby's default set (oci/caps/defaults.go), by number. */
 static const int cap_defaults[] = { 0, 1, 4, 3, 27, 13, 6, 7, 31, 8, 10, 18, 5,
     29 };
-
-/* "CAP_SYS_ADMIN", "sys_admin", "SYS_ADMIN" -> 21; -1 if unknown. */
-static int
-cap_number(const char *s)
-{
-	size_t i;
-
-	if (strncasecmp(s, "CAP_", 4) == 0)
-		s += 4;
-	for (i = 0; i < sizeof(cap_names) / sizeof(cap_names[0]); i++)
-		if (strcasecmp(s, cap_names[i]) == 0)
-			return (int)i;
-	return -1;
-}
 
 static int
 build_caps(const json_t *extra, json_t **out, uint64_t *mask, struct pd_err *e)
@@ -113,22 +89,22 @@ build_caps(const json_t *extra, json_t **out, uint64_t *mask, struct pd_err *e)
 		if ((s = json_string_value(v)) == NULL)
 			return pd_errf(e, PD_E_INVAL, "Linux.Capabilities must hold "
 			    "strings");
-		if ((n = cap_number(s)) < 0)
+		if ((n = pd_cap_number(s)) < 0)
 			return pd_errf(e, PD_E_INVAL, "unknown capability \"%s\" in the "
 			    "plugin config (Linux.Capabilities)", s);
 		/* runc cannot grant what plugind itself may not hold. */
 		if (prctl(PR_CAPBSET_READ, n, 0, 0, 0) != 1)
 			return pd_errf(e, PD_E_INVAL, "capability CAP_%s is not in "
 			    "plugind's bounding set on this host, so no plugin can have "
-			    "it", cap_names[n]);
+			    "it", pd_cap_name(n));
 		want[n] = 1;
 	}
 	list = json_array();
 	*mask = 0;
-	for (i = 0; i < sizeof(cap_names) / sizeof(cap_names[0]); i++)
+	for (i = 0; i < PD_CAP_COUNT; i++)
 		if (want[i]) {
 			json_array_append_new(list, json_sprintf("CAP_%s",
-			    cap_names[i]));
+			    pd_cap_name((int)i)));
 			*mask |= 1ULL << i;
 		}
 	*out = list;
@@ -583,6 +559,9 @@ runtime_spec(const char *id, const json_t *pobj, json_t **out, struct pd_err *e)
 		return pd_errf(e, PD_E_INTERNAL, "plugin state has no Config/Settings");
 	if (check_socket_name(str_at(json_object_get(cfg, "Interface"), "Socket"),
 	    e) == -1)
+		return -1;
+	/* Every start, as enable: the policy may have changed since. */
+	if (policy_check_plugin(pobj, e) == -1)
 		return -1;
 
 	args = json_array();

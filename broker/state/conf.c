@@ -18,7 +18,7 @@ conf_release(struct pd_conf *c)
 {
 	char **s[] = { &c->data_root, &c->exec_root, &c->socket_path,
 	    &c->libexec_dir, &c->docker_api, &c->runtime, &c->certs_dir,
-	    &c->proxy };
+	    &c->proxy, &c->policy_path };
 	size_t i;
 
 	for (i = 0; i < sizeof(s) / sizeof(s[0]); i++)
@@ -108,6 +108,7 @@ conf_defaults(struct pd_conf *c)
 		c->users[i] = xstrdup(pd_role(i)->user);
 	c->runtime = xstrdup("runc");
 	c->certs_dir = xstrdup("/etc/plugind/certs.d");
+	c->policy_path = xstrdup(PD_DEFAULT_POLICY);
 	c->insecure_registries = json_array();
 	c->log_level = PD_LOG_INFO;
 	c->enable_timeout = 30;
@@ -469,6 +470,11 @@ const struct conf_key pd_conf_keys[] = {
 	CONF_FIELD("certs-dir", CK_STR, certs_dir, "path",
 	    "Registry TLS files, one directory per host:port (ca.crt, "
 	    "client.cert, client.key), as Docker's certs.d."),
+	CONF_FIELD("policy", CK_STR, policy_path, "path",
+	    "The trust policy: which plugins this host accepts, and the most "
+	    "any may be granted (docs/POLICY.md; --policy).  Root's, writable "
+	    "by no one else; read at start and on SIGHUP.  No file: every "
+	    "plugin is accepted, with no ceiling."),
 	CONF_FIELD("runtime", CK_STR, runtime, "string",
 	    "The OCI runtime, a name looked up in PATH or an absolute path; "
 	    "held to the same ownership rule as helper-dir."),

@@ -20,6 +20,7 @@
 #include "msg.h"
 #include "proto.h"
 #include "role.h"
+#include "state/policy.h"
 
 #define PD_DEFAULT_DATA_ROOT	"/var/lib/plugind"
 #define PD_DEFAULT_EXEC_ROOT	"/run/plugind"
@@ -84,6 +85,7 @@ struct pd_conf {
 	int64_t		 plugin_pids_limit;	/* per plugin; 0: none */
 	int64_t		 plugin_memory_limit;	/* bytes per plugin; 0: none */
 	struct pd_limits limits;
+	char		*policy_path;		/* the trust policy (policy.c) */
 };
 
 extern struct pd_conf	 conf;

@@ -3,7 +3,8 @@
  * message framing and each message payload (PROTO), the control socket
  * conversation (CTLREQ), references (REF), manifests (MANIFEST), indexes
  * and platform selection (INDEX), plugin configs (CONFIG), token server
- * answers (TOKEN), WWW-Authenticate headers (WWWAUTH), and HTTP requests
+ * answers (TOKEN), WWW-Authenticate headers (WWWAUTH), the trust policy
+ * file and its checks (POLICY), and HTTP requests
  * as plugind-api reads them (HTTP: api/http.c, fed through a socketpair),
  * terminal-safe text (TERMSAFE: common/termsafe.c, which pluginctl
  * runs over every hostile string it prints), and sigstore signature
@@ -306,6 +307,47 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	}
 	return 0;
 }
+#elif defined(FUZZ_POLICY)
+#include "state/policy.h"
+
+/*
+ * The trust policy's decoder (broker/state/policy.c), and what it
+ * accepts judged against a few references and a config with every
+ * privilege: scope matching and every ceiling check.
+ */
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+{
+	static const char *refs[] = { "127.0.0.1:5000/acme/vol:v1", "busybox",
+	    "docker.io/library/busybox", "localhost/a/b/c", "h.io/acme/",
+	    "vieux/sshfs:next" };
+	static const char cfgtext[] = "{\"entrypoint\": [\"/p\"], "
+	    "\"interface\": {\"socket\": \"p.sock\", \"types\": "
+	    "[\"docker.volumedriver/1.0\"]}, \"network\": {\"type\": "
+	    "\"host\"}, \"pidhost\": true, \"ipchost\": true, "
+	    "\"propagatedmount\": \"/data\", \"linux\": {\"capabilities\": "
+	    "[\"CAP_SYS_ADMIN\"], \"allowAllDevices\": true, \"devices\": "
+	    "[{\"path\": \"/dev/fuse\"}]}, \"mounts\": [{\"source\": "
+	    "\"/srv/a\", \"destination\": \"/srv\", \"type\": \"bind\", "
+	    "\"options\": [\"ro\"]}, {\"destination\": \"/t\", \"type\": "
+	    "\"tmpfs\"}]}";
+	static json_t *cfg;
+	struct pd_err e;
+	json_t *pol;
+	size_t i;
+
+	if (cfg == NULL &&
+	    (cfg = pd_config_canonical(cfgtext, strlen(cfgtext), &e)) == NULL)
+		abort();
+	if ((pol = policy_decode((const char *)data, len, "fuzz", &e)) == NULL)
+		return 0;
+	for (i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
+		(void)policy_judge(pol, refs[i], NULL, &e);
+		(void)policy_judge(pol, refs[i], cfg, &e);
+	}
+	json_decref(pol);
+	return 0;
+}
 #elif defined(FUZZ_HTTP)
 #include <sys/socket.h>
 
@@ -433,5 +475,5 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	return 0;
 }
 #else
-#error "define one of FUZZ_PROTO, FUZZ_CTLREQ, FUZZ_REF, FUZZ_MANIFEST, FUZZ_INDEX, FUZZ_CONFIG, FUZZ_TOKEN, FUZZ_WWWAUTH, FUZZ_HTTP, FUZZ_TERMSAFE, FUZZ_SIGPAYLOAD"
+#error "define one of FUZZ_PROTO, FUZZ_CTLREQ, FUZZ_REF, FUZZ_MANIFEST, FUZZ_INDEX, FUZZ_CONFIG, FUZZ_POLICY, FUZZ_TOKEN, FUZZ_WWWAUTH, FUZZ_HTTP, FUZZ_TERMSAFE, FUZZ_SIGPAYLOAD"
 #endif
