@@ -187,6 +187,7 @@ pd_msg_name(uint32_t type)
 	case PD_MSG_ERROR:	return "ERROR";
 	case PD_MSG_STOP:	return "STOP";
 	case PD_MSG_PROGRESS:	return "PROGRESS";
+	case PD_MSG_CONN:	return "CONN";
 	case PD_CTL_DATA:	return "CTL_DATA";
 	case PD_CTL_OK:		return "CTL_OK";
 	case PD_CTL_FAIL:	return "CTL_FAIL";
@@ -764,7 +765,7 @@ pd_fetch_result_free(struct pd_fetch_result *f)
 	f->media_type = f->digest = NULL;
 }
 
-/* A message whose only content is its fd (BUNDLE_OUT). */
+/* A message whose only content is its fd (BUNDLE_OUT, CONN). */
 int
 pd_dec_fd_only(const struct pd_msg *m, struct pd_err *e)
 {

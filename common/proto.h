@@ -95,6 +95,14 @@ enum pd_msg_type {
 	 */
 	PD_MSG_PROGRESS = 7,
 
+	/*
+	 * CONN, broker -> API process, its first message after SETUP_DONE:
+	 * carries the accepted HTTP connection as its fd.  Empty.  The
+	 * process is started before there is a connection: a warm spare
+	 * (broker/proc/helper.c).
+	 */
+	PD_MSG_CONN = 8,
+
 	/* ---- control socket: 100-199 ---- */
 
 	/*

@@ -35,6 +35,10 @@
  * RLIMIT_NPROC counts threads.  RLIMIT_NOFILE 64, but 1024 for the
  * extractor, which holds one fd per directory level while removing.
  *
+ * Spares: one fetcher and one API process (one per job or connection),
+ * two extractors, since an install takes two (its parser and its layer
+ * extractor).  The log writer has none: its root is the plugin's own.
+ *
  * Every role's filter has the sanitizer group: empty in a normal build,
  * what the ASan/UBSan runtimes need in a SANITIZE=1 build.
  */
@@ -56,6 +60,7 @@ static const struct pd_roleinfo roles[PD_ROLE_MAX] = {
 		.caps_str = "none", .caps = NOCAPS, .nproc0 = 0, .nofile = 64,
 		.sysgroups = PD_SG(STDIO) | PD_SG(IPC) | PD_SG(INET) |
 		    PD_SG(DNS) | PD_SG(THREAD) | PD_SG(SANITIZER),
+		.spare = 1,
 		.replies = { PD_MSG_SETUP_DONE, PD_MSG_PROGRESS,
 		    PD_MSG_FETCH_RESULT, PD_MSG_PUSH_RESULT },
 	},
@@ -68,6 +73,7 @@ static const struct pd_roleinfo roles[PD_ROLE_MAX] = {
 		.nproc0 = 1, .nofile = 1024,
 		.sysgroups = PD_SG(STDIO) | PD_SG(IPC) | PD_SG(WFILE) |
 		    PD_SG(SANITIZER),
+		.spare = 2,
 		.replies = { PD_MSG_SETUP_DONE, PD_MSG_UNTAR_DONE,
 		    PD_MSG_BUNDLE_DONE, PD_MSG_PARSE_DONE },
 	},
@@ -76,6 +82,7 @@ static const struct pd_roleinfo roles[PD_ROLE_MAX] = {
 		.caps_str = "none", .caps = NOCAPS, .nproc0 = 1, .nofile = 64,
 		.sysgroups = PD_SG(STDIO) | PD_SG(IPC) | PD_SG(PIPE) |
 		    PD_SG(SANITIZER),
+		.spare = 1,
 		.replies = { PD_MSG_SETUP_DONE },
 	},
 	[PD_ROLE_LOGGER] = {

@@ -41,6 +41,7 @@ enum pd_sysgroup {
 
 #define PD_ROLE_MAXCAPS		8
 #define PD_ROLE_MAXREPLIES	8
+#define PD_ROLE_MAXSPARE	2
 
 struct pd_roleinfo {
 	const char	*name;		/* logs, info; binary plugind-<name> */
@@ -51,6 +52,12 @@ struct pd_roleinfo {
 	int		 nproc0;	/* RLIMIT_NPROC 0: never forks nor threads */
 	uint32_t	 nofile;	/* RLIMIT_NOFILE */
 	unsigned int	 sysgroups;	/* PD_SG() bits */
+	/*
+	 * Warm spares the broker keeps of this role: started, sandboxed and
+	 * checked before a job asks (broker/proc/helper.c); each still does
+	 * one job.  0: spawned when needed.  At most PD_ROLE_MAXSPARE.
+	 */
+	int		 spare;
 	/*
 	 * Message types the broker takes from it, besides LOG and ERROR,
 	 * which any helper may send; 0-terminated.  A call narrows this to

@@ -1,8 +1,10 @@
 /*
  * The Docker Engine API socket (docs/DOCKER_API.md).  The broker never
  * parses HTTP: it accepts a connection, reads the peer's credentials
- * itself (SO_PEERCRED, SO_PEERGROUPS), and starts one sandboxed
- * plugind-api process per connection with the HTTP socket as its fd 4.
+ * itself (SO_PEERCRED, SO_PEERGROUPS), and hands it to one sandboxed
+ * plugind-api process per connection, in CONN: a warm spare, started
+ * and checked before the connection came (proc/helper.c), or one started
+ * now.
  * The API process sends ordinary control requests on its helper channel,
  * which the broker serves with the same code as the control socket and
  * the credentials it read, so authorization is identical by construction
@@ -66,45 +68,26 @@ api_refuse(int fd, const char *why)
 		(void)pd_write_full(fd, buf, (size_t)n);
 }
 
-static int
-api_root(char *path, size_t len, struct pd_err *e)
-{
-	int fd;
-
-	/*
-	 * The API process's chroot: an empty root-owned directory (0755
-	 * less the broker's umask).  Safe: the process can neither write it
-	 * (root-owned) nor open files at all (no openat in its policy).
-	 */
-	snprintf(path, len, "%s/api-root", conf.data_root);
-	if (mkdir(path, 0755) == -1 && errno != EEXIST)
-		return pd_errno(e, PD_E_IO, "mkdir %s", path);
-	if ((fd = open(path, O_DIRECTORY | O_RDONLY | O_CLOEXEC |
-	    O_NOFOLLOW)) == -1)
-		return pd_errno(e, PD_E_IO, "open %s", path);
-	return fd;
-}
-
 static void *
 api_thread(void *arg)
 {
 	struct api_conn *a = arg;
-	char root[4096];
 	struct helper h;
-	struct pd_err e;
-	int rootfd;
+	struct pd_err e, ie;
 
-	rootfd = api_root(root, sizeof(root), &e);
-	if (rootfd == -1 || helper_spawn_fd(&h, PD_ROLE_API, rootfd, root,
-	    a->httpfd, &e) == -1) {
+	if (helper_get(&h, PD_ROLE_API, NULL, NULL, &e) == -1) {
 		log_warnx("docker api: cannot start the API process: %s", e.msg);
 		api_refuse(a->httpfd, "plugind could not start its API process");
-		if (rootfd >= 0)
-			close(rootfd);
 		close(a->httpfd);
 		goto out;
 	}
-	close(rootfd);
+	if (pd_msg_send(h.sock, PD_MSG_CONN, 0, a->httpfd, NULL, 0, &ie) == -1) {
+		(void)helper_send_failed(&h, &e, ie.msg);
+		log_warnx("docker api: cannot start the API process: %s", e.msg);
+		api_refuse(a->httpfd, "plugind could not start its API process");
+		close(a->httpfd);
+		goto out;
+	}
 	/* The HTTP socket now belongs to the API process alone. */
 	close(a->httpfd);
 	a->c.fd = h.sock;

@@ -495,6 +495,7 @@ stop_broker(int lfd, int afd)
 		api_shutdown();
 	}
 	control_drain(10);
+	helper_spares_stop();
 	lifecycle_shutdown();
 	log_info("plugind stopped");
 }
@@ -546,6 +547,7 @@ main(int argc, char *argv[])
 
 	start_broker();
 	open_listeners(&lfd, &afd);
+	helper_spares_start();
 	log_info("plugind %s ready: data root %s, exec root %s, listening on "
 	    "unix://%s", PD_VERSION, conf.data_root, conf.exec_root,
 	    conf.socket_path);

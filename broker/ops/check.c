@@ -397,8 +397,8 @@ check_orphans(struct chk *k, const char *bdir, const json_t *used)
 
 /*
  * Leftovers of interrupted jobs.  Online, the scratch directories of
- * `info` probes and of `privileges` (which run outside jobs_lock) are
- * skipped: their owners remove them.
+ * `info` probes, of `privileges` (which run outside jobs_lock) and of
+ * warm spares (proc/helper.c) are skipped: their owners remove them.
  */
 static void
 check_tmp(struct chk *k, const char *tdir)
@@ -412,7 +412,8 @@ check_tmp(struct chk *k, const char *tdir)
 		if (de->d_name[0] == '.')
 			continue;
 		if (k->online && (strncmp(de->d_name, "probe-", 6) == 0 ||
-		    strncmp(de->d_name, "parse-", 6) == 0))
+		    strncmp(de->d_name, "parse-", 6) == 0 ||
+		    strncmp(de->d_name, "spare-", 6) == 0))
 			continue;
 		problem(k, "tmp/%s: left by an interrupted job%s", de->d_name,
 		    at_start(k));

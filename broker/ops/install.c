@@ -33,6 +33,7 @@ struct remote {
 	json_t		*config;	/* canonical plugin config */
 	char		 cfg_digest[72];
 	int		 cfg_fd;	/* verified config bytes, not yet stored */
+	struct parser	 parser;	/* the job's: manifests, then config */
 	uint64_t	 t0, tlast;	/* phase timing (phase()), ms */
 	char		 phases[256];
 };
@@ -66,6 +67,7 @@ remote_free(struct remote *r)
 	free(r->man_buf);
 	json_decref(r->man);
 	json_decref(r->config);
+	parser_close(&r->parser);
 	if (r->cfg_fd >= 0)
 		close(r->cfg_fd);
 	memset(r, 0, sizeof(*r));
@@ -109,8 +111,8 @@ get_manifest(struct fetcher *f, const char *reference, const char *want_digest,
 		return pd_errf(e, PD_E_DIGEST, "manifest digest mismatch for %s: "
 		    "expected %s, got %s", r->full, want_digest, got);
 	snprintf(r->man_digest, sizeof(r->man_digest), "%s", got);
-	if ((r->man = parse_document(PD_PARSE_MANIFEST, r->man_buf, r->man_len,
-	    ctype, e)) == NULL)
+	if ((r->man = parser_parse(&r->parser, PD_PARSE_MANIFEST, r->man_buf,
+	    r->man_len, ctype, e)) == NULL)
 		return -1;
 	return 0;
 }
@@ -182,9 +184,12 @@ resolve_remote(struct fetcher *f, struct ctl_client *c, struct remote *r,
 			free(buf);
 			return pd_errf(e, PD_E_IO, "reading back the config");
 		}
-		r->config = parse_document(PD_PARSE_CONFIG, buf, size, NULL, e);
+		r->config = parser_parse(&r->parser, PD_PARSE_CONFIG, buf, size,
+		    NULL, e);
 		free(buf);
 	}
+	/* Every document is in: the parser's job is done. */
+	parser_close(&r->parser);
 	return r->config == NULL ? -1 : 0;
 }
 
@@ -522,8 +527,7 @@ stage_remote(struct fetcher *f, struct ctl_client *c, struct remote *r,
 {
 	struct helper x;
 
-	if (stage_create(kind, st, e) == -1 ||
-	    extract_begin(&x, st->rootfd, st->rootfs, e) == -1)
+	if (extract_begin_staged(&x, kind, st, e) == -1)
 		return -1;
 	phase(r, "extractor");
 	if (apply_layers(f, c, r, &x, blobsums, e) == -1) {

@@ -35,6 +35,18 @@ extract_begin(struct helper *h, int rootfd, const char *rootpath,
 	return helper_spawn(h, PD_ROLE_EXTRACTOR, rootfd, rootpath, e);
 }
 
+/*
+ * A fresh staging rootfs named after `kind` (its dir in *st, the
+ * caller's to discard) and an extractor chrooted into it: a warm spare
+ * with the staging made for it, or both made now (helper_get).
+ */
+int
+extract_begin_staged(struct helper *h, const char *kind, struct stage *st,
+    struct pd_err *e)
+{
+	return helper_get(h, PD_ROLE_EXTRACTOR, kind, st, e);
+}
+
 /* Send one layer (read from layerfd to EOF) to the extractor. */
 int
 extract_layer_start(struct helper *h, int layerfd, const char *media_type,

@@ -141,8 +141,7 @@ int
 fetcher_open(struct fetcher *f, const struct pd_ref *ref, const char *auth,
     int client_cert, struct pd_err *e)
 {
-	char root[4096];
-	int rootfd, rc, have_certs;
+	int have_certs;
 
 	memset(f, 0, sizeof(*f));
 	f->h.pid = -1;
@@ -152,12 +151,8 @@ fetcher_open(struct fetcher *f, const struct pd_ref *ref, const char *auth,
 	snprintf(f->repo, sizeof(f->repo), "%s", ref->path);
 	if (credentials(f, auth, e) == -1)
 		return -1;
-	snprintf(root, sizeof(root), "%s/fetch-root", conf.data_root);
-	if ((rootfd = open(root, O_DIRECTORY | O_RDONLY | O_CLOEXEC)) == -1)
-		return pd_errno(e, PD_E_IO, "open %s", root);
-	rc = helper_spawn(&f->h, PD_ROLE_FETCHER, rootfd, root, e);
-	close(rootfd);
-	if (rc == -1)
+	/* A warm spare, chrooted in fetch-root, or one started now. */
+	if (helper_get(&f->h, PD_ROLE_FETCHER, NULL, NULL, e) == -1)
 		return -1;
 	f->open = 1;
 	if (send_certs(f, client_cert, &have_certs) == -1) {

@@ -5,6 +5,7 @@
  * failure here is returned as an error, never fatal to the broker.
  */
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -1080,4 +1081,344 @@ helper_spawn_fd(struct helper *h, int role, int rootfd, const char *rootpath,
 	log_debug("%s[%d] ready: %s", pd_role_name(role), (int)h->pid,
 	    h->sandbox);
 	return 0;
+}
+
+/*
+ * Warm spares (docs/PRIVSEP.md "Warm spares").  For each role with a
+ * `spare` count in the roles table the broker keeps that many helpers
+ * started, sandboxed and checked from outside, each waiting for its first
+ * request.  helper_get() hands one to a job, which uses it for that job
+ * alone as before, and wakes the spare thread, which starts a replacement
+ * off the job's path.  The thread also watches the idle spares: one that
+ * dies or sends anything but a LOG line is reaped and replaced.  A spare
+ * holds no lock and no fd but its channel.
+ *
+ * An extractor spare starts chrooted into a staging rootfs made for it
+ * alone (tmp/spare-XXXXXX/rootfs), renamed for the job that takes it, so
+ * every extractor still starts in a fresh, empty root that no other
+ * process ever had: the job's staging rootfs for a layer extractor, an
+ * empty directory for a parser.
+ */
+struct spare {
+	struct helper	 h;
+	struct stage	 st;
+};
+
+#define SPARE_RETRY_MS	5000	/* after a failed start */
+/*
+ * Spares start niced (the thread's nice, inherited by the fork), so a
+ * replacement takes no CPU from the job that took its predecessor; the
+ * job's own helper is set back to 0 when taken.
+ */
+#define SPARE_NICE	10
+
+static pthread_mutex_t	 spare_mtx = PTHREAD_MUTEX_INITIALIZER;
+static struct spare	*spares[PD_ROLE_MAX][PD_ROLE_MAXSPARE];
+static int		 spare_run;
+static int		 spare_pipe[2] = { -1, -1 };	/* wakes the thread */
+static pthread_t	 spare_tid;
+
+/* How many spares of `role` the broker keeps now. */
+static int
+spare_count(int role)
+{
+	int n = pd_role(role)->spare;
+
+	if (!conf.helper_spares || (role == PD_ROLE_API &&
+	    conf.docker_api == NULL))
+		return 0;
+	return n > PD_ROLE_MAXSPARE ? PD_ROLE_MAXSPARE : n;
+}
+
+/*
+ * The root a helper of `role` starts in, opened; its path in `path`.  An
+ * extractor's is a staging rootfs made now (in *st), named after `kind`.
+ */
+static int
+helper_root(int role, const char *kind, struct stage *st, char *path,
+    size_t len, struct pd_err *e)
+{
+	int fd;
+
+	if (role == PD_ROLE_EXTRACTOR) {
+		if (stage_create(kind, st, e) == -1)
+			return -1;
+		snprintf(path, len, "%.4095s", st->rootfs);
+		if ((fd = fcntl(st->rootfd, F_DUPFD_CLOEXEC, 0)) == -1) {
+			stage_discard(st);
+			return pd_errno(e, PD_E_INTERNAL, "dup");
+		}
+		return fd;
+	}
+	if (role == PD_ROLE_FETCHER)
+		snprintf(path, len, "%s/fetch-root", conf.data_root);
+	else if (role == PD_ROLE_API) {
+		/*
+		 * The API process's chroot: an empty root-owned directory
+		 * (0755 less the broker's umask).  Safe: the process can
+		 * neither write it (root-owned) nor open files at all (no
+		 * openat in its policy).
+		 */
+		snprintf(path, len, "%s/api-root", conf.data_root);
+		if (mkdir(path, 0755) == -1 && errno != EEXIST)
+			return pd_errno(e, PD_E_IO, "mkdir %s", path);
+	} else
+		return pd_errf(e, PD_E_INTERNAL, "no root for the %s",
+		    pd_role_name(role));
+	if ((fd = open(path, O_DIRECTORY | O_RDONLY | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1)
+		return pd_errno(e, PD_E_IO, "open %s", path);
+	return fd;
+}
+
+static int
+spare_start(int role, const char *kind, struct spare *s, struct pd_err *e)
+{
+	char root[4096];
+	int rootfd, rc;
+
+	memset(&s->st, 0, sizeof(s->st));
+	s->st.rootfd = -1;
+	if ((rootfd = helper_root(role, kind, &s->st, root, sizeof(root),
+	    e)) == -1)
+		return -1;
+	rc = helper_spawn(&s->h, role, rootfd, root, e);
+	close(rootfd);
+	if (rc == -1)
+		stage_discard(&s->st);
+	return rc;
+}
+
+static void
+spare_free(struct spare *s)
+{
+	helper_kill(&s->h);
+	stage_discard(&s->st);
+	free(s);
+}
+
+static void
+spare_wake(void)
+{
+	char c = 0;
+
+	/* A full pipe is a thread already woken. */
+	if (spare_pipe[1] >= 0 && write(spare_pipe[1], &c, 1) == -1)
+		return;
+}
+
+/* A ready spare of `role`, out of the table; NULL if none. */
+static struct spare *
+spare_take(int role)
+{
+	struct spare *s = NULL;
+	int i;
+
+	pthread_mutex_lock(&spare_mtx);
+	for (i = 0; i < PD_ROLE_MAXSPARE && s == NULL; i++) {
+		s = spares[role][i];
+		spares[role][i] = NULL;
+	}
+	pthread_mutex_unlock(&spare_mtx);
+	return s;
+}
+
+/*
+ * A started, sandboxed and checked helper of `role` for the calling job:
+ * a warm spare if one is ready (alive), else one started now.  An
+ * extractor comes with its staging rootfs in *st, named after `kind`.
+ */
+int
+helper_get(struct helper *h, int role, const char *kind, struct stage *st,
+    struct pd_err *e)
+{
+	struct spare *s;
+
+	while ((s = spare_take(role)) != NULL) {
+		spare_wake();
+		if (!helper_dead(s->h.pid))
+			break;
+		log_info("warm spare %s[%d] had died: not used",
+		    pd_role_name(role), (int)s->h.pid);
+		spare_free(s);
+	}
+	if (s == NULL) {
+		s = xcalloc(1, sizeof(*s));
+		if (spare_start(role, kind, s, e) == -1) {
+			free(s);
+			return -1;
+		}
+	} else {
+		if (role == PD_ROLE_EXTRACTOR && stage_rename(&s->st, kind) == 0)
+			snprintf(s->h.rootdir, sizeof(s->h.rootdir), "%.4095s",
+			    s->st.rootfs);
+		s->h.client = job_client;
+		/* Privileged (CAP_SYS_NICE): back to the broker's priority. */
+		(void)setpriority(PRIO_PROCESS, (id_t)s->h.pid, 0);
+		log_debug("%s[%d]: a warm spare, taken", pd_role_name(role),
+		    (int)s->h.pid);
+	}
+	*h = s->h;
+	if (st != NULL)
+		*st = s->st;
+	else
+		stage_discard(&s->st);
+	free(s);
+	return 0;
+}
+
+/* Start what is missing; failed starts are retried after a pause. */
+static void
+spare_fill(uint64_t retry[PD_ROLE_MAX])
+{
+	struct spare *s;
+	struct pd_err e;
+	int role, i, placed;
+
+	for (role = PD_ROLE_FETCHER; role < PD_ROLE_MAX; role++)
+		for (i = 0; i < spare_count(role); i++) {
+			pthread_mutex_lock(&spare_mtx);
+			placed = spares[role][i] != NULL || !spare_run;
+			pthread_mutex_unlock(&spare_mtx);
+			if (placed || pd_now_ms() < retry[role])
+				continue;
+			s = xcalloc(1, sizeof(*s));
+			if (spare_start(role, "spare", s, &e) == -1) {
+				log_warnx("warm spare %s: %s (retried in %d s)",
+				    pd_role_name(role), e.msg,
+				    SPARE_RETRY_MS / 1000);
+				retry[role] = pd_now_ms() + SPARE_RETRY_MS;
+				free(s);
+				continue;
+			}
+			pthread_mutex_lock(&spare_mtx);
+			placed = spare_run && spares[role][i] == NULL;
+			if (placed)
+				spares[role][i] = s;
+			pthread_mutex_unlock(&spare_mtx);
+			if (!placed)
+				spare_free(s);
+		}
+}
+
+/*
+ * An idle spare's channel is readable: a LOG line is logged, and the
+ * spare goes back; anything else, or its death, costs the spare.  It is
+ * out of the table meanwhile (a job may not take it half-read).
+ */
+static void
+spare_check(int role, int i, pid_t pid)
+{
+	struct spare *s;
+	struct pd_msg m;
+	struct pd_err e;
+
+	pthread_mutex_lock(&spare_mtx);
+	s = spares[role][i];
+	if (s != NULL && s->h.pid == pid)
+		spares[role][i] = NULL;
+	else
+		s = NULL;	/* taken meanwhile: the job's now */
+	pthread_mutex_unlock(&spare_mtx);
+	if (s == NULL)
+		return;
+	if (helper_fill(&s->h, &e) == 0 &&
+	    helper_take(&s->h, NULL, 0, &m, &e) == 0) {
+		pthread_mutex_lock(&spare_mtx);
+		if (spare_run && spares[role][i] == NULL) {
+			spares[role][i] = s;
+			s = NULL;
+		}
+		pthread_mutex_unlock(&spare_mtx);
+		if (s != NULL)
+			spare_free(s);
+		return;
+	}
+	log_info("warm spare %s[%d]: %s; starting another", pd_role_name(role),
+	    (int)pid, e.msg);
+	spare_free(s);
+}
+
+static void *
+spare_thread(void *arg)
+{
+	struct pollfd pfd[1 + PD_ROLE_MAX * PD_ROLE_MAXSPARE];
+	int rs[1 + PD_ROLE_MAX * PD_ROLE_MAXSPARE][2];
+	pid_t pids[1 + PD_ROLE_MAX * PD_ROLE_MAXSPARE];
+	uint64_t retry[PD_ROLE_MAX];
+	char buf[64];
+	int role, i, n, run;
+
+	(void)arg;
+	/* This thread only: Linux applies a tid's nice to that thread. */
+	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), SPARE_NICE);
+	memset(retry, 0, sizeof(retry));
+	for (;;) {
+		spare_fill(retry);
+		pfd[0].fd = spare_pipe[0];
+		pfd[0].events = POLLIN;
+		n = 1;
+		pthread_mutex_lock(&spare_mtx);
+		run = spare_run;
+		for (role = 0; role < PD_ROLE_MAX; role++)
+			for (i = 0; i < PD_ROLE_MAXSPARE; i++)
+				if (spares[role][i] != NULL) {
+					pfd[n].fd = spares[role][i]->h.sock;
+					pfd[n].events = POLLIN;
+					pids[n] = spares[role][i]->h.pid;
+					rs[n][0] = role;
+					rs[n++][1] = i;
+				}
+		pthread_mutex_unlock(&spare_mtx);
+		if (!run)
+			break;
+		/* A failed start is retried within a second of its pause. */
+		if (poll(pfd, (nfds_t)n, 1000) <= 0)
+			continue;
+		if (pfd[0].revents & POLLIN)
+			while (read(spare_pipe[0], buf, sizeof(buf)) > 0)
+				;
+		for (i = 1; i < n; i++)
+			if (pfd[i].revents)
+				spare_check(rs[i][0], rs[i][1], pids[i]);
+	}
+	return NULL;
+}
+
+/* After start-up: the spares' thread; it starts the first ones. */
+void
+helper_spares_start(void)
+{
+	if (pipe2(spare_pipe, O_CLOEXEC | O_NONBLOCK) == -1) {
+		log_warn("warm spares: pipe");
+		return;
+	}
+	spare_run = 1;
+	if (pthread_create(&spare_tid, NULL, spare_thread, NULL) != 0) {
+		log_warnx("warm spares: cannot start their thread");
+		spare_run = 0;
+	}
+}
+
+/* At shutdown: no more spares; those kept are killed and reaped. */
+void
+helper_spares_stop(void)
+{
+	struct spare *s;
+	int role, i, joined;
+
+	pthread_mutex_lock(&spare_mtx);
+	joined = spare_run;
+	spare_run = 0;
+	pthread_mutex_unlock(&spare_mtx);
+	if (joined) {
+		spare_wake();
+		pthread_join(spare_tid, NULL);
+	}
+	for (role = 0; role < PD_ROLE_MAX; role++)
+		for (i = 0; i < PD_ROLE_MAXSPARE; i++)
+			if ((s = spares[role][i]) != NULL) {
+				spares[role][i] = NULL;
+				spare_free(s);
+			}
 }

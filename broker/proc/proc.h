@@ -54,6 +54,11 @@ int	helper_chatter(struct helper *, struct pd_err *);
 int	helper_take(struct helper *, const uint32_t *, size_t, struct pd_msg *,
 	    struct pd_err *);
 int	helper_fill(struct helper *, struct pd_err *);
+struct stage;
+int	helper_get(struct helper *, int, const char *, struct stage *,
+	    struct pd_err *);
+void	helper_spares_start(void);
+void	helper_spares_stop(void);
 
 /* extract.c: the extractor, one process per staging rootfs. */
 struct extract_result {
@@ -64,6 +69,8 @@ struct extract_result {
 
 void	extract_limits(struct pd_untar_req *, const char *);
 int	extract_begin(struct helper *, int, const char *, struct pd_err *);
+int	extract_begin_staged(struct helper *, const char *, struct stage *,
+	    struct pd_err *);
 int	extract_layer(struct helper *, int, const char *, struct extract_result *,
 	    struct pd_err *);
 int	extract_layer_start(struct helper *, int, const char *, struct pd_err *);
@@ -97,8 +104,20 @@ int	fetcher_push(struct fetcher *, struct ctl_client *, uint32_t,
 	    const char *, const char *, const char *, int, uint64_t,
 	    struct pd_push_result *, struct pd_err *);
 
-/* document.c: manifests and configs, parsed by a sandboxed helper. */
+/*
+ * document.c: manifests and configs, parsed by a sandboxed helper; the
+ * documents of one job by one parser, one after the other.
+ */
+struct parser {
+	struct helper	 h;
+	struct stage	 st;
+	int		 open;
+};
+
 json_t	*parse_document(int, const void *, size_t, const char *, struct pd_err *);
+json_t	*parser_parse(struct parser *, int, const void *, size_t, const char *,
+	    struct pd_err *);
+void	parser_close(struct parser *);
 
 /*
  * runtime.c: the OCI bundle of a plugin (moby's InitSpec), preflight checks,

@@ -111,6 +111,7 @@ conf_defaults(struct pd_conf *c)
 	c->policy_path = xstrdup(PD_DEFAULT_POLICY);
 	c->insecure_registries = json_array();
 	c->log_level = PD_LOG_INFO;
+	c->helper_spares = 1;
 	c->enable_timeout = 30;
 	c->stop_timeout = 10;
 	c->plugin_log_max = 1024 * 1024;
@@ -344,13 +345,12 @@ conf_insecure(struct pd_conf *c, const char *k, json_t *v, struct pd_err *e)
 }
 
 static int
-conf_live_restore(struct pd_conf *c, const char *k, json_t *v,
-    struct pd_err *e)
+conf_bool(json_t *v, const char *k, int *out, struct pd_err *e)
 {
 	if (!json_is_boolean(v))
-		return pd_errf(e, PD_E_INVAL,
-		    "config: \"live-restore\" must be a boolean");
-	c->live_restore = json_is_true(v);
+		return pd_errf(e, PD_E_INVAL, "config: \"%s\" must be a boolean",
+		    k);
+	*out = json_is_true(v);
 	return 0;
 }
 
@@ -463,6 +463,11 @@ const struct conf_key pd_conf_keys[] = {
 	    "Where plugind-fetcher, -extractor, -api and -logger are "
 	    "(--helper-dir).  It, every directory above it and each helper "
 	    "must be changeable by root only, or plugind does not start."),
+	CONF_FIELD("helper-spares", CK_BOOL, helper_spares, "boolean",
+	    "Keep a started, sandboxed and checked helper ready for the next "
+	    "job (a fetcher, two extractors and, with docker-api, an API "
+	    "process), so no job waits for one to start; false: start each "
+	    "when needed, for debugging.  Each helper still does one job."),
 	CONF_FUNC("docker-api", conf_docker_api, get_docker_api,
 	    "unix:///path or null",
 	    "Also serve the Docker Engine API (plugins) on this socket, 0660 "
@@ -489,8 +494,7 @@ const struct conf_key pd_conf_keys[] = {
 	    insecure_registries,
 	    "array of host:port",
 	    "Registries spoken to over plain HTTP (loopback ones always may)."),
-	CONF_FUNCF("live-restore", conf_live_restore, CK_BOOL, live_restore,
-	    "boolean",
+	CONF_FIELD("live-restore", CK_BOOL, live_restore, "boolean",
 	    "Leave plugins running when plugind stops; the next plugind adopts "
 	    "them."),
 	CONF_FIELD("enable-timeout", CK_U32, enable_timeout, "seconds",
@@ -545,6 +549,8 @@ conf_set(struct pd_conf *c, const struct conf_key *ck, const char *k,
 		return conf_u32(v, k, field, e);
 	case CK_U64:
 		return conf_u64(v, k, field, e);
+	case CK_BOOL:
+		return conf_bool(v, k, field, e);
 	default:
 		break;
 	}

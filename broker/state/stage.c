@@ -66,6 +66,27 @@ stage_create(const char *kind, struct stage *st, struct pd_err *e)
 	return 0;
 }
 
+/*
+ * Give a staging directory made ahead of its job (a warm spare's,
+ * proc/helper.c) the job's kind: <data-root>/tmp/<kind>-XXXXXX, same
+ * suffix, never over an existing name.  0, or -1 with the old name kept.
+ */
+int
+stage_rename(struct stage *st, const char *kind)
+{
+	char dir[sizeof(st->dir)];
+	const char *suffix;
+
+	if (st->dir[0] == '\0' || (suffix = strrchr(st->dir, '-')) == NULL)
+		return -1;
+	snprintf(dir, sizeof(dir), "%s/tmp/%s%s", conf.data_root, kind, suffix);
+	if (renameat2(AT_FDCWD, st->dir, AT_FDCWD, dir, RENAME_NOREPLACE) == -1)
+		return -1;
+	snprintf(st->dir, sizeof(st->dir), "%s", dir);
+	snprintf(st->rootfs, sizeof(st->rootfs), "%s/rootfs", st->dir);
+	return 0;
+}
+
 void
 stage_discard(struct stage *st)
 {

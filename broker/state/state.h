@@ -79,6 +79,7 @@ struct pd_conf {
 	char		*proxy;
 	int		 log_level;
 	int		 live_restore;		/* leave plugins running at exit */
+	int		 helper_spares;		/* keep warm spares (proc/helper.c) */
 	uint32_t	 enable_timeout;	/* seconds to wait for the socket */
 	uint32_t	 stop_timeout;		/* seconds from SIGTERM to SIGKILL */
 	uint64_t	 plugin_log_max;	/* bytes before log -> log.1 */
@@ -189,6 +190,7 @@ extern pthread_rwlock_t	 jobs_lock;
 
 int	store_put(const void *, size_t, char [72], struct pd_err *);
 int	stage_create(const char *, struct stage *, struct pd_err *);
+int	stage_rename(struct stage *, const char *);
 void	stage_discard(struct stage *);
 void	blobs_gc(void);
 int	plugin_new_name(const char *, char *, size_t, struct pd_err *);
