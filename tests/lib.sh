@@ -118,6 +118,17 @@ stop_broker() { # stop_broker PID: SIGTERM, wait, return its exit status
 
 ctl() { "$CTL" -H "unix://$SOCK" "$@"; }
 
+# Warm spares (broker/proc/helper.c) wait niced, in tmp/spare-*:
+# job_helpers NAME lists the broker's plugind-NAME children that are not
+# idle spares; job_tmp DATA-ROOT lists DATA-ROOT/tmp without the spares'.
+job_helpers() {
+	for _p in $(pgrep -P "$BROKER_PID" -f "plugind-$1"); do
+		[ "$(awk '{ sub(/.*\) /, ""); print $17 }' "/proc/$_p/stat" 2>/dev/null)" = 0 ] &&
+		    echo "$_p"
+	done
+}
+job_tmp() { ls "$1/tmp" | grep -v '^spare-'; }
+
 # reg_start DIR MODE: a docker-registry from tests/registry/registry.sh
 # (MODE anon, basic, token, tls...); sets REG_PORT and tracks every pid it
 # started so cleanup stops them.  Not for $(...): the tracking must

@@ -38,7 +38,7 @@ while read -r name ref outcome alts; do
 	*) case ",$alts," in *",$got,"*) v=ok ;; *) v=bad ;; esac ;;
 	esac
 	if [ $v = ok ] && [ $got = reject ]; then
-		if ctl inspect "c-$name" >/dev/null 2>&1 || [ -n "$(ls "$D/tmp")" ] ||
+		if ctl inspect "c-$name" >/dev/null 2>&1 || [ -n "$(job_tmp "$D")" ] ||
 		    [ "$(ls "$D/storage/blobs/sha256" | wc -l)" != "$before" ]; then
 			v=bad; out="rejected but left state behind: $out"
 		fi

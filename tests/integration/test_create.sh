@@ -88,7 +88,7 @@ mkdir -p "$T/bad4/rootfs"; cp "$P/config.json" "$T/bad4/"; mkfifo "$T/bad4/rootf
 n=$(blobs)
 expect_fail "a layer the extractor refuses fails create" "forbidden_type" ctl create bad "$T/bad4"
 [ "$(blobs)" = "$n" ] && ok "failed create leaves no blobs behind" || notok "blobs left: $(blobs) vs $n"
-[ -z "$(ls "$D/tmp")" ] && ok "no staging directories left" || notok "tmp not empty: $(ls "$D/tmp")"
+[ -z "$(job_tmp "$D")" ] && ok "no staging directories left" || notok "tmp not empty: $(ls "$D/tmp")"
 expect_fail "failed create is not listed" "not found" ctl inspect bad
 [ "$(ctl ls -q | wc -l)" = 3 ] && ok "three plugins listed" || notok "ls count"
 

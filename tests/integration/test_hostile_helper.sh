@@ -33,7 +33,9 @@ timed() {
 }
 
 HF=$T/hf; helperdir "$HF" fetcher
-echo "{\"limits\": {\"helper-timeout\": $HT, \"extract-timeout\": $XT}}" >"$T/conf.json"
+# No warm spares: a fake helper reads its mode when it starts, and no
+# helper may be left after a job.
+echo "{\"helper-spares\": false, \"limits\": {\"helper-timeout\": $HT, \"extract-timeout\": $XT}}" >"$T/conf.json"
 echo ok >"$HF/mode"
 PD_HELPER_DIR=$HF start_broker "$T/b" --config "$T/conf.json" || { notok "broker starts"; done_testing; exit 1; }
 check "the fake fetcher passes the outside sandbox check" ctl debug check-helper fetcher
@@ -74,7 +76,7 @@ stop_broker $BROKER_PID
 
 # A job whose client hangs up is cancelled: its helper dies at once,
 # long before helper-timeout (30 s here).
-echo '{"limits": {"helper-timeout": 30}}' >"$T/conf30.json"
+echo '{"helper-spares": false, "limits": {"helper-timeout": 30}}' >"$T/conf30.json"
 PD_HELPER_DIR=$HF start_broker "$T/b2" --config "$T/conf30.json" || notok "broker starts (cancel)"
 "$RAW" "$SOCK" 103 0 "$REF" "" "[]" "" >/dev/null 2>&1 & ip=$!
 i=0; while [ $i -lt 50 ] && [ "$(helpers_left)" = 0 ]; do sleep 0.1; i=$((i + 1)); done

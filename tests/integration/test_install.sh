@@ -107,7 +107,7 @@ expect_fail "privileges, registry down" "127.0.0.1:1" ctl privileges 127.0.0.1:1
 # The fetcher's own "unavailable" error used to make the broker forget its
 # fetcher: the helper and its channel outlived the job.
 sleep 0.2
-left=$(pgrep -P "$BROKER_PID" -f plugind-fetcher | tr '\n' ' ')
+left=$(job_helpers fetcher | tr '\n' ' ')
 [ -z "$left" ] && ok "no fetcher left after failed jobs" ||
     { notok "no fetcher left after failed jobs"; diag "still running: $left"; }
 
@@ -153,7 +153,7 @@ if [ -n "$f" ]; then
 else
 	notok "found the tampered blob in registry storage"; diag "$(cat "$T/tamper.json" | head -20)"
 fi
-[ -z "$(ls "$DR/tmp")" ] && ok "no staging left after failures" || notok "tmp: $(ls "$DR/tmp")"
+[ -z "$(job_tmp "$DR")" ] && ok "no staging left after failures" || notok "tmp: $(ls "$DR/tmp")"
 
 # No manifest for this host's platform in an index.
 python3 - "$R" <<'PY' || notok "push a foreign-only index"
@@ -188,7 +188,7 @@ if [ -n "$HP" ]; then
 		expect_fail "hostile $c: install fails${want:+ ($want)}" "${want:-error}" inst --alias "h-$c" "127.0.0.1:$HP/$c/p:latest"
 	done
 	[ "$(nblobs)" = "$n" ] && ok "hostile registries stored nothing" || notok "blobs after hostile: $(nblobs) vs $n"
-	[ -z "$(ls "$DR/tmp")" ] && ok "no staging left by hostile registries" || notok "tmp: $(ls "$DR/tmp")"
+	[ -z "$(job_tmp "$DR")" ] && ok "no staging left by hostile registries" || notok "tmp: $(ls "$DR/tmp")"
 	check "after interrupted transfers the next install works" inst --alias h-good "$R/test/p1"
 	grep -q '"attacker"' "$H/requests.log" 2>/dev/null && grep '"attacker"' "$H/requests.log" | grep -qi authorization &&
 	    notok "credentials reached another origin" || ok "no credentials sent off-origin"

@@ -240,10 +240,9 @@ undo_push() { ctl rm -f "$PUSH_NAME" >/dev/null; }
 # Delays after the helper appears: 0, 1x, 2x the given milliseconds.
 helper_kill fetcher plugind-fetcher "" 5 install
 helper_kill "layer extractor" plugind-extractor "/tmp/install-" 5 install
-# A parse-only extractor lives a few ms, too short to see its chroot
-# reliably; but the first extractor of an install is always one (the
-# manifest is parsed before any layer is staged).
-helper_kill "parse-only extractor" plugind-extractor "" 0 install
+# The parser of an install (its manifest, then its config) is chrooted
+# in tmp/parse-*; the idle warm spares killhelper skips (niced).
+helper_kill "parse-only extractor" plugind-extractor "/tmp/parse-" 0 install
 helper_kill "create's extractor" plugind-extractor "/tmp/create-" 3 create
 BIGSRC="$T/bigsrc"; cp -r "$SRC" "$BIGSRC"
 head -c 4000000 /dev/urandom >"$BIGSRC/rootfs/data/blob"

@@ -4,7 +4,9 @@
  * ROOT, if given), wait DELAY-MS more, then SIGKILL it by pid.  Prints the
  * pid.  Exit 0 when a process was killed, 1 on timeout.  For the
  * crash-safety tests (tests/reliability/test_crash.sh): helper jobs are
- * too short-lived to catch from a shell loop.
+ * too short-lived to catch from a shell loop.  A helper with a positive
+ * nice value is an idle warm spare (broker/proc/helper.c: spares wait
+ * niced, the one a job takes is set back to 0): never the one sought.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -25,8 +27,9 @@ now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
+/* The ppid of the process, and its nice value in *nice. */
 static long
-ppid_of(const char *pid)
+ppid_of(const char *pid, long *nice)
 {
 	char path[64], buf[1024], *p;
 	FILE *f;
@@ -41,6 +44,11 @@ ppid_of(const char *pid)
 	/* pid (comm) state ppid: comm may hold anything, skip to the last ')' */
 	if ((p = strrchr(buf, ')')) == NULL)
 		return -1;
+	*nice = 0;
+	/* state ppid ... priority nice: the 17th field after ')' */
+	if (sscanf(p + 2, "%*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
+	    "%*s %*s %*s %*s %ld", nice) != 1)
+		*nice = 0;
 	return strtol(p + 3, NULL, 10);
 }
 
@@ -66,14 +74,14 @@ find_child(long ppid, const char *exe, const char *root)
 {
 	struct dirent *de;
 	DIR *d;
-	long pid = -1;
+	long pid = -1, nice;
 
 	if ((d = opendir("/proc")) == NULL)
 		return -1;
 	while (pid == -1 && (de = readdir(d)) != NULL) {
 		if (de->d_name[0] < '1' || de->d_name[0] > '9')
 			continue;
-		if (ppid_of(de->d_name) != ppid ||
+		if (ppid_of(de->d_name, &nice) != ppid || nice > 0 ||
 		    !link_matches(de->d_name, "exe", exe, 1))
 			continue;
 		if (root != NULL && root[0] != '\0' &&
