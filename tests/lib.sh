@@ -127,7 +127,7 @@ job_helpers() {
 		    echo "$_p"
 	done
 }
-job_tmp() { ls "$1/tmp" | grep -v '^spare-'; }
+job_tmp() { ls -A "$1/tmp" | grep -v '^spare-'; }
 
 # reg_start DIR MODE: a docker-registry from tests/registry/registry.sh
 # (MODE anon, basic, token, tls...); sets REG_PORT and tracks every pid it

@@ -94,7 +94,7 @@ code=$(curl -s -o "$T/body" -w '%{http_code}' --unix-socket "$A" -X POST -H 'Tra
     { notok "chunked create: $code"; diag "$(cat "$T/body")"; }
 
 # Killing the API process of one connection drops that connection only.
-api_pids() { ps -o pid=,user= --ppid "$BROKER_PID" | awk '$2 == "_pd_api" { print $1 }'; }
+api_pids() { job_helpers api; }	# not the idle warm spare
 mkfifo "$T/hold.in"
 $H hold <"$T/hold.in" >"$T/hold.out" 2>&1 &
 HP=$!; track_pid $HP

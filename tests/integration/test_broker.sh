@@ -28,7 +28,7 @@ n=$(echo "$out" | grep -c 'sandbox: ok:')
 [ "$n" = 4 ] && ok "info: fetcher, extractor, api and logger verified sandboxed" || { notok "info: helpers sandboxed"; diag "$out"; }
 case "$out" in *" logger: "*"capabilities none, seccomp filter"*"chroot $T/b1/data/tmp/probe-"*) ok "info: the log writer role is probed" ;;
 *) notok "info: logger role"; diag "$out" ;; esac
-[ -z "$(ls -A "$T/b1/data/tmp")" ] && ok "info leaves no probe directory" || notok "probe leftovers: $(ls -A "$T/b1/data/tmp")"
+[ -z "$(job_tmp "$T/b1/data")" ] && ok "info leaves no probe directory" || notok "probe leftovers: $(ls -A "$T/b1/data/tmp")"
 case "$out" in *" api: "*"capabilities none, seccomp filter"*) ok "info: the api role is probed" ;;
 *) notok "info: api role"; diag "$out" ;; esac
 
@@ -146,7 +146,7 @@ check "extractor still verified while the fetcher is broken" ctl debug check-hel
 check "api still verified while the fetcher is broken" ctl debug check-helper api
 check "logger still verified while the fetcher is broken" ctl debug check-helper logger
 expect_fail "an unknown helper is named" 'unknown helper "foo" (fetcher, extractor, api or logger)' ctl debug check-helper foo
-out=$(ps -o pid= --ppid $BROKER_PID | wc -l)
+out=$(for h in fetcher extractor api logger; do job_helpers $h; done | wc -l)
 [ "$out" -le 0 ] && ok "no helper processes left behind" || { notok "$out helper processes left"; ps --ppid $BROKER_PID; }
 grep -q 'fetcher helper' "$T/b3/broker.log" || true
 stop_broker $BROKER_PID

@@ -71,7 +71,7 @@ inst() {
 }
 state() { # what a failed install must not change
 	ctl ls -q --no-trunc 2>&1 | sort
-	ls -A "$DR/storage/blobs/sha256" "$DR/tmp" "$DR/plugins"
+	ls -A "$DR/storage/blobs/sha256" "$DR/plugins"; job_tmp "$DR"
 }
 # nreq CASE KIND METHOD: requests with credentials (the ones answered)
 # the registry got for CASE (KIND manifests or blobs)
@@ -161,7 +161,7 @@ hfail M13 m13-mountrel '(Mounts[0]): Destination "../../etc": must be an absolut
 hfail M14 m14-regzip "digest mismatch: blob $LAYER"
 hfail M15 m15-diffid 'diff_id mismatch: config says sha256:'
 hfail A10 a10-foreign 'unsupported media type application/vnd.docker.image.rootfs.foreign.diff.tar.gzip'
-[ -z "$(ls -A "$DR/storage/blobs/sha256" "$DR/plugins" "$DR/tmp" 2>&1 | grep -v ':$' | grep .)" ] &&
+[ -z "$( (ls -A "$DR/storage/blobs/sha256" "$DR/plugins"; job_tmp "$DR") 2>&1 | grep -v ':$' | grep .)" ] &&
     ok "after every refused document: no blob, no plugin, nothing in tmp" ||
     { notok "state left behind"; diag "$(ls -AR "$DR/storage/blobs/sha256" "$DR/plugins" "$DR/tmp" | head)"; }
 
@@ -232,5 +232,5 @@ for l in open(sys.argv[1]):
 assert sent > 0, "no request carried credentials: the check would prove nothing"
 print(sent)
 PY
-[ -z "$(ls -A "$DR/tmp")" ] && ok "no staging or temp files left in the data root" || notok "tmp: $(ls -A "$DR/tmp")"
+[ -z "$(job_tmp "$DR")" ] && ok "no staging or temp files left in the data root" || notok "tmp: $(ls -A "$DR/tmp")"
 done_testing
