@@ -189,11 +189,9 @@ op_create(struct ctl_client *c, struct pd_ctlreq *q, int ctxfd,
 		return -1;
 
 	pthread_rwlock_rdlock(&jobs_lock);
-	if (stage_create("create", &st, e) == -1)
-		goto out;
 	if ((layerfd = store_tmpfile(e)) == -1)
 		goto out;
-	if (extract_begin(&h, st.rootfd, st.rootfs, e) == -1)
+	if (extract_begin_staged(&h, "create", &st, e) == -1)
 		goto out;
 	have_helper = 1;
 	if ((cfg = create_split(&h, ctxfd, layerfd, e)) == NULL)

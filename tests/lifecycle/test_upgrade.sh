@@ -54,7 +54,7 @@ case "$out" in *"previous version was restored"*) ok "failure says the previous 
     ok "old version back: config, reference, enabled" || notok "after rollback: $(ctl inspect -f '{{.Enabled}} {{.Config.Description}} {{.PluginReference}}' up)"
 call | grep -q Volumes && ok "the old version serves again" || notok "old version not serving"
 ls "$T/b/data/plugins/$ID" | grep -q 'rootfs-' && notok "rootfs-* left after rollback" || ok "no rootfs-* left after rollback"
-[ -z "$(ls "$T/b/data/tmp")" ] && ok "no staging left" || notok "staging left"
+[ -z "$(job_tmp "$T/b/data")" ] && ok "no staging left" || notok "staging left"
 
 expect_fail "another repository needs --skip-remote-check" "--skip-remote-check" ctl upgrade --grant-all-permissions up "$R/test/other:v1"
 ctl disable up >/dev/null
