@@ -99,8 +99,12 @@ touch "$T/stop"
 for p in $loops; do wait "$p"; done
 tsecs=$(( ($(now_ms) - tstart + 999) / 1000 ))
 diag "root create: unloaded max $base ms, with 20 looping member checks max $loaded ms"
-[ $loaded -le $((3 * base + 1000)) ] && ok "root's create under member check load stays within 3x+1s of unloaded" ||
-    notok "root create $loaded ms vs baseline $base ms"
+# The one member check that may run competes with root's create for the
+# CPU for at most its own length (tcheck: slow under ASan or a busy
+# machine); 20 unlimited checks would cost 20 times that.
+[ $loaded -le $((3 * base + tcheck + 1000)) ] &&
+    ok "root's create under member check load stays within 3x+1s of unloaded plus one check ($tcheck ms)" ||
+    notok "root create $loaded ms vs baseline $base ms (one check $tcheck ms)"
 cat "$T"/mo/m.* >"$T/m.all"
 nlim=$(grep -c 'check: rate limited, try again in [0-9]*s' "$T/m.all")
 njobs=$(grep -c 'too many jobs running for this user (limit max-jobs-per-uid 2)' "$T/m.all")
