@@ -39,6 +39,9 @@ FETCH_PKGS	:= libcurl jansson libcrypto libseccomp libcap-ng
 EXTRACT_PKGS	:= libarchive zlib jansson libcrypto libseccomp libcap-ng
 API_PKGS	:= jansson libseccomp libcap-ng
 LOGGER_PKGS	:= libseccomp libcap-ng
+#   plugind-gateway: jansson parses the plugin's answers; it links the API
+#	process's HTTP server side (api/http.c) for the engine's request.
+GATEWAY_PKGS	:= jansson libseccomp libcap-ng
 # common/ headers name jansson, OpenSSL, libseccomp and libcap-ng types.
 COMMON_PKGS	:= jansson libcrypto libseccomp libcap-ng
 # Unit tests and tools exercise several libraries each: they link them all.
@@ -67,6 +70,7 @@ INC_fetcher	:= -Icommon -Ifetcher $(call pkg_cflags,$(FETCH_PKGS))
 INC_extractor	:= -Icommon -Iextractor $(call pkg_cflags,$(EXTRACT_PKGS))
 INC_api		:= -Icommon -Iapi $(call pkg_cflags,$(API_PKGS))
 INC_logger	:= -Icommon -Ilogger $(call pkg_cflags,$(LOGGER_PKGS))
+INC_gateway	:= -Icommon -Igateway -Iapi $(call pkg_cflags,$(GATEWAY_PKGS))
 INC_tests	:= -Icommon -Ibroker -Ifetcher -Iextractor -Iapi $(call pkg_cflags,$(TEST_PKGS))
 
 # Test-only crash points (common/crashpoint.h); build into another B=.
@@ -91,6 +95,7 @@ CTL_SRCS	:= $(wildcard pluginctl/*.c)
 FETCH_SRCS	:= $(filter-out fetcher/fetcher.c,$(wildcard fetcher/*.c))
 EXTRACT_SRCS	:= $(filter-out extractor/extractor.c,$(wildcard extractor/*.c))
 API_SRCS	:= $(filter-out api/api.c,$(wildcard api/*.c))
+GATEWAY_SRCS	:= $(wildcard gateway/*.c) api/http.c
 TEST_SRCS	:= $(wildcard tests/unit/test_*.c tests/sandbox/*.c)
 TOOL_SRCS	:= $(wildcard tests/tools/*.c)
 FIXTURE_SRCS	:= $(wildcard tests/fixtures/*.c)
@@ -105,7 +110,8 @@ LIBAPI		:= $(B)/libpdapi.a
 LIBS_ALL	:= $(LIBBROKER) $(LIBFETCH) $(LIBEXTRACT) $(LIBAPI) $(LIBHELPER) $(LIBCOMMON)
 
 PROGS		:= $(B)/plugind $(B)/plugind-fetcher $(B)/plugind-extractor \
-		   $(B)/plugind-api $(B)/plugind-logger $(B)/pluginctl
+		   $(B)/plugind-api $(B)/plugind-logger $(B)/plugind-gateway \
+		   $(B)/pluginctl
 TESTS		:= $(patsubst %.c,$(B)/tests/%,$(notdir $(TEST_SRCS)))
 TOOLS		:= $(patsubst %.c,$(B)/tests/tools/%,$(notdir $(TOOL_SRCS)))
 FIXTURES	:= $(patsubst %.c,$(B)/fixtures/%,$(notdir $(FIXTURE_SRCS)))
@@ -118,7 +124,7 @@ EXTRAS		:= $(MANPAGES) $(B)/completion/pluginctl $(B)/plugind.json
 
 all: $(PROGS) $(EXTRAS)
 
-$(B)/obj/%.o: %.c $(wildcard common/*.h broker/*/*.h pluginctl/*.h fetcher/*.h extractor/*.h api/*.h tests/*.h)
+$(B)/obj/%.o: %.c $(wildcard common/*.h broker/*/*.h pluginctl/*.h fetcher/*.h extractor/*.h api/*.h gateway/*.h tests/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS_ALL) $(INC_$(firstword $(subst /, ,$<))) -c -o $@ $<
@@ -159,6 +165,8 @@ $(B)/plugind-api: $(call obj,api/api.c) $(LIBAPI) $(LIBHELPER) $(LIBCOMMON)
 	$(CC) $(PROG_LDFLAGS) -o $@ $^ $(call pkg_libs,$(API_PKGS))
 $(B)/plugind-logger: $(call obj,logger/logger.c) $(LIBHELPER) $(LIBCOMMON)
 	$(CC) $(PROG_LDFLAGS) -o $@ $^ $(call pkg_libs,$(LOGGER_PKGS))
+$(B)/plugind-gateway: $(call obj,$(GATEWAY_SRCS)) $(LIBHELPER) $(LIBCOMMON)
+	$(CC) $(PROG_LDFLAGS) -o $@ $^ $(call pkg_libs,$(GATEWAY_PKGS))
 
 $(B)/man/pluginctl.1: $(B)/pluginctl
 	@mkdir -p $(dir $@)
@@ -240,7 +248,8 @@ install: all
 	install -m 0755 $(B)/plugind $(DESTDIR)$(SBINDIR)/plugind
 	install -m 0755 $(B)/pluginctl $(DESTDIR)$(BINDIR)/pluginctl
 	install -m 0755 $(B)/plugind-fetcher $(B)/plugind-extractor \
-	    $(B)/plugind-api $(B)/plugind-logger $(DESTDIR)$(LIBEXECDIR)/
+	    $(B)/plugind-api $(B)/plugind-logger $(B)/plugind-gateway \
+	    $(DESTDIR)$(LIBEXECDIR)/
 	install -m 0644 $(B)/man/pluginctl.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 $(B)/man/plugind.json.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 $(B)/man/plugind.8 $(DESTDIR)$(MANDIR)/man8/
@@ -256,7 +265,7 @@ install: all
 	    install -m 0644 docs/plugind.default $(DESTDIR)$(SYSCONFDIR)/default/plugind
 	if [ -z "$(DESTDIR)" ]; then \
 		getent group plugind >/dev/null || groupadd --system plugind; \
-		for u in _pd_fetch _pd_extract _pd_api _pd_log; do \
+		for u in _pd_fetch _pd_extract _pd_api _pd_log _pd_gw; do \
 			getent passwd $$u >/dev/null || useradd --system --no-create-home \
 			    --home-dir /nonexistent --shell /usr/sbin/nologin $$u; \
 		done; \

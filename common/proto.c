@@ -204,6 +204,7 @@ pd_msg_name(uint32_t type)
 	case PD_MSG_BUNDLE_DONE: return "BUNDLE_DONE";
 	case PD_MSG_PARSE:	return "PARSE";
 	case PD_MSG_PARSE_DONE:	return "PARSE_DONE";
+	case PD_MSG_GATEWAY:	return "GATEWAY";
 	}
 	if ((v = pd_verb_lookup(type)) != NULL)
 		return v->name;
@@ -867,6 +868,50 @@ pd_parse_req_free(struct pd_parse_req *p)
 {
 	free(p->content_type);
 	p->content_type = NULL;
+}
+
+int
+pd_send_gateway(int s, uint32_t id, const struct pd_gateway_req *g,
+    struct pd_err *e)
+{
+	struct wbuf w = { .len = 0 };
+
+	wb_str(&w, g->socket, PD_STR_SHORT);
+	wb_str(&w, g->types, PD_STR_LINE);
+	wb_str(&w, g->pm, PD_STR_ARG);
+	wb_str(&w, g->host, PD_STR_ARG);
+	wb_u32(&w, g->timeout_ms);
+	return wb_send(s, PD_MSG_GATEWAY, id, -1, &w, e);
+}
+
+int
+pd_dec_gateway(const struct pd_msg *m, struct pd_gateway_req *g,
+    struct pd_err *e)
+{
+	struct rbuf r;
+
+	memset(g, 0, sizeof(*g));
+	rb_init(&r, m);
+	g->socket = rb_str(&r, PD_STR_SHORT);
+	g->types = rb_str(&r, PD_STR_LINE);
+	g->pm = rb_str(&r, PD_STR_ARG);
+	g->host = rb_str(&r, PD_STR_ARG);
+	g->timeout_ms = rb_u32(&r);
+	if (rb_end(&r, m, 0, e) == -1) {
+		pd_gateway_req_free(g);
+		return -1;
+	}
+	return 0;
+}
+
+void
+pd_gateway_req_free(struct pd_gateway_req *g)
+{
+	free(g->socket);
+	free(g->types);
+	free(g->pm);
+	free(g->host);
+	memset(g, 0, sizeof(*g));
 }
 
 int

@@ -293,6 +293,19 @@ enum pd_msg_type {
 	 *				index) or canonical config
 	 */
 	PD_MSG_PARSE_DONE = 306,
+
+	/*
+	 * GATEWAY, broker -> gateway, the one request after SETUP: serve
+	 * the Docker plugin protocol on the listening socket (its fd 4) for
+	 * the plugin whose socket is `socket` in the gateway's chroot.  No
+	 * answer; the gateway closes the channel and serves until killed.
+	 *	str	socket		<= 256, Interface.Socket
+	 *	str	types		<= 2048, Interface.Types, comma-separated
+	 *	str	pm		<= 4096, PropagatedMount ("" if none)
+	 *	str	host		<= 4096, its host path
+	 *	u32	timeout_ms	one call, connect to last byte
+	 */
+	PD_MSG_GATEWAY = 400,
 };
 
 #define PD_PARSE_MANIFEST	1
@@ -432,6 +445,14 @@ struct pd_push_result {
 	char		*detail;
 };
 
+struct pd_gateway_req {
+	char		*socket;
+	char		*types;
+	char		*pm;
+	char		*host;
+	uint32_t	 timeout_ms;
+};
+
 struct pd_parse_req {
 	uint32_t	 kind;
 	uint64_t	 max_size;
@@ -565,6 +586,11 @@ int	pd_send_parse(int, uint32_t, int, const struct pd_parse_req *,
 	    struct pd_err *);
 int	pd_dec_parse(const struct pd_msg *, struct pd_parse_req *, struct pd_err *);
 void	pd_parse_req_free(struct pd_parse_req *);
+int	pd_send_gateway(int, uint32_t, const struct pd_gateway_req *,
+	    struct pd_err *);
+int	pd_dec_gateway(const struct pd_msg *, struct pd_gateway_req *,
+	    struct pd_err *);
+void	pd_gateway_req_free(struct pd_gateway_req *);
 int	pd_send_parse_done(int, uint32_t, const char *, struct pd_err *);
 int	pd_dec_parse_done(const struct pd_msg *, char **, struct pd_err *);
 

@@ -4,11 +4,12 @@
  *
  * Capabilities (docs/SANDBOX.md has the same in prose):
  *
- * fetcher, api, logger: none.  The fetcher speaks HTTP(S) on sockets it
+ * fetcher, api, logger, gateway: none.  The fetcher speaks HTTP(S) on sockets it
  *	creates and writes into an fd the broker passed; the API process
  *	parses one connection; the log writer reads a pipe and writes log
- *	and log.1 in its chroot, a directory it owns.  Nothing needs
- *	privilege.
+ *	and log.1 in its chroot, a directory it owns; the gateway accepts
+ *	on a socket the broker bound and connects to the plugin's socket,
+ *	which the broker gave its user.  Nothing needs privilege.
  *
  * extractor: CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID, because
  *	it recreates a tree with the tarball's numeric owners and modes inside
@@ -38,6 +39,14 @@
  * Spares: one fetcher and one API process (one per job or connection),
  * two extractors, since an install takes two (its parser and its layer
  * extractor).  The log writer has none: its root is the plugin's own.
+ *
+ * The gateway has none either: its root is a plugin's socket directory.
+ *
+ * newnet: the gateway starts in a network namespace of its own (the
+ * broker unshares it before exec), so the AF_UNIX sockets it may create
+ * reach no abstract socket of the host: seccomp cannot see a connect()
+ * address, but abstract names belong to a network namespace.  Pathname
+ * sockets are reached through its chroot only.
  *
  * Every role's filter has the sanitizer group: empty in a normal build,
  * what the ASan/UBSan runtimes need in a SANITIZE=1 build.
@@ -89,6 +98,14 @@ static const struct pd_roleinfo roles[PD_ROLE_MAX] = {
 		.name = "logger", .user_key = "logger-user", .user = "_pd_log",
 		.caps_str = "none", .caps = NOCAPS, .nproc0 = 1, .nofile = 64,
 		.sysgroups = PD_SG(STDIO) | PD_SG(IPC) | PD_SG(LOG) |
+		    PD_SG(SANITIZER),
+		.replies = { PD_MSG_SETUP_DONE },
+	},
+	[PD_ROLE_GATEWAY] = {
+		.name = "gateway", .user_key = "gateway-user", .user = "_pd_gw",
+		.caps_str = "none", .caps = NOCAPS, .nproc0 = 1, .nofile = 64,
+		.newnet = 1,
+		.sysgroups = PD_SG(STDIO) | PD_SG(IPC) | PD_SG(GATEWAY) |
 		    PD_SG(SANITIZER),
 		.replies = { PD_MSG_SETUP_DONE },
 	},

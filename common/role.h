@@ -18,6 +18,7 @@ enum pd_role {
 	PD_ROLE_EXTRACTOR,	/* plugind-extractor: untar into staging rootfs */
 	PD_ROLE_API,		/* plugind-api: Docker Engine API HTTP parser */
 	PD_ROLE_LOGGER,		/* plugind-logger: a plugin's output -> its log */
+	PD_ROLE_GATEWAY,	/* plugind-gateway: engines -> a plugin's socket */
 	PD_ROLE_MAX
 };
 
@@ -34,6 +35,7 @@ enum pd_sysgroup {
 	PD_SG_WFILE,		/* create files, dirs, links, owners, modes */
 	PD_SG_PIPE,		/* the API process's connection and pipe */
 	PD_SG_LOG,		/* the log writer: open, rename in its chroot */
+	PD_SG_GATEWAY,		/* accept on fd 4, connect to a unix socket */
 	PD_SG_SANITIZER,	/* what ASan/UBSan need (SANITIZE=1 builds) */
 	PD_SG_MAX
 };
@@ -51,6 +53,7 @@ struct pd_roleinfo {
 	int		 caps[PD_ROLE_MAXCAPS];	/* the same, -1-terminated */
 	int		 nproc0;	/* RLIMIT_NPROC 0: never forks nor threads */
 	uint32_t	 nofile;	/* RLIMIT_NOFILE */
+	int		 newnet;	/* started in an empty network namespace */
 	unsigned int	 sysgroups;	/* PD_SG() bits */
 	/*
 	 * Warm spares the broker keeps of this role: started, sandboxed and

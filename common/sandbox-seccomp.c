@@ -284,6 +284,22 @@ static const struct pd_rule pd_log[] = {
 	ALLOW(renameat),	/* rotation: "log" -> "log.1" */
 };
 
+/*
+ * gateway: plugind-gateway (gateway/gateway.c) takes engine connections
+ * on the listening socket the broker passed as fd 4 and opens one
+ * stream connection per request to the plugin's socket, by its name in
+ * the chroot (the plugin's socket directory).  Only AF_UNIX stream
+ * sockets; abstract names are out of reach in the gateway's own network
+ * namespace (role.c), pathnames outside the chroot by the chroot.
+ */
+static const struct pd_rule pd_gateway[] = {
+	ALLOW1(accept4, EQ(0, 4)),	/* an engine's connection on fd 4 */
+	/* the connection to the plugin: socket(AF_UNIX, SOCK_STREAM, 0) */
+	ALLOW3(socket, EQ(0, AF_UNIX), MEQ(1, SOCK_TYPE_MASK, SOCK_STREAM),
+	    EQ(2, 0)),
+	ALLOW(connect),		/* to the plugin's socket in the chroot */
+};
+
 #ifdef PD_SANITIZE
 /*
  * sanitizer: only in `make SANITIZE=1` builds (-DPD_SANITIZE), never in
@@ -320,6 +336,7 @@ static const struct pd_group pd_groups[PD_SG_MAX] = {
 	[PD_SG_WFILE] = GROUP("wfile", pd_wfile),
 	[PD_SG_PIPE] = GROUP("pipe", pd_pipe),
 	[PD_SG_LOG] = GROUP("log", pd_log),
+	[PD_SG_GATEWAY] = GROUP("gateway", pd_gateway),
 #ifdef PD_SANITIZE
 	[PD_SG_SANITIZER] = GROUP("sanitizer", pd_sanitizer),
 #endif

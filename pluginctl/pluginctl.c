@@ -757,7 +757,7 @@ cmd_debug(int argc, char **argv)
 	char *s;
 
 	if (argc != 3 || strcmp(argv[1], "check-helper") != 0)
-		usage_fail("debug", "debug check-helper fetcher|extractor|api|logger");
+		usage_fail("debug", "debug check-helper fetcher|extractor|api|logger|gateway");
 	request(PD_CTL_HELPERCHECK, 0, 0, -1, &argv[2], 1, &r);
 	j = reply_json(&r);
 	s = json_dumps(j, JSON_INDENT(4));

@@ -35,7 +35,7 @@ if command -v systemctl >/dev/null && systemctl is-active -q docker-registry 2>/
 	systemctl stop docker-registry || true
 fi
 getent group plugind >/dev/null || groupadd --system plugind
-for u in _pd_fetch _pd_extract _pd_api _pd_log; do
+for u in _pd_fetch _pd_extract _pd_api _pd_log _pd_gw; do
 	getent passwd "$u" >/dev/null || useradd --system --no-create-home \
 	    --home-dir /nonexistent --shell /usr/sbin/nologin --user-group "$u"
 done

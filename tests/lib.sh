@@ -94,9 +94,12 @@ start_broker() {
 	_bd=$1; shift
 	mkdir -p "$_bd"
 	SOCK="$_bd/exec/plugind.sock"
+	# Engines' sockets (docs/CONSUMERS.md) stay in the test's directory.
 	"$PD_BUILD/plugind" --data-root "$_bd/data" --exec-root "$_bd/exec" \
 	    --helper-dir "${PD_HELPER_DIR:-$PD_BUILD}" \
-	    --policy "${PD_POLICY:-$_bd/policy.json}" "$@" >>"$_bd/broker.log" 2>&1 &
+	    --policy "${PD_POLICY:-$_bd/policy.json}" \
+	    --publish-docker-dir "${PD_PUBLISH_DIR:-$_bd/docker-plugins}" \
+	    "$@" >>"$_bd/broker.log" 2>&1 &
 	BROKER_PID=$!
 	track_pid $BROKER_PID
 	i=0

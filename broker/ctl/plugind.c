@@ -31,7 +31,7 @@
  */
 enum {
 	O_CONFIG = 256, O_DATA, O_EXEC, O_HELPER, O_API, O_CHECK, O_REPAIR,
-	O_PRINT, O_MAN, O_POLICY
+	O_PRINT, O_MAN, O_POLICY, O_PUBLISH
 };
 
 static const struct pd_optdoc opts_doc[] = {
@@ -48,6 +48,9 @@ static const struct pd_optdoc opts_doc[] = {
 	    "there (default off; docs/DOCKER_API.md)" },
 	{ "helper-dir", O_HELPER, 1, "DIR",
 	    "where plugind-fetcher/-extractor live\n(default " LIBEXECDIR ")" },
+	{ "publish-docker-dir", O_PUBLISH, 1, "DIR",
+	    "engines' plugin sockets, \"\" none\n"
+	    "(default " PD_DEFAULT_PUBLISH_DIR "; docs/CONSUMERS.md)" },
 	{ "policy", O_POLICY, 1, "FILE",
 	    "the trust policy (default " PD_DEFAULT_POLICY ";\n"
 	    "docs/POLICY.md); no file: accept every plugin" },
@@ -238,6 +241,7 @@ clean_tmp(void)
 /* The command line, before it is merged into conf (apply_opts). */
 struct opts {
 	const char	*cfgfile, *data, *exec, *host, *helper, *api, *policy;
+	const char	*publish;
 	int		 level, check, repair, print;
 };
 
@@ -281,6 +285,7 @@ parse_opts(int argc, char *argv[], struct opts *o)
 		case O_HELPER: o->helper = optarg; break;
 		case O_API: o->api = optarg; break;
 		case O_POLICY: o->policy = optarg; break;
+		case O_PUBLISH: o->publish = optarg; break;
 		case 'D': o->level = PD_LOG_DEBUG; break;
 		case 'l':
 			if ((o->level = log_parselevel(optarg)) < 0)
@@ -336,6 +341,12 @@ apply_opts(const struct opts *o)
 	    strcmp(conf.socket_path, PD_DEFAULT_SOCKET) == 0)) {
 		free(conf.socket_path);
 		conf.socket_path = xasprintf("%s/plugind.sock", conf.exec_root);
+	}
+	if (o->publish != NULL) {
+		if (o->publish[0] != '\0' && o->publish[0] != '/')
+			fatalx("--publish-docker-dir needs an absolute path or \"\"");
+		free(conf.publish_dir);
+		conf.publish_dir = xstrdup(o->publish);
 	}
 	if (o->api != NULL) {
 		free(conf.docker_api);

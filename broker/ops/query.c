@@ -30,8 +30,11 @@ probe_helper(int role, json_t **out, struct pd_err *e)
 	uid_t uid;
 	gid_t gid;
 
-	/* The API process wants a connection on fd 4: an unconnected pair. */
-	if (role == PD_ROLE_API && socketpair(AF_UNIX, SOCK_STREAM |
+	/*
+	 * The API process wants a connection on fd 4, the gateway a socket
+	 * (it gets STOP before it would accept): an unconnected pair.
+	 */
+	if ((role == PD_ROLE_API || role == PD_ROLE_GATEWAY) && socketpair(AF_UNIX, SOCK_STREAM |
 	    SOCK_CLOEXEC, 0, sv) == -1)
 		return pd_errno(e, PD_E_IO, "socketpair");
 	/* The log writer reads a pipe on fd 4 (sv[1]), EOF when we close sv[0]. */
@@ -233,9 +236,11 @@ op_check_helper(struct ctl_client *c, struct pd_ctlreq *q, int reqfd,
 		role = PD_ROLE_API;
 	else if (strcmp(which, "logger") == 0)
 		role = PD_ROLE_LOGGER;
+	else if (strcmp(which, "gateway") == 0)
+		role = PD_ROLE_GATEWAY;
 	else
 		return pd_errf(e, PD_E_INVAL, "unknown helper \"%s\" (fetcher, "
-		    "extractor, api or logger)", which);
+		    "extractor, api, logger or gateway)", which);
 	if (probe_helper(role, &h, e) == -1) {
 		json_decref(h);
 		return -1;

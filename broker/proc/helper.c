@@ -12,9 +12,11 @@
 #include <sys/time.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
@@ -904,8 +906,8 @@ spawn_env(char *envp[])
  * (PDEATHSIG).
  */
 static void __dead
-spawn_child(int chanfd, int devnull, int xfd, int exfd, char *argv[],
-    char *envp[])
+spawn_child(int chanfd, int devnull, int xfd, int exfd, int newnet,
+    char *argv[], char *envp[])
 {
 	sigset_t none;
 	int lo;
@@ -940,6 +942,13 @@ spawn_child(int chanfd, int devnull, int xfd, int exfd, char *argv[],
 		_exit(126);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
 		_exit(126);
+	/*
+	 * Safety: an empty network namespace of its own (the roles table's
+	 * newnet) puts the host's abstract unix sockets out of the helper's
+	 * reach; fd 4, bound by us, works across namespaces.
+	 */
+	if (newnet && unshare(CLONE_NEWNET) == -1)
+		_exit(126);
 	/* Safety: runs the file trusted_exec_open() checked, by fd. */
 	syscall(SYS_execveat, exfd, "", argv, envp, AT_EMPTY_PATH);
 	_exit(127);
@@ -971,7 +980,8 @@ spawn_fork(struct helper *h, char *path, int exfd, int xfd, struct pd_err *e)
 	nenv = spawn_env(envp);
 	/* Safety: the child makes only async-signal-safe calls until exec. */
 	if ((pid = helper_fork_owned()) == 0)
-		spawn_child(sv[1], devnull, xfd, exfd, argv, envp);
+		spawn_child(sv[1], devnull, xfd, exfd, pd_role(h->role)->newnet,
+		    argv, envp);
 	if (pid == -1) {
 		(void)pd_errno(e, PD_E_INTERNAL, "fork");
 		close(sv[0]);
@@ -1421,4 +1431,53 @@ helper_spares_stop(void)
 				spares[role][i] = NULL;
 				spare_free(s);
 			}
+}
+
+/* Is pid a live process named comm (its binary) chrooted into root? */
+int
+helper_is(pid_t pid, const char *comm, const char *root)
+{
+	char path[64], buf[4200];
+	size_t n = strlen(comm);
+	ssize_t r;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	if (pd_read_small(path, buf, sizeof(buf)) == -1)
+		return 0;
+	if (strncmp(buf, comm, n) != 0 || strcmp(buf + n, "\n") != 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
+	if ((r = readlink(path, buf, sizeof(buf) - 1)) <= 0)
+		return 0;
+	buf[r] = '\0';
+	return strcmp(buf, root) == 0;
+}
+
+/*
+ * The processes named comm chrooted into root (at most npids of them);
+ * how many.  Long-lived helpers (log writers, gateways) are found again
+ * this way, by a restarted broker too: no pid files.
+ */
+int
+helper_find(const char *comm, const char *root, pid_t *pids, int npids)
+{
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+	long v;
+
+	if ((d = opendir("/proc")) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		v = strtol(de->d_name, NULL, 10);
+		if (v > 0 && helper_is((pid_t)v, comm, root)) {
+			if (n < npids)
+				pids[n] = (pid_t)v;
+			n++;
+		}
+	}
+	closedir(d);
+	return n;
 }

@@ -363,6 +363,8 @@ rt_cleanup(const char *id, struct pd_err *e)
 	int rc = 0;
 
 	rt_paths(id, &rp);
+	/* Engines lose the plugin first: its gateway and published socket. */
+	gateway_stop(id, rt_get(id)->name);
 	snprintf(state, sizeof(state), "%s/%s", rp.runc_root, id);
 	if (access(state, F_OK) == 0 && runtime_delete(id, &ie) == -1) {
 		log_warnx("plugin %s: %s", id, ie.msg);
@@ -789,7 +791,8 @@ rt_start(struct rt *r, const json_t *pobj, unsigned timeout_s, struct pd_err *e)
 	run_init(&u, r, pobj);
 	ready = run_prepare(r, pobj, &u, e) == 0 &&
 	    run_runc(r, &u, timeout_s, e) == 0 &&
-	    run_wait_ready(r, &u, timeout_s, e) == 0;
+	    run_wait_ready(r, &u, timeout_s, e) == 0 &&
+	    gateway_start(r->id, r->name, pobj, e) == 0;
 	run_release(&u);
 	if (!ready) {
 		run_undo(r, e);
@@ -1305,6 +1308,21 @@ restore_plugins(void)
 	return all;
 }
 
+/* An adopted plugin whose gateway is gone (killed) gets a new one. */
+static void
+restore_gateway(struct rt *r)
+{
+	struct pd_err e;
+	int enabled;
+	json_t *o;
+
+	if (gateway_count(r->id) > 0 || (o = snapshot(r, &enabled, &e)) == NULL)
+		return;
+	if (gateway_start(r->id, r->name, o, &e) == -1)
+		log_warnx("plugin %s: %s", r->name, e.msg);
+	json_decref(o);
+}
+
 /*
  * Adopt plugin id (its entry v of restore_plugins()) if it is enabled and
  * its container still runs: it goes into keep.  Otherwise clean what its
@@ -1341,6 +1359,7 @@ restore_one(const char *id, const json_t *v, json_t *keep, json_t *restart)
 			json_object_set_new(keep, id, json_true());
 			log_info("plugin %s (%.12s) is still running as "
 			    "pid %d: adopted", r->name, id, (int)pid);
+			restore_gateway(r);
 			return;
 		}
 		rt_detach(r, RT_STOPPED);

@@ -101,50 +101,14 @@ out:
 	return rc;
 }
 
-/* Is pid a log writer chrooted into `root`?  Zombies are not. */
-static int
-is_logger(pid_t pid, const char *root)
-{
-	char path[64], buf[4200];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	if (pd_read_small(path, buf, sizeof(buf)) == -1)
-		return 0;
-	if (strcmp(buf, "plugind-logger\n") != 0)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
-	if ((n = readlink(path, buf, sizeof(buf) - 1)) <= 0)
-		return 0;
-	buf[n] = '\0';
-	return strcmp(buf, root) == 0;
-}
-
 /* The log writers of plugin id (at most npids of them); how many. */
 static int
 find_loggers(const char *id, pid_t *pids, int npids)
 {
 	char root[4200];
-	struct dirent *de;
-	int n = 0;
-	DIR *d;
-	long v;
 
 	snprintf(root, sizeof(root), "%s/plugins/%s/logs", conf.data_root, id);
-	if ((d = opendir("/proc")) == NULL)
-		return 0;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] < '1' || de->d_name[0] > '9')
-			continue;
-		v = strtol(de->d_name, NULL, 10);
-		if (v > 0 && is_logger((pid_t)v, root)) {
-			if (n < npids)
-				pids[n] = (pid_t)v;
-			n++;
-		}
-	}
-	closedir(d);
-	return n;
+	return helper_find("plugind-logger", root, pids, npids);
 }
 
 int
@@ -181,7 +145,7 @@ plugin_logger_wait(const char *id, int ms)
 	for (i = 0; i < n && i < 8; i++) {
 		if ((pfd = (int)syscall(SYS_pidfd_open, pids[i], 0)) == -1)
 			continue;
-		if (is_logger(pids[i], root)) {
+		if (helper_is(pids[i], "plugind-logger", root)) {
 			log_warnx("plugin %.12s: log writer %d still runs after the "
 			    "plugin stopped: killed", id, (int)pids[i]);
 			(void)syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);

@@ -59,6 +59,8 @@ int	helper_get(struct helper *, int, const char *, struct stage *,
 	    struct pd_err *);
 void	helper_spares_start(void);
 void	helper_spares_stop(void);
+int	helper_is(pid_t, const char *, const char *);
+int	helper_find(const char *, const char *, pid_t *, int);
 
 /* extract.c: the extractor, one process per staging rootfs. */
 struct extract_result {
@@ -168,6 +170,15 @@ void	runtime_reap_known(void);
 int	plugin_logger_start(const char *, int *, struct pd_err *);
 int	plugin_logger_count(const char *);
 void	plugin_logger_wait(const char *, int);
+
+/*
+ * gateway.c: one plugind-gateway per running plugin, serving the socket
+ * published for engines (publish-docker-dir).
+ */
+int	gateway_start(const char *, const char *, const json_t *,
+	    struct pd_err *);
+void	gateway_stop(const char *, const char *);
+int	gateway_count(const char *);
 
 /* grant.c: what a plugin config may ask for, and host paths it names. */
 int	host_path_exact(const char *, const char *, int, int, struct pd_err *);

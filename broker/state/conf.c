@@ -18,7 +18,7 @@ conf_release(struct pd_conf *c)
 {
 	char **s[] = { &c->data_root, &c->exec_root, &c->socket_path,
 	    &c->libexec_dir, &c->docker_api, &c->runtime, &c->certs_dir,
-	    &c->proxy, &c->policy_path };
+	    &c->proxy, &c->policy_path, &c->publish_dir };
 	size_t i;
 
 	for (i = 0; i < sizeof(s) / sizeof(s[0]); i++)
@@ -107,6 +107,8 @@ conf_defaults(struct pd_conf *c)
 	for (i = PD_ROLE_BROKER + 1; i < PD_ROLE_MAX; i++)
 		c->users[i] = xstrdup(pd_role(i)->user);
 	c->runtime = xstrdup("runc");
+	c->publish_dir = xstrdup(PD_DEFAULT_PUBLISH_DIR);
+	c->gateway_timeout = 60;
 	c->certs_dir = xstrdup("/etc/plugind/certs.d");
 	c->policy_path = xstrdup(PD_DEFAULT_POLICY);
 	c->insecure_registries = json_array();
@@ -130,6 +132,21 @@ conf_str(json_t *v, const char *key, char **out, struct pd_err *e)
 		    key);
 	free(*out);
 	*out = xstrdup(json_string_value(v));
+	return 0;
+}
+
+/* publish-docker-dir: an absolute path, or "" (engines get no sockets). */
+static int
+conf_publish(struct pd_conf *c, const char *k, json_t *v, struct pd_err *e)
+{
+	const char *s = json_string_value(v);
+
+	if (s == NULL || (s[0] != '\0' && s[0] != '/') ||
+	    json_string_length(v) >= 4096 || strlen(s) != json_string_length(v))
+		return pd_errf(e, PD_E_INVAL, "config: \"%s\" must be an "
+		    "absolute path or \"\"", k);
+	free(c->publish_dir);
+	c->publish_dir = xstrdup(s);
 	return 0;
 }
 
@@ -503,6 +520,14 @@ const struct conf_key pd_conf_keys[] = {
 	CONF_FIELD("stop-timeout", CK_U32, stop_timeout, "seconds",
 	    "From SIGTERM to SIGKILL when a plugin stops (disable --timeout "
 	    "overrides)."),
+	CONF_FUNCF("publish-docker-dir", conf_publish, CK_STR, publish_dir,
+	    "path or \"\"",
+	    "Where engines find plugind's plugins: each running plugin's "
+	    "gateway socket is NAME.sock here, as dockerd looks them up "
+	    "(--publish-docker-dir; docs/CONSUMERS.md); \"\": publish none."),
+	CONF_FIELD("gateway-timeout", CK_U32, gateway_timeout, "seconds",
+	    "How long a plugin may take to answer one call an engine makes "
+	    "through its gateway."),
 	CONF_FUNCF("plugin-log-max-bytes", conf_log_max, CK_U64,
 	    plugin_log_max, "bytes",
 	    "Size at which a plugin's log becomes log.1 (at least 4096); a "

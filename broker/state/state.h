@@ -62,6 +62,7 @@ struct pd_limits {
 #define PD_PLUGIN_PIDS_MIN		1
 #define PD_PLUGIN_MEMORY_DEFAULT	(1LL << 30)
 #define PD_PLUGIN_MEMORY_MIN		(6LL << 20)	/* as Docker's */
+#define PD_DEFAULT_PUBLISH_DIR		"/run/docker/plugins"
 #define PD_PLUGIN_LOG_MIN		4096	/* plugin-log-max-bytes */
 
 /* Every string below is freed by conf_release (state/conf.c). */
@@ -82,6 +83,8 @@ struct pd_conf {
 	int		 helper_spares;		/* keep warm spares (proc/helper.c) */
 	uint32_t	 enable_timeout;	/* seconds to wait for the socket */
 	uint32_t	 stop_timeout;		/* seconds from SIGTERM to SIGKILL */
+	char		*publish_dir;		/* engines' sockets; "": none */
+	uint32_t	 gateway_timeout;	/* seconds for one plugin call */
 	uint64_t	 plugin_log_max;	/* bytes before log -> log.1 */
 	int64_t		 plugin_pids_limit;	/* per plugin; 0: none */
 	int64_t		 plugin_memory_limit;	/* bytes per plugin; 0: none */

@@ -145,8 +145,8 @@ wait $hp
 check "extractor still verified while the fetcher is broken" ctl debug check-helper extractor
 check "api still verified while the fetcher is broken" ctl debug check-helper api
 check "logger still verified while the fetcher is broken" ctl debug check-helper logger
-expect_fail "an unknown helper is named" 'unknown helper "foo" (fetcher, extractor, api or logger)' ctl debug check-helper foo
-out=$(for h in fetcher extractor api logger; do job_helpers $h; done | wc -l)
+expect_fail "an unknown helper is named" 'unknown helper "foo" (fetcher, extractor, api, logger or gateway)' ctl debug check-helper foo
+out=$(for h in fetcher extractor api logger gateway; do job_helpers $h; done | wc -l)
 [ "$out" -le 0 ] && ok "no helper processes left behind" || { notok "$out helper processes left"; ps --ppid $BROKER_PID; }
 grep -q 'fetcher helper' "$T/b3/broker.log" || true
 stop_broker $BROKER_PID

@@ -8,8 +8,8 @@
 # they catch what they are meant to.
 . "$(dirname "$0")/../lib.sh"
 
-SRC="docs README.md Makefile broker common fetcher extractor api logger"
-DIRS="docs|broker|common|fetcher|extractor|api|logger|tests"
+SRC="docs README.md Makefile broker common fetcher extractor api logger gateway"
+DIRS="docs|broker|common|fetcher|extractor|api|logger|gateway|tests"
 # Citations of the out-of-tree notes, by file or section.
 BAD='SPEC §|SPEC\.md|SPEC trap|MACHINE\.md|STYLE\.md|STYLE §|SECURITY\.md|SECURITY §'
 

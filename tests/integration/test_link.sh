@@ -15,6 +15,7 @@ expected() {
 	plugind-extractor)	echo "archive z jansson crypto seccomp cap-ng" ;;
 	plugind-api)		echo "jansson seccomp cap-ng" ;;
 	plugind-logger)		echo "seccomp cap-ng" ;;
+	plugind-gateway)	echo "jansson seccomp cap-ng" ;;
 	esac
 }
 # What -fsanitize=address,undefined adds to every program.
@@ -42,7 +43,7 @@ for B in "$PD_TOP/build" "$PD_TOP/build-asan"; do
 	    skip "no sanitizer build ($B/plugind): make SANITIZE=1"; continue; }
 	san=""; extra=""
 	case $B in *-asan) san=1; extra=$SAN_RUNTIME ;; esac
-	for p in plugind pluginctl plugind-fetcher plugind-extractor plugind-api plugind-logger; do
+	for p in plugind pluginctl plugind-fetcher plugind-extractor plugind-api plugind-logger plugind-gateway; do
 		bin="$B/$p"
 		[ -x "$bin" ] || { notok "$bin is built"; continue; }
 		checked=$((checked + 1))

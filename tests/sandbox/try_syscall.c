@@ -9,7 +9,7 @@
  *					in a SANITIZE=1 build, else 0)
  *	try_syscall --probes		print the probe names
  *
- * ROLE is fetcher, extractor, api, or none (no sandbox: a baseline showing the
+ * ROLE is fetcher, extractor, api, logger, gateway, or none (no sandbox: a baseline showing the
  * probe itself runs).  The program forks; the child optionally drops
  * privileges (pd_privdrop to UID, chrooted into DIR if given), applies
  * pd_sandbox_apply(ROLE) and makes the call with harmless arguments (bad
@@ -309,6 +309,25 @@ p_socketpair_unix(void)
 		return -1;
 	close(sv[0]);
 	return close(sv[1]);
+}
+
+static long
+p_socket_unix_dgram(void)
+{
+	return sock(AF_UNIX, SOCK_DGRAM, 0);
+}
+
+/* accept4 on fd 4 (the gateway's listening socket: not open here) */
+static long
+p_accept4_fd4(void)
+{
+	return accept4(4, NULL, NULL, SOCK_CLOEXEC);
+}
+
+static long
+p_accept4_other(void)
+{
+	return accept4(-1, NULL, NULL, SOCK_CLOEXEC);
 }
 
 static long
@@ -891,6 +910,9 @@ static const struct probe probes[] = {
 	P("socket-packet", p_socket_packet, 0),
 	P("socket-vsock", p_socket_vsock, 0),
 	P("socketpair-unix", p_socketpair_unix, 0),
+	P("socket-unix-dgram", p_socket_unix_dgram, EACCES),
+	P("accept4-fd4", p_accept4_fd4, 0),
+	P("accept4-other", p_accept4_other, 0),
 	P("connect", p_connect, 0),
 	P("open-rdonly", p_open_rdonly, 0),
 	P("open-write", p_open_write, 0),
@@ -985,7 +1007,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: try_syscall [--drop uid] [--root dir] "
-	    "fetcher|extractor|api|logger|none probe\n"
+	    "fetcher|extractor|api|logger|gateway|none probe\n"
 	    "       try_syscall --list|--count role\n"
 	    "       try_syscall --probes\n");
 	exit(1);
@@ -1002,6 +1024,8 @@ parse_role(const char *s)
 		return PD_ROLE_API;
 	if (strcmp(s, "logger") == 0)
 		return PD_ROLE_LOGGER;
+	if (strcmp(s, "gateway") == 0)
+		return PD_ROLE_GATEWAY;
 	if (strcmp(s, "none") == 0)
 		return -1;
 	usage();

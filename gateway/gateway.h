@@ -1,0 +1,33 @@
+/*
+ * plugind-gateway: the plugin's answer as read (answer.c) and the
+ * Mountpoint rewriting of volume-driver answers (rewrite.c).
+ */
+#ifndef PD_GATEWAY_H
+#define PD_GATEWAY_H
+
+#include <stddef.h>
+
+#define GW_HDR_MAX	(64 * 1024)	/* the plugin's status line + headers */
+#define GW_BODY_MAX	(1024 * 1024)	/* the plugin's body, also engines' */
+
+struct gw_answer {
+	char		*buf;		/* what the plugin sent */
+	size_t		 len, cap;
+	int		 eof;
+	int		 status;
+	size_t		 hlen;		/* status line and headers, 0 until seen */
+	long long	 clen;		/* Content-Length, -1 if none */
+	int		 chunked;
+	char		*dec;		/* the chunked body, decoded */
+	char		*body;		/* decoded body (points into buf) */
+	size_t		 blen;
+};
+
+void	gw_answer_init(struct gw_answer *);
+void	gw_answer_free(struct gw_answer *);
+/* 1 complete, 0 needs more, -1 refused (why in err). */
+int	gw_answer_parse(struct gw_answer *, char *, size_t);
+int	gw_rewrite(const char *, int, const char *, const char *,
+	    const struct gw_answer *, char **, size_t *, char *, size_t);
+
+#endif
