@@ -127,7 +127,8 @@ stop_broker $BROKER_PID
 # Misbehaving helpers cost their job only.
 H="$T/badhelpers"; mkdir -p "$H"
 cp "$PD_BUILD/tests/tools/fakehelper" "$H/plugind-fetcher"
-cp "$PD_BUILD/plugind-extractor" "$PD_BUILD/plugind-api" "$PD_BUILD/plugind-logger" "$H/"
+cp "$PD_BUILD/plugind-extractor" "$PD_BUILD/plugind-api" "$PD_BUILD/plugind-logger" \
+    "$PD_BUILD/plugind-gateway" "$H/"
 chmod 755 "$H" "$H/plugind-fetcher"
 echo '{"limits": {"helper-timeout": 2}}' >"$T/conf.json"
 PD_HELPER_DIR=$H start_broker "$T/b3" --config "$T/conf.json" || notok "broker with bad helpers starts"

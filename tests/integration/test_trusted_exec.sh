@@ -9,7 +9,7 @@
 T=$(mktemp -d /tmp/pd-texec.XXXXXX); track_dir "$T"; chmod 755 "$T"
 helpers() { # helpers DIR: the real helpers, copied
 	mkdir -p "$1"
-	for r in fetcher extractor api logger; do cp "$PD_BUILD/plugind-$r" "$1/"; done
+	for r in fetcher extractor api logger gateway; do cp "$PD_BUILD/plugind-$r" "$1/"; done
 	chmod 755 "$1"
 }
 # refuse DESC WANT HELPERDIR: plugind does not start and says WANT

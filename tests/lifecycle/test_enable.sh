@@ -17,7 +17,8 @@ diag "enable took $((t1 - t0)) ms"
 [ "$(awk '/^PPid/ { print $2 }' "/proc/$(runc_pid vol)/status")" = "$BROKER_PID" ] &&
     ok "the plugin is the broker's child (subreaper), no shim" || notok "parent of the plugin"
 [ -S "$E/plugins/$ID/vol.sock" ] && ok "socket at <exec-root>/plugins/<id>/<Socket>" || notok "socket path"
-[ "$(stat -c %a "$E/plugins/$ID")" = 700 ] && ok "socket directory is 0700" || notok "socket dir mode"
+# 0710 root:_pd_gw once published: the gateway may reach the socket (docs/CONSUMERS.md).
+[ "$(stat -c %a:%U:%G "$E/plugins/$ID")" = 710:root:_pd_gw ] && ok "socket directory is 0710 root:_pd_gw" || notok "socket dir mode"
 [ -f "$E/bundles/$ID/config.json" ] && ok "bundle written under the exec root" || notok "bundle"
 [ ! -e "$E/plugins/$ID/bundle" ] && ok "bundle is not inside the directory the plugin sees" || notok "bundle in socket dir"
 [ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["process"]["terminal"])' "$E/bundles/$ID/config.json")" = False ] &&
