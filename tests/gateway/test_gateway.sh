@@ -60,6 +60,17 @@ r=$(gcall gwvol VolumeDriver.Remove '{"Name":"v1"}')
 r=$(curl -sS --max-time 5 --unix-socket "$PUB/gwvol.sock" http://plugin/Plugin.Activate)
 echo "$r" | grep -q '"Err"' && ok "GET is refused with an error: $r" || notok "GET: $r"
 
+# A volume driver without PropagatedMount: nothing on the host to map a
+# Mountpoint to, so any is refused.
+mkplugin nopm "$(volcfg | sed 's|"propagatedmount": "/data",||')" || notok "create nopm"
+ctl set nopm VOLPLUGIN_TMPFS=0 >/dev/null || notok "set nopm"
+ctl enable nopm >/dev/null 2>&1 || notok "enable nopm"
+gcall nopm VolumeDriver.Create '{"Name":"v"}' >/dev/null
+r=$(gcall nopm VolumeDriver.Mount '{"Name":"v","ID":"c"}')
+echo "$r" | grep -q 'no PropagatedMount' && ok "no PropagatedMount: Mount refused ($r)" ||
+    notok "no PropagatedMount: $r"
+ctl rm -f nopm >/dev/null || notok "rm nopm"
+
 # Hostile answers: each call fails with {"Err":...}; all else survives.
 mkplugin bad "$(volcfg)" || notok "create bad"
 BID=$(pid_of bad)
@@ -78,6 +89,27 @@ for m in mp-dotdot mp-abs mp-rel mp-nul mp-int hugehdr hugebody slowans garbage;
 	ctl disable bad >/dev/null || notok "disable bad ($m)"
 done
 kill -0 "$BROKER_PID" && ok "the broker survives" || notok "broker died"
+
+# A broker killed outright leaves the plugin and its gateway running; the
+# next broker adopts both, or starts a new gateway if the old one is gone.
+restart_broker() {
+	kill -KILL "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null
+	start_broker "$T/b" --config "$T/conf.json" || notok "broker restarts"
+}
+G=$(gw_pids "$ID")
+restart_broker
+[ "$(gw_pids "$ID")" = "$G" ] && ok "the gateway outlives the broker and is kept" ||
+    notok "gateway after restart: $(gw_pids "$ID") (was $G)"
+kill -KILL "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null
+gcall gwvol Plugin.Activate | grep -q VolumeDriver && ok "served while the broker is down" ||
+    notok "not served without the broker"
+kill -KILL "$G"
+start_broker "$T/b" --config "$T/conf.json" || notok "broker restarts"
+G2=$(gw_pids "$ID")
+[ -n "$G2" ] && [ "$G2" != "$G" ] && ok "a restarted broker starts a new gateway for an adopted plugin" ||
+    notok "no new gateway ($G2)"
+r=$(gcall gwvol VolumeDriver.Path '{"Name":"v1"}')
+echo "$r" | grep -q '"Err"' && ok "served again after the restart" || notok "after restart: $r"
 
 ctl disable gwvol >/dev/null && ok "disable" || notok "disable"
 [ ! -e "$PUB/gwvol.sock" ] && ok "disable: the published socket is gone" || notok "socket left after disable"
