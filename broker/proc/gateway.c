@@ -139,10 +139,13 @@ publish_bind(int dfd, const char *base, const char *name, struct pd_err *e)
  * directory becomes root:<gateway group> 0710, the socket the gateway
  * user's.  Safety: the socket is opened without following a link and
  * changed through that fd only if it is a socket with one link (no host
- * file hard-linked in by the plugin); the directory is the plugin's
- * socket directory, holding only what the plugin made (its sockets),
- * and removed when it stops.  The gateway can do no more there than
- * connect: its filter has no open, and it can change nothing.
+ * file hard-linked in by the plugin).  The directory, the gateway's
+ * chroot, is made empty by the broker at each start (run_prepare), bound
+ * rprivate into the plugin (no mount the plugin makes there reaches the
+ * host), so it holds only what the plugin made, and is removed when the
+ * plugin stops.  A symlink the plugin plants resolves inside the chroot.
+ * The gateway can do no more there than connect to a socket its user
+ * may write: its filter has no open, and it can change nothing.
  */
 static int
 give_socket(int sfd, const char *sock, uid_t uid, gid_t gid,

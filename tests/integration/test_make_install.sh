@@ -13,7 +13,7 @@ else
 fi
 R="$T/root"
 for f in sbin/plugind bin/pluginctl libexec/plugind/plugind-fetcher libexec/plugind/plugind-extractor \
-    libexec/plugind/plugind-api libexec/plugind/plugind-logger; do
+    libexec/plugind/plugind-api libexec/plugind/plugind-logger libexec/plugind/plugind-gateway; do
 	[ -x "$R/opt/pd/$f" ] && ok "installed $f" || notok "missing $f"
 done
 for f in share/man/man1/pluginctl.1 share/man/man5/plugind.json.5 share/man/man8/plugind.8 \
