@@ -495,6 +495,10 @@ check_runtime(struct chk *k)
 			problem(k, "plugin %s (%s): disabled but %d log writer%s "
 			    "(plugind-logger) still run%s", plugin_name(p), p->id, n,
 			    n == 1 ? "" : "s", n == 1 ? "s" : "");
+		if ((n = gateway_count(p->id)) > 0)
+			problem(k, "plugin %s (%s): disabled but %d gateway%s "
+			    "(plugind-gateway) still run%s", plugin_name(p), p->id, n,
+			    n == 1 ? "" : "s", n == 1 ? "s" : "");
 	}
 	check_stray_runtime(k, "runc", "container state");
 	check_stray_runtime(k, "plugins", "socket directory");
