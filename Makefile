@@ -71,7 +71,7 @@ INC_extractor	:= -Icommon -Iextractor $(call pkg_cflags,$(EXTRACT_PKGS))
 INC_api		:= -Icommon -Iapi $(call pkg_cflags,$(API_PKGS))
 INC_logger	:= -Icommon -Ilogger $(call pkg_cflags,$(LOGGER_PKGS))
 INC_gateway	:= -Icommon -Igateway -Iapi $(call pkg_cflags,$(GATEWAY_PKGS))
-INC_tests	:= -Icommon -Ibroker -Ifetcher -Iextractor -Iapi $(call pkg_cflags,$(TEST_PKGS))
+INC_tests	:= -Icommon -Ibroker -Ifetcher -Iextractor -Iapi -Igateway $(call pkg_cflags,$(TEST_PKGS))
 
 # Test-only crash points (common/crashpoint.h); build into another B=.
 ifeq ($(CRASHPOINTS),1)
@@ -95,7 +95,7 @@ CTL_SRCS	:= $(wildcard pluginctl/*.c)
 FETCH_SRCS	:= $(filter-out fetcher/fetcher.c,$(wildcard fetcher/*.c))
 EXTRACT_SRCS	:= $(filter-out extractor/extractor.c,$(wildcard extractor/*.c))
 API_SRCS	:= $(filter-out api/api.c,$(wildcard api/*.c))
-GATEWAY_SRCS	:= $(wildcard gateway/*.c) api/http.c
+GATEWAY_SRCS	:= $(filter-out gateway/gateway.c,$(wildcard gateway/*.c))
 TEST_SRCS	:= $(wildcard tests/unit/test_*.c tests/sandbox/*.c)
 TOOL_SRCS	:= $(wildcard tests/tools/*.c)
 FIXTURE_SRCS	:= $(wildcard tests/fixtures/*.c)
@@ -107,7 +107,9 @@ LIBBROKER	:= $(B)/libpdbroker.a
 LIBFETCH	:= $(B)/libpdfetch.a
 LIBEXTRACT	:= $(B)/libpdextract.a
 LIBAPI		:= $(B)/libpdapi.a
-LIBS_ALL	:= $(LIBBROKER) $(LIBFETCH) $(LIBEXTRACT) $(LIBAPI) $(LIBHELPER) $(LIBCOMMON)
+LIBGATEWAY	:= $(B)/libpdgateway.a
+LIBS_ALL	:= $(LIBBROKER) $(LIBFETCH) $(LIBEXTRACT) $(LIBAPI) $(LIBGATEWAY) \
+		   $(LIBHELPER) $(LIBCOMMON)
 
 PROGS		:= $(B)/plugind $(B)/plugind-fetcher $(B)/plugind-extractor \
 		   $(B)/plugind-api $(B)/plugind-logger $(B)/plugind-gateway \
@@ -143,6 +145,7 @@ $(LIBBROKER): $(call obj,$(BROKER_SRCS))
 $(LIBFETCH): $(call obj,$(FETCH_SRCS))
 $(LIBEXTRACT): $(call obj,$(EXTRACT_SRCS))
 $(LIBAPI): $(call obj,$(API_SRCS))
+$(LIBGATEWAY): $(call obj,$(GATEWAY_SRCS))
 $(B)/lib%.a:
 	@mkdir -p $(dir $@)
 	rm -f $@
@@ -165,7 +168,7 @@ $(B)/plugind-api: $(call obj,api/api.c) $(LIBAPI) $(LIBHELPER) $(LIBCOMMON)
 	$(CC) $(PROG_LDFLAGS) -o $@ $^ $(call pkg_libs,$(API_PKGS))
 $(B)/plugind-logger: $(call obj,logger/logger.c) $(LIBHELPER) $(LIBCOMMON)
 	$(CC) $(PROG_LDFLAGS) -o $@ $^ $(call pkg_libs,$(LOGGER_PKGS))
-$(B)/plugind-gateway: $(call obj,$(GATEWAY_SRCS)) $(LIBHELPER) $(LIBCOMMON)
+$(B)/plugind-gateway: $(call obj,gateway/gateway.c api/http.c) $(LIBGATEWAY) $(LIBHELPER) $(LIBCOMMON)
 	$(CC) $(PROG_LDFLAGS) -o $@ $^ $(call pkg_libs,$(GATEWAY_PKGS))
 
 $(B)/man/pluginctl.1: $(B)/pluginctl

@@ -19,7 +19,7 @@ struct gw_answer {
 	long long	 clen;		/* Content-Length, -1 if none */
 	int		 chunked;
 	char		*dec;		/* the chunked body, decoded */
-	char		*body;		/* decoded body (points into buf) */
+	const char	*body;		/* decoded body (into buf or dec) */
 	size_t		 blen;
 };
 

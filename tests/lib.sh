@@ -31,6 +31,9 @@ expect_fail() {
 }
 
 track_pid()   { _pids="$_pids $1"; }
+# untrack_pid PID: a tracked process the test has killed and reaped; its
+# pid may be reused by anyone's process by the time cleanup runs.
+untrack_pid() { _pids=$(echo " $_pids " | sed "s/ $1 / /g"); }
 track_dir()   { _dirs="$_dirs $1"; }
 track_mount() { _mounts="$1 $_mounts"; }
 # Containers under a runc --root are deleted (killed) at exit; mounts at or

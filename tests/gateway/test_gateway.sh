@@ -92,15 +92,16 @@ kill -0 "$BROKER_PID" && ok "the broker survives" || notok "broker died"
 
 # A broker killed outright leaves the plugin and its gateway running; the
 # next broker adopts both, or starts a new gateway if the old one is gone.
+kill_broker() { kill -KILL "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null; untrack_pid "$BROKER_PID"; }
 restart_broker() {
-	kill -KILL "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null
+	kill_broker
 	start_broker "$T/b" --config "$T/conf.json" || notok "broker restarts"
 }
 G=$(gw_pids "$ID")
 restart_broker
 [ "$(gw_pids "$ID")" = "$G" ] && ok "the gateway outlives the broker and is kept" ||
     notok "gateway after restart: $(gw_pids "$ID") (was $G)"
-kill -KILL "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null
+kill_broker
 gcall gwvol Plugin.Activate | grep -q VolumeDriver && ok "served while the broker is down" ||
     notok "not served without the broker"
 kill -KILL "$G"
