@@ -69,7 +69,7 @@ dpkg -L plugind >"$T/files"
 U=/lib/systemd/system/plugind.service
 for f in /usr/sbin/plugind /usr/bin/pluginctl /usr/libexec/plugind/plugind-fetcher \
     /usr/libexec/plugind/plugind-extractor /usr/libexec/plugind/plugind-api \
-    /usr/libexec/plugind/plugind-logger $U /etc/default/plugind \
+    /usr/libexec/plugind/plugind-logger /usr/libexec/plugind/plugind-gateway $U /etc/default/plugind \
     /usr/share/man/man1/pluginctl.1.gz /usr/share/man/man5/plugind.json.5.gz \
     /usr/share/man/man8/plugind.8.gz /usr/share/bash-completion/completions/pluginctl \
     /usr/share/doc/plugind/README.md /usr/share/doc/plugind/examples/plugind.json; do
@@ -77,7 +77,7 @@ for f in /usr/sbin/plugind /usr/bin/pluginctl /usr/libexec/plugind/plugind-fetch
 done
 [ ! -s "$T/missing" ] && ok "every file installed where expected" ||
     { notok "missing: $(cat "$T/missing")"; }
-for u in _pd_fetch _pd_extract _pd_api _pd_log; do
+for u in _pd_fetch _pd_extract _pd_api _pd_log _pd_gw; do
 	getent passwd $u >/dev/null || echo $u >>"$T/nouser"
 done
 getent group plugind >/dev/null || echo plugind >>"$T/nouser"
@@ -104,7 +104,9 @@ PLUGIND_OPTS=""
 . /etc/default/plugind
 SOCK="$T/b/exec/plugind.sock"
 eval "set -- $exec_line"
-"$@" --data-root "$T/b/data" --exec-root "$T/b/exec" -H "unix://$SOCK" >"$T/broker.log" 2>&1 &
+# Engines' sockets in the test's directory, not the host's /run/docker/plugins.
+"$@" --data-root "$T/b/data" --exec-root "$T/b/exec" -H "unix://$SOCK" \
+    --publish-docker-dir "$T/b/docker-plugins" >"$T/broker.log" 2>&1 &
 BROKER_PID=$!; track_pid $BROKER_PID
 CTL=/usr/bin/pluginctl
 i=0
@@ -119,6 +121,8 @@ case $out in *"Installed plugin"*) ok "installed pluginctl: install (enables)" ;
 *) notok "install"; diag "$out"; diag "$(tail -n 20 "$T/broker.log")" ;; esac
 [ "$(ctl inspect -f '{{.Enabled}}' vol 2>&1)" = true ] && ok "the plugin is enabled" ||
     notok "enabled: $(ctl inspect -f '{{.Enabled}}' vol 2>&1)"
+[ -S "$T/b/docker-plugins/vol.sock" ] && pgrep -u _pd_gw -f plugind-gateway >/dev/null &&
+    ok "the installed gateway publishes vol.sock as _pd_gw" || notok "no published socket or gateway"
 check "disable" ctl disable vol
 check "rm" ctl rm vol
 [ -z "$(ctl ls -q 2>&1)" ] && ok "no plugin left" || notok "ls: $(ctl ls 2>&1)"
