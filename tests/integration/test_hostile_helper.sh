@@ -12,7 +12,7 @@ HT=2 XT=3
 RAW="$PD_BUILD/tests/tools/rawctl"
 helperdir() { # helperdir DIR ROLE: the real helpers, the fake as ROLE
 	mkdir -p "$1"
-	for r in fetcher extractor api logger; do cp "$PD_BUILD/plugind-$r" "$1/"; done
+	for r in fetcher extractor api logger gateway; do cp "$PD_BUILD/plugind-$r" "$1/"; done
 	cp "$PD_BUILD/tests/tools/fakehelper" "$1/plugind-$2"
 	chmod 755 "$1"
 }
