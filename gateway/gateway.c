@@ -47,15 +47,6 @@ static int			 volume;	/* a volume driver */
 static struct http_conn		 conn;
 static struct http_req		 req;
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Wait for `ev` on fd until the deadline; 0 ready, -1 timed out. */
 static int
 wait_fd(int fd, short ev, uint64_t deadline)
@@ -65,7 +56,7 @@ wait_fd(int fd, short ev, uint64_t deadline)
 	int r;
 
 	for (;;) {
-		if ((now = now_ms()) >= deadline)
+		if ((now = pd_now_ms()) >= deadline)
 			return -1;
 		r = poll(&p, 1, (int)(deadline - now));
 		if (r > 0)
@@ -144,7 +135,7 @@ plugin_connect(uint64_t deadline)
 		return -1;
 	/* A full backlog is EAGAIN on a non-blocking unix socket: retry. */
 	while (connect(s, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		if ((errno != EAGAIN && errno != EINTR) || now_ms() >= deadline) {
+		if ((errno != EAGAIN && errno != EINTR) || pd_now_ms() >= deadline) {
 			close(s);
 			return -1;
 		}
@@ -161,7 +152,7 @@ static int
 plugin_call(const char *path, const char *body, size_t blen,
     struct gw_answer *a, char *err, size_t errlen)
 {
-	uint64_t deadline = now_ms() + gw.timeout_ms;
+	uint64_t deadline = pd_now_ms() + gw.timeout_ms;
 	char *head;
 	ssize_t n;
 	int s, rc;

@@ -87,15 +87,6 @@ static struct {
 } early[64];
 static unsigned		 early_next;
 
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Wait on rt_cv (rt_mtx held) for at most ms milliseconds. */
 static void
 rt_wait(uint64_t ms)
@@ -176,7 +167,7 @@ runtime_reap(pid_t pid)
 		else {
 			early[early_next % 64].pid = pid;
 			early[early_next % 64].status = st;
-			early[early_next % 64].ms = mono_ms();
+			early[early_next % 64].ms = pd_now_ms();
 			early_next++;
 		}
 	}
@@ -202,7 +193,7 @@ runtime_reap_known(void)
 static void
 rt_attach(struct rt *r, pid_t pid, int child)
 {
-	uint64_t now = mono_ms();
+	uint64_t now = pd_now_ms();
 	unsigned i;
 
 	pthread_mutex_lock(&rt_mtx);
@@ -280,19 +271,19 @@ rt_signal(struct rt *r, int sig)
 static int
 rt_wait_exit(struct rt *r, uint64_t ms)
 {
-	uint64_t end = mono_ms() + ms, now;
+	uint64_t end = pd_now_ms() + ms, now;
 	int ex;
 
 	for (;;) {
 		runtime_reap_known();
 		pthread_mutex_lock(&rt_mtx);
 		ex = r->exited || r->pid == 0;
-		now = mono_ms();
+		now = pd_now_ms();
 		if (!ex && now < end)
 			rt_wait(end - now < 50 ? end - now : 50);
 		ex = r->exited || r->pid == 0;
 		pthread_mutex_unlock(&rt_mtx);
-		if (ex || mono_ms() >= end)
+		if (ex || pd_now_ms() >= end)
 			return ex;
 	}
 }
@@ -513,7 +504,7 @@ struct rt_run {
 	const char	*pm;		/* PropagatedMount */
 	json_t		*spec;
 	char		*txt;		/* spec as written to config.json */
-	uint64_t	 start;		/* mono_ms() when the start began */
+	uint64_t	 start;		/* pd_now_ms() when the start began */
 	off_t		 logoff;	/* where this run's output starts */
 	int		 rootfd, sockfd, bfd, logfd;
 };
@@ -538,7 +529,7 @@ run_init(struct rt_run *u, struct rt *r, const json_t *pobj)
 	r->unexpected = 0;
 	r->restart_at = 0;
 	pthread_mutex_unlock(&rt_mtx);
-	u->start = mono_ms();
+	u->start = pd_now_ms();
 }
 
 static void
@@ -664,7 +655,7 @@ run_poll_exit(struct rt *r, const struct rt_run *u, uint64_t deadline,
 	pfd.events = POLLIN;
 	pfd.revents = 0;
 	pthread_mutex_unlock(&rt_mtx);
-	now = mono_ms();
+	now = pd_now_ms();
 	if (!exited && now < deadline) {
 		(void)poll(&pfd, 1, (int)(deadline - now < delay ?
 		    deadline - now : delay));
@@ -733,7 +724,7 @@ run_wait_ready(struct rt *r, const struct rt_run *u, unsigned timeout_s,
 			return 0;
 		if (run_poll_exit(r, u, deadline, delay, &status))
 			return run_exit_error(r, u, status, e);
-		if (mono_ms() >= deadline)
+		if (pd_now_ms() >= deadline)
 			return run_timeout_error(r, u, timeout_s, e);
 		if ((delay *= 2) > 100)
 			delay = 100;
@@ -751,11 +742,11 @@ run_started(struct rt *r, uint64_t start)
 		rt_exit_locked(r, r->status);
 	} else
 		r->state = RT_RUNNING;
-	r->started_ms = mono_ms();
+	r->started_ms = pd_now_ms();
 	pthread_mutex_unlock(&rt_mtx);
 	log_info("plugin %s (%.12s) started as pid %d, ready in %llu ms",
 	    r->name, r->id, (int)r->pid,
-	    (unsigned long long)(mono_ms() - start));
+	    (unsigned long long)(pd_now_ms() - start));
 }
 
 /* Nothing stays: the process, runtime state, mounts, directories. */
@@ -806,7 +797,7 @@ rt_start(struct rt *r, const json_t *pobj, unsigned timeout_s, struct pd_err *e)
 static int
 rt_stop(struct rt *r, unsigned timeout_s, struct pd_err *e)
 {
-	uint64_t t0 = mono_ms();
+	uint64_t t0 = pd_now_ms();
 	int ex, rc;
 
 	pthread_mutex_lock(&rt_mtx);
@@ -829,7 +820,7 @@ rt_stop(struct rt *r, unsigned timeout_s, struct pd_err *e)
 	rc = rt_cleanup(r->id, e);
 	rt_detach(r, RT_STOPPED);
 	log_info("plugin %s (%.12s) stopped in %llu ms", r->name, r->id,
-	    (unsigned long long)(mono_ms() - t0));
+	    (unsigned long long)(pd_now_ms() - t0));
 	return rc;
 }
 
@@ -1097,9 +1088,9 @@ restart_thread(void *arg)
 	st = r->state;
 	unexpected = r->unexpected;
 	status = r->status;
-	due = r->restart_at != 0 && r->restart_at <= mono_ms();
+	due = r->restart_at != 0 && r->restart_at <= pd_now_ms();
 	r->unexpected = 0;
-	ran = r->started_ms ? mono_ms() - r->started_ms : 0;
+	ran = r->started_ms ? pd_now_ms() - r->started_ms : 0;
 	pthread_mutex_unlock(&rt_mtx);
 	if (st != RT_EXITED)
 		goto out;
@@ -1114,7 +1105,7 @@ restart_thread(void *arg)
 		r->backoff_ms = r->backoff_ms ? r->backoff_ms * 2 : BACKOFF_MIN_MS;
 		if (r->backoff_ms > BACKOFF_MAX_MS)
 			r->backoff_ms = BACKOFF_MAX_MS;
-		r->restart_at = mono_ms() + r->backoff_ms;
+		r->restart_at = pd_now_ms() + r->backoff_ms;
 		if (r->pidfd >= 0)
 			close(r->pidfd);
 		r->pidfd = -1;
@@ -1142,7 +1133,7 @@ restart_thread(void *arg)
 		r->backoff_ms = r->backoff_ms ? r->backoff_ms * 2 : BACKOFF_MIN_MS;
 		if (r->backoff_ms > BACKOFF_MAX_MS)
 			r->backoff_ms = BACKOFF_MAX_MS;
-		r->restart_at = mono_ms() + r->backoff_ms;
+		r->restart_at = pd_now_ms() + r->backoff_ms;
 		pthread_mutex_unlock(&rt_mtx);
 		log_warnx("plugin %s: restart failed, next attempt in %llu ms",
 		    r->name, (unsigned long long)r->backoff_ms);
@@ -1170,7 +1161,7 @@ supervisor(void *arg)
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_mutex_lock(&rt_mtx);
 	while (!pd_quit) {
-		now = mono_ms();
+		now = pd_now_ms();
 		next = now + 1000;
 		for (r = rts; r != NULL; r = r->next) {
 			if (r->busy || r->state != RT_EXITED)
@@ -1354,7 +1345,7 @@ restore_one(const char *id, const json_t *v, json_t *keep, json_t *restart)
 		    strcmp(status, "running") == 0 && pid2 == pid) {
 			pthread_mutex_lock(&rt_mtx);
 			r->state = RT_RUNNING;
-			r->started_ms = mono_ms();
+			r->started_ms = pd_now_ms();
 			pthread_mutex_unlock(&rt_mtx);
 			json_object_set_new(keep, id, json_true());
 			log_info("plugin %s (%.12s) is still running as "
@@ -1429,7 +1420,7 @@ lifecycle_restore(void)
 		    r->name, id);
 		pthread_mutex_lock(&rt_mtx);
 		r->state = RT_EXITED;
-		r->restart_at = mono_ms();
+		r->restart_at = pd_now_ms();
 		pthread_mutex_unlock(&rt_mtx);
 	}
 	json_decref(all);
@@ -1468,10 +1459,10 @@ lifecycle_shutdown(void)
 	if (n == 0)
 		return;
 	log_info("stopping %d plugins", n);
-	end = mono_ms() + (uint64_t)conf.stop_timeout * 1000;
+	end = pd_now_ms() + (uint64_t)conf.stop_timeout * 1000;
 	for (r = rts; r != NULL; r = r->next)
 		if (r->pid > 0) {
-			if (!rt_wait_exit(r, mono_ms() < end ? end - mono_ms() : 1)) {
+			if (!rt_wait_exit(r, pd_now_ms() < end ? end - pd_now_ms() : 1)) {
 				rt_signal(r, SIGKILL);
 				(void)rt_wait_exit(r, 5000);
 			}
