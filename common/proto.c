@@ -205,6 +205,7 @@ pd_msg_name(uint32_t type)
 	case PD_MSG_PARSE:	return "PARSE";
 	case PD_MSG_PARSE_DONE:	return "PARSE_DONE";
 	case PD_MSG_GATEWAY:	return "GATEWAY";
+	case PD_MSG_USE:	return "USE";
 	}
 	if ((v = pd_verb_lookup(type)) != NULL)
 		return v->name;
@@ -876,6 +877,8 @@ pd_send_gateway(int s, uint32_t id, const struct pd_gateway_req *g,
 {
 	struct wbuf w = { .len = 0 };
 
+	wb_u32(&w, g->mode);
+	wb_str(&w, g->name, PD_STR_SHORT);
 	wb_str(&w, g->socket, PD_STR_SHORT);
 	wb_str(&w, g->types, PD_STR_LINE);
 	wb_str(&w, g->pm, PD_STR_ARG);
@@ -892,6 +895,8 @@ pd_dec_gateway(const struct pd_msg *m, struct pd_gateway_req *g,
 
 	memset(g, 0, sizeof(*g));
 	rb_init(&r, m);
+	g->mode = rb_u32(&r);
+	g->name = rb_str(&r, PD_STR_SHORT);
 	g->socket = rb_str(&r, PD_STR_SHORT);
 	g->types = rb_str(&r, PD_STR_LINE);
 	g->pm = rb_str(&r, PD_STR_ARG);
@@ -907,11 +912,43 @@ pd_dec_gateway(const struct pd_msg *m, struct pd_gateway_req *g,
 void
 pd_gateway_req_free(struct pd_gateway_req *g)
 {
+	free(g->name);
 	free(g->socket);
 	free(g->types);
 	free(g->pm);
 	free(g->host);
 	memset(g, 0, sizeof(*g));
+}
+
+int
+pd_send_use(int s, uint32_t op, const char *vol, const char *mount,
+    struct pd_err *e)
+{
+	struct wbuf w = { .len = 0 };
+
+	wb_u32(&w, op);
+	wb_str(&w, vol, PD_USE_STR);
+	wb_str(&w, mount, PD_USE_STR);
+	return wb_send(s, PD_MSG_USE, 0, -1, &w, e);
+}
+
+int
+pd_dec_use(const struct pd_msg *m, uint32_t *op, char **vol, char **mount,
+    struct pd_err *e)
+{
+	struct rbuf r;
+
+	rb_init(&r, m);
+	*op = rb_u32(&r);
+	*vol = rb_str(&r, PD_USE_STR);
+	*mount = rb_str(&r, PD_USE_STR);
+	if (rb_end(&r, m, 0, e) == -1) {
+		free(*vol);
+		free(*mount);
+		*vol = *mount = NULL;
+		return -1;
+	}
+	return 0;
 }
 
 int

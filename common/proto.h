@@ -15,7 +15,8 @@
  * decode is a protocol violation by its sender.
  *
  * Message numbers are grouped: 1-99 common, 100-199 control socket,
- * 200-299 fetcher, 300-399 extractor.  Retired numbers are never reused.
+ * 200-299 fetcher, 300-399 extractor, 400-499 gateway.  Retired numbers
+ * are never reused.
  */
 #ifndef PD_PROTO_H
 #define PD_PROTO_H
@@ -26,7 +27,7 @@
 #include "error.h"
 #include "msg.h"
 
-#define PD_PROTO_VERSION	4
+#define PD_PROTO_VERSION	5
 
 #define PD_STR_SHORT		256	/* names, media types, digests */
 #define PD_STR_LINE		2048	/* log lines */
@@ -296,16 +297,34 @@ enum pd_msg_type {
 
 	/*
 	 * GATEWAY, broker -> gateway, the one request after SETUP: serve
-	 * the Docker plugin protocol on the listening socket (its fd 4) for
-	 * the plugin whose socket is `socket` in the gateway's chroot.  No
-	 * answer; the gateway closes the channel and serves until killed.
-	 *	str	socket		<= 256, Interface.Socket
+	 * the Docker plugin protocol on the listening socket (its fd 4).
+	 * Mode PD_GW_SERVE: for the plugin whose socket is `socket` in the
+	 * gateway's chroot; the channel stays open for USE reports.  Mode
+	 * PD_GW_OFF: the plugin `name` is disabled, every call is answered
+	 * with an error saying so; the gateway closes the channel.  No
+	 * answer; the gateway serves until killed.
+	 *	u32	mode		PD_GW_SERVE or PD_GW_OFF
+	 *	str	name		<= 256, the plugin's name
+	 *	str	socket		<= 256, Interface.Socket ("" when off)
 	 *	str	types		<= 2048, Interface.Types, comma-separated
 	 *	str	pm		<= 4096, PropagatedMount ("" if none)
 	 *	str	host		<= 4096, its host path
 	 *	u32	timeout_ms	one call, connect to last byte
 	 */
 	PD_MSG_GATEWAY = 400,
+
+	/*
+	 * USE, gateway -> broker, after the plugin answered a VolumeDriver
+	 * Create, Remove, Mount or Unmount without an error: what engines
+	 * now hold of the plugin (broker/state/inuse.c).  Accepted only on
+	 * a PD_GW_SERVE gateway's channel, for that gateway's plugin.
+	 *	u32	op		enum pd_use (broker/state/state.h order:
+	 *				0 create, 1 remove, 2 mount, 3 unmount)
+	 *	str	volume		<= 255, the volume's Name
+	 *	str	mount		<= 255, the engine's mount ID ("" for
+	 *				create and remove)
+	 */
+	PD_MSG_USE = 401,
 };
 
 #define PD_PARSE_MANIFEST	1
@@ -445,7 +464,13 @@ struct pd_push_result {
 	char		*detail;
 };
 
+#define PD_GW_SERVE	0
+#define PD_GW_OFF	1
+#define PD_USE_STR	255
+
 struct pd_gateway_req {
+	uint32_t	 mode;
+	char		*name;
 	char		*socket;
 	char		*types;
 	char		*pm;
@@ -591,6 +616,10 @@ int	pd_send_gateway(int, uint32_t, const struct pd_gateway_req *,
 int	pd_dec_gateway(const struct pd_msg *, struct pd_gateway_req *,
 	    struct pd_err *);
 void	pd_gateway_req_free(struct pd_gateway_req *);
+int	pd_send_use(int, uint32_t, const char *, const char *,
+	    struct pd_err *);
+int	pd_dec_use(const struct pd_msg *, uint32_t *, char **, char **,
+	    struct pd_err *);
 int	pd_send_parse_done(int, uint32_t, const char *, struct pd_err *);
 int	pd_dec_parse_done(const struct pd_msg *, char **, struct pd_err *);
 

@@ -14,7 +14,14 @@
  * VolumeDriver.Mount, .Path, .Get and .List from the plugin's path under
  * PropagatedMount to the host path of that directory, refusing anything
  * else (rewrite.c).  This is the only place plugind parses what a plugin
- * answers.  docs/CONSUMERS.md.
+ * answers.  After a VolumeDriver Create, Remove, Mount or Unmount the
+ * plugin did, it reports what the engine now holds to the broker (USE on
+ * fd 3, use.c); while that channel is gone (the broker restarts) it
+ * refuses those four calls rather than let the count go wrong.
+ *
+ * Started "off" for a disabled plugin, it answers every call with an
+ * error naming the plugin, so an engine never falls back to a volume
+ * of its own of the same name.  docs/CONSUMERS.md.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -241,6 +248,29 @@ activate(const struct gw_answer *a, int ok)
 	free(s);
 }
 
+/* Is the broker still at the other end of fd 3? */
+static int
+broker_here(void)
+{
+	struct pollfd p = { .fd = PD_CHILD_FD, .events = POLLIN | POLLRDHUP };
+
+	/* It never writes after GATEWAY: anything readable is its close. */
+	return poll(&p, 1, 0) == 0;
+}
+
+/* The engine's Create/Remove/Mount/Unmount the plugin did, to the broker. */
+static void
+report_use(int op, const char *body, size_t blen, const struct gw_answer *a)
+{
+	char vol[GW_USE_NAME_MAX + 1], mnt[GW_USE_NAME_MAX + 1];
+
+	if (gw_answer_done(a) &&
+	    gw_use_names(body, blen, op, vol, sizeof(vol), mnt, sizeof(mnt)) ==
+	    0)
+		(void)pd_send_use(PD_CHILD_FD, (uint32_t)op, vol,
+		    op == 2 || op == 3 ? mnt : "", NULL);
+}
+
 /* Only "/Name.Call"-like paths go to the plugin. */
 static int
 path_ok(const char *p)
@@ -262,8 +292,14 @@ serve_call(void)
 	char err[512], *body = NULL, *out = NULL;
 	size_t blen = 0, olen;
 	struct pd_err e;
-	int ok;
+	int ok, op;
 
+	if (gw.mode == PD_GW_OFF) {
+		snprintf(err, sizeof(err), "plugin %s found but disabled "
+		    "(plugind: pluginctl enable %s)", gw.name, gw.name);
+		answer_err(500, err);
+		return;
+	}
 	if (strcmp(req.method, "POST") != 0) {
 		answer_err(405, "plugin calls are POST");
 		return;
@@ -272,12 +308,19 @@ serve_call(void)
 		answer_err(404, "not a plugin call");
 		return;
 	}
+	if ((op = volume ? gw_use_op(req.path) : -1) != -1 && !broker_here()) {
+		answer_err(503, "plugind is restarting: the plugin's in-use "
+		    "count cannot be kept now, try again");
+		return;
+	}
 	if (http_body_all(&conn, &req, GW_BODY_MAX, &body, &blen, &e) == -1) {
 		answer_err(e.code >= 400 ? e.code : 400, e.msg);
 		return;
 	}
 	ok = plugin_call(req.path, body ? body : "", blen, &a, err,
 	    sizeof(err)) == 0;
+	if (ok && op != -1)
+		report_use(op, body ? body : "", blen, &a);
 	free(body);
 	if (strcmp(req.path, "/Plugin.Activate") == 0)
 		activate(&a, ok);
@@ -330,8 +373,9 @@ configure(struct pd_chan *ch)
 	if (m.type != PD_MSG_GATEWAY || pd_dec_gateway(&m, &gw, &e) == -1)
 		fatalx("bad GATEWAY request");
 	pd_msg_clear(&m);
-	if (gw.socket[0] == '\0' || strchr(gw.socket, '/') != NULL ||
-	    gw.timeout_ms == 0)
+	if (gw.mode == PD_GW_OFF ? gw.name[0] == '\0' :
+	    gw.mode != PD_GW_SERVE || gw.socket[0] == '\0' ||
+	    strchr(gw.socket, '/') != NULL || gw.timeout_ms == 0)
 		fatalx("bad GATEWAY request");
 	types_init(gw.types);
 }
@@ -352,9 +396,10 @@ main(void)
 	pd_child_init(PD_ROLE_GATEWAY, &ch, &s);
 	pd_setup_free(&s);
 	configure(&ch);
-	/* Nothing more to say to the broker, nor on its stderr. */
+	/* Only USE reports from now on (serve mode), and nothing on stderr. */
 	pd_chan_free(&ch);
-	close(PD_CHILD_FD);
+	if (gw.mode == PD_GW_OFF)
+		close(PD_CHILD_FD);
 	close(2);
 	for (;;) {
 		if ((c = accept4(GW_LISTEN_FD, NULL, NULL, SOCK_CLOEXEC)) == -1) {

@@ -1,6 +1,7 @@
 /*
- * plugind-gateway: the plugin's answer as read (answer.c) and the
- * Mountpoint rewriting of volume-driver answers (rewrite.c).
+ * plugind-gateway: the plugin's answer as read (answer.c), the
+ * Mountpoint rewriting of volume-driver answers (rewrite.c) and the
+ * in-use reports of volume calls (use.c).
  */
 #ifndef PD_GATEWAY_H
 #define PD_GATEWAY_H
@@ -9,6 +10,7 @@
 
 #define GW_HDR_MAX	(64 * 1024)	/* the plugin's status line + headers */
 #define GW_BODY_MAX	(1024 * 1024)	/* the plugin's body, also engines' */
+#define GW_USE_NAME_MAX	255		/* a reported volume name or mount ID */
 
 struct gw_answer {
 	char		*buf;		/* what the plugin sent */
@@ -29,5 +31,8 @@ void	gw_answer_free(struct gw_answer *);
 int	gw_answer_parse(struct gw_answer *, char *, size_t);
 int	gw_rewrite(const char *, int, const char *, const char *,
 	    const struct gw_answer *, char **, size_t *, char *, size_t);
+int	gw_use_op(const char *);
+int	gw_use_names(const char *, size_t, int, char *, size_t, char *, size_t);
+int	gw_answer_done(const struct gw_answer *);
 
 #endif

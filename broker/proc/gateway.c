@@ -8,7 +8,18 @@
  * seccomp policy, chrooted into the plugin's socket directory
  * <exec-root>/plugins/<id>.  The gateway parses what the plugin answers;
  * the broker never does.  Like the log writer it outlives the broker and
- * is found again by its root directory.  docs/CONSUMERS.md.
+ * is found again by its root directory.
+ *
+ * A serving gateway reports what engines hold (USE) on its channel, read
+ * by a thread of ours per gateway (use_thread) into inuse.c.  A broker
+ * that restarts has lost those channels, so it replaces every adopted
+ * gateway: the new one listens on a temporary name that is renamed over
+ * NAME.sock, then the old one is killed; engines never see the name go.
+ * The same rename turns a disabled plugin's socket over to an "off"
+ * gateway (chrooted into the empty <exec-root>/gateways/<id>) that
+ * answers every call with an error: the name stays published from the
+ * first enable until rm, so an engine never silently falls back to a
+ * volume of its own.  docs/CONSUMERS.md.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -17,6 +28,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +42,15 @@
 #include "util.h"
 
 #define GW_COMM	"plugind-gateway"
+
+/* One serving gateway's channel, read by use_thread. */
+struct gw_chan {
+	char		 id[65];
+	char		 name[256];
+	int		 sock;
+	int		 pidfd;
+	struct pd_chan	 chan;
+};
 
 /*
  * The directory fd the published socket of `name` goes in, and its last
@@ -96,9 +117,63 @@ listening(int dfd, const char *base)
 	return ok;
 }
 
-/* Bind and listen on base in dfd, replacing a stale socket only. */
+/* The root an off gateway of plugin id is chrooted into. */
+static void
+off_root(const char *id, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/gateways/%s", conf.exec_root, id);
+}
+
+/*
+ * Kill the gateways chrooted into root but pid `keep` (through pidfds,
+ * re-checked: a recycled pid is never signalled), and wait for them to
+ * be gone; how many there were.
+ */
 static int
-publish_bind(int dfd, const char *base, const char *name, struct pd_err *e)
+gw_kill(const char *root, pid_t keep)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	pid_t pids[8];
+	int n, i, pfd, waited, left;
+
+	n = helper_find(GW_COMM, root, pids, 8);
+	for (i = 0; i < n && i < 8; i++) {
+		if (pids[i] == keep ||
+		    (pfd = (int)syscall(SYS_pidfd_open, pids[i], 0)) == -1)
+			continue;
+		if (helper_is(pids[i], GW_COMM, root))
+			(void)syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
+		close(pfd);
+	}
+	for (waited = 0; waited < 1000; waited += 10) {
+		left = helper_find(GW_COMM, root, pids, 8);
+		if (left == 0 || (left == 1 && pids[0] == keep))
+			break;
+		nanosleep(&ts, NULL);
+	}
+	return n;
+}
+
+/* Any gateway of plugin id, serving or off? */
+static int
+gw_any(const char *id)
+{
+	char off[4200];
+	pid_t pids[1];
+
+	off_root(id, off, sizeof(off));
+	return gateway_count(id) > 0 || helper_find(GW_COMM, off, pids, 1) > 0;
+}
+
+/*
+ * Listen on a temporary name beside base in dfd (tmp, ".<base>.new"),
+ * for the caller to rename over base once a gateway serves it.  base
+ * may be a socket only, and only one nobody listens on or one of plugin
+ * id's own gateways serves.
+ */
+static int
+publish_bind(int dfd, const char *id, const char *base, char *tmp,
+    size_t tlen, const char *name, struct pd_err *e)
 {
 	struct sockaddr_un sun;
 	struct stat st;
@@ -109,25 +184,29 @@ publish_bind(int dfd, const char *base, const char *name, struct pd_err *e)
 			return pd_errf(e, PD_E_CONFLICT, "%s/%s exists and is not a "
 			    "socket: plugin %s is not published", conf.publish_dir,
 			    base, name);
-		if (listening(dfd, base))
+		if (listening(dfd, base) && !gw_any(id))
 			return pd_errf(e, PD_E_CONFLICT, "%s/%s is in use by another "
 			    "program: plugin %s is not published", conf.publish_dir,
 			    base, name);
-		/* Safety: a socket nobody listens on, in a root-owned dir. */
-		(void)unlinkat(dfd, base, 0);
 	}
+	snprintf(tmp, tlen, ".%s.new", base);
+	/* Safety: a leftover of ours, in a root-owned dir, and a socket. */
+	if (fstatat(dfd, tmp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISSOCK(st.st_mode))
+		(void)unlinkat(dfd, tmp, 0);
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path),
-	    "/proc/self/fd/%d/%s", dfd, base) >= sizeof(sun.sun_path))
+	    "/proc/self/fd/%d/%s", dfd, tmp) >= sizeof(sun.sun_path))
 		return pd_errf(e, PD_E_INVAL, "plugin name %s is too long to "
 		    "publish", name);
 	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return pd_errno(e, PD_E_INTERNAL, "socket");
 	if (bind(s, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    fchmodat(dfd, base, 0660, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    fchmodat(dfd, tmp, 0660, AT_SYMLINK_NOFOLLOW) == -1 ||
 	    listen(s, 128) == -1) {
-		pd_errno(e, PD_E_IO, "listen on %s/%s", conf.publish_dir, base);
+		pd_errno(e, PD_E_IO, "listen on %s/%s", conf.publish_dir, tmp);
+		(void)unlinkat(dfd, tmp, 0);
 		close(s);
 		return -1;
 	}
@@ -184,82 +263,224 @@ types_list(const json_t *iface)
 	return s;
 }
 
+/*
+ * Read one serving gateway's USE reports until its channel closes.  A
+ * report is taken for this gateway's plugin only; anything else on the
+ * channel is a gateway gone wrong, which is killed.
+ */
+static void *
+use_thread(void *arg)
+{
+	struct gw_chan *g = arg;
+	struct pd_msg m;
+	struct pd_err e;
+	char *vol, *mnt;
+	uint32_t op;
+
+	while (pd_msg_recv(&g->chan, &m, -1, &e) == 1) {
+		if (m.type != PD_MSG_USE ||
+		    pd_dec_use(&m, &op, &vol, &mnt, &e) == -1 ||
+		    op > PD_USE_UNMOUNT) {
+			log_warnx("plugin %s: its gateway sent %s, not a USE "
+			    "report: killed", g->name, pd_msg_name(m.type));
+			(void)syscall(SYS_pidfd_send_signal, g->pidfd, SIGKILL,
+			    NULL, 0);
+			pd_msg_clear(&m);
+			break;
+		}
+		if (inuse_apply(g->id, (enum pd_use)op, vol, mnt, &e) == -1)
+			log_warnx("plugin %s: in-use report: %s", g->name, e.msg);
+		free(vol);
+		free(mnt);
+		pd_msg_clear(&m);
+	}
+	pd_chan_free(&g->chan);
+	close(g->sock);
+	close(g->pidfd);
+	free(g);
+	return NULL;
+}
+
+/* Hand h's channel to a use_thread; on failure the gateway is killed. */
 static int
-gateway_spawn(const char *id, const json_t *cfg, int sfd, int lfd,
+use_watch(struct helper *h, const char *id, const char *name,
     struct pd_err *e)
 {
+	struct gw_chan *g;
+	pthread_attr_t at;
+	pthread_t t;
+	int rc;
+
+	g = xcalloc(1, sizeof(*g));
+	snprintf(g->id, sizeof(g->id), "%s", id);
+	snprintf(g->name, sizeof(g->name), "%s", name);
+	if ((g->pidfd = (int)syscall(SYS_pidfd_open, h->pid, 0)) == -1) {
+		free(g);
+		return pd_errno(e, PD_E_INTERNAL, "gateway: pidfd_open");
+	}
+	g->sock = h->sock;
+	g->chan = h->chan;
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&t, &at, use_thread, g);
+	pthread_attr_destroy(&at);
+	if (rc != 0) {
+		close(g->pidfd);
+		free(g);
+		return pd_errf(e, PD_E_INTERNAL, "gateway: cannot start its "
+		    "reader thread");
+	}
+	/* The thread owns the channel now; release only disowns the pid. */
+	h->sock = -1;
+	memset(&h->chan, 0, sizeof(h->chan));
+	helper_release(h);
+	return 0;
+}
+
+/* Start a gateway on listening socket lfd, chrooted at rootfd (root). */
+static int
+gateway_spawn(const char *id, const char *name, const json_t *cfg, int mode,
+    int rootfd, const char *root, int lfd, pid_t *pid, struct pd_err *e)
+{
 	const json_t *iface = json_object_get(cfg, "Interface");
+	const char *pm = json_string_value(json_object_get(cfg,
+	    "PropagatedMount"));
 	struct pd_gateway_req g;
 	struct rt_paths rp;
 	struct helper h;
 	struct pd_err ie;
-	char *host;
 	int rc = 0;
 
 	rt_paths(id, &rp);
-	if (helper_spawn_fd(&h, PD_ROLE_GATEWAY, sfd, rp.sockdir, lfd, e) == -1)
+	if (helper_spawn_fd(&h, PD_ROLE_GATEWAY, rootfd, root, lfd, e) == -1)
 		return -1;
-	host = xasprintf("%s/propagated-mount", rp.plugdir);
+	*pid = h.pid;
 	memset(&g, 0, sizeof(g));
-	g.socket = xstrdup(json_string_value(json_object_get(iface, "Socket")));
-	g.types = types_list(iface);
-	g.pm = xstrdup(json_string_value(json_object_get(cfg,
-	    "PropagatedMount")) ? json_string_value(json_object_get(cfg,
-	    "PropagatedMount")) : "");
-	g.host = host;
+	g.mode = (uint32_t)mode;
+	g.name = xstrdup(name);
+	g.socket = xstrdup(mode == PD_GW_SERVE ? json_string_value(
+	    json_object_get(iface, "Socket")) : "");
+	g.types = mode == PD_GW_SERVE ? types_list(iface) : xstrdup("");
+	g.pm = xstrdup(mode == PD_GW_SERVE && pm != NULL ? pm : "");
+	g.host = xasprintf("%s/propagated-mount", rp.plugdir);
 	g.timeout_ms = conf.gateway_timeout * 1000;
 	if (pd_send_gateway(h.sock, 1, &g, &ie) == -1) {
 		rc = pd_errf(e, PD_E_INTERNAL, "gateway: %s", ie.msg);
 		helper_kill(&h);
-	} else
+	} else if (mode == PD_GW_OFF)
 		helper_release(&h);
+	else if ((rc = use_watch(&h, id, name, e)) == -1)
+		helper_kill(&h);
 	pd_gateway_req_free(&g);
 	return rc;
 }
 
+/* The directory a gateway of plugin id in `mode` is chrooted into. */
+static int
+gw_root(const char *id, const json_t *cfg, int mode, char *root, size_t len,
+    struct pd_err *e)
+{
+	const char *sock = json_string_value(json_object_get(json_object_get(cfg,
+	    "Interface"), "Socket"));
+	struct rt_paths rp;
+	uid_t uid;
+	gid_t gid;
+	int fd;
+
+	if (helper_lookup_user(PD_ROLE_GATEWAY, &uid, &gid, e) == -1)
+		return -1;
+	rt_paths(id, &rp);
+	if (mode == PD_GW_OFF) {
+		off_root(id, root, len);
+		/* Safety: a directory of ours under exec-root, kept empty. */
+		if (pd_mkdirs(root, 0755, e) == -1)
+			return -1;
+	} else
+		snprintf(root, len, "%s", rp.sockdir);
+	if ((fd = open(root, O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
+	    -1)
+		return pd_errno(e, PD_E_IO, "gateway root %s", root);
+	if (mode == PD_GW_SERVE && give_socket(fd, sock, uid, gid, e) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /*
- * Publish plugin id (named name, plugin object pobj) for engines, once it
- * listens: bind its socket and start its gateway.  Nothing if
- * publish-docker-dir is "".
+ * Publish plugin id (named name, plugin object pobj; NULL when off) for
+ * engines: a gateway in `mode` on a new socket, renamed over NAME.sock,
+ * then every other gateway of the plugin killed.  Nothing if
+ * publish-docker-dir is "" or the plugin has no socket.
  */
+static int
+gw_publish(const char *id, const char *name, const json_t *pobj, int mode,
+    struct pd_err *e)
+{
+	const json_t *cfg = json_object_get(pobj, "Config");
+	char base[600], tmp[620], root[4200], other[4200], shown[600];
+	struct rt_paths rp;
+	pid_t pid = -1;
+	int dfd, rfd, lfd, rc = -1;
+
+	if (conf.publish_dir[0] == '\0' || (mode == PD_GW_SERVE &&
+	    json_string_value(json_object_get(json_object_get(cfg,
+	    "Interface"), "Socket")) == NULL))
+		return 0;
+	if ((dfd = publish_dir(name, base, sizeof(base), 1, e)) == -1)
+		return -1;
+	/* The name as engines use it: without ":latest". */
+	snprintf(shown, sizeof(shown), "%s", name);
+	if (strlen(shown) > 7 && strcmp(shown + strlen(shown) - 7, ":latest") == 0)
+		shown[strlen(shown) - 7] = '\0';
+	if ((rfd = gw_root(id, cfg, mode, root, sizeof(root), e)) == -1) {
+		close(dfd);
+		return -1;
+	}
+	if ((lfd = publish_bind(dfd, id, base, tmp, sizeof(tmp), name, e)) != -1 &&
+	    gateway_spawn(id, shown, cfg, mode, rfd, root, lfd, &pid, e) == 0) {
+		/* Safety: both names are ours, in the root-owned publish dir. */
+		if (renameat(dfd, tmp, dfd, base) == -1)
+			pd_errno(e, PD_E_IO, "publish %s/%s", conf.publish_dir, base);
+		else
+			rc = 0;
+	}
+	if (rc == -1 && lfd != -1)
+		(void)unlinkat(dfd, tmp, 0);
+	if (lfd != -1)
+		close(lfd);
+	close(rfd);
+	close(dfd);
+	rt_paths(id, &rp);
+	if (rc == -1) {
+		if (pid > 0)
+			(void)gw_kill(root, -1);
+		return -1;
+	}
+	/* NAME.sock is the new gateway's: the others serve nothing now. */
+	off_root(id, other, sizeof(other));
+	(void)gw_kill(mode == PD_GW_SERVE ? rp.sockdir : other, pid);
+	if (mode == PD_GW_SERVE) {
+		(void)gw_kill(other, -1);
+		(void)rmdir(other);
+	}
+	log_info("plugin %s (%.12s) published as %s/%s%s", name, id,
+	    conf.publish_dir, base, mode == PD_GW_OFF ? " (disabled)" : "");
+	return 0;
+}
+
 int
 gateway_start(const char *id, const char *name, const json_t *pobj,
     struct pd_err *e)
 {
-	const json_t *cfg = json_object_get(pobj, "Config");
-	const char *sock = json_string_value(json_object_get(json_object_get(cfg,
-	    "Interface"), "Socket"));
-	char base[600];
-	struct rt_paths rp;
-	uid_t uid;
-	gid_t gid;
-	int dfd, sfd = -1, lfd = -1, rc = -1;
+	return gw_publish(id, name, pobj, PD_GW_SERVE, e);
+}
 
-	if (conf.publish_dir[0] == '\0' || sock == NULL)
-		return 0;
-	if (helper_lookup_user(PD_ROLE_GATEWAY, &uid, &gid, e) == -1)
-		return -1;
-	rt_paths(id, &rp);
-	if ((dfd = publish_dir(name, base, sizeof(base), 1, e)) == -1)
-		return -1;
-	if ((sfd = open(rp.sockdir, O_DIRECTORY | O_RDONLY | O_NOFOLLOW |
-	    O_CLOEXEC)) == -1)
-		pd_errno(e, PD_E_IO, "socket directory %s", rp.sockdir);
-	else if (give_socket(sfd, sock, uid, gid, e) == 0 &&
-	    (lfd = publish_bind(dfd, base, name, e)) != -1 &&
-	    gateway_spawn(id, cfg, sfd, lfd, e) == 0)
-		rc = 0;
-	if (rc == -1 && lfd != -1)
-		(void)unlinkat(dfd, base, 0);
-	if (lfd != -1)
-		close(lfd);
-	if (sfd != -1)
-		close(sfd);
-	close(dfd);
-	if (rc == 0)
-		log_info("plugin %s (%.12s) published as %s/%s", name, id,
-		    conf.publish_dir, base);
-	return rc;
+/* At disable: the name stays, answering that the plugin is disabled. */
+int
+gateway_off(const char *id, const char *name, struct pd_err *e)
+{
+	return gw_publish(id, name, NULL, PD_GW_OFF, e);
 }
 
 int
@@ -272,34 +493,15 @@ gateway_count(const char *id)
 	return helper_find(GW_COMM, rp.sockdir, pids, 8);
 }
 
-/*
- * Stop plugin id's gateways (through pidfds, re-checked: a recycled pid
- * is never signalled) and remove its published socket if nobody else
- * listens there.
- */
-void
-gateway_stop(const char *id, const char *name)
+/* Remove plugin id's NAME.sock if it is a socket nobody listens on. */
+static void
+unpublish(const char *name)
 {
-	struct timespec ts = { 0, 10 * 1000 * 1000 };
-	struct rt_paths rp;
 	struct pd_err e;
 	struct stat st;
 	char base[600];
-	pid_t pids[8];
-	int n, i, pfd, dfd, waited;
+	int dfd;
 
-	rt_paths(id, &rp);
-	n = helper_find(GW_COMM, rp.sockdir, pids, 8);
-	for (i = 0; i < n && i < 8; i++) {
-		if ((pfd = (int)syscall(SYS_pidfd_open, pids[i], 0)) == -1)
-			continue;
-		if (helper_is(pids[i], GW_COMM, rp.sockdir))
-			(void)syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
-		close(pfd);
-	}
-	for (waited = 0; n > 0 && waited < 1000 &&
-	    helper_find(GW_COMM, rp.sockdir, pids, 8) > 0; waited += 10)
-		nanosleep(&ts, NULL);
 	if (conf.publish_dir[0] == '\0' || name == NULL || name[0] == '\0')
 		return;
 	if ((dfd = publish_dir(name, base, sizeof(base), 0, &e)) == -1)
@@ -309,4 +511,55 @@ gateway_stop(const char *id, const char *name)
 	    S_ISSOCK(st.st_mode) && !listening(dfd, base))
 		(void)unlinkat(dfd, base, 0);
 	close(dfd);
+}
+
+/*
+ * The plugin stops: its serving gateways go, and its published socket
+ * unless an off gateway (a disable) took the name over.
+ */
+void
+gateway_stop(const char *id, const char *name)
+{
+	struct rt_paths rp;
+
+	rt_paths(id, &rp);
+	(void)gw_kill(rp.sockdir, -1);
+	unpublish(name);
+}
+
+/* rm: the plugin's name is no longer published at all. */
+void
+gateway_unpublish(const char *id, const char *name)
+{
+	char off[4200];
+
+	off_root(id, off, sizeof(off));
+	(void)gw_kill(off, -1);
+	(void)rmdir(off);
+	gateway_stop(id, name);
+}
+
+/*
+ * At broker start, for a disabled plugin: its name was published (an
+ * off gateway killed with the broker's unit, say): answer it again.
+ */
+void
+gateway_restore_off(const char *id, const char *name)
+{
+	char off[4200], base[600];
+	struct pd_err e;
+	struct stat st;
+	pid_t pids[1];
+	int dfd, was;
+
+	off_root(id, off, sizeof(off));
+	if (conf.publish_dir[0] == '\0' || helper_find(GW_COMM, off, pids, 1) > 0)
+		return;
+	if ((dfd = publish_dir(name, base, sizeof(base), 0, &e)) == -1)
+		return;
+	was = fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISSOCK(st.st_mode);
+	close(dfd);
+	if (was && gateway_off(id, name, &e) == -1)
+		log_warnx("plugin %s: %s", name, e.msg);
 }

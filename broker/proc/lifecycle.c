@@ -927,6 +927,7 @@ lc_disable(struct rt *r, unsigned timeout_s, int quiet_if_disabled,
     struct pd_err *e)
 {
 	int enabled = 0, rc = 0;
+	struct pd_err ie;
 	json_t *o;
 
 	if ((o = snapshot(r, &enabled, e)) == NULL)
@@ -935,6 +936,9 @@ lc_disable(struct rt *r, unsigned timeout_s, int quiet_if_disabled,
 	if (!enabled && !quiet_if_disabled)
 		return pd_errf(e, PD_E_CONFLICT, "plugin is already disabled: plugin "
 		    "%s found but disabled", r->name);
+	/* Engines keep the name, told it is disabled (docs/CONSUMERS.md). */
+	if (enabled && gateway_off(r->id, r->name, &ie) == -1)
+		log_warnx("plugin %s: %s", r->name, ie.msg);
 	rc = rt_stop(r, timeout_s, e);
 	if (enabled && set_enabled(r->id, 0, e) == -1)
 		rc = -1;
@@ -1001,6 +1005,7 @@ lifecycle_remove(const char *id, const char *arg, int force, struct pd_err *e)
 		pd_errf(e, PD_E_IO, "cannot remove plugin %s: %s", r->name, ie.msg);
 		goto out;
 	}
+	gateway_unpublish(id, r->name);
 	snprintf(pdir, sizeof(pdir), "%s/plugins", conf.data_root);
 	if ((pdfd = open(pdir, O_DIRECTORY | O_RDONLY | O_CLOEXEC)) == -1) {
 		pd_errno(e, PD_E_IO, "open %s", pdir);
@@ -1299,7 +1304,11 @@ restore_plugins(void)
 	return all;
 }
 
-/* An adopted plugin whose gateway is gone (killed) gets a new one. */
+/*
+ * An adopted plugin gets a new gateway: its old one (if any) reports on
+ * a channel that died with the last broker.  gateway_start replaces it
+ * without the name going away.
+ */
 static void
 restore_gateway(struct rt *r)
 {
@@ -1307,7 +1316,7 @@ restore_gateway(struct rt *r)
 	int enabled;
 	json_t *o;
 
-	if (gateway_count(r->id) > 0 || (o = snapshot(r, &enabled, &e)) == NULL)
+	if ((o = snapshot(r, &enabled, &e)) == NULL)
 		return;
 	if (gateway_start(r->id, r->name, o, &e) == -1)
 		log_warnx("plugin %s: %s", r->name, e.msg);
@@ -1355,6 +1364,8 @@ restore_one(const char *id, const json_t *v, json_t *keep, json_t *restart)
 		}
 		rt_detach(r, RT_STOPPED);
 	}
+	if (!json_is_true(json_object_get(v, "enabled")))
+		gateway_restore_off(id, r->name);
 	if (rt_cleanup(id, &e) == -1)
 		log_warnx("plugin %s: cleaning leftovers: %s", r->name, e.msg);
 	if (json_is_true(json_object_get(v, "enabled")))

@@ -177,7 +177,10 @@ void	plugin_logger_wait(const char *, int);
  */
 int	gateway_start(const char *, const char *, const json_t *,
 	    struct pd_err *);
+int	gateway_off(const char *, const char *, struct pd_err *);
 void	gateway_stop(const char *, const char *);
+void	gateway_unpublish(const char *, const char *);
+void	gateway_restore_off(const char *, const char *);
 int	gateway_count(const char *);
 
 /* grant.c: what a plugin config may ask for, and host paths it names. */

@@ -89,8 +89,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		struct pd_parse_req pr;
 		struct pd_push_req pu;
 		struct pd_push_result pres;
-		uint32_t flags;
-		char *txt;
+		struct pd_gateway_req gw;
+		uint32_t flags, op;
+		char *txt, *vol, *mnt;
 
 		if (pd_dec_hello(&m, &h, &e) == 0)
 			pd_hello_free(&h);
@@ -125,6 +126,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 			pd_push_req_free(&pu);
 		if (pd_dec_push_result(&m, &pres, &e) == 0)
 			pd_push_result_free(&pres);
+		if (pd_dec_gateway(&m, &gw, &e) == 0)
+			pd_gateway_req_free(&gw);
+		if (pd_dec_use(&m, &op, &vol, &mnt, &e) == 0) {
+			free(vol);
+			free(mnt);
+		}
 		(void)pd_dec_bundle(&m, &flags, &e);
 		(void)pd_dec_fd_only(&m, &e);
 		(void)pd_dec_empty(&m, &e);

@@ -16,6 +16,11 @@ gcall() { curl -sS --max-time 20 --unix-socket "$PUB/$1.sock" -X POST \
 jget() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
 gw_pids() { for p in $(pgrep -x plugind-gateway); do
 	[ "$(readlink "/proc/$p/root")" = "$E/plugins/$1" ] && echo "$p"; done; }
+# off_pids ID: the gateways answering for plugin ID while it is disabled.
+off_pids() { for p in $(pgrep -x plugind-gateway); do
+	[ "$(readlink "/proc/$p/root")" = "$E/gateways/$1" ] && echo "$p"; done; }
+# inuse NAME: "volumes mounts" as inspect shows them.
+inuse() { ctl inspect "$1" | jget 'str(d[0]["InUse"]["Volumes"]) + " " + str(d[0]["InUse"]["Mounts"])'; }
 
 mkplugin gwvol "$(volcfg)" || notok "create gwvol"
 ID=$(pid_of gwvol)
@@ -40,8 +45,21 @@ r=$(gcall gwvol Plugin.Activate)
 r=$(gcall gwvol VolumeDriver.Create '{"Name":"v1"}')
 [ "$(echo "$r" | jget 'd["Err"]')" = "" ] && ok "Create: $r" || notok "Create: $r"
 HOSTMP="$D/plugins/$ID/propagated-mount/volumes/v1"
+[ "$(inuse gwvol)" = "1 0" ] && ok "in use: Create counts the volume" || notok "in use after Create: $(inuse gwvol)"
 r=$(gcall gwvol VolumeDriver.Mount '{"Name":"v1","ID":"c1"}')
 [ "$(echo "$r" | jget 'd["Mountpoint"]')" = "$HOSTMP" ] && ok "Mount: host path $HOSTMP" || notok "Mount: $r"
+[ "$(inuse gwvol)" = "1 1" ] && ok "in use: Mount counts the mount" || notok "in use after Mount: $(inuse gwvol)"
+# Names no count could hold are not reported: the count does not move.
+gcall gwvol VolumeDriver.Create '{"Name":"a b"}' >/dev/null
+gcall gwvol VolumeDriver.Create '{"Name":""}' >/dev/null
+gcall gwvol VolumeDriver.Create '{"Name":"v1"}' >/dev/null
+[ "$(inuse gwvol)" = "1 1" ] && ok "in use: bad names and a repeated Create change nothing" ||
+    notok "in use after bad names: $(inuse gwvol)"
+out=$(ctl rm gwvol 2>&1; ctl disable gwvol 2>&1)
+[ "$(echo "$out" | grep -c 'plugin gwvol:latest is in use')" = 2 ] && ok "rm and disable refuse: in use" ||
+    { notok "rm/disable while in use"; diag "$out"; }
+[ -S "$PUB/gwvol.sock" ] && [ -n "$(gw_pids "$ID")" ] && ok "refused disable: still served" || notok "refused disable stopped it"
+[ -s "$D/plugins/$ID/inuse.json" ] && ok "the count is on disk (inuse.json)" || notok "no inuse.json"
 # The plugin mounted a tmpfs there; a file it sees is seen on the host.
 P=$(runc_pid gwvol)
 echo hello >"/proc/$P/root/data/volumes/v1/f" 2>/dev/null
@@ -57,6 +75,10 @@ r=$(gcall gwvol VolumeDriver.Unmount '{"Name":"v1","ID":"c1"}')
 [ "$(echo "$r" | jget 'd["Err"]')" = "" ] && ok "Unmount" || notok "Unmount: $r"
 r=$(gcall gwvol VolumeDriver.Remove '{"Name":"v1"}')
 [ "$(echo "$r" | jget 'd["Err"]')" = "" ] && ok "Remove" || notok "Remove: $r"
+[ "$(inuse gwvol)" = "0 0" ] && ok "in use: Unmount and Remove end it" || notok "in use after Remove: $(inuse gwvol)"
+# A call the plugin refuses holds nothing.
+r=$(gcall gwvol VolumeDriver.Mount '{"Name":"nosuch","ID":"c9"}')
+[ "$(inuse gwvol)" = "0 0" ] && ok "in use: a refused Mount is not counted ($r)" || notok "refused Mount counted: $(inuse gwvol)"
 r=$(curl -sS --max-time 5 --unix-socket "$PUB/gwvol.sock" http://plugin/Plugin.Activate)
 echo "$r" | grep -q '"Err"' && ok "GET is refused with an error: $r" || notok "GET: $r"
 
@@ -86,7 +108,8 @@ for m in mp-dotdot mp-abs mp-rel mp-nul mp-int hugehdr hugebody slowans garbage;
 	[ -n "$(gw_pids "$BID")" ] && ok "$m: the gateway survives" || notok "$m: gateway gone"
 	r=$(gcall gwvol Plugin.Activate)
 	echo "$r" | grep -q VolumeDriver && ok "$m: the other plugin is unaffected" || notok "$m: gwvol: $r"
-	ctl disable bad >/dev/null || notok "disable bad ($m)"
+	# The hostile plugin did Create v (answers are checked, calls are not).
+	ctl disable -f bad >/dev/null || notok "disable bad ($m)"
 done
 kill -0 "$BROKER_PID" && ok "the broker survives" || notok "broker died"
 
@@ -97,25 +120,58 @@ restart_broker() {
 	kill_broker
 	start_broker "$T/b" --config "$T/conf.json" || notok "broker restarts"
 }
+gcall gwvol VolumeDriver.Create '{"Name":"kept"}' >/dev/null
 G=$(gw_pids "$ID")
 restart_broker
-[ "$(gw_pids "$ID")" = "$G" ] && ok "the gateway outlives the broker and is kept" ||
-    notok "gateway after restart: $(gw_pids "$ID") (was $G)"
+G1=$(gw_pids "$ID")
+# gone, or a zombie of whoever inherited it from the killed broker
+gone() { [ "$(awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null)" = Z ] || [ ! -e "/proc/$1" ]; }
+[ -n "$G1" ] && [ "$G1" != "$G" ] && gone "$G" &&
+    ok "a restarted broker replaces the adopted gateway (its channel died)" ||
+    { notok "gateway after restart: $G1 (was $G)"; diag "$(grep -s State /proc/$G/status; cat /proc/$G/comm; readlink /proc/$G/root)"; }
+[ "$(inuse gwvol)" = "1 0" ] && ok "the in-use count survives a broker restart" || notok "after restart: $(inuse gwvol)"
+gcall gwvol VolumeDriver.Create '{"Name":"after"}' >/dev/null
+[ "$(inuse gwvol)" = "2 0" ] && ok "the new gateway reports" || notok "no report after restart: $(inuse gwvol)"
 kill_broker
 gcall gwvol Plugin.Activate | grep -q VolumeDriver && ok "served while the broker is down" ||
     notok "not served without the broker"
-kill -KILL "$G"
+r=$(gcall gwvol VolumeDriver.Create '{"Name":"lost"}')
+echo "$r" | grep -q 'plugind is restarting' && ok "Create refused while no broker can count it" || notok "Create without broker: $r"
+kill -KILL "$G1"
 start_broker "$T/b" --config "$T/conf.json" || notok "broker restarts"
 G2=$(gw_pids "$ID")
-[ -n "$G2" ] && [ "$G2" != "$G" ] && ok "a restarted broker starts a new gateway for an adopted plugin" ||
+[ -n "$G2" ] && [ "$G2" != "$G1" ] && ok "a restarted broker starts a new gateway for an adopted plugin" ||
     notok "no new gateway ($G2)"
 r=$(gcall gwvol VolumeDriver.Path '{"Name":"v1"}')
 echo "$r" | grep -q '"Err"' && ok "served again after the restart" || notok "after restart: $r"
+[ "$(inuse gwvol)" = "2 0" ] && ok "nothing counted for the refused Create" || notok "count: $(inuse gwvol)"
 
-ctl disable gwvol >/dev/null && ok "disable" || notok "disable"
-[ ! -e "$PUB/gwvol.sock" ] && ok "disable: the published socket is gone" || notok "socket left after disable"
-[ -z "$(gw_pids "$ID")" ] && ok "disable: the gateway is gone" || notok "gateway left"
+ctl disable -f gwvol >/dev/null && ok "disable -f while in use" || notok "disable -f"
+[ -S "$PUB/gwvol.sock" ] && ok "disable: the name stays published" || notok "socket gone after disable"
+[ -z "$(gw_pids "$ID")" ] && [ -n "$(off_pids "$ID")" ] && ok "disable: an off gateway answers instead" ||
+    notok "gateways after disable: serving '$(gw_pids "$ID")' off '$(off_pids "$ID")'"
+r=$(gcall gwvol Plugin.Activate)
+echo "$r" | grep -q 'plugin gwvol found but disabled' && ok "disabled: Activate fails, saying so ($r)" || notok "Activate while disabled: $r"
+r=$(gcall gwvol VolumeDriver.Create '{"Name":"v5"}')
+echo "$r" | grep -q 'disabled' && ok "disabled: Create fails" || notok "Create while disabled: $r"
+O=$(off_pids "$ID")
+kill_broker
+start_broker "$T/b" --config "$T/conf.json" || notok "broker restarts"
+[ "$(off_pids "$ID")" = "$O" ] && ok "the off gateway outlives the broker" || notok "off gateway after restart: $(off_pids "$ID")"
+kill -KILL "$O"; kill_broker
+start_broker "$T/b" --config "$T/conf.json" || notok "broker restarts"
+[ -n "$(off_pids "$ID")" ] && gcall gwvol Plugin.Activate | grep -q disabled &&
+    ok "a restarted broker answers a disabled plugin's name again" || notok "no off gateway after restart"
 ctl enable gwvol >/dev/null && [ -S "$PUB/gwvol.sock" ] && ok "enable again: published" || notok "re-enable"
+[ -n "$(gw_pids "$ID")" ] && [ -z "$(off_pids "$ID")" ] && [ ! -e "$E/gateways/$ID" ] &&
+    ok "enable: the off gateway is gone" || notok "off gateway left after enable"
+gcall gwvol Plugin.Activate | grep -q VolumeDriver && ok "enable: served" || notok "not served after enable"
 ctl rm -f gwvol >/dev/null && ok "rm -f" || notok "rm -f"
-[ ! -e "$PUB/gwvol.sock" ] && [ -z "$(gw_pids "$ID")" ] && ok "rm: socket and gateway gone" || notok "rm left things"
+[ ! -e "$PUB/gwvol.sock" ] && [ -z "$(gw_pids "$ID")" ] && [ -z "$(off_pids "$ID")" ] &&
+    ok "rm: socket and gateways gone" || notok "rm left things"
+mkplugin gwoff "$(volcfg)" || notok "create gwoff"
+OID=$(pid_of gwoff)
+ctl enable gwoff >/dev/null && ctl disable gwoff >/dev/null && ctl rm gwoff >/dev/null &&
+    [ ! -e "$PUB/gwoff.sock" ] && [ -z "$(off_pids "$OID")" ] && ok "rm of a disabled plugin: unpublished" ||
+    notok "rm of a disabled plugin left its name"
 done_testing

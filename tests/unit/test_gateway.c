@@ -1,6 +1,7 @@
 /*
- * The gateway's reading of a plugin's answer (gateway/answer.c) and the
- * Mountpoint rewriting of volume-driver answers (gateway/rewrite.c).
+ * The gateway's reading of a plugin's answer (gateway/answer.c), the
+ * Mountpoint rewriting of volume-driver answers (gateway/rewrite.c) and
+ * the in-use reports (gateway/use.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,10 +149,60 @@ test_rewrite(void)
 	free(out);
 }
 
+#define M1	"{\"Name\":\"v1\",\"ID\":\"c1\"}"
+
+static void
+test_use(void)
+{
+	static struct gw_answer a;
+	char vol[GW_USE_NAME_MAX + 1], mnt[GW_USE_NAME_MAX + 1], big[400];
+	static const char *nonames[] = {
+		"", "[]", "{}", "{\"Name\":\"\"}", "{\"Name\":\"a b\"}",
+		"{\"Name\":7}", "{\"Name\":\"a\\u0000b\"}",
+		"{\"Name\":\"v\",\"Name\":\"w\"}", "garbage",
+	};
+	static const struct { const char *body; int done; } ans[] = {
+		{ "{\"Err\":\"\"}", 1 }, { "{}", 1 }, { "{\"Err\":null}", 1 },
+		{ "{\"Err\":\"no\"}", 0 }, { "{\"Err\":3}", 0 }, { "[]", 0 },
+		{ "nope", 0 },
+	};
+	size_t i;
+
+	ASSERT_INT_EQ(gw_use_op("/VolumeDriver.Create"), 0, "Create is op 0");
+	ASSERT_INT_EQ(gw_use_op("/VolumeDriver.Unmount"), 3, "Unmount is op 3");
+	ASSERT_INT_EQ(gw_use_op("/VolumeDriver.Path"), -1, "Path holds nothing");
+	ASSERT_INT_EQ(gw_use_names(M1, strlen(M1), 2, vol, sizeof(vol), mnt,
+	    sizeof(mnt)), 0, "Mount names");
+	ASSERT(strcmp(vol, "v1") == 0 && strcmp(mnt, "c1") == 0,
+	    "Mount: volume and mount ID");
+	ASSERT_INT_EQ(gw_use_names("{\"Name\":\"v1\"}", 13, 2, vol, sizeof(vol),
+	    mnt, sizeof(mnt)), 0, "Mount without ID");
+	ASSERT(strcmp(mnt, "v1") == 0, "Mount without ID: counted by volume");
+	for (i = 0; i < sizeof(nonames) / sizeof(nonames[0]); i++)
+		ASSERT_INT_EQ(gw_use_names(nonames[i], strlen(nonames[i]), 0, vol,
+		    sizeof(vol), mnt, sizeof(mnt)), -1, nonames[i]);
+	memset(big, 'x', sizeof(big));
+	memcpy(big, "{\"Name\":\"", 9);
+	memcpy(big + sizeof(big) - 2, "\"}", 2);
+	ASSERT_INT_EQ(gw_use_names(big, sizeof(big), 0, vol, sizeof(vol), mnt,
+	    sizeof(mnt)), -1, "a name over 255 bytes");
+	for (i = 0; i < sizeof(ans) / sizeof(ans[0]); i++) {
+		a.status = 200;
+		a.body = ans[i].body;
+		a.blen = strlen(ans[i].body);
+		ASSERT_INT_EQ(gw_answer_done(&a), ans[i].done, ans[i].body);
+	}
+	a.status = 500;
+	a.body = "{}";
+	a.blen = 2;
+	ASSERT_INT_EQ(gw_answer_done(&a), 0, "a 500 did nothing");
+}
+
 int
 main(void)
 {
 	test_framing();
 	test_rewrite();
+	test_use();
 	TAP_DONE();
 }
