@@ -31,6 +31,9 @@ check "install v1 (enabled)" ctl install --grant-all-permissions --alias up "$R/
 ID=$(ctl inspect -f '{{.Id}}' up)
 sock="$T/b/exec/plugins/$ID/vol.sock"
 call() { curl -s --max-time 5 --unix-socket "$sock" -X POST http://p/VolumeDriver.List -d '{}'; }
+# What an engine uses: the published name, through the gateway.
+PUB="$T/b/docker-plugins/up.sock"
+gcall() { curl -s --max-time 5 --unix-socket "$PUB" -X POST "http://p/$1" -d '{}'; }
 ctl disable up >/dev/null && ctl set up DEBUG=7 && ctl enable up >/dev/null || notok "set DEBUG on v1"
 call | grep -q Volumes && ok "v1 serves" || notok "v1 does not serve"
 echo hello >"$T/b/data/plugins/$ID/propagated-mount/keep"
@@ -44,6 +47,8 @@ ctl inspect -f '{{json .Settings.Env}}' up | grep -q '"DEBUG=7"' && ok "settings
 [ "$(cat "$T/b/data/plugins/$ID/propagated-mount/keep" 2>/dev/null)" = hello ] && ok "propagated mount kept" || notok "propagated mount lost"
 [ "$(ctl inspect -f '{{.PluginReference}}' up)" = "$R/test/up:v2" ] && ok "reference updated" || notok "reference"
 call | grep -q Volumes && ok "v2 serves" || notok "v2 does not serve"
+gcall VolumeDriver.List | grep -q Volumes && ok "upgrade: engines reach v2 by the same name" ||
+    notok "published name after upgrade: $(gcall VolumeDriver.List)"
 [ ! -e "$T/b/data/plugins/$ID/rootfs-old" ] && ok "old rootfs removed" || notok "rootfs-old left"
 
 out=$(ctl upgrade --grant-all-permissions --timeout 5 up "$R/test/up:bad" 2>&1); rc=$?
@@ -53,6 +58,8 @@ case "$out" in *"previous version was restored"*) ok "failure says the previous 
 [ "$(ctl inspect -f '{{.Enabled}} {{.Config.Description}} {{.PluginReference}}' up)" = "true version two $R/test/up:v2" ] &&
     ok "old version back: config, reference, enabled" || notok "after rollback: $(ctl inspect -f '{{.Enabled}} {{.Config.Description}} {{.PluginReference}}' up)"
 call | grep -q Volumes && ok "the old version serves again" || notok "old version not serving"
+gcall VolumeDriver.List | grep -q Volumes && ok "rollback: engines reach the old version by its name" ||
+    notok "published name after rollback: $(gcall VolumeDriver.List)"
 ls "$T/b/data/plugins/$ID" | grep -q 'rootfs-' && notok "rootfs-* left after rollback" || ok "no rootfs-* left after rollback"
 [ -z "$(job_tmp "$T/b/data")" ] && ok "no staging left" || notok "staging left"
 
@@ -60,5 +67,15 @@ expect_fail "another repository needs --skip-remote-check" "--skip-remote-check"
 ctl disable up >/dev/null
 check "upgrade of a disabled plugin leaves it disabled" ctl upgrade --grant-all-permissions up "$R/test/up:v1"
 [ "$(ctl inspect -f '{{.Enabled}} {{.Config.Description}}' up)" = "false version one" ] && ok "disabled, v1 config" || notok "disabled upgrade"
+gcall Plugin.Activate | grep -q 'found but disabled' && ok "disabled across the upgrade: the name says so" ||
+    notok "published name while disabled: $(gcall Plugin.Activate)"
+ctl enable up >/dev/null && gcall VolumeDriver.List | grep -q Volumes && ok "enabled after the upgrade: served by name" ||
+    notok "published name after enable: $(gcall VolumeDriver.List)"
+ctl rm -f up >/dev/null
+[ ! -e "$PUB" ] && ok "rm: the name is gone" || notok "name left after rm"
+check "reinstall under the same name" ctl install --grant-all-permissions --alias up "$R/test/up:v1"
+ID2=$(ctl inspect -f '{{.Id}}' up)
+gcall VolumeDriver.List | grep -q Volumes && ok "reinstall: the same name reaches the new plugin (${ID2%"${ID2#????????????}"})" ||
+    notok "published name after reinstall: $(gcall VolumeDriver.List)"
 ctl rm -f up >/dev/null
 done_testing
