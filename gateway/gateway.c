@@ -308,6 +308,17 @@ serve_call(void)
 		answer_err(404, "not a plugin call");
 		return;
 	}
+	/*
+	 * A log driver is handed a fifo by its host path (StartLogging's
+	 * File), which is not in the plugin's mount namespace: refused
+	 * plainly rather than failing inside the plugin.
+	 */
+	if (strncmp(req.path, "/LogDriver.", 11) == 0) {
+		answer_err(501, "log driver plugins are not supported through "
+		    "plugind's gateway: the engine's log fifo is not mapped into "
+		    "the plugin (docs/CONSUMERS.md)");
+		return;
+	}
 	if ((op = volume ? gw_use_op(req.path) : -1) != -1 && !broker_here()) {
 		answer_err(503, "plugind is restarting: the plugin's in-use "
 		    "count cannot be kept now, try again");

@@ -93,6 +93,15 @@ echo "$r" | grep -q 'no PropagatedMount' && ok "no PropagatedMount: Mount refuse
     notok "no PropagatedMount: $r"
 ctl rm -f nopm >/dev/null || notok "rm nopm"
 
+# A log driver: the engine's fifo is a host path the plugin cannot open;
+# refused plainly (docs/CONSUMERS.md).
+mkplugin gwlog "$(volcfg | sed 's|docker.volumedriver/1.0|docker.logdriver/1.0|')" || notok "create gwlog"
+ctl enable gwlog >/dev/null 2>&1 || notok "enable gwlog"
+r=$(gcall gwlog LogDriver.StartLogging '{"File":"/run/docker/logging/x","Info":{}}')
+echo "$r" | grep -q 'log driver plugins are not supported' && ok "log driver: StartLogging refused ($r)" ||
+    notok "log driver StartLogging: $r"
+ctl rm -f gwlog >/dev/null || notok "rm gwlog"
+
 # Hostile answers: each call fails with {"Err":...}; all else survives.
 mkplugin bad "$(volcfg)" || notok "create bad"
 BID=$(pid_of bad)
