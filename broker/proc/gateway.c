@@ -124,6 +124,19 @@ off_root(const char *id, char *buf, size_t len)
 	snprintf(buf, len, "%s/gateways/%s", conf.exec_root, id);
 }
 
+/* Kill gateway pid (chrooted into root), re-checked through its pidfd. */
+static void
+gw_kill_one(pid_t pid, const char *root)
+{
+	int pfd;
+
+	if ((pfd = (int)syscall(SYS_pidfd_open, pid, 0)) == -1)
+		return;
+	if (helper_is(pid, GW_COMM, root))
+		(void)syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
+	close(pfd);
+}
+
 /*
  * Kill the gateways chrooted into root but pid `keep` (through pidfds,
  * re-checked: a recycled pid is never signalled), and wait for them to
@@ -134,17 +147,12 @@ gw_kill(const char *root, pid_t keep)
 {
 	struct timespec ts = { 0, 10 * 1000 * 1000 };
 	pid_t pids[8];
-	int n, i, pfd, waited, left;
+	int n, i, waited, left;
 
 	n = helper_find(GW_COMM, root, pids, 8);
-	for (i = 0; i < n && i < 8; i++) {
-		if (pids[i] == keep ||
-		    (pfd = (int)syscall(SYS_pidfd_open, pids[i], 0)) == -1)
-			continue;
-		if (helper_is(pids[i], GW_COMM, root))
-			(void)syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
-		close(pfd);
-	}
+	for (i = 0; i < n && i < 8; i++)
+		if (pids[i] != keep)
+			gw_kill_one(pids[i], root);
 	for (waited = 0; waited < 1000; waited += 10) {
 		left = helper_find(GW_COMM, root, pids, 8);
 		if (left == 0 || (left == 1 && pids[0] == keep))
@@ -453,8 +461,9 @@ gw_publish(const char *id, const char *name, const json_t *pobj, int mode,
 	close(dfd);
 	rt_paths(id, &rp);
 	if (rc == -1) {
+		/* Only the new one: the old gateway keeps the name served. */
 		if (pid > 0)
-			(void)gw_kill(root, -1);
+			gw_kill_one(pid, root);
 		return -1;
 	}
 	/* NAME.sock is the new gateway's: the others serve nothing now. */
