@@ -115,6 +115,24 @@ inuse_save(const char *id, const json_t *o, struct pd_err *e)
 	return rc;
 }
 
+/* Add key (value v, taken) to set unless there, up to PD_USE_MAX. */
+static int
+use_add(json_t *set, const char *key, json_t *v, const char *id,
+    const char *what, int *changed, struct pd_err *e)
+{
+	if (json_object_get(set, key) != NULL) {
+		json_decref(v);
+		return 0;
+	}
+	if (json_object_size(set) >= PD_USE_MAX) {
+		json_decref(v);
+		return pd_errf(e, PD_E_LIMIT, "plugin %s holds %d %s, the most "
+		    "plugind records", id, PD_USE_MAX, what);
+	}
+	*changed = json_object_set_new(set, key, v) == 0;
+	return 0;
+}
+
 /*
  * Apply one report of plugin id's gateway: a volume created or removed,
  * a mount (by the engine's mount id) made or ended.  Takes plugins_lock.
@@ -147,29 +165,14 @@ inuse_apply(const char *id, enum pd_use op, const char *vol,
 	mnts = json_object_get(o, "Mounts");
 	switch (op) {
 	case PD_USE_CREATE:
-		if (json_object_get(vols, vol) == NULL) {
-			if (json_object_size(vols) >= PD_USE_MAX)
-				rc = pd_errf(e, PD_E_LIMIT, "plugin %s holds %d "
-				    "volumes, the most plugind records", id,
-				    PD_USE_MAX);
-			else
-				changed = json_object_set_new(vols, vol,
-				    json_true()) == 0;
-		}
+		rc = use_add(vols, vol, json_true(), id, "volumes", &changed, e);
 		break;
 	case PD_USE_REMOVE:
 		changed = json_object_del(vols, vol) == 0;
 		break;
 	case PD_USE_MOUNT:
-		if (json_object_get(mnts, mount) == NULL) {
-			if (json_object_size(mnts) >= PD_USE_MAX)
-				rc = pd_errf(e, PD_E_LIMIT, "plugin %s has %d "
-				    "mounts, the most plugind records", id,
-				    PD_USE_MAX);
-			else
-				changed = json_object_set_new(mnts, mount,
-				    json_string(vol)) == 0;
-		}
+		rc = use_add(mnts, mount, json_string(vol), id, "mounts",
+		    &changed, e);
 		break;
 	case PD_USE_UNMOUNT:
 		changed = json_object_del(mnts, mount) == 0;
