@@ -59,6 +59,16 @@ mounts_under() { # mounts_under PREFIX: mount points at or below PREFIX
 	    if (m == p || index(m, p "/") == 1) print m }' /proc/self/mountinfo
 }
 
+# kill_rooted DIR: the helpers that outlive a broker (gateways, log
+# writers) found by their root below DIR, as the broker finds them.
+kill_rooted() {
+	for _p in $(pgrep -x plugind-gateway; pgrep -x plugind-logger); do
+		case "$(readlink "/proc/$_p/root" 2>/dev/null)" in
+		"$1"/*) kill -KILL "$_p" 2>/dev/null ;;
+		esac
+	done
+}
+
 cleanup() {
 	for p in $_pids; do kill -TERM "$p" 2>/dev/null; done
 	for n in $_mntns; do
@@ -83,6 +93,7 @@ cleanup() {
 		done
 	done
 	for m in $_mounts; do umount -l "$m" 2>/dev/null; done
+	for d in $_dirs; do kill_rooted "$d"; done
 	[ -n "${PD_KEEP:-}" ] && { echo "# kept:$_dirs" >&2; return; }
 	for d in $_dirs; do rm -rf "$d"; done
 }

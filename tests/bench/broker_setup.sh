@@ -27,6 +27,12 @@ bench_cleanup() {
 	[ -n "$MP" ] && kill "$MP" 2>/dev/null && wait "$MP" 2>/dev/null
 	[ -n "$BP" ] && kill "$BP" 2>/dev/null && wait "$BP" 2>/dev/null
 	for c in $(ls "$T/e/runc" 2>/dev/null); do runc --root "$T/e/runc" delete -f "$c" >/dev/null 2>&1; done
+	# Gateways and log writers outlive the broker: found by their root.
+	for p in $(pgrep -x plugind-gateway; pgrep -x plugind-logger); do
+		case "$(readlink "/proc/$p/root" 2>/dev/null)" in
+		"$T"/*) kill -KILL "$p" 2>/dev/null ;;
+		esac
+	done
 	awk -v p="$T" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
 	    while read -r m; do umount -l "$m"; done
 	rm -rf "$T"
