@@ -15,12 +15,18 @@ pid=""
 cleanup() {
 	[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
 	sh "$top/tests/registry/registry.sh" stop "$T/reg" >/dev/null 2>&1 || true
+	# The gateways outlive plugind (docs/CONSUMERS.md): found by their root.
+	for g in $(pgrep -x plugind-gateway); do
+		case "$(readlink "/proc/$g/root")" in "$T"/*) kill -KILL "$g" ;; esac
+	done
 	rm -rf "$T"
 }
 trap cleanup EXIT INT TERM
 
-echo "+ plugind --data-root $T/data --exec-root $T/exec --helper-dir $B &"
+# Engines' discovery (docs/CONSUMERS.md) in the demo's directory too.
+echo "+ plugind --data-root $T/data --exec-root $T/exec --helper-dir $B --publish-docker-dir $T/pub --publish-podman-conf $T/podman/plugind.conf &"
 "$B/plugind" --data-root "$T/data" --exec-root "$T/exec" --helper-dir "$B" \
+    --publish-docker-dir "$T/pub" --publish-podman-conf "$T/podman/plugind.conf" \
     2>"$T/plugind.log" &
 pid=$!
 i=0
@@ -58,7 +64,10 @@ python3 "$top/tests/registry/push_plugin.py" --registry "http://127.0.0.1:$PORT"
     --config "$T/volcfg.json"
 run privileges "$REF"
 run install --grant-all-permissions --alias vol "$REF"
-S="$T/exec/plugins/$("$B/pluginctl" -H "unix://$SOCK" inspect -f '{{.Id}}' vol)/vol.sock"
+# What dockerd and Podman use: the published socket, through the gateway.
+S="$T/pub/vol.sock"
+echo "+ cat $T/podman/plugind.conf (Podman's drop-in)"
+cat "$T/podman/plugind.conf"
 echo "+ curl --unix-socket $S -X POST http://plugin/VolumeDriver.Create -d '{\"Name\":\"v1\"}'"
 curl -sS --unix-socket "$S" -X POST http://plugin/VolumeDriver.Create -d '{"Name":"v1"}'; echo
 echo "+ curl --unix-socket $S -X POST http://plugin/VolumeDriver.Mount -d '{\"Name\":\"v1\",\"ID\":\"c1\"}'"
@@ -66,9 +75,16 @@ curl -sS --unix-socket "$S" -X POST http://plugin/VolumeDriver.Mount -d '{"Name"
 echo "+ ls <data-root>/plugins/<id>/propagated-mount/volumes"
 ls "$T/data/plugins/$("$B/pluginctl" -H "unix://$SOCK" inspect -f '{{.Id}}' vol)/propagated-mount/volumes"
 run ls
-run inspect -f '{{.Name}} enabled={{.Enabled}} ref={{.PluginReference}}' vol
+run inspect -f '{{.Name}} enabled={{.Enabled}} ref={{.PluginReference}} in-use={{json .InUse}}' vol
 run logs vol
+echo "+ pluginctl disable vol (refused: the volume and its mount are held)"
+! "$B/pluginctl" -H "unix://$SOCK" disable vol
+echo "+ curl --unix-socket $S -X POST http://plugin/VolumeDriver.Unmount, then .Remove"
+curl -sS --unix-socket "$S" -X POST http://plugin/VolumeDriver.Unmount -d '{"Name":"v1","ID":"c1"}'; echo
+curl -sS --unix-socket "$S" -X POST http://plugin/VolumeDriver.Remove -d '{"Name":"v1"}'; echo
 run disable vol
+echo "+ curl --unix-socket $S -X POST http://plugin/Plugin.Activate (disabled: the name says so)"
+curl -sS --unix-socket "$S" -X POST http://plugin/Plugin.Activate -d '{}'; echo
 run rm vol
 run events --since 1m --until 0s
 echo "+ kill -TERM plugind"

@@ -113,6 +113,7 @@ start_broker() {
 	    --helper-dir "${PD_HELPER_DIR:-$PD_BUILD}" \
 	    --policy "${PD_POLICY:-$_bd/policy.json}" \
 	    --publish-docker-dir "${PD_PUBLISH_DIR:-$_bd/docker-plugins}" \
+	    --publish-podman-conf "${PD_PODMAN_CONF:-$_bd/containers.conf.d/plugind.conf}" \
 	    "$@" >>"$_bd/broker.log" 2>&1 &
 	BROKER_PID=$!
 	track_pid $BROKER_PID

@@ -31,7 +31,7 @@
  */
 enum {
 	O_CONFIG = 256, O_DATA, O_EXEC, O_HELPER, O_API, O_CHECK, O_REPAIR,
-	O_PRINT, O_MAN, O_POLICY, O_PUBLISH
+	O_PRINT, O_MAN, O_POLICY, O_PUBLISH, O_PODMAN
 };
 
 static const struct pd_optdoc opts_doc[] = {
@@ -51,6 +51,9 @@ static const struct pd_optdoc opts_doc[] = {
 	{ "publish-docker-dir", O_PUBLISH, 1, "DIR",
 	    "engines' plugin sockets, \"\" none\n"
 	    "(default " PD_DEFAULT_PUBLISH_DIR "; docs/CONSUMERS.md)" },
+	{ "publish-podman-conf", O_PODMAN, 1, "FILE",
+	    "Podman's drop-in naming volume plugins,\n"
+	    "\"\" none (default " PD_DEFAULT_PODMAN_CONF ")" },
 	{ "policy", O_POLICY, 1, "FILE",
 	    "the trust policy (default " PD_DEFAULT_POLICY ";\n"
 	    "docs/POLICY.md); no file: accept every plugin" },
@@ -241,7 +244,7 @@ clean_tmp(void)
 /* The command line, before it is merged into conf (apply_opts). */
 struct opts {
 	const char	*cfgfile, *data, *exec, *host, *helper, *api, *policy;
-	const char	*publish;
+	const char	*publish, *podman;
 	int		 level, check, repair, print;
 };
 
@@ -286,6 +289,7 @@ parse_opts(int argc, char *argv[], struct opts *o)
 		case O_API: o->api = optarg; break;
 		case O_POLICY: o->policy = optarg; break;
 		case O_PUBLISH: o->publish = optarg; break;
+		case O_PODMAN: o->podman = optarg; break;
 		case 'D': o->level = PD_LOG_DEBUG; break;
 		case 'l':
 			if ((o->level = log_parselevel(optarg)) < 0)
@@ -347,6 +351,15 @@ apply_opts(const struct opts *o)
 			fatalx("--publish-docker-dir needs an absolute path or \"\"");
 		free(conf.publish_dir);
 		conf.publish_dir = xstrdup(o->publish);
+	}
+	if (o->podman != NULL) {
+		if (o->podman[0] != '\0' && (o->podman[0] != '/' ||
+		    strlen(o->podman) < 6 ||
+		    strcmp(o->podman + strlen(o->podman) - 5, ".conf") != 0))
+			fatalx("--publish-podman-conf needs an absolute path of a "
+			    "*.conf file or \"\"");
+		free(conf.podman_conf);
+		conf.podman_conf = xstrdup(o->podman);
 	}
 	if (o->api != NULL) {
 		free(conf.docker_api);

@@ -1424,6 +1424,8 @@ lifecycle_restore(void)
 	snprintf(path, sizeof(path), "%s/bundles", conf.exec_root);
 	sweep_dir(path, keep, 0);
 	restore_removals();
+	/* Podman's drop-in in step with what is published now. */
+	podman_sync();
 	/* Only now, with the sweeps done, may the supervisor start them. */
 	json_object_foreach(restart, id, v) {
 		r = rt_get(id);

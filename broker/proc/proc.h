@@ -182,6 +182,10 @@ void	gateway_stop(const char *, const char *);
 void	gateway_unpublish(const char *, const char *);
 void	gateway_restore_off(const char *, const char *);
 int	gateway_count(const char *);
+int	gateway_sockpath(const char *, char *, size_t);
+
+/* podman.c: Podman's drop-in naming the published volume plugins. */
+void	podman_sync(void);
 
 /* grant.c: what a plugin config may ask for, and host paths it names. */
 int	host_path_exact(const char *, const char *, int, int, struct pd_err *);

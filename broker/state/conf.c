@@ -18,7 +18,7 @@ conf_release(struct pd_conf *c)
 {
 	char **s[] = { &c->data_root, &c->exec_root, &c->socket_path,
 	    &c->libexec_dir, &c->docker_api, &c->runtime, &c->certs_dir,
-	    &c->proxy, &c->policy_path, &c->publish_dir };
+	    &c->proxy, &c->policy_path, &c->publish_dir, &c->podman_conf };
 	size_t i;
 
 	for (i = 0; i < sizeof(s) / sizeof(s[0]); i++)
@@ -108,6 +108,7 @@ conf_defaults(struct pd_conf *c)
 		c->users[i] = xstrdup(pd_role(i)->user);
 	c->runtime = xstrdup("runc");
 	c->publish_dir = xstrdup(PD_DEFAULT_PUBLISH_DIR);
+	c->podman_conf = xstrdup(PD_DEFAULT_PODMAN_CONF);
 	c->gateway_timeout = 60;
 	c->certs_dir = xstrdup("/etc/plugind/certs.d");
 	c->policy_path = xstrdup(PD_DEFAULT_POLICY);
@@ -135,9 +136,9 @@ conf_str(json_t *v, const char *key, char **out, struct pd_err *e)
 	return 0;
 }
 
-/* publish-docker-dir: an absolute path, or "" (engines get no sockets). */
+/* An absolute path, or "" (none) into *out. */
 static int
-conf_publish(struct pd_conf *c, const char *k, json_t *v, struct pd_err *e)
+conf_path_or_none(json_t *v, const char *k, char **out, struct pd_err *e)
 {
 	const char *s = json_string_value(v);
 
@@ -145,8 +146,28 @@ conf_publish(struct pd_conf *c, const char *k, json_t *v, struct pd_err *e)
 	    json_string_length(v) >= 4096 || strlen(s) != json_string_length(v))
 		return pd_errf(e, PD_E_INVAL, "config: \"%s\" must be an "
 		    "absolute path or \"\"", k);
-	free(c->publish_dir);
-	c->publish_dir = xstrdup(s);
+	free(*out);
+	*out = xstrdup(s);
+	return 0;
+}
+
+/* publish-docker-dir: "" gives engines no sockets. */
+static int
+conf_publish(struct pd_conf *c, const char *k, json_t *v, struct pd_err *e)
+{
+	return conf_path_or_none(v, k, &c->publish_dir, e);
+}
+
+/* publish-podman-conf: "" writes no drop-in. */
+static int
+conf_podman(struct pd_conf *c, const char *k, json_t *v, struct pd_err *e)
+{
+	if (conf_path_or_none(v, k, &c->podman_conf, e) == -1)
+		return -1;
+	if (c->podman_conf[0] != '\0' && (strlen(c->podman_conf) < 6 ||
+	    strcmp(c->podman_conf + strlen(c->podman_conf) - 5, ".conf") != 0))
+		return pd_errf(e, PD_E_INVAL, "config: \"%s\" must name a "
+		    "*.conf file (Podman reads only those) or be \"\"", k);
 	return 0;
 }
 
@@ -525,6 +546,12 @@ const struct conf_key pd_conf_keys[] = {
 	    "Where engines find plugind's plugins: each running plugin's "
 	    "gateway socket is NAME.sock here, as dockerd looks them up "
 	    "(--publish-docker-dir; docs/CONSUMERS.md); \"\": publish none."),
+	CONF_FUNCF("publish-podman-conf", conf_podman, CK_STR, podman_conf,
+	    "path or \"\"",
+	    "The Podman drop-in plugind keeps: [engine.volume_plugins] names "
+	    "each published volume plugin's socket, as containers.conf(5) "
+	    "reads it; written whole (temp, fsync, rename), removed when "
+	    "empty (--publish-podman-conf; docs/CONSUMERS.md); \"\": none."),
 	CONF_FIELD("gateway-timeout", CK_U32, gateway_timeout, "seconds",
 	    "How long a plugin may take to answer one call an engine makes "
 	    "through its gateway."),

@@ -63,6 +63,7 @@ struct pd_limits {
 #define PD_PLUGIN_MEMORY_DEFAULT	(1LL << 30)
 #define PD_PLUGIN_MEMORY_MIN		(6LL << 20)	/* as Docker's */
 #define PD_DEFAULT_PUBLISH_DIR		"/run/docker/plugins"
+#define PD_DEFAULT_PODMAN_CONF		"/etc/containers/containers.conf.d/plugind.conf"
 #define PD_PLUGIN_LOG_MIN		4096	/* plugin-log-max-bytes */
 
 /* Every string below is freed by conf_release (state/conf.c). */
@@ -84,6 +85,7 @@ struct pd_conf {
 	uint32_t	 enable_timeout;	/* seconds to wait for the socket */
 	uint32_t	 stop_timeout;		/* seconds from SIGTERM to SIGKILL */
 	char		*publish_dir;		/* engines' sockets; "": none */
+	char		*podman_conf;		/* Podman's drop-in; "": none */
 	uint32_t	 gateway_timeout;	/* seconds for one plugin call */
 	uint64_t	 plugin_log_max;	/* bytes before log -> log.1 */
 	int64_t		 plugin_pids_limit;	/* per plugin; 0: none */

@@ -11,7 +11,8 @@ bench_broker() {
 	trap bench_cleanup EXIT INT TERM
 	mount -t tmpfs -o size="$1" pdbench "$T"
 	"$B/plugind" --data-root "$T/d" --exec-root "$T/e" --helper-dir "$B" \
-	    --publish-docker-dir "$T/pub" >"$T/broker.log" 2>&1 &
+	    --publish-docker-dir "$T/pub" --publish-podman-conf "$T/podman/plugind.conf" \
+	    >"$T/broker.log" 2>&1 &
 	BP=$!
 	i=0; while [ ! -S "$T/e/plugind.sock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
 	P="$T/src"; mkdir -p "$P/rootfs/run/docker/plugins" "$P/rootfs/data"

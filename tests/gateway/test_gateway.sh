@@ -36,6 +36,12 @@ st=/proc/$G/status
 [ "$(readlink /proc/$G/ns/net)" != "$(readlink /proc/self/ns/net)" ] &&
     ok "gateway has its own network namespace" || notok "network namespace"
 
+# Podman's drop-in names the published volume plugin (docs/CONSUMERS.md).
+PC="$T/b/containers.conf.d/plugind.conf"
+[ "$(grep -v '^#' "$PC" 2>/dev/null)" = "$(printf '[engine.volume_plugins]\n"gwvol" = "%s"' "$PUB/gwvol.sock")" ] &&
+    ok "Podman drop-in: [engine.volume_plugins] gwvol = its socket" || { notok "Podman drop-in"; diag "$(cat "$PC" 2>&1)"; }
+[ "$(stat -c %a "$PC")" = 644 ] && ok "Podman drop-in: mode 0644" || notok "drop-in mode $(stat -c %a "$PC")"
+
 r=$(ctl debug check-helper gateway 2>&1)
 echo "$r" | grep -q '"Sandbox": "ok: uid' && ok "debug check-helper gateway" ||
     { notok "check-helper gateway"; diag "$r"; }
@@ -100,6 +106,7 @@ ctl enable gwlog >/dev/null 2>&1 || notok "enable gwlog"
 r=$(gcall gwlog LogDriver.StartLogging '{"File":"/run/docker/logging/x","Info":{}}')
 echo "$r" | grep -q 'log driver plugins are not supported' && ok "log driver: StartLogging refused ($r)" ||
     notok "log driver StartLogging: $r"
+grep -q gwlog "$PC" && notok "a log driver is in Podman's volume plugins" || ok "Podman drop-in: volume drivers only"
 ctl rm -f gwlog >/dev/null || notok "rm gwlog"
 
 # Hostile answers: each call fails with {"Err":...}; all else survives.
@@ -175,7 +182,9 @@ ctl enable gwvol >/dev/null && [ -S "$PUB/gwvol.sock" ] && ok "enable again: pub
 [ -n "$(gw_pids "$ID")" ] && [ -z "$(off_pids "$ID")" ] && [ ! -e "$E/gateways/$ID" ] &&
     ok "enable: the off gateway is gone" || notok "off gateway left after enable"
 gcall gwvol Plugin.Activate | grep -q VolumeDriver && ok "enable: served" || notok "not served after enable"
+grep -q '"gwvol"' "$PC" && ok "Podman drop-in: kept across disable, restart and enable" || notok "drop-in lost gwvol"
 ctl rm -f gwvol >/dev/null && ok "rm -f" || notok "rm -f"
+grep -q '"gwvol"' "$PC" && notok "drop-in still names gwvol after rm" || ok "Podman drop-in: rm takes the entry out"
 [ ! -e "$PUB/gwvol.sock" ] && [ -z "$(gw_pids "$ID")" ] && [ -z "$(off_pids "$ID")" ] &&
     ok "rm: socket and gateways gone" || notok "rm left things"
 mkplugin gwoff "$(volcfg)" || notok "create gwoff"
@@ -183,4 +192,6 @@ OID=$(pid_of gwoff)
 ctl enable gwoff >/dev/null && ctl disable gwoff >/dev/null && ctl rm gwoff >/dev/null &&
     [ ! -e "$PUB/gwoff.sock" ] && [ -z "$(off_pids "$OID")" ] && ok "rm of a disabled plugin: unpublished" ||
     notok "rm of a disabled plugin left its name"
+ctl rm -f bad >/dev/null || notok "rm bad"
+[ ! -e "$PC" ] && ok "Podman drop-in: removed with the last volume plugin" || { notok "drop-in left"; diag "$(cat "$PC")"; }
 done_testing

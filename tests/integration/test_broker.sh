@@ -50,6 +50,15 @@ out=$("$PD_BUILD/plugind" --data-root "$T/other" -H "unix://$SOCK" --helper-dir 
 case "$out" in *"in use by another process"*) ok "second broker on one socket refuses" ;;
 *) notok "second broker on one socket"; diag "$out" ;; esac
 
+# Podman's drop-in must be a *.conf file (the only ones Podman reads).
+out=$("$PD_BUILD/plugind" --data-root "$T/pc/data" --exec-root "$T/pc/exec" --publish-podman-conf "$T/pc/x.toml" 2>&1); rc=$?
+case "$rc:$out" in [1-9]*"--publish-podman-conf needs an absolute path of a *.conf file"*) ok "--publish-podman-conf refuses a non-.conf path" ;;
+*) notok "--publish-podman-conf x.toml (rc $rc)"; diag "$out" ;; esac
+echo '{"publish-podman-conf": "relative.conf"}' >"$T/pc.json"
+out=$("$PD_BUILD/plugind" --data-root "$T/pc/data" --exec-root "$T/pc/exec" --config "$T/pc.json" 2>&1); rc=$?
+case "$rc:$out" in [1-9]*'"publish-podman-conf" must be an absolute path or ""'*) ok "config publish-podman-conf: a relative path is refused, naming the key" ;;
+*) notok "config publish-podman-conf relative (rc $rc)"; diag "$out" ;; esac
+
 # 20 clients at once.
 i=0; pids=""
 while [ $i -lt 20 ]; do ctl ls >"$T/par.$i" 2>&1 & pids="$pids $!"; i=$((i + 1)); done

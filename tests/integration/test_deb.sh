@@ -106,7 +106,8 @@ SOCK="$T/b/exec/plugind.sock"
 eval "set -- $exec_line"
 # Engines' sockets in the test's directory, not the host's /run/docker/plugins.
 "$@" --data-root "$T/b/data" --exec-root "$T/b/exec" -H "unix://$SOCK" \
-    --publish-docker-dir "$T/b/docker-plugins" >"$T/broker.log" 2>&1 &
+    --publish-docker-dir "$T/b/docker-plugins" --publish-podman-conf "$T/b/podman/plugind.conf" \
+    >"$T/broker.log" 2>&1 &
 BROKER_PID=$!; track_pid $BROKER_PID
 CTL=/usr/bin/pluginctl
 i=0
