@@ -83,8 +83,8 @@ echo "+ curl --unix-socket $S -X POST http://plugin/VolumeDriver.Unmount, then .
 curl -sS --unix-socket "$S" -X POST http://plugin/VolumeDriver.Unmount -d '{"Name":"v1","ID":"c1"}'; echo
 curl -sS --unix-socket "$S" -X POST http://plugin/VolumeDriver.Remove -d '{"Name":"v1"}'; echo
 run disable vol
-echo "+ curl --unix-socket $S -X POST http://plugin/Plugin.Activate (disabled: the name says so)"
-curl -sS --unix-socket "$S" -X POST http://plugin/Plugin.Activate -d '{}'; echo
+echo "+ curl --unix-socket $S -X POST http://plugin/VolumeDriver.Create (disabled: the name says so)"
+curl -sS --unix-socket "$S" -X POST http://plugin/VolumeDriver.Create -d '{"Name":"v2"}'; echo
 run rm vol
 run events --since 1m --until 0s
 echo "+ kill -TERM plugind"

@@ -389,7 +389,7 @@ gateway_spawn(const char *id, const char *name, const json_t *cfg, int mode,
 	g.name = xstrdup(name);
 	g.socket = xstrdup(mode == PD_GW_SERVE ? json_string_value(
 	    json_object_get(iface, "Socket")) : "");
-	g.types = mode == PD_GW_SERVE ? types_list(iface) : xstrdup("");
+	g.types = types_list(iface);
 	g.pm = xstrdup(mode == PD_GW_SERVE && pm != NULL ? pm : "");
 	g.host = xasprintf("%s/propagated-mount", rp.plugdir);
 	g.timeout_ms = conf.gateway_timeout * 1000;
@@ -437,7 +437,7 @@ gw_root(const char *id, const json_t *cfg, int mode, char *root, size_t len,
 }
 
 /*
- * Publish plugin id (named name, plugin object pobj; NULL when off) for
+ * Publish plugin id (named name, plugin object pobj) for
  * engines: a gateway in `mode` on a new socket, renamed over NAME.sock,
  * then every other gateway of the plugin killed.  Nothing if
  * publish-docker-dir is "" or the plugin has no socket.
@@ -509,9 +509,10 @@ gateway_start(const char *id, const char *name, const json_t *pobj,
 
 /* At disable: the name stays, answering that the plugin is disabled. */
 int
-gateway_off(const char *id, const char *name, struct pd_err *e)
+gateway_off(const char *id, const char *name, const json_t *pobj,
+    struct pd_err *e)
 {
-	return gw_publish(id, name, NULL, PD_GW_OFF, e);
+	return gw_publish(id, name, pobj, PD_GW_OFF, e);
 }
 
 int
@@ -576,7 +577,7 @@ gateway_unpublish(const char *id, const char *name)
  * off gateway killed with the broker's unit, say): answer it again.
  */
 void
-gateway_restore_off(const char *id, const char *name)
+gateway_restore_off(const char *id, const char *name, const json_t *pobj)
 {
 	char off[4200], base[600];
 	struct pd_err e;
@@ -592,6 +593,6 @@ gateway_restore_off(const char *id, const char *name)
 	was = fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    S_ISSOCK(st.st_mode);
 	close(dfd);
-	if (was && gateway_off(id, name, &e) == -1)
+	if (was && gateway_off(id, name, pobj, &e) == -1)
 		log_warnx("plugin %s: %s", name, e.msg);
 }

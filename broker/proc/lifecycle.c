@@ -932,13 +932,15 @@ lc_disable(struct rt *r, unsigned timeout_s, int quiet_if_disabled,
 
 	if ((o = snapshot(r, &enabled, e)) == NULL)
 		return -1;
-	json_decref(o);
-	if (!enabled && !quiet_if_disabled)
+	if (!enabled && !quiet_if_disabled) {
+		json_decref(o);
 		return pd_errf(e, PD_E_CONFLICT, "plugin is already disabled: plugin "
 		    "%s found but disabled", r->name);
+	}
 	/* Engines keep the name, told it is disabled (docs/CONSUMERS.md). */
-	if (enabled && gateway_off(r->id, r->name, &ie) == -1)
+	if (enabled && gateway_off(r->id, r->name, o, &ie) == -1)
 		log_warnx("plugin %s: %s", r->name, ie.msg);
+	json_decref(o);
 	rc = rt_stop(r, timeout_s, e);
 	if (enabled && set_enabled(r->id, 0, e) == -1)
 		rc = -1;
@@ -1305,12 +1307,13 @@ restore_plugins(void)
 }
 
 /*
- * An adopted plugin gets a new gateway: its old one (if any) reports on
- * a channel that died with the last broker.  gateway_start replaces it
- * without the name going away.
+ * The published name of r at start.  An adopted plugin (serving) gets a
+ * new gateway: its old one reports on a channel that died with the last
+ * broker, and gateway_start replaces it without the name going away.
+ * A disabled plugin's name is answered again if it was published.
  */
 static void
-restore_gateway(struct rt *r)
+restore_name(struct rt *r, int serving)
 {
 	struct pd_err e;
 	int enabled;
@@ -1318,7 +1321,9 @@ restore_gateway(struct rt *r)
 
 	if ((o = snapshot(r, &enabled, &e)) == NULL)
 		return;
-	if (gateway_start(r->id, r->name, o, &e) == -1)
+	if (!serving)
+		gateway_restore_off(r->id, r->name, o);
+	else if (gateway_start(r->id, r->name, o, &e) == -1)
 		log_warnx("plugin %s: %s", r->name, e.msg);
 	json_decref(o);
 }
@@ -1359,13 +1364,13 @@ restore_one(const char *id, const json_t *v, json_t *keep, json_t *restart)
 			json_object_set_new(keep, id, json_true());
 			log_info("plugin %s (%.12s) is still running as "
 			    "pid %d: adopted", r->name, id, (int)pid);
-			restore_gateway(r);
+			restore_name(r, 1);
 			return;
 		}
 		rt_detach(r, RT_STOPPED);
 	}
 	if (!json_is_true(json_object_get(v, "enabled")))
-		gateway_restore_off(id, r->name);
+		restore_name(r, 0);
 	if (rt_cleanup(id, &e) == -1)
 		log_warnx("plugin %s: cleaning leftovers: %s", r->name, e.msg);
 	if (json_is_true(json_object_get(v, "enabled")))

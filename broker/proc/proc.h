@@ -177,10 +177,11 @@ void	plugin_logger_wait(const char *, int);
  */
 int	gateway_start(const char *, const char *, const json_t *,
 	    struct pd_err *);
-int	gateway_off(const char *, const char *, struct pd_err *);
+int	gateway_off(const char *, const char *, const json_t *,
+	    struct pd_err *);
 void	gateway_stop(const char *, const char *);
 void	gateway_unpublish(const char *, const char *);
-void	gateway_restore_off(const char *, const char *);
+void	gateway_restore_off(const char *, const char *, const json_t *);
 int	gateway_count(const char *);
 int	gateway_sockpath(const char *, char *, size_t);
 

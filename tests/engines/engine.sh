@@ -84,3 +84,18 @@ exec podman --root '$1/root' --runroot '$1/runroot' --storage-driver vfs "\$@"
 EOS
 }
 podman_run() { unshare -m --propagation slave sh "$PODMAN_DIR/ns.sh" "$@"; }
+
+# engine_plugin ENGINE: skip without ENGINE or busybox; else a broker
+# (life_setup) with the sample volume plugin "vol" created and enabled;
+# sets ID.
+engine_plugin() {
+	command -v "$1" >/dev/null || { echo "1..0 # SKIP $1 not installed"; exit 0; }
+	command -v busybox >/dev/null || { echo "1..0 # SKIP busybox not installed"; exit 0; }
+	LIFE_CONF='{"stop-timeout": 3}'
+	life_setup
+	mkplugin vol "$(volcfg)" || notok "create vol"
+	ID=$(pid_of vol)
+	ctl enable vol >/dev/null && ok "enable vol" || notok "enable vol"
+}
+# inuse NAME: "VOLUMES MOUNTS" as inspect shows plugind's in-use count.
+inuse() { ctl inspect -f '{{.InUse.Volumes}} {{.InUse.Mounts}}' "$1"; }

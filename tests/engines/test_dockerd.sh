@@ -7,17 +7,8 @@
 # to dockerd, never a local volume of the same name.  dockerd runs in a
 # mount namespace of its own with its own roots (tests/engines/engine.sh).
 . "$(dirname "$0")/engine.sh"
-command -v dockerd >/dev/null || { echo "1..0 # SKIP dockerd not installed (docker.io)"; exit 0; }
-command -v busybox >/dev/null || { echo "1..0 # SKIP busybox not installed"; exit 0; }
-
-LIFE_CONF='{"stop-timeout": 3}'
-life_setup
+engine_plugin dockerd
 PUB="$T/b/docker-plugins"
-inuse() { ctl inspect -f '{{.InUse.Volumes}} {{.InUse.Mounts}}' "$1"; }
-
-mkplugin vol "$(volcfg)" || notok "create vol"
-ID=$(pid_of vol)
-ctl enable vol >/dev/null && ok "enable vol" || notok "enable vol"
 dockerd_start "$T/dk" "$PUB" || { notok "dockerd starts"; done_testing; exit 1; }
 ok "dockerd starts in its own mount namespace"
 

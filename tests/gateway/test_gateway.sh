@@ -167,7 +167,9 @@ ctl disable -f gwvol >/dev/null && ok "disable -f while in use" || notok "disabl
 [ -z "$(gw_pids "$ID")" ] && [ -n "$(off_pids "$ID")" ] && ok "disable: an off gateway answers instead" ||
     notok "gateways after disable: serving '$(gw_pids "$ID")' off '$(off_pids "$ID")'"
 r=$(gcall gwvol Plugin.Activate)
-echo "$r" | grep -q 'plugin gwvol found but disabled' && ok "disabled: Activate fails, saying so ($r)" || notok "Activate while disabled: $r"
+echo "$r" | grep -q VolumeDriver && ok "disabled: Activate still answers, so the engine shows the call's error" || notok "Activate while disabled: $r"
+r=$(gcall gwvol VolumeDriver.List)
+echo "$r" | grep -q 'plugin gwvol found but disabled' && ok "disabled: List fails, saying so ($r)" || notok "List while disabled: $r"
 r=$(gcall gwvol VolumeDriver.Create '{"Name":"v5"}')
 echo "$r" | grep -q 'disabled' && ok "disabled: Create fails" || notok "Create while disabled: $r"
 O=$(off_pids "$ID")
@@ -176,7 +178,7 @@ start_broker "$T/b" --config "$T/conf.json" || notok "broker restarts"
 [ "$(off_pids "$ID")" = "$O" ] && ok "the off gateway outlives the broker" || notok "off gateway after restart: $(off_pids "$ID")"
 kill -KILL "$O"; kill_broker
 start_broker "$T/b" --config "$T/conf.json" || notok "broker restarts"
-[ -n "$(off_pids "$ID")" ] && gcall gwvol Plugin.Activate | grep -q disabled &&
+[ -n "$(off_pids "$ID")" ] && gcall gwvol VolumeDriver.List | grep -q disabled &&
     ok "a restarted broker answers a disabled plugin's name again" || notok "no off gateway after restart"
 ctl enable gwvol >/dev/null && [ -S "$PUB/gwvol.sock" ] && ok "enable again: published" || notok "re-enable"
 [ -n "$(gw_pids "$ID")" ] && [ -z "$(off_pids "$ID")" ] && [ ! -e "$E/gateways/$ID" ] &&
