@@ -282,7 +282,11 @@ enum pd_msg_type {
 	/*
 	 * PARSE, broker -> extractor (a parse-only process in an empty
 	 * chroot): decode a registry document read from the fd to EOF.
-	 *	u32	kind		PD_PARSE_MANIFEST or PD_PARSE_CONFIG
+	 *	u32	kind		PD_PARSE_MANIFEST, PD_PARSE_CONFIG,
+	 *				PD_PARSE_SIGNATURES (a sigstore
+	 *				attachment manifest) or
+	 *				PD_PARSE_SIGPAYLOAD (a verified
+	 *				signature's payload)
 	 *	u64	max_size	bytes; larger input is refused
 	 *	str	content_type	<= 256, the registry's Content-Type
 	 */
@@ -291,7 +295,9 @@ enum pd_msg_type {
 	/*
 	 * PARSE_DONE, extractor -> broker.
 	 *	str	json		<= 61440, the canonical summary (manifest,
-	 *				index) or canonical config
+	 *				index), canonical config, signature list
+	 *				{signatures: [{digest, size, signature}]}
+	 *				or payload {digest, reference}
 	 */
 	PD_MSG_PARSE_DONE = 306,
 
@@ -329,6 +335,8 @@ enum pd_msg_type {
 
 #define PD_PARSE_MANIFEST	1
 #define PD_PARSE_CONFIG		2
+#define PD_PARSE_SIGNATURES	3
+#define PD_PARSE_SIGPAYLOAD	4
 
 #define PD_BUNDLE_CONFIG_MAX	61440
 

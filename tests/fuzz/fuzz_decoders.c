@@ -349,8 +349,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	if ((pol = policy_decode((const char *)data, len, "fuzz", &e)) == NULL)
 		return 0;
 	for (i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
-		(void)policy_judge(pol, refs[i], NULL, &e);
-		(void)policy_judge(pol, refs[i], cfg, &e);
+		(void)policy_judge(pol, refs[i], NULL, NULL, &e);
+		(void)policy_judge(pol, refs[i], cfg, "", &e);
 	}
 	json_decref(pol);
 	return 0;
