@@ -65,7 +65,7 @@ pd_sigmanifest_summary(const char *buf, size_t len, struct pd_err *e)
 {
 	const json_t *layers, *l;
 	json_error_t jerr;
-	json_t *doc, *out, *sigs, *s;
+	json_t *doc, *sigs, *s;
 	const char *mt;
 	size_t i;
 
@@ -96,13 +96,13 @@ pd_sigmanifest_summary(const char *buf, size_t len, struct pd_err *e)
 			break;
 		json_array_append_new(sigs, s);
 	}
-	json_decref(doc);
+	/* A break left i short of the end: the document fails. */
 	if (i < json_array_size(layers)) {
 		json_decref(sigs);
-		return NULL;
+		sigs = NULL;
 	}
-	out = json_pack("{s:o}", "signatures", sigs);
-	return out;
+	json_decref(doc);
+	return sigs == NULL ? NULL : json_pack("{s:o}", "signatures", sigs);
 }
 
 /* A verified payload's meaning, for the broker: {digest, reference}. */
