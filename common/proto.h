@@ -148,6 +148,12 @@ enum pd_msg_type {
 				   registry (PD_FETCH_LOGIN) and stores
 				   nothing; CTL_DATA {"Status",
 				   "IdentityToken"}. */
+	PD_CTL_VERIFY = 117,	/* args: remote, credentials JSON, key file
+				   ("" for the policy's keys of remote's
+				   scope).  Verifies its signatures as a
+				   signed rule does (docs/POLICY.md);
+				   CTL_DATA {"Reference", "Key",
+				   "Digest"}. */
 
 	/* CTL_DATA, broker -> client: a chunk of the reply document. */
 	PD_CTL_DATA = 150,
@@ -538,7 +544,8 @@ enum pd_verb_event {
 	V(LOGS,		logs,		"logs",		1, 2,	0, 0, 0, 0, NONE)   \
 	V(EVENTS,	events,		"events",	0, 32,	0, 0, 1, 0, NONE)   \
 	V(CHECK,	check,		"check",	0, 0,	0, 0, 1, 1, NONE)   \
-	V(LOGIN,	login,		"login",	2, 2,	0, 0, 1, 1, NONE)
+	V(LOGIN,	login,		"login",	2, 2,	0, 0, 1, 1, NONE)   \
+	V(VERIFY,	verify,		"verify",	3, 3,	0, 0, 0, 1, NONE)
 
 struct pd_verb {
 	uint32_t	 type;

@@ -278,6 +278,47 @@ op_privileges(struct ctl_client *c, struct pd_ctlreq *q, int reqfd,
 }
 
 /*
+ * pluginctl verify (PD_CTL_VERIFY): the signatures of a remote plugin,
+ * checked as a signed rule checks them, against the policy's keys for
+ * its scope or the one key file named.
+ */
+int
+op_verify(struct ctl_client *c, struct pd_ctlreq *q, int reqfd,
+    struct pd_err *e)
+{
+	char what[PD_ERR_MSGLEN];
+	struct fetcher f;
+	struct remote r;
+	json_t *keys;
+	int rc = -1;
+
+	if (remote_init(q->args[0], &r, e) == -1)
+		return -1;
+	if (q->args[2][0] != '\0') {
+		keys = json_pack("[s]", q->args[2]);
+		snprintf(what, sizeof(what), "verify %.300s: a signature by %.300s",
+		    r.full, q->args[2]);
+	} else if (!policy_signed(r.full, &keys, what, sizeof(what) - 200)) {
+		remote_free(&r);
+		return pd_errf(e, PD_E_INVAL, "verify %s: the policy has no signed "
+		    "rule for it: name a key with --key FILE", r.full);
+	}
+	if (fetcher_open(&f, &r.ref, q->args[1], 1, e) == 0) {
+		if (get_manifest(&f, r.ref.digest[0] ? r.ref.digest : r.ref.tag,
+		    r.ref.digest[0] ? r.ref.digest : NULL, &r, e) == 0 &&
+		    signature_verify(&f, &r.ref, r.man_digest, keys, what,
+		    r.signer, sizeof(r.signer), e) == 0)
+			rc = ctl_reply_json(c, json_pack("{s:s, s:s, s:s}",
+			    "Reference", r.full, "Key", r.signer, "Digest",
+			    r.man_digest)) == -1 ? pd_errf(e, PD_E_IO, "reply") : 0;
+		fetcher_close(&f);
+	}
+	json_decref(keys);
+	remote_free(&r);
+	return rc;
+}
+
+/*
  * Privileges compare as structures: a list is a multiset of entries,
  * an entry is its Name and its Value as a multiset of strings (Docker
  * sorts values too).  Anything not of that shape compares unequal;
