@@ -44,7 +44,9 @@ SA="python3 $PD_TOP/tests/registry/sigattach.py $R"
 sign() { # sign KEY REPO:TAG [AS-REFERENCE]
 	$SA sign "${2%:*}" "$(hex "${2%:*}" "${2##*:}")" "${3:-$R/$2}" "$T/$1.pem"
 }
-sign acme acme/vol:v1 && sign other acme/vol:v2 || { notok "sign"; done_testing; exit 1; }
+$PUSH --repo acme/vol --tag v3 --config "$T/vol.json" --seed 9 >/dev/null || notok "push v3"
+sign acme acme/vol:v1 && sign other acme/vol:v2 && sign acme acme/vol:v3 ||
+    { notok "sign"; done_testing; exit 1; }
 V1=$(hex acme/vol v1)
 curl -sf -o /dev/null -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
     "http://$R/v2/acme/vol/manifests/sha256-${V1#sha256:}.sig" && ok "the signature is an attachment: sha256-<hex>.sig" ||
@@ -102,6 +104,20 @@ expect_fail "verify with another key fails" "no signature verifies with $T/other
 out=$(ctl verify --key "$T/other.pub" "$R/acme/vol:v2" 2>&1) && case "$out" in *"$T/other.pub"*) ok "verify --key" ;;
 *) notok "verify --key"; diag "$out" ;; esac || { notok "verify --key failed"; diag "$out"; }
 expect_fail "verify: unsigned" "$W: none found" ctl verify "$R/acme/unsigned"
+
+# Upgrade: judged as install is, before anything is staged.
+ctl disable vol >/dev/null
+_before=$(blobs)
+expect_fail "upgrade to a version signed by another key" "$W: no signature verifies with $T/acme.pub" \
+    ctl upgrade --grant-all-permissions vol "$R/acme/vol:v2"
+[ "$(blobs)" = "$_before" ] && [ "$(ctl inspect -f '{{.PluginReference}}' vol)" = "$R/acme/vol:v1" ] &&
+    ok "the refused upgrade changed nothing" || notok "the refused upgrade left something"
+check "upgrade to a version signed by the key" ctl upgrade --grant-all-permissions vol "$R/acme/vol:v3"
+check "the upgraded plugin enables" ctl enable vol
+sigrec=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["plugin"]["PluginSignature"])' \
+    "$D/plugins/$(ctl inspect -f '{{.Id}}' vol)/config.json" 2>&1)
+case "$sigrec" in *"$T/acme.pub"*"$(hex acme/vol v3)"*) ok "the record holds the new signature's key and digest" ;;
+*) notok "PluginSignature: $sigrec" ;; esac
 
 # The key is no longer listed: the plugin is disabled at SIGHUP.
 printf '{"default": {"rule": "reject"}, "scopes": {"%s/acme/": {"rule": "signed", "keys": ["%s"]}}}\n' \
