@@ -175,9 +175,14 @@ sig_one(struct sigjob *j, const json_t *s, char *signer, size_t len,
 		if (!rc)
 			continue;
 		j->verified = 1;
-		/* Only bytes proven signed are decoded at all. */
-		if ((sum = parser_parse(&j->parser, PD_PARSE_SIGPAYLOAD, payload,
-		    size, NULL, &ie)) == NULL)
+		/*
+		 * Only bytes proven signed are decoded, and by a parser of
+		 * their own: the one that read the unsigned .sig manifest may
+		 * be its author's, and could say a payload for another
+		 * manifest names this one.
+		 */
+		if ((sum = parse_document(PD_PARSE_SIGPAYLOAD, payload, size,
+		    NULL, &ie)) == NULL)
 			snprintf(j->why, sizeof(j->why), "the signed payload does "
 			    "not decode: %.900s", ie.msg);
 		else if (payload_matches(sum, j->digest, j->ref, j->why,
