@@ -855,7 +855,8 @@ pd_dec_parse(const struct pd_msg *m, struct pd_parse_req *p, struct pd_err *e)
 	p->kind = rb_u32(&r);
 	p->max_size = rb_u64(&r);
 	p->content_type = rb_str(&r, PD_STR_SHORT);
-	if (r.bad == NULL && p->kind != PD_PARSE_MANIFEST && p->kind != PD_PARSE_CONFIG)
+	if (r.bad == NULL && (p->kind < PD_PARSE_MANIFEST ||
+	    p->kind > PD_PARSE_SIGPAYLOAD))
 		r.bad = "unknown parse kind";
 	if (rb_end(&r, m, 1, e) == -1) {
 		pd_parse_req_free(p);

@@ -148,6 +148,12 @@ enum pd_msg_type {
 				   registry (PD_FETCH_LOGIN) and stores
 				   nothing; CTL_DATA {"Status",
 				   "IdentityToken"}. */
+	PD_CTL_VERIFY = 117,	/* args: remote, credentials JSON, key file
+				   ("" for the policy's keys of remote's
+				   scope).  Verifies its signatures as a
+				   signed rule does (docs/POLICY.md);
+				   CTL_DATA {"Reference", "Key",
+				   "Digest"}. */
 
 	/* CTL_DATA, broker -> client: a chunk of the reply document. */
 	PD_CTL_DATA = 150,
@@ -282,7 +288,11 @@ enum pd_msg_type {
 	/*
 	 * PARSE, broker -> extractor (a parse-only process in an empty
 	 * chroot): decode a registry document read from the fd to EOF.
-	 *	u32	kind		PD_PARSE_MANIFEST or PD_PARSE_CONFIG
+	 *	u32	kind		PD_PARSE_MANIFEST, PD_PARSE_CONFIG,
+	 *				PD_PARSE_SIGNATURES (a sigstore
+	 *				attachment manifest) or
+	 *				PD_PARSE_SIGPAYLOAD (a verified
+	 *				signature's payload)
 	 *	u64	max_size	bytes; larger input is refused
 	 *	str	content_type	<= 256, the registry's Content-Type
 	 */
@@ -291,7 +301,9 @@ enum pd_msg_type {
 	/*
 	 * PARSE_DONE, extractor -> broker.
 	 *	str	json		<= 61440, the canonical summary (manifest,
-	 *				index) or canonical config
+	 *				index), canonical config, signature list
+	 *				{signatures: [{digest, size, signature}]}
+	 *				or payload {digest, reference}
 	 */
 	PD_MSG_PARSE_DONE = 306,
 
@@ -329,6 +341,8 @@ enum pd_msg_type {
 
 #define PD_PARSE_MANIFEST	1
 #define PD_PARSE_CONFIG		2
+#define PD_PARSE_SIGNATURES	3
+#define PD_PARSE_SIGPAYLOAD	4
 
 #define PD_BUNDLE_CONFIG_MAX	61440
 
@@ -530,7 +544,8 @@ enum pd_verb_event {
 	V(LOGS,		logs,		"logs",		1, 2,	0, 0, 0, 0, NONE)   \
 	V(EVENTS,	events,		"events",	0, 32,	0, 0, 1, 0, NONE)   \
 	V(CHECK,	check,		"check",	0, 0,	0, 0, 1, 1, NONE)   \
-	V(LOGIN,	login,		"login",	2, 2,	0, 0, 1, 1, NONE)
+	V(LOGIN,	login,		"login",	2, 2,	0, 0, 1, 1, NONE)   \
+	V(VERIFY,	verify,		"verify",	3, 3,	0, 0, 0, 1, NONE)
 
 struct pd_verb {
 	uint32_t	 type;

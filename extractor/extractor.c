@@ -15,6 +15,7 @@
 #include "bundle.h"
 #include "manifest.h"
 #include "plugincfg.h"
+#include "sigattach.h"
 #include "util.h"
 #include "untar.h"
 
@@ -132,6 +133,10 @@ do_parse(struct pd_msg *m, void *arg)
 	else if (p.kind == PD_PARSE_MANIFEST)
 		out = pd_manifest_summary(buf, len, p.content_type[0] ?
 		    p.content_type : NULL, &e);
+	else if (p.kind == PD_PARSE_SIGNATURES)
+		out = pd_sigmanifest_summary(buf, len, &e);
+	else if (p.kind == PD_PARSE_SIGPAYLOAD)
+		out = pd_sigpayload_summary(buf, len, &e);
 	else
 		out = pd_config_canonical(buf, len, &e);
 	if (out != NULL && ((txt = json_dumps(out, JSON_COMPACT)) == NULL ||

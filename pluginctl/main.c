@@ -103,6 +103,10 @@ static const struct ctl_opt o_login[] = {
 	OPT_PASSWORD_STDIN,
 	{ "-u, --username string", "Username" },
 	{ NULL, NULL } };
+static const struct ctl_opt o_verify[] = {
+	{ "--key string", "A PEM public key file to verify with, instead of "
+	    "the policy's keys for the plugin's scope" },
+	{ NULL, NULL } };
 static const struct ctl_opt o_logs[] = {
 	{ "-f, --follow", "Follow log output" },
 	{ "-n, --tail string",
@@ -179,6 +183,9 @@ static const struct ctl_cmd cmds[] = {
 	    "set PLUGIN KEY=VALUE [KEY=VALUE...]", NULL, CA_PLUGIN },
 	{ "upgrade", NULL, cmd_upgrade, "Upgrade an existing plugin",
 	    "upgrade [OPTIONS] PLUGIN [REMOTE]", o_upgrade, CA_PLUGIN },
+	{ "verify", NULL, cmd_verify,
+	    "Verify a remote plugin's signatures, as a signed policy rule does",
+	    "verify [OPTIONS] PLUGIN", o_verify, CA_NONE },
 	{ NULL, NULL, NULL, NULL, NULL, NULL, CA_NONE } };
 
 static const struct ctl_cmd *

@@ -1305,6 +1305,45 @@ cmd_privileges(int argc, char **argv)
 	return 0;
 }
 
+int
+cmd_verify(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "key", required_argument, NULL, 'k' },
+		{ NULL, 0, NULL, 0 } };
+	char key[PATH_MAX] = "", *auth, *pa[3];
+	struct reply r;
+	json_t *j;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "k:", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'k':
+			/* The broker reads it: an absolute path, as the policy's. */
+			if (realpath(optarg, key) == NULL)
+				die("--key %s: %s", optarg, strerror(errno));
+			break;
+		default: return 2;
+		}
+	}
+	if (argc - optind != 1)
+		usage_fail("verify", "verify [OPTIONS] PLUGIN");
+	auth = credentials(argv[optind], NULL, 0);
+	pa[0] = argv[optind];
+	pa[1] = auth;
+	pa[2] = key;
+	request(PD_CTL_VERIFY, PD_CTLF_QUIET, 0, -1, pa, 3, &r);
+	j = reply_json(&r);
+	printf("%s: signed by %s (%s)\n", tsafe(json_string_value(
+	    json_object_get(j, "Reference"))), tsafe(json_string_value(
+	    json_object_get(j, "Key"))), tsafe(json_string_value(
+	    json_object_get(j, "Digest"))));
+	json_decref(j);
+	free(auth);
+	free(r.data);
+	return 0;
+}
+
 /*
  * Verbs sent as one typed request per plugin: enable, disable, rm (any
  * number of names, as docker), set, push, upgrade.  Like docker, the

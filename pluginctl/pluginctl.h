@@ -79,6 +79,7 @@ int	cmd_logout(int, char **);
 int	cmd_logs(int, char **);
 int	cmd_ls(int, char **);
 int	cmd_privileges(int, char **);
+int	cmd_verify(int, char **);
 int	cmd_push(int, char **);
 int	cmd_simple(uint32_t, const char *, int, char **);
 int	cmd_upgrade(int, char **);

@@ -27,6 +27,8 @@ struct remote {
 	struct pd_ref	 ref;
 	char		 full[600];	/* normalized reference */
 	char		 man_digest[72];
+	char		 top_digest[72];	/* what the tag named: signed */
+	char		 signer[4200];		/* key that verified, or "" */
 	char		*man_buf;	/* the (platform) manifest's bytes */
 	size_t		 man_len;
 	json_t		*man;		/* its summary */
@@ -144,6 +146,7 @@ resolve_remote(struct fetcher *f, struct ctl_client *c, struct remote *r,
 	if (get_manifest(f, ref_in, r->ref.digest[0] ? r->ref.digest : NULL, r,
 	    e) == -1)
 		return -1;
+	snprintf(r->top_digest, sizeof(r->top_digest), "%s", r->man_digest);
 	if (strcmp(json_string_value(json_object_get(r->man, "kind")), "index") == 0) {
 		if ((sel = pd_index_select(r->man, "linux", pd_host_arch(), e)) == NULL) {
 			char why[PD_ERR_MSGLEN];
@@ -208,6 +211,38 @@ remote_init(const char *remote, struct remote *r, struct pd_err *e)
 }
 
 /*
+ * A signed rule's proof, before anything is staged: a signature by one
+ * of its keys over the manifest the tag named, as this reference.
+ */
+static int
+remote_signed(struct fetcher *f, struct remote *r, struct pd_err *e)
+{
+	char what[PD_ERR_MSGLEN];
+	json_t *keys;
+	int rc;
+
+	r->signer[0] = '\0';
+	if (!policy_signed(r->full, &keys, what, sizeof(what) - 200))
+		return 0;
+	rc = signature_verify(f, &r->ref, r->top_digest, keys, what, r->signer,
+	    sizeof(r->signer), e);
+	json_decref(keys);
+	if (rc == 0)
+		log_info("%s: signed by %s (%s)", r->full, r->signer, r->top_digest);
+	return rc;
+}
+
+/* {Key, Digest} of the verified signature, or NULL if none was needed. */
+static json_t *
+remote_signature(const struct remote *r)
+{
+	if (r->signer[0] == '\0')
+		return NULL;
+	return json_pack("{s:s, s:s}", "Key", r->signer, "Digest",
+	    r->top_digest);
+}
+
+/*
  * pluginctl privileges (PD_CTL_PRIVILEGES), which group members may use.
  * For a non-root peer the fetcher gets certs.d's CA certificates but
  * never its client certificate: that is the administrator's identity,
@@ -229,7 +264,8 @@ op_privileges(struct ctl_client *c, struct pd_ctlreq *q, int reqfd,
 	    fetcher_open(&f, &r.ref, q->args[1], c->uid == 0, e) == 0) {
 		if (resolve_remote(&f, c, &r, e) == 0 &&
 		    config_grantable(r.config, e) == 0 &&
-		    policy_check(r.full, r.config, e) == 0)
+		    policy_check(r.full, r.config, e) == 0 &&
+		    remote_signed(&f, &r, e) == 0)
 			rc = ctl_reply_json(c, pd_config_privileges(r.config)) == -1 ?
 			    pd_errf(e, PD_E_IO, "reply") : 0;
 		fetcher_close(&f);
@@ -237,6 +273,47 @@ op_privileges(struct ctl_client *c, struct pd_ctlreq *q, int reqfd,
 	/* Not a mutating verb, but a policy refusal is audited (POLICY.md). */
 	if (rc == -1 && e->code == PD_E_POLICY)
 		audit_log(c, "privileges", q->args[0], 0, e->msg);
+	remote_free(&r);
+	return rc;
+}
+
+/*
+ * pluginctl verify (PD_CTL_VERIFY): the signatures of a remote plugin,
+ * checked as a signed rule checks them, against the policy's keys for
+ * its scope or the one key file named.
+ */
+int
+op_verify(struct ctl_client *c, struct pd_ctlreq *q, int reqfd,
+    struct pd_err *e)
+{
+	char what[PD_ERR_MSGLEN];
+	struct fetcher f;
+	struct remote r;
+	json_t *keys;
+	int rc = -1;
+
+	if (remote_init(q->args[0], &r, e) == -1)
+		return -1;
+	if (q->args[2][0] != '\0') {
+		keys = json_pack("[s]", q->args[2]);
+		snprintf(what, sizeof(what), "verify %.300s: a signature by %.300s",
+		    r.full, q->args[2]);
+	} else if (!policy_signed(r.full, &keys, what, sizeof(what) - 200)) {
+		remote_free(&r);
+		return pd_errf(e, PD_E_INVAL, "verify %s: the policy has no signed "
+		    "rule for it: name a key with --key FILE", r.full);
+	}
+	if (fetcher_open(&f, &r.ref, q->args[1], 1, e) == 0) {
+		if (get_manifest(&f, r.ref.digest[0] ? r.ref.digest : r.ref.tag,
+		    r.ref.digest[0] ? r.ref.digest : NULL, &r, e) == 0 &&
+		    signature_verify(&f, &r.ref, r.man_digest, keys, what,
+		    r.signer, sizeof(r.signer), e) == 0)
+			rc = ctl_reply_json(c, json_pack("{s:s, s:s, s:s}",
+			    "Reference", r.full, "Key", r.signer, "Digest",
+			    r.man_digest)) == -1 ? pd_errf(e, PD_E_IO, "reply") : 0;
+		fetcher_close(&f);
+	}
+	json_decref(keys);
 	remote_free(&r);
 	return rc;
 }
@@ -579,7 +656,8 @@ stage_granted(struct ctl_client *c, struct remote *r, const char *granted,
 	phase(r, "fetcher");
 	if (resolve_remote(&f, c, r, e) == -1 ||
 	    config_grantable(r->config, e) == -1 ||
-	    policy_check(r->full, r->config, e) == -1)
+	    policy_check(r->full, r->config, e) == -1 ||
+	    remote_signed(&f, r, e) == -1)
 		goto out;
 	phase(r, "resolve");
 	required = pd_config_privileges(r->config);
@@ -610,6 +688,9 @@ install_record(const char *name, const struct remote *r, json_t *blobsums,
 	    "PluginReference", r->full, "Settings", pd_config_settings(r->config),
 	    "Rootfs", "", "Config", r->cfg_digest, "Blobsums", blobsums,
 	    "Manifest", man_digest, "SwarmServiceID", "");
+	if (r->signer[0] != '\0')
+		json_object_set_new(json_object_get(p->state, "plugin"),
+		    "PluginSignature", remote_signature(r));
 	if (q->nargs > 4 && settings_apply(json_object_get(p->state, "plugin"),
 	    q->args + 4, q->nargs - 4, e) == -1) {
 		json_decref(p->state);
@@ -891,6 +972,10 @@ upgrade_state(const json_t *old, const struct remote *r, json_t *blobsums,
 	}
 	json_object_set(pobj, "Config", r->config);
 	json_object_set_new(pobj, "PluginReference", json_string(r->full));
+	if (r->signer[0] != '\0')
+		json_object_set_new(pobj, "PluginSignature", remote_signature(r));
+	else
+		json_object_del(pobj, "PluginSignature");
 	json_object_set_new(nstate, "Config", json_string(r->cfg_digest));
 	json_object_set(nstate, "Blobsums", blobsums);
 	json_object_set_new(nstate, "Manifest", json_string(man_digest));

@@ -121,6 +121,10 @@ json_t	*parser_parse(struct parser *, int, const void *, size_t, const char *,
 	    struct pd_err *);
 void	parser_close(struct parser *);
 
+/* signature.c: sigstore signatures of a remote manifest, verified. */
+int	signature_verify(struct fetcher *, const struct pd_ref *, const char *,
+	    const json_t *, const char *, char *, size_t, struct pd_err *);
+
 /*
  * runtime.c: the OCI bundle of a plugin (moby's InitSpec), preflight checks,
  * rootfs protection, the OCI runtime's command line and mount helpers.

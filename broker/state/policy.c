@@ -551,31 +551,50 @@ ceil_check(const json_t *ceil, const json_t *cfg, const char *scope,
 	return ceil_mounts(ceil, cfg, scope, e);
 }
 
-/* The refusal of a signed rule, until signatures are verified. */
-static int
-signed_refusal(const json_t *rule, const char *scope, struct pd_err *e)
+/* "policy: S requires a signature by K1 [or K2...]" */
+static void
+signed_what(const json_t *rule, const char *scope, char *out, size_t len)
 {
-	char keys[PD_ERR_MSGLEN] = "";
 	const json_t *k;
 	size_t i, n;
 
+	snprintf(out, len, "policy: %s requires a signature by ", scope);
 	json_array_foreach(json_object_get(rule, "keys"), i, k) {
-		n = strlen(keys);
-		snprintf(keys + n, sizeof(keys) - n, "%s%s", i ? " or " : "",
+		n = strlen(out);
+		snprintf(out + n, len - n, "%s%s", i ? " or " : "",
 		    json_string_value(k));
 	}
-	return pd_errf(e, PD_E_POLICY, "policy: %s requires a signature by %s: "
-	    "signature verification is not implemented", scope, keys);
+}
+
+/*
+ * A signed rule's check: sig "" passes (the caller verifies before
+ * anything is stored), a key path passes if the rule lists it.
+ */
+static int
+signed_check(const json_t *rule, const char *scope, const char *sig,
+    struct pd_err *e)
+{
+	char what[PD_ERR_MSGLEN];
+
+	if (sig != NULL && (sig[0] == '\0' ||
+	    has_str(json_object_get(rule, "keys"), sig)))
+		return 0;
+	signed_what(rule, scope, what, sizeof(what) - 100);
+	return pd_errf(e, PD_E_POLICY, "%s: no signature by it was verified "
+	    "when the plugin was installed", what);
 }
 
 /*
  * Whether policy pol (NULL: none, everything passes) accepts reference
  * ref and, with cfg (NULL: the rule only), the plugin config cfg within
- * the ceiling.  0, or -1 with e set (PD_E_POLICY) naming the scope.
+ * the ceiling.  sig is what a signed rule needs: NULL, no signature was
+ * verified; "", the caller verifies it (policy_signed) before anything
+ * is stored; else the key file a verified signature is by.  0, or -1
+ * with e set (PD_E_POLICY) naming the scope.
  */
 int
 policy_judge(const json_t *pol, const char *ref, const json_t *cfg,
-    struct pd_err *e)
+    const char *sig, struct pd_err *e)
 {
 	char repo[600], full[700], scope[201];
 	const json_t *rule, *ceil;
@@ -598,8 +617,9 @@ policy_judge(const json_t *pol, const char *ref, const json_t *cfg,
 	kind = json_string_value(json_object_get(rule, "rule"));
 	if (strcmp(kind, "reject") == 0)
 		return pd_errf(e, PD_E_POLICY, "policy: %s rejects %s", scope, full);
-	if (strcmp(kind, "signed") == 0)
-		return signed_refusal(rule, scope, e);
+	if (strcmp(kind, "signed") == 0 && signed_check(rule, scope, sig,
+	    e) == -1)
+		return -1;
 	if (cfg == NULL || (ceil = json_object_get(rule, "ceiling")) == NULL)
 		return 0;
 	return ceil_check(ceil, cfg, scope, e);
@@ -713,25 +733,79 @@ policy_info(void)
 	return j;
 }
 
-/* policy_judge against the policy in force. */
-int
-policy_check(const char *ref, const json_t *cfg, struct pd_err *e)
+static json_t *
+policy_doc(void)
 {
 	json_t *pol;
-	int rc;
 
 	pthread_mutex_lock(&pol_mtx);
 	pol = json_incref(pol_doc);
 	pthread_mutex_unlock(&pol_mtx);
-	rc = policy_judge(pol, ref, cfg, e);
+	return pol;
+}
+
+/*
+ * policy_judge against the policy in force, a signed rule's signature
+ * being the caller's to verify next (policy_signed).
+ */
+int
+policy_check(const char *ref, const json_t *cfg, struct pd_err *e)
+{
+	json_t *pol = policy_doc();
+	int rc;
+
+	rc = policy_judge(pol, ref, cfg, "", e);
 	json_decref(pol);
 	return rc;
 }
 
-/* A plugin object ({PluginReference, Config, ...}) against the policy. */
+/*
+ * A plugin object ({PluginReference, Config, PluginSignature, ...})
+ * against the policy: a signed rule wants the key that verified its
+ * signature at install or upgrade (PluginSignature.Key) among its keys.
+ */
 int
 policy_check_plugin(const json_t *pobj, struct pd_err *e)
 {
-	return policy_check(json_string_value(json_object_get(pobj,
-	    "PluginReference")), json_object_get(pobj, "Config"), e);
+	json_t *pol = policy_doc();
+	int rc;
+
+	rc = policy_judge(pol, json_string_value(json_object_get(pobj,
+	    "PluginReference")), json_object_get(pobj, "Config"),
+	    json_string_value(json_object_get(json_object_get(pobj,
+	    "PluginSignature"), "Key")), e);
+	json_decref(pol);
+	return rc;
+}
+
+/*
+ * Whether ref's rule in force is signed: 1 with *keys (the rule's key
+ * files, the caller's to decref) and what ("policy: S requires a
+ * signature by K", the start of every refusal); else 0.
+ */
+int
+policy_signed(const char *ref, json_t **keys, char *what, size_t len)
+{
+	char repo[600], scope[201];
+	const json_t *rule;
+	const char *name;
+	struct pd_ref r;
+	struct pd_err ie;
+	json_t *pol = policy_doc();
+	int rc = 0;
+
+	*keys = NULL;
+	if (pol != NULL && ref != NULL && pd_ref_parse(ref, &r, &ie) == 0) {
+		snprintf(repo, sizeof(repo), "%s/%s", r.domain, r.path);
+		rule = rule_for(pol, r.domain, repo, &name);
+		shown(name, scope, sizeof(scope));
+		if (strcmp(json_string_value(json_object_get(rule, "rule")),
+		    "signed") == 0) {
+			*keys = json_deep_copy(json_object_get(rule, "keys"));
+			signed_what(rule, scope, what, len);
+			rc = 1;
+		}
+	}
+	json_decref(pol);
+	return rc;
 }

@@ -18,10 +18,11 @@
 
 json_t	*policy_decode(const char *, size_t, const char *, struct pd_err *);
 int	 policy_judge(const json_t *, const char *, const json_t *,
-	    struct pd_err *);
+	    const char *, struct pd_err *);
 int	 policy_load(const char *, struct pd_err *);
 json_t	*policy_info(void);
 int	 policy_check(const char *, const json_t *, struct pd_err *);
 int	 policy_check_plugin(const json_t *, struct pd_err *);
+int	 policy_signed(const char *, json_t **, char *, size_t);
 
 #endif

@@ -7,8 +7,9 @@
  * file and its checks (POLICY), and HTTP requests
  * as plugind-api reads them (HTTP: api/http.c, fed through a socketpair),
  * terminal-safe text (TERMSAFE: common/termsafe.c, which pluginctl
- * runs over every hostile string it prints), and sigstore signature
- * payloads (SIGPAYLOAD: common/sigpayload.c).
+ * runs over every hostile string it prints), sigstore signature
+ * payloads (SIGPAYLOAD: common/sigpayload.c) and sigstore attachment
+ * manifests (SIGMANIFEST: common/sigattach.c).
  * The tar path has its own harness, fuzz_untar.c.  One source, the target
  * picked with -DFUZZ_<NAME>.  Built and run by
  * tests/fuzz/test_fuzz_decoders.sh, which also replays
@@ -26,7 +27,9 @@
 #include "plugincfg.h"
 #include "proto.h"
 #include "ref.h"
+#include "sigattach.h"
 #include "sigpayload.h"
+#include "sigverify.h"
 #include "termsafe.h"
 #include "registry.h"
 #include "wwwauth.h"
@@ -349,8 +352,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	if ((pol = policy_decode((const char *)data, len, "fuzz", &e)) == NULL)
 		return 0;
 	for (i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
-		(void)policy_judge(pol, refs[i], NULL, &e);
-		(void)policy_judge(pol, refs[i], cfg, &e);
+		(void)policy_judge(pol, refs[i], NULL, NULL, &e);
+		(void)policy_judge(pol, refs[i], cfg, "", &e);
 	}
 	json_decref(pol);
 	return 0;
@@ -481,6 +484,39 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		abort();
 	return 0;
 }
+#elif defined(FUZZ_SIGMANIFEST)
+/*
+ * A summary holds at most PD_SIG_MAX entries, each a valid digest, a
+ * size within PD_SIGPAYLOAD_MAX and a bounded signature, and fits the
+ * PARSE_DONE message.
+ */
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+{
+	const json_t *s;
+	struct pd_err e;
+	json_t *j, *sigs;
+	char *txt;
+	size_t i;
+
+	if ((j = pd_sigmanifest_summary((const char *)data, len, &e)) == NULL)
+		return 0;
+	sigs = json_object_get(j, "signatures");
+	if (!json_is_array(sigs) || json_array_size(sigs) > PD_SIG_MAX)
+		abort();
+	json_array_foreach(sigs, i, s)
+		if (!pd_digest_valid(json_string_value(json_object_get(s,
+		    "digest"))) || json_integer_value(json_object_get(s,
+		    "size")) > PD_SIGPAYLOAD_MAX || json_string_length(
+		    json_object_get(s, "signature")) > PD_SIG_B64_MAX)
+			abort();
+	if ((txt = json_dumps(j, JSON_COMPACT)) == NULL ||
+	    strlen(txt) > PD_BUNDLE_CONFIG_MAX)
+		abort();
+	free(txt);
+	json_decref(j);
+	return 0;
+}
 #else
-#error "define one of FUZZ_PROTO, FUZZ_CTLREQ, FUZZ_REF, FUZZ_MANIFEST, FUZZ_INDEX, FUZZ_CONFIG, FUZZ_POLICY, FUZZ_TOKEN, FUZZ_WWWAUTH, FUZZ_HTTP, FUZZ_TERMSAFE, FUZZ_SIGPAYLOAD"
+#error "define one of FUZZ_PROTO, FUZZ_CTLREQ, FUZZ_REF, FUZZ_MANIFEST, FUZZ_INDEX, FUZZ_CONFIG, FUZZ_POLICY, FUZZ_TOKEN, FUZZ_WWWAUTH, FUZZ_HTTP, FUZZ_TERMSAFE, FUZZ_SIGPAYLOAD, FUZZ_SIGMANIFEST"
 #endif

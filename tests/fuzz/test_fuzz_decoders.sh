@@ -10,12 +10,13 @@
 command -v clang >/dev/null || { skip "clang not installed (make deps installs it)"; done_testing; exit 0; }
 T=$(mktemp -d /tmp/pd-fuzz.XXXXXX); track_dir "$T"
 secs=${FUZZ_SECONDS:-4}
-targets=${FUZZ_TARGETS:-PROTO CTLREQ REF MANIFEST INDEX CONFIG POLICY TOKEN WWWAUTH HTTP TERMSAFE SIGPAYLOAD}
+targets=${FUZZ_TARGETS:-PROTO CTLREQ REF MANIFEST INDEX CONFIG POLICY TOKEN WWWAUTH HTTP TERMSAFE SIGPAYLOAD SIGMANIFEST}
 CFL="-g -O1 -std=gnu11 -D_GNU_SOURCE -fno-omit-frame-pointer -fno-sanitize-recover=undefined
     -I$PD_TOP/common -I$PD_TOP/broker -I$PD_TOP/fetcher -I$PD_TOP/api $(pkg-config --cflags jansson openssl libcurl)"
 SRCS="common/msg.c common/proto.c common/error.c common/ref.c common/manifest.c
     common/plugincfg.c common/digest.c common/util.c common/log.c common/termsafe.c
     common/http_status.c common/caps.c broker/state/policy.c common/sigpayload.c
+    common/sigattach.c
     fetcher/reg_url.c fetcher/reg_client.c
     fetcher/reg_auth.c fetcher/reg_http.c fetcher/reg_pull.c
     fetcher/reg_push.c fetcher/wwwauth.c api/http.c api/b64.c"

@@ -71,6 +71,7 @@ for v in $verbs; do
 	events) set -- events --since 1h --until 0s ;;
 	check) set -- check ;;
 	login) set -- login -u member -p x "$R" ;;	# anonymous registry: /v2/ is 200
+	verify) set -- verify --key /etc/hostname "$REF" ;;	# root only: the broker reads the key
 	*) notok "verb $v: the walk does not know it (add it here and to docs/PRIVSEP.md)"; continue ;;
 	esac
 	out=$(mctl "$@" </dev/null 2>&1); rc=$?

@@ -114,7 +114,8 @@ PUSH="python3 $PD_TOP/tests/registry/push_plugin.py --registry http://$R --plugi
 $PUSH --repo acme/vol --tag v1 --config "$T/vol1.json" >/dev/null &&
     $PUSH --repo acme/vol --tag v2 --config "$T/vol2.json" --seed 2 >/dev/null &&
     $PUSH --repo acme/all --tag v1 --config "$T/all.json" --seed 3 >/dev/null &&
-    $PUSH --repo other/vol --tag v1 --config "$T/vol1.json" >/dev/null || { notok "push plugins"; done_testing; exit 1; }
+    $PUSH --repo other/vol --tag v1 --config "$T/vol1.json" >/dev/null &&
+    $PUSH --repo sig/x --tag latest --config "$T/vol1.json" >/dev/null || { notok "push plugins"; done_testing; exit 1; }
 
 B="$T/b"; API="$T/api.sock"
 echo '{"stop-timeout": 3}' >"$T/conf.json"
@@ -152,16 +153,16 @@ reload "{\"default\": {\"rule\": \"reject\"}, \"scopes\": {
  \"$R/acme/vol\": {\"rule\": \"accept\"},
  \"$R/sig/\": {\"rule\": \"signed\", \"keys\": [\"/etc/plugind/k1.pem\", \"/etc/plugind/k2.pem\"]},
  \"docker.io\": {\"rule\": \"reject\"},
- \"docker.io/library/\": {\"rule\": \"signed\", \"keys\": [\"/etc/plugind/hub.pem\"]}}}"
+ \"docker.io/library/\": {\"rule\": \"reject\"}}}"
 check "a repository scope beats the prefix that rejects" ctl privileges "$R/acme/vol:v1"
 expect_fail "a prefix rejects" "policy: $R/acme/ rejects $R/acme/all:v1" ctl privileges "$R/acme/all:v1"
 check "the registry scope accepts" ctl privileges "$R/other/vol:v1"
-expect_fail "a signed rule refuses, naming its keys" \
-    "policy: $R/sig/ requires a signature by /etc/plugind/k1.pem or /etc/plugind/k2.pem: signature verification is not implemented" \
+expect_fail "a signed rule refuses an unsigned plugin, naming its keys" \
+    "policy: $R/sig/ requires a signature by /etc/plugind/k1.pem or /etc/plugind/k2.pem: none found" \
     ctl privileges "$R/sig/x"
 expect_fail "no scope: the default rejects" "policy: default rejects 127.0.0.2:5/x:latest" ctl privileges 127.0.0.2:5/x
 expect_fail "a Docker Hub name is normalized (docker.io scope)" "policy: docker.io rejects docker.io/vieux/sshfs:latest" ctl privileges vieux/sshfs
-expect_fail "an official image falls under docker.io/library/" "policy: docker.io/library/ requires a signature by /etc/plugind/hub.pem" ctl privileges busybox
+expect_fail "an official image falls under docker.io/library/" "policy: docker.io/library/ rejects docker.io/library/busybox:latest" ctl privileges busybox
 expect_fail "install is refused before the registry is asked" "policy: $R/acme/ rejects $R/acme/all:v1" \
     ctl install --grant-all-permissions --disable "$R/acme/all:v1"
 grep -q "\"verb\":\"privileges\".*\"error\":\"policy: $R/acme/ rejects" "$D/audit.log" &&
@@ -170,7 +171,7 @@ api POST "/v1.51/plugins/pull?remote=$R/acme/all:v1&name=all" -H 'Content-Type: 
 [ "$code" = 403 ] && grep -qF "policy: $R/acme/ rejects $R/acme/all:v1" "$T/body" &&
     ok "Engine API pull: 403 with the same text" || { notok "API pull: $code"; diag "$(cat "$T/body")"; }
 api GET "/v1.51/plugins/privileges?remote=$R/sig/x"
-[ "$code" = 403 ] && grep -qF "signature verification is not implemented" "$T/body" &&
+[ "$code" = 403 ] && grep -qF "policy: $R/sig/ requires a signature by /etc/plugind/k1.pem or /etc/plugind/k2.pem: none found" "$T/body" &&
     ok "Engine API privileges: 403" || { notok "API privileges: $code"; diag "$(cat "$T/body")"; }
 grep -q "\"verb\":\"install\".*\"error\":\"policy: $R/acme/ rejects" "$D/audit.log" &&
     ok "the API install refusal is audited" || notok "no audit line for the API install"
