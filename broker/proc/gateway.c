@@ -96,27 +96,6 @@ publish_dir(const char *name, char *base, size_t blen, int mk,
 	return dfd;
 }
 
-/* The path of name's published socket, as engines are told it. */
-int
-gateway_sockpath(const char *name, char *buf, size_t len)
-{
-	char n[600], *s;
-	size_t l;
-
-	if (conf.publish_dir[0] == '\0')
-		return -1;
-	snprintf(n, sizeof(n), "%s", name);
-	l = strlen(n);
-	if (l > 7 && strcmp(n + l - 7, ":latest") == 0)
-		n[l - 7] = '\0';
-	for (s = n; *s != '\0'; s++)
-		if (s[0] == '.' && (s == n || s[-1] == '/'))
-			return -1;	/* what publish_dir() refuses */
-	if ((size_t)snprintf(buf, len, "%s/%s.sock", conf.publish_dir, n) >= len)
-		return -1;
-	return 0;
-}
-
 /* Does something listen on the socket base in dfd? */
 static int
 listening(int dfd, const char *base)

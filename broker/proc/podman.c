@@ -78,7 +78,7 @@ podman_text(void)
 		if ((l = strlen(key)) > 7 && strcmp(key + l - 7, ":latest") == 0)
 			key[l - 7] = '\0';
 		if (!is_volume(p) || !toml_plain(key) ||
-		    gateway_sockpath(plugin_name(p), path, sizeof(path)) == -1 ||
+		    conf_sockpath(plugin_name(p), path, sizeof(path)) == -1 ||
 		    !toml_plain(path) || lstat(path, &st) == -1 ||
 		    !S_ISSOCK(st.st_mode))
 			continue;

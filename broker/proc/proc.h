@@ -187,7 +187,6 @@ void	gateway_stop(const char *, const char *);
 void	gateway_unpublish(const char *, const char *);
 void	gateway_restore_off(const char *, const char *, const json_t *);
 int	gateway_count(const char *);
-int	gateway_sockpath(const char *, char *, size_t);
 
 /* podman.c: Podman's drop-in naming the published volume plugins. */
 void	podman_sync(void);

@@ -704,3 +704,28 @@ conf_load_file(struct pd_conf *c, const char *path, struct pd_err *e)
 	json_decref(root);
 	return rc;
 }
+
+/*
+ * The path of name's published socket (config publish-docker-dir), as
+ * engines are told it: the gateway (proc/gateway.c) binds it and
+ * Podman's drop-in (proc/podman.c) names it.  -1: nothing is published.
+ */
+int
+conf_sockpath(const char *name, char *buf, size_t len)
+{
+	char n[600], *s;
+	size_t l;
+
+	if (conf.publish_dir[0] == '\0')
+		return -1;
+	snprintf(n, sizeof(n), "%s", name);
+	l = strlen(n);
+	if (l > 7 && strcmp(n + l - 7, ":latest") == 0)
+		n[l - 7] = '\0';
+	for (s = n; *s != '\0'; s++)
+		if (s[0] == '.' && (s == n || s[-1] == '/'))
+			return -1;	/* what gateway.c publish_dir() refuses */
+	if ((size_t)snprintf(buf, len, "%s/%s.sock", conf.publish_dir, n) >= len)
+		return -1;
+	return 0;
+}

@@ -133,6 +133,7 @@ json_t	*conf_json(const struct pd_conf *);
 void	conf_defaults(struct pd_conf *);
 void	conf_release(struct pd_conf *);
 int	conf_load_file(struct pd_conf *, const char *, struct pd_err *);
+int	conf_sockpath(const char *, char *, size_t);
 
 /* store.c: content-addressed blobs under <data-root>/storage. */
 int	store_init(struct pd_err *);
