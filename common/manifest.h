@@ -17,6 +17,7 @@
 #define MT_DOCKER_SCHEMA1	"application/vnd.docker.distribution.manifest.v1+prettyjws"
 #define MT_OCI_MANIFEST		"application/vnd.oci.image.manifest.v1+json"
 #define MT_OCI_INDEX		"application/vnd.oci.image.index.v1+json"
+#define MT_OCI_CONFIG		"application/vnd.oci.image.config.v1+json"
 #define MT_PLUGIN_CONFIG	"application/vnd.docker.plugin.v1+json"
 #define MT_LAYER_GZIP		"application/vnd.docker.image.rootfs.diff.tar.gzip"
 

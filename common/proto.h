@@ -27,7 +27,7 @@
 #include "error.h"
 #include "msg.h"
 
-#define PD_PROTO_VERSION	5
+#define PD_PROTO_VERSION	6
 
 #define PD_STR_SHORT		256	/* names, media types, digests */
 #define PD_STR_LINE		2048	/* log lines */
@@ -154,6 +154,13 @@ enum pd_msg_type {
 				   signed rule does (docs/POLICY.md);
 				   CTL_DATA {"Reference", "Key",
 				   "Digest"}. */
+	PD_CTL_SIGN = 118,	/* args: name[:tag], credentials JSON,
+				   manifest digest, payload, base64
+				   signature.  Appends one signature to the
+				   sha256-<hex>.sig attachment of the
+				   plugin's repository (push --sign-by;
+				   pluginctl signed it, docs/POLICY.md);
+				   CTL_DATA {"Tag", "Digest", "Signatures"}. */
 
 	/* CTL_DATA, broker -> client: a chunk of the reply document. */
 	PD_CTL_DATA = 150,
@@ -545,7 +552,8 @@ enum pd_verb_event {
 	V(EVENTS,	events,		"events",	0, 32,	0, 0, 1, 0, NONE)   \
 	V(CHECK,	check,		"check",	0, 0,	0, 0, 1, 1, NONE)   \
 	V(LOGIN,	login,		"login",	2, 2,	0, 0, 1, 1, NONE)   \
-	V(VERIFY,	verify,		"verify",	3, 3,	0, 0, 0, 1, NONE)
+	V(VERIFY,	verify,		"verify",	3, 3,	0, 0, 0, 1, NONE)   \
+	V(SIGN,		sign,		"sign",		5, 5,	1, 0, 0, 0, NONE)
 
 struct pd_verb {
 	uint32_t	 type;

@@ -1,9 +1,10 @@
 /*
  * The sigstore attachment manifest (common/sigattach.h), decoded into
- * {"signatures": [{"digest", "size", "signature"}]}: at most PD_SIG_MAX
+ * {"signatures": [{"digest", "size", "signature"}], "others": N}: at most PD_SIG_MAX
  * entries, each a sha256 digest, a size of at most PD_SIGPAYLOAD_MAX and
  * a signature of at most PD_SIG_B64_MAX bytes of base64 characters.
- * Layers of another media type are not signatures and are skipped; a
+ * Layers of another media type are not signatures and are skipped (N
+ * counts them, so that push --sign-by never drops one); a
  * signature layer that is malformed fails the whole document, so that
  * what the broker sees is all there was.
  */
@@ -16,8 +17,9 @@
 #include "sigpayload.h"
 #include "sigverify.h"
 
-static int
-b64_chars(const char *s)
+/* Whether s has only base64 characters (the decoder is stricter). */
+int
+pd_sig_b64_chars(const char *s)
 {
 	for (; *s != '\0'; s++)
 		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
@@ -50,7 +52,7 @@ sig_entry(const json_t *l, size_t i, struct pd_err *e)
 	if (!json_is_string(sig) || json_string_length(sig) == 0 ||
 	    json_string_length(sig) > PD_SIG_B64_MAX ||
 	    strlen(json_string_value(sig)) != json_string_length(sig) ||
-	    !b64_chars(json_string_value(sig))) {
+	    !pd_sig_b64_chars(json_string_value(sig))) {
 		pd_errf(e, PD_E_INVAL, "signature manifest: layers[%zu] has no "
 		    "annotation %s of 1 to %d base64 bytes", i, PD_SIG_ANNOTATION,
 		    PD_SIG_B64_MAX);
@@ -67,7 +69,7 @@ pd_sigmanifest_summary(const char *buf, size_t len, struct pd_err *e)
 	json_error_t jerr;
 	json_t *doc, *sigs, *s;
 	const char *mt;
-	size_t i;
+	size_t i, others = 0;
 
 	if ((doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
 		pd_errf(e, PD_E_INVAL, "signature manifest: %s", jerr.text);
@@ -85,8 +87,10 @@ pd_sigmanifest_summary(const char *buf, size_t len, struct pd_err *e)
 	sigs = json_array();
 	json_array_foreach(layers, i, l) {
 		mt = json_string_value(json_object_get(l, "mediaType"));
-		if (mt == NULL || strcmp(mt, MT_SIG_SIMPLESIGNING) != 0)
+		if (mt == NULL || strcmp(mt, MT_SIG_SIMPLESIGNING) != 0) {
+			others++;
 			continue;
+		}
 		if (json_array_size(sigs) == PD_SIG_MAX) {
 			pd_errf(e, PD_E_LIMIT, "signature manifest: more than %d "
 			    "signatures", PD_SIG_MAX);
@@ -102,7 +106,8 @@ pd_sigmanifest_summary(const char *buf, size_t len, struct pd_err *e)
 		sigs = NULL;
 	}
 	json_decref(doc);
-	return sigs == NULL ? NULL : json_pack("{s:o}", "signatures", sigs);
+	return sigs == NULL ? NULL : json_pack("{s:o, s:I}", "signatures", sigs,
+	    "others", (json_int_t)others);
 }
 
 /* A verified payload's meaning, for the broker: {digest, reference}. */

@@ -21,5 +21,6 @@
 json_t	*pd_sigmanifest_summary(const char *, size_t, struct pd_err *);
 json_t	*pd_sigpayload_summary(const char *, size_t, struct pd_err *);
 int	 pd_sig_tag(const char *, char *, size_t);
+int	 pd_sig_b64_chars(const char *);
 
 #endif

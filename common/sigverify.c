@@ -12,6 +12,7 @@
 
 #include <string.h>
 
+#include "sigsign.h"
 #include "sigverify.h"
 
 /* Strict base64 (padding only at the end) into out; -1 if malformed. */
@@ -42,10 +43,20 @@ b64_decode(const char *in, unsigned char *out, size_t outlen, size_t *n)
 	return 0;
 }
 
+/* Whether k is an EC key on P-256, the one curve sigstore keys use here. */
+int
+pd_sig_key_p256(EVP_PKEY *k)
+{
+	char group[64];
+
+	return EVP_PKEY_base_id(k) == EVP_PKEY_EC &&
+	    EVP_PKEY_get_group_name(k, group, sizeof(group), NULL) == 1 &&
+	    strcmp(group, "prime256v1") == 0;
+}
+
 static EVP_PKEY *
 p256_key(const char *pem, size_t pemlen, struct pd_err *e)
 {
-	char group[64];
 	EVP_PKEY *k;
 	BIO *b;
 
@@ -61,9 +72,7 @@ p256_key(const char *pem, size_t pemlen, struct pd_err *e)
 		pd_errf(e, PD_E_INVAL, "public key: not a PEM PUBLIC KEY");
 		return NULL;
 	}
-	if (EVP_PKEY_base_id(k) != EVP_PKEY_EC ||
-	    EVP_PKEY_get_group_name(k, group, sizeof(group), NULL) != 1 ||
-	    strcmp(group, "prime256v1") != 0) {
+	if (!pd_sig_key_p256(k)) {
 		EVP_PKEY_free(k);
 		pd_errf(e, PD_E_INVAL, "public key: not an ECDSA P-256 key");
 		return NULL;

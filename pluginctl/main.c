@@ -123,6 +123,11 @@ static const struct ctl_opt o_push[] = {
 	    "Skip image signing (accepted; plugind has no content trust)" },
 	OPT_USER, OPT_PASSWORD_STDIN,
 	{ "-q, --quiet", "Suppress progress output, print the digest only" },
+	{ "--sign-by string", "Sign the pushed manifest with this PEM ECDSA "
+	    "P-256 private key (a sigstore attachment, as skopeo's "
+	    "--sign-by-sigstore-private-key)" },
+	{ "--sign-passphrase-file string",
+	    "Read the passphrase of an encrypted --sign-by key from this file" },
 	{ NULL, NULL } };
 static const struct ctl_opt o_rm[] = {
 	{ "-f, --force", "Force the removal of an active plugin" },
@@ -226,15 +231,20 @@ static void
 cmd_usage(const struct ctl_cmd *c)
 {
 	const struct ctl_opt *o;
+	int w = 30, l;
 
 	printf("Usage:  pluginctl %s\n\n%s\n", c->usage, c->summary);
 	if (c->alias != NULL)
 		printf("\nAliases:\n  %s, %s\n", c->name, c->alias);
 	printf("\nOptions:\n");
+	/* One column for the descriptions, two spaces after the longest. */
+	for (o = c->opts; o != NULL && o->flags != NULL; o++)
+		if ((l = (int)strlen(o->flags) + (o->flags[1] == '-' ? 4 : 0)) >= w)
+			w = l + 1;
 	for (o = c->opts; o != NULL && o->flags != NULL; o++)
 		printf("  %s%-*s %s\n", o->flags[1] == '-' ? "    " : "",
-		    o->flags[1] == '-' ? 26 : 30, o->flags, o->desc);
-	printf("  %-30s %s\n", "-h, --help", "Print usage");
+		    o->flags[1] == '-' ? w - 4 : w, o->flags, o->desc);
+	printf("  %-*s %s\n", w, "-h, --help", "Print usage");
 }
 
 static void __dead

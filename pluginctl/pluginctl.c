@@ -33,6 +33,9 @@
 #include "log.h"
 #include "proto.h"
 #include "ref.h"
+#include "sigsign.h"
+#include "sigpayload.h"
+#include "sigverify.h"
 #include "termsafe.h"
 #include "util.h"
 
@@ -1414,6 +1417,76 @@ cmd_simple(uint32_t type, const char *synopsis, int argc, char **argv)
 	return failed;
 }
 
+/* The passphrase: the file's first line, as skopeo's --sign-passphrase-file. */
+static char *
+passphrase_read(const char *path)
+{
+	char buf[1024], *nl;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+		die("--sign-passphrase-file %s: %s", path, strerror(errno));
+	n = pd_read_full(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		die("--sign-passphrase-file %s: %s", path, strerror(errno));
+	buf[n] = '\0';
+	if ((nl = strchr(buf, '\n')) != NULL)
+		*nl = '\0';
+	nl = xstrdup(buf);
+	explicit_bzero(buf, sizeof(buf));
+	return nl;
+}
+
+/*
+ * push --sign-by, after the push: sign the payload naming the pushed
+ * manifest as the reference pushed, with the operator's key, here and
+ * as the operator (the key never reaches the broker), check the
+ * signature with the key's public half, and have the broker attach it.
+ */
+static void
+push_sign(EVP_PKEY *k, const char *keypath, const char *name, char *auth,
+    const json_t *res, int quiet)
+{
+	const char *dg = json_string_value(json_object_get(res, "Digest"));
+	const char *ref = json_string_value(json_object_get(res, "Reference"));
+	char b64[PD_SIG_B64_MAX + 1], *payload, *pem, *args[5];
+	struct reply r;
+	struct pd_err e;
+	size_t pemlen;
+	json_t *j;
+
+	if (dg == NULL || ref == NULL || ref[0] == '\0')
+		die("push %s: the broker named no digest and reference to sign",
+		    name);
+	if ((payload = pd_sigpayload_encode(dg, ref, "plugind " PD_VERSION)) ==
+	    NULL)
+		die("out of memory");
+	if (pd_sig_sign(k, payload, strlen(payload), b64, sizeof(b64), &e) == -1 ||
+	    pd_sig_public_pem(k, &pem, &pemlen, &e) == -1)
+		die("--sign-by %s: %s", keypath, e.msg);
+	if (pd_sig_verify(pem, pemlen, payload, strlen(payload), b64, &e) == -1)
+		die("--sign-by %s: the signature made does not verify: %s",
+		    keypath, e.msg);
+	free(pem);
+	args[0] = (char *)(uintptr_t)name;
+	args[1] = auth;
+	args[2] = (char *)(uintptr_t)dg;
+	args[3] = payload;
+	args[4] = b64;
+	request(PD_CTL_SIGN, quiet ? PD_CTLF_QUIET : 0, 0, -1, args, 5, &r);
+	j = reply_json(&r);
+	if (!quiet)
+		printf("Signed %s as %s with %s (%s, %lld signatures)\n",
+		    tsafe(dg), tsafe(ref), tsafe(keypath), tsafe(json_string_value(
+		    json_object_get(j, "Tag"))), (long long)json_integer_value(
+		    json_object_get(j, "Signatures")));
+	json_decref(j);
+	free(payload);
+	free(r.data);
+}
+
 int
 cmd_push(int argc, char **argv)
 {
@@ -1422,13 +1495,16 @@ cmd_push(int argc, char **argv)
 		{ "username", required_argument, NULL, 'u' },
 		{ "password-stdin", no_argument, NULL, 'p' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "sign-by", required_argument, NULL, 's' },
+		{ "sign-passphrase-file", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 } };
-	const char *user = NULL;
+	const char *user = NULL, *signby = NULL, *passfile = NULL;
 	int ch, pass_stdin = 0, quiet = 0;
+	EVP_PKEY *key = NULL;
 	struct pd_ref ref;
 	struct pd_err e;
 	struct reply r;
-	char *auth, *args[2];
+	char *auth, *args[2], *pass = NULL;
 	json_t *res;
 
 	while ((ch = getopt_long(argc, argv, "q", lo, NULL)) != -1) {
@@ -1437,11 +1513,27 @@ cmd_push(int argc, char **argv)
 		case 'u': user = optarg; break;
 		case 'p': pass_stdin = 1; break;
 		case 'q': quiet = 1; break;
+		case 's': signby = optarg; break;
+		case 'P': passfile = optarg; break;
 		default: return 2;
 		}
 	}
 	if (argc - optind != 1)
 		usage_fail("push", "push [OPTIONS] PLUGIN[:TAG]");
+	if (passfile != NULL && signby == NULL)
+		die("--sign-passphrase-file needs --sign-by");
+	/* The key first: a key that cannot sign pushes nothing. */
+	if (signby != NULL) {
+		if (passfile != NULL)
+			pass = passphrase_read(passfile);
+		key = pd_sig_load_private(signby, pass, &e);
+		if (pass != NULL) {
+			explicit_bzero(pass, strlen(pass));
+			free(pass);
+		}
+		if (key == NULL)
+			die("%s", e.msg);
+	}
 	if (pd_ref_parse(argv[optind], &ref, &e) == 0 &&
 	    strcmp(ref.domain, "docker.io") == 0)
 		fprintf(stderr, "WARNING: %s is pushed to Docker Hub "
@@ -1450,9 +1542,12 @@ cmd_push(int argc, char **argv)
 	args[0] = argv[optind];
 	args[1] = auth;
 	request(PD_CTL_PUSH, quiet ? PD_CTLF_QUIET : 0, 0, -1, args, 2, &r);
+	res = reply_json(&r);
+	if (key != NULL)
+		push_sign(key, signby, argv[optind], auth, res, quiet);
 	explicit_bzero(auth, strlen(auth));
 	free(auth);
-	res = reply_json(&r);
+	EVP_PKEY_free(key);
 	if (quiet)
 		printf("%s\n", tsafe(json_string_value(json_object_get(res,
 		    "Digest"))));

@@ -28,6 +28,7 @@ PD_OP(logs);
 PD_OP(events);
 PD_OP(check);
 PD_OP(login);
+PD_OP(sign);
 PD_OP(verify);
 
 /* host.c */

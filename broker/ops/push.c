@@ -18,6 +18,9 @@
 #include "log.h"
 #include "manifest.h"
 #include "ref.h"
+#include "sigattach.h"
+#include "sigpayload.h"
+#include "sigverify.h"
 #include "util.h"
 
 struct pushblob {
@@ -318,9 +321,9 @@ push_blobs(struct fetcher *f, struct ctl_client *c, const struct pushblob *b,
 	return 0;
 }
 
-/* Upload the manifest under ref's tag; the registry must agree on its digest. */
+/* Upload the manifest under tag; the registry must agree on its digest. */
 static int
-push_manifest(struct fetcher *f, struct ctl_client *c, const struct pd_ref *ref,
+push_manifest(struct fetcher *f, struct ctl_client *c, const char *tag,
     const char *man_digest, const char *man_type, uint64_t man_size,
     struct pd_err *e)
 {
@@ -330,7 +333,7 @@ push_manifest(struct fetcher *f, struct ctl_client *c, const struct pd_ref *ref,
 	if ((fd = store_open(man_digest, e)) == -1)
 		return -1;
 	memset(&res, 0, sizeof(res));
-	rc = fetcher_push(f, c, PD_MSG_PUSH_MANIFEST, ref->tag, "", man_type, fd,
+	rc = fetcher_push(f, c, PD_MSG_PUSH_MANIFEST, tag, "", man_type, fd,
 	    man_size, &res, e);
 	close(fd);
 	if (rc == 0 && res.digest[0] != '\0' && strcmp(res.digest, man_digest) != 0)
@@ -399,7 +402,7 @@ op_push(struct ctl_client *c, struct pd_ctlreq *q, int reqfd,
 	if (fetcher_open(&f, &ref, q->nargs > 1 ? q->args[1] : "", 1, e) == -1)
 		goto out;
 	if (push_blobs(&f, c, blobs, nblobs, mount, e) == 0 &&
-	    push_manifest(&f, c, &ref, man_digest, man_type, man_size, e) == 0)
+	    push_manifest(&f, c, ref.tag, man_digest, man_type, man_size, e) == 0)
 		rc = 0;
 	fetcher_close(&f);
 	if (rc == -1)
@@ -409,12 +412,226 @@ op_push(struct ctl_client *c, struct pd_ctlreq *q, int reqfd,
 	(void)ctl_progress(c, "", line, 0, 0);
 	log_info("pushed plugin %s as %s/%s:%s, manifest %s", s.name, ref.domain,
 	    ref.path, ref.tag, man_digest);
-	rc = ctl_reply_json(c, json_pack("{s:s, s:s, s:I}", "Tag", ref.tag,
-	    "Digest", man_digest, "Size", (json_int_t)man_size)) == -1 ?
-	    pd_errf(e, PD_E_IO, "reply") : 0;
+	/* Reference: what push --sign-by signs the digest as. */
+	if (pd_ref_full(&ref, line, sizeof(line)) == -1)
+		line[0] = '\0';
+	rc = ctl_reply_json(c, json_pack("{s:s, s:s, s:I, s:s}", "Tag", ref.tag,
+	    "Digest", man_digest, "Size", (json_int_t)man_size, "Reference",
+	    line)) == -1 ? pd_errf(e, PD_E_IO, "reply") : 0;
 out:
 	pthread_rwlock_unlock(&jobs_lock);
 	json_decref(s.sums);
 	free(blobs);
+	return rc;
+}
+
+/*
+ * The signatures already attached to digest in f's repository, decoded
+ * by the sandboxed parser: {"signatures": [...], "others": N}; an empty
+ * list when the registry has none.  NULL with e set.
+ */
+static json_t *
+sig_existing(struct fetcher *f, const char *tag, struct pd_err *e)
+{
+	char ctype[PD_STR_SHORT + 1], *buf = NULL;
+	struct parser p;
+	json_t *sum;
+	size_t len;
+
+	if (fetch_manifest(f, tag, &buf, &len, ctype, sizeof(ctype), e) == -1) {
+		if (e->code != PD_E_NOTFOUND)
+			return NULL;
+		return json_pack("{s:[], s:i}", "signatures", "others", 0);
+	}
+	memset(&p, 0, sizeof(p));
+	sum = parser_parse(&p, PD_PARSE_SIGNATURES, buf, len, ctype, e);
+	parser_close(&p);
+	free(buf);
+	return sum;
+}
+
+/* The layer of one signature: its payload blob, annotated with it. */
+static json_t *
+sig_layer(const char *digest, json_int_t size, const char *b64)
+{
+	return json_pack("{s:s, s:s, s:I, s:{s:s}}", "mediaType",
+	    MT_SIG_SIMPLESIGNING, "digest", digest, "size", size, "annotations",
+	    PD_SIG_ANNOTATION, b64);
+}
+
+/* doc (consumed) as compact JSON in the store: its digest and size. */
+static int
+store_json(json_t *doc, const char *what, char *digest, uint64_t *size,
+    struct pd_err *e)
+{
+	char *txt;
+	int rc;
+
+	txt = doc != NULL ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) :
+	    NULL;
+	json_decref(doc);
+	if (txt == NULL)
+		return pd_errf(e, PD_E_INTERNAL, "cannot encode the %s", what);
+	*size = strlen(txt);
+	rc = store_put(txt, *size, digest, e);
+	free(txt);
+	return rc;
+}
+
+/*
+ * The attachment's new config and manifest, stored as blobs: the config
+ * lists the layers as skopeo's does (rootfs.diff_ids), the manifest is
+ * OCI.  cfg gets the config, man and *mansize the manifest.
+ */
+static int
+sig_build(json_t *layers, struct pushblob *cfg, char *man, uint64_t *mansize,
+    struct pd_err *e)
+{
+	json_t *ids, *l;
+	size_t i;
+
+	ids = json_array();
+	json_array_foreach(layers, i, l)
+		json_array_append(ids, json_object_get(l, "digest"));
+	if (store_json(json_pack("{s:s, s:s, s:s, s:{s:s, s:o}, s:{}}",
+	    "architecture", "", "created", "0001-01-01T00:00:00Z", "os", "",
+	    "rootfs", "type", "layers", "diff_ids", ids, "config"),
+	    "signature config", cfg->digest, &cfg->size, e) == -1)
+		return -1;
+	snprintf(cfg->media_type, sizeof(cfg->media_type), "%s", MT_OCI_CONFIG);
+	return store_json(json_pack("{s:i, s:s, s:{s:s, s:s, s:I}, s:O}",
+	    "schemaVersion", 2, "mediaType", MT_OCI_MANIFEST, "config",
+	    "mediaType", MT_OCI_CONFIG, "digest", cfg->digest, "size",
+	    (json_int_t)cfg->size, "layers", layers), "signature manifest", man,
+	    mansize, e);
+}
+
+/*
+ * Append the client's signature to the existing ones: 1 when it is
+ * already there, 0 appended, -1 refused (PD_SIG_MAX, or layers that are
+ * not signatures, which a rewrite would drop).
+ */
+static int
+sig_append(const json_t *sum, json_t *layers, const char *pdigest,
+    json_int_t psize, const char *b64, const char *tag, struct pd_err *e)
+{
+	const json_t *sigs = json_object_get(sum, "signatures"), *s;
+	json_int_t others = json_integer_value(json_object_get(sum, "others"));
+	const char *d, *g;
+	size_t i;
+
+	if (others != 0)
+		return pd_errf(e, PD_E_CONFLICT, "the attachment %s holds %lld "
+		    "layers that are not signatures; plugind does not rewrite it",
+		    tag, (long long)others);
+	json_array_foreach(sigs, i, s) {
+		d = json_string_value(json_object_get(s, "digest"));
+		g = json_string_value(json_object_get(s, "signature"));
+		if (d == NULL || g == NULL)
+			return pd_errf(e, PD_E_PROTO, "the parser returned a bad "
+			    "signature list");
+		if (strcmp(d, pdigest) == 0 && strcmp(g, b64) == 0)
+			return 1;
+		json_array_append_new(layers, sig_layer(d,
+		    json_integer_value(json_object_get(s, "size")), g));
+	}
+	if (json_array_size(layers) >= PD_SIG_MAX)
+		return pd_errf(e, PD_E_LIMIT, "the attachment %s already holds %d "
+		    "signatures, the most a signed rule reads", tag, PD_SIG_MAX);
+	json_array_append_new(layers, sig_layer(pdigest, psize, b64));
+	return 0;
+}
+
+/* The client's payload and signature: sizes and encoding only. */
+static int
+sig_args(const struct pd_ctlreq *q, const struct pushsrc *s, char *tag,
+    size_t len, struct pd_err *e)
+{
+	size_t n = strlen(q->args[4]);
+
+	if (strcmp(q->args[2], s->mdigest) != 0)
+		return pd_errf(e, PD_E_INVAL, "sign %s: %.80s is not the manifest "
+		    "pushed for it (%s)", s->name, q->args[2],
+		    s->mdigest[0] ? s->mdigest : "none: push it first");
+	if (pd_sig_tag(q->args[2], tag, len) == -1)
+		return pd_errf(e, PD_E_INVAL, "sign %s: %.80s is not a sha256 "
+		    "digest", s->name, q->args[2]);
+	if (q->args[3][0] == '\0' || strlen(q->args[3]) > PD_SIGPAYLOAD_MAX)
+		return pd_errf(e, PD_E_INVAL, "sign %s: the payload is empty or "
+		    "larger than %d bytes", s->name, PD_SIGPAYLOAD_MAX);
+	if (n == 0 || n % 4 != 0 || n > PD_SIG_B64_MAX ||
+	    !pd_sig_b64_chars(q->args[4]))
+		return pd_errf(e, PD_E_INVAL, "sign %s: the signature is not 1 to "
+		    "%d bytes of base64", s->name, PD_SIG_B64_MAX);
+	return 0;
+}
+
+/*
+ * push --sign-by, its second request (PD_CTL_SIGN): pluginctl signed,
+ * with the operator's key and as the operator, the payload naming the
+ * manifest just pushed; the broker appends it to the sha256-<hex>.sig
+ * attachment in the plugin's repository, as skopeo's
+ * use-sigstore-attachments does (docs/POLICY.md, "Signing on push").
+ * The payload and signature are the client's: the broker checks their
+ * size and encoding and parses neither.  The attachment already in the
+ * registry is decoded by the sandboxed parser.
+ */
+int
+op_sign(struct ctl_client *c, struct pd_ctlreq *q, int reqfd,
+    struct pd_err *e)
+{
+	char tag[80], man[72], line[700];
+	struct pushblob b[2];
+	struct pushsrc s = { .sums = NULL };
+	struct pd_ref ref;
+	struct fetcher f;
+	json_t *sum = NULL, *layers = NULL;
+	uint64_t mansize = 0;
+	size_t n;
+	int rc = -1, have = 0;
+
+	(void)reqfd;
+	pthread_rwlock_rdlock(&jobs_lock);	/* no blob GC meanwhile */
+	if (push_source(q->args[0], &s, e) == -1 ||
+	    sig_args(q, &s, tag, sizeof(tag), e) == -1 ||
+	    pd_ref_parse(s.name, &ref, e) == -1)
+		goto out;
+	pd_ref_tag_default(&ref);
+	memset(b, 0, sizeof(b));
+	if (store_put(q->args[3], strlen(q->args[3]), b[0].digest, e) == -1)
+		goto out;
+	b[0].size = strlen(q->args[3]);
+	snprintf(b[0].media_type, sizeof(b[0].media_type), "%s",
+	    MT_SIG_SIMPLESIGNING);
+	if (fetcher_open(&f, &ref, q->args[1], 1, e) == -1)
+		goto out;
+	layers = json_array();
+	if ((sum = sig_existing(&f, tag, e)) != NULL &&
+	    (have = sig_append(sum, layers, b[0].digest, (json_int_t)b[0].size,
+	    q->args[4], tag, e)) == 0 &&
+	    sig_build(layers, &b[1], man, &mansize, e) == 0 &&
+	    push_blobs(&f, c, b, 2, "", e) == 0 &&
+	    push_manifest(&f, c, tag, man, MT_OCI_MANIFEST, mansize, e) == 0)
+		rc = 0;
+	else if (have == 1)
+		rc = 0;		/* this very signature is there already */
+	fetcher_close(&f);
+	if (rc == -1)
+		goto out;
+	snprintf(line, sizeof(line), "%s: signature %s of %s", tag, have ?
+	    "already present" : "pushed", q->args[2]);
+	(void)ctl_progress(c, "", line, 0, 0);
+	n = have ? json_array_size(json_object_get(sum, "signatures")) :
+	    json_array_size(layers);
+	log_info("signed plugin %s: %s/%s:%s, %zu signatures", s.name,
+	    ref.domain, ref.path, tag, n);
+	rc = ctl_reply_json(c, json_pack("{s:s, s:s, s:I}", "Tag", tag, "Digest",
+	    q->args[2], "Signatures", (json_int_t)n)) == -1 ?
+	    pd_errf(e, PD_E_IO, "reply") : 0;
+out:
+	pthread_rwlock_unlock(&jobs_lock);
+	json_decref(sum);
+	json_decref(layers);
+	json_decref(s.sums);
 	return rc;
 }

@@ -13,6 +13,8 @@ appended as a layer to the OCI manifest sha256-<hex>.sig.
       put SRC's sha256-<hex>.sig (and its blobs) as DST's
   sigattach.py REGISTRY tamper REPO DIGEST
       change one byte of the first payload, keep its signature
+  sigattach.py REGISTRY foreign REPO DIGEST
+      add a layer that is not a signature to DIGEST's attachment
   sigattach.py REGISTRY garbage REPO DIGEST KIND
       replace the attachment: KIND is many (17 signatures), huge (a
       payload layer declaring 10 MB), liar (a payload blob larger than
@@ -117,6 +119,14 @@ def tamper(repo, digest):
     put_manifest(repo, tag(digest), json.dumps(m).encode())
 
 
+def foreign(repo, digest):
+    m = json.loads(get_manifest(repo, tag(digest)))
+    data = b"an attestation, say"
+    m["layers"].append({"mediaType": "application/vnd.example.other",
+                        "digest": put_blob(repo, data), "size": len(data)})
+    put_manifest(repo, tag(digest), json.dumps(m).encode())
+
+
 def garbage(repo, digest, kind):
     cfg = b"{}"
     cd = put_blob(repo, cfg)
@@ -151,6 +161,8 @@ elif op == "copy":
     copy(*sys.argv[3:7])
 elif op == "tamper":
     tamper(*sys.argv[3:5])
+elif op == "foreign":
+    foreign(*sys.argv[3:5])
 elif op == "garbage":
     garbage(*sys.argv[3:6])
 else:

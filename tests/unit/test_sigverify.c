@@ -1,17 +1,82 @@
 /*
  * pd_sig_verify (common/sigverify.c): a P-256 signature over the exact
  * payload verifies; a changed payload or signature, another key, another
- * curve, an RSA key, malformed or oversized base64 are refused.
+ * curve, an RSA key, malformed or oversized base64 are refused.  And
+ * the signing half (common/sigsign.c): what pd_sig_sign makes over what
+ * pd_sigpayload_encode writes verifies and decodes to the same digest
+ * and reference; pd_sig_load_private refuses what cannot sign.
  */
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "sigpayload.h"
+#include "sigsign.h"
 #include "sigverify.h"
 #include "../tap.h"
+
+/* k as a PEM file (private, or its public half), path in buf. */
+static void
+key_file(EVP_PKEY *k, int private, char *path, size_t len)
+{
+	FILE *f;
+	int fd;
+
+	snprintf(path, len, "/tmp/pd-sigkey.XXXXXX");
+	fd = mkstemp(path);
+	f = fdopen(fd, "w");
+	if (private)
+		PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
+	else
+		PEM_write_PUBKEY(f, k);
+	fclose(f);
+}
+
+static void
+signing(EVP_PKEY *k, EVP_PKEY *k384)
+{
+	const char *dg = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	char b64[PD_SIG_B64_MAX + 1], path[64], *payload, *pem;
+	struct pd_sigpayload p;
+	struct pd_err e;
+	EVP_PKEY *l;
+	size_t n;
+
+	payload = pd_sigpayload_encode(dg, "127.0.0.1:5000/acme/vol:latest",
+	    "plugind test");
+	ASSERT(payload != NULL && pd_sigpayload_decode(payload, strlen(payload),
+	    &p, &e) == 0 && strcmp(p.digest, dg) == 0 &&
+	    strcmp(p.reference, "127.0.0.1:5000/acme/vol:latest") == 0,
+	    "the encoded payload decodes to its digest and reference");
+	ASSERT(pd_sig_sign(k, payload, strlen(payload), b64, sizeof(b64), &e) == 0 &&
+	    pd_sig_public_pem(k, &pem, &n, &e) == 0 &&
+	    pd_sig_verify(pem, n, payload, strlen(payload), b64, &e) == 0,
+	    "pd_sig_sign's signature verifies with the public half");
+	free(pem);
+	key_file(k, 1, path, sizeof(path));
+	l = pd_sig_load_private(path, NULL, &e);
+	ASSERT(l != NULL, "a PKCS#8 P-256 private key file loads");
+	EVP_PKEY_free(l);
+	unlink(path);
+	key_file(k, 0, path, sizeof(path));
+	ASSERT(pd_sig_load_private(path, NULL, &e) == NULL &&
+	    strstr(e.msg, "a public key") != NULL, "a public key file: refused");
+	unlink(path);
+	key_file(k384, 1, path, sizeof(path));
+	ASSERT(pd_sig_load_private(path, NULL, &e) == NULL &&
+	    strstr(e.msg, "not an ECDSA P-256 key") != NULL,
+	    "a P-384 private key: refused");
+	unlink(path);
+	ASSERT(pd_sig_load_private("/nonexistent/k.pem", NULL, &e) == NULL &&
+	    strstr(e.msg, "--sign-by /nonexistent/k.pem") != NULL,
+	    "a missing file: refused, named");
+	free(payload);
+}
 
 static EVP_PKEY *
 keygen(const char *type, const char *param)
@@ -109,6 +174,7 @@ main(void)
 	bad[96] = '\0';
 	ASSERT(pd_sig_verify(pem, n, payload, strlen(payload), bad, &e) == -1,
 	    "well-formed base64 that is no DER signature: refused");
+	signing(k, k384);
 	EVP_PKEY_free(k);
 	EVP_PKEY_free(k2);
 	EVP_PKEY_free(k384);
