@@ -7,7 +7,8 @@
 # without or with a wrong passphrase, missing, garbage) is a clear error
 # with nothing pushed; an attachment holding other layers is never
 # rewritten; the 17th signature is refused; the key never reaches the
-# broker.  And whether Debian's skopeo can sign at all (it cannot).
+# broker.  And whether Debian's skopeo can sign, or verify pluginctl's
+# signature, at all (it can do neither: sigstore is compiled out).
 . "$(dirname "$0")/../lib.sh"
 
 [ -x /usr/bin/docker-registry ] || { skip "docker-registry not installed"; done_testing; exit 0; }
@@ -165,6 +166,16 @@ if command -v skopeo >/dev/null; then
 	*"sigstore disabled"*) skip "skopeo $(skopeo --version | cut -d' ' -f3) cannot sign: $(echo "$out" | grep -o '[A-Za-z-]* change: sigstore disabled' | head -1)" ;;
 	*) out2=$(ctl verify "$R/acme/skopeo" 2>&1) && ok "skopeo's signature verifies: $out2" ||
 	    { notok "skopeo signed, plugind does not verify it"; diag "$out"; diag "$out2"; } ;;
+	esac
+	# And can it verify what pluginctl signed?  (A sigstoreSigned policy.)
+	printf '{"default": [{"type": "reject"}], "transports": {"docker": {"%s": [{"type": "sigstoreSigned", "keyPath": "%s", "signedIdentity": {"type": "matchRepoDigestOrExact"}}]}}}\n' \
+	    "$R" "$T/acme.pub" >"$T/containers-policy.json"
+	out=$(skopeo --policy "$T/containers-policy.json" --registries.d "$T/rd" copy --src-tls-verify=false \
+	    "docker://$R/acme/vol:latest" "dir:$T/skopeo-out" 2>&1)
+	case "$out" in
+	*"sigstore disabled"*) skip "skopeo $(skopeo --version | cut -d' ' -f3) cannot verify either: $(echo "$out" | grep -o '[A-Za-z-]* change: sigstore disabled' | head -1)" ;;
+	*) [ -f "$T/skopeo-out/manifest.json" ] && ok "skopeo verifies pluginctl's signature" ||
+	    { notok "skopeo refuses pluginctl's signature"; diag "$out"; } ;;
 	esac
 else
 	skip "skopeo not installed"
