@@ -5,7 +5,8 @@
 # writes the same attachment with openssl), installs under a signed rule
 # with the right key; a wrong key, no signature, a tampered payload, a
 # signature copied from another plugin, one naming another reference and
-# a huge or garbage .sig manifest or payload are each refused with the
+# a huge or garbage .sig manifest or payload, and a tag moved between
+# privileges and install, are each refused with the
 # rule and the reason, audited, and nothing stored; pluginctl verify
 # names the signer.
 . "$(dirname "$0")/../lib.sh"
@@ -92,6 +93,14 @@ refused "17 signatures" "$R/acme/many" "$W: the signatures do not decode: signat
 refused "a 10 MB payload" "$R/acme/huge" "$W: the signatures do not decode: signature manifest: layers[0] has a size that is not 0 to 65536 bytes"
 refused "a payload larger than declared" "$R/acme/liar" "$W: blob sha256:"
 refused "a junk payload and signature" "$R/acme/junk" "$W: no signature verifies with $T/acme.pub"
+
+# The tag moves between privileges and install (another manifest, pushed
+# by someone who cannot sign): install judges the manifest it fetches.
+$PUSH --repo acme/moved --tag latest --config "$T/vol.json" --seed 11 >/dev/null &&
+    sign acme acme/moved:latest || notok "push and sign acme/moved"
+check "privileges of the signed acme/moved" ctl privileges "$R/acme/moved"
+$PUSH --repo acme/moved --tag latest --config "$T/vol.json" --seed 12 >/dev/null || notok "move the tag"
+refused "the tag moved to an unsigned manifest after privileges" "$R/acme/moved" "$W: none found"
 
 check "signed with the right key: installed" ctl install --grant-all-permissions --alias vol "$R/acme/vol:v1"
 [ "$(ctl inspect -f '{{.Enabled}}' vol)" = true ] && ok "the signed plugin is enabled" || notok "not enabled"
