@@ -32,6 +32,13 @@
 #define PD_STR_SHORT		256	/* names, media types, digests */
 #define PD_STR_LINE		2048	/* log lines */
 #define PD_STR_ARG		4096	/* one control argument */
+/*
+ * The privileges argument of install and upgrade that grants what the
+ * manifest fetched by that very job requires (--grant-all-permissions):
+ * one resolve instead of privileges + install, and nothing shown that
+ * could differ from what runs.  Not JSON, so no body can mean it.
+ */
+#define PD_GRANT_ALL		"*"
 #define PD_STR_AGENT		64	/* HELLO's agent */
 #define PD_STR_SCHEME		8	/* "http", "https" */
 #define PD_STR_USER		1024	/* registry user name */
@@ -120,8 +127,9 @@ enum pd_msg_type {
 	PD_CTL_INFO = 100,	/* args: none */
 	PD_CTL_LIST = 101,	/* args: filter "key=value"... */
 	PD_CTL_INSPECT = 102,	/* args: name-or-id */
-	PD_CTL_INSTALL = 103,	/* args: remote, alias, privileges JSON,
-				   credentials JSON, KEY=VALUE... */
+	PD_CTL_INSTALL = 103,	/* args: remote, alias, privileges JSON
+				   (or PD_GRANT_ALL), credentials JSON,
+				   KEY=VALUE... */
 	PD_CTL_ENABLE = 104,	/* args: name */
 	PD_CTL_DISABLE = 105,	/* args: name */
 	PD_CTL_REMOVE = 106,	/* args: name */
@@ -129,7 +137,8 @@ enum pd_msg_type {
 	PD_CTL_PUSH = 108,	/* args: name[:tag], credentials JSON */
 	PD_CTL_CREATE = 109,	/* args: name; fd: tar of the bundle */
 	PD_CTL_UPGRADE = 110,	/* args: name, remote ("" = its reference),
-				   privileges JSON, credentials JSON */
+				   privileges JSON (or PD_GRANT_ALL),
+				   credentials JSON */
 	PD_CTL_PRIVILEGES = 111,	/* args: remote, credentials JSON */
 	PD_CTL_HELPERCHECK = 112,	/* args: role name ("fetcher"...) */
 	PD_CTL_LOGS = 113,	/* args: name, optional "tail=N"; flag FOLLOW.

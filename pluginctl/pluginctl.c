@@ -1165,19 +1165,23 @@ cmd_install(int argc, char **argv)
 	if (argc - optind < 1)
 		usage_fail("install", "install [OPTIONS] PLUGIN [KEY=VALUE...]");
 	auth = credentials(argv[optind], user, pass_stdin);
-	{
+	if (grant && !dry) {
+		/* All granted: the install job resolves once, for itself. */
+		privs = json_array();
+		privtxt = xstrdup(PD_GRANT_ALL);
+	} else {
 		char *pa[2] = { argv[optind], auth };
 
 		request(PD_CTL_PRIVILEGES, PD_CTLF_QUIET, 0, -1, pa, 2, &r);
+		privs = reply_json(&r);
+		free(r.data);
+		if (dry) {
+			print_privileges(argv[optind], privs);
+			return 0;
+		}
+		grant_privileges(argv[optind], privs, grant);
+		privtxt = json_dumps(privs, JSON_COMPACT);
 	}
-	privs = reply_json(&r);
-	free(r.data);
-	if (dry) {
-		print_privileges(argv[optind], privs);
-		return 0;
-	}
-	grant_privileges(argv[optind], privs, grant);
-	privtxt = json_dumps(privs, JSON_COMPACT);
 	nargs = 4 + (argc - optind - 1);
 	args = xcalloc((size_t)nargs + 1, sizeof(char *));
 	args[0] = argv[optind];
@@ -1261,11 +1265,17 @@ cmd_upgrade(int argc, char **argv)
 	auth = credentials(remote, NULL, 0);
 	args[0] = (char *)(uintptr_t)remote;
 	args[1] = auth;
-	request(PD_CTL_PRIVILEGES, PD_CTLF_QUIET, 0, -1, args, 2, &r);
-	privs = reply_json(&r);
-	free(r.data);
-	grant_privileges(remote, privs, grant);
-	privtxt = json_dumps(privs, JSON_COMPACT);
+	if (grant) {
+		/* All granted: the upgrade job resolves once, for itself. */
+		privs = json_array();
+		privtxt = xstrdup(PD_GRANT_ALL);
+	} else {
+		request(PD_CTL_PRIVILEGES, PD_CTLF_QUIET, 0, -1, args, 2, &r);
+		privs = reply_json(&r);
+		free(r.data);
+		grant_privileges(remote, privs, grant);
+		privtxt = json_dumps(privs, JSON_COMPACT);
+	}
 	args[0] = argv[optind];
 	args[1] = (char *)(uintptr_t)remote;
 	args[2] = privtxt;

@@ -180,7 +180,13 @@ expect_fail "M13 m13-single: an empty grant is refused" "incorrect privileges" \
 check "M13 m13-single: the exact privilege installs" \
     "$RAW" "$SOCK" 103 4 "$R/m13-single/p:latest" h-single \
     '[{"Name":"capabilities","Description":"","Value":["CAP_SYS_ADMIN"]}]' "$AUTH"
+g0=$(nreq m13-priv manifests GET)
 check "M13 m13-priv: --grant-all-permissions installs" inst m13-priv --grant-all-permissions
+g1=$(nreq m13-priv manifests GET)
+[ $((g1 - g0)) = 1 ] && ok "M13: --grant-all-permissions fetches the manifest once (no privileges request first)" ||
+    notok "M13: --grant-all-permissions made $((g1 - g0)) manifest GETs"
+grep -q "install $R/m13-priv/p:latest: all [0-9]* privileges it requires granted (--grant-all-permissions)" "$T/b/broker.log" &&
+    ok "M13: the broker logs the privileges granted by --grant-all-permissions" || notok "no grant-all log line"
 
 # -- M4: one GET, no HEAD; the bytes checked are the bytes installed.
 out=$(inst m4-toctou </dev/null 2>&1) && { notok "M4: a manifest that changed after the privilege check was installed"; diag "$out"; } ||
