@@ -28,6 +28,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -124,41 +125,57 @@ off_root(const char *id, char *buf, size_t len)
 	snprintf(buf, len, "%s/gateways/%s", conf.exec_root, id);
 }
 
-/* Kill gateway pid (chrooted into root), re-checked through its pidfd. */
-static void
+/*
+ * Kill gateway pid (chrooted into root), re-checked through its pidfd;
+ * the pidfd, to wait on, or -1 when there was nothing to kill.
+ */
+static int
 gw_kill_one(pid_t pid, const char *root)
 {
 	int pfd;
 
 	if ((pfd = (int)syscall(SYS_pidfd_open, pid, 0)) == -1)
-		return;
-	if (helper_is(pid, GW_COMM, root))
-		(void)syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
+		return -1;
+	/* Safety: the pidfd pins the process checked; no recycled pid. */
+	if (helper_is(pid, GW_COMM, root) &&
+	    syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0) == 0)
+		return pfd;
 	close(pfd);
+	return -1;
 }
 
 /*
  * Kill the gateways chrooted into root but pid `keep` (through pidfds,
- * re-checked: a recycled pid is never signalled), and wait for them to
- * be gone; how many there were.
+ * re-checked: a recycled pid is never signalled), and wait, at most 1 s,
+ * until each has exited (its pidfd turns readable); how many there were.
+ * One pass over /proc, and no wait at all when there is nothing to kill.
  */
 static int
 gw_kill(const char *root, pid_t keep)
 {
-	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	struct pollfd pfd[8];
 	pid_t pids[8];
-	int n, i, waited, left;
+	int n, i, k = 0, left, waited;
 
 	n = helper_find(GW_COMM, root, pids, 8);
 	for (i = 0; i < n && i < 8; i++)
-		if (pids[i] != keep)
-			gw_kill_one(pids[i], root);
-	for (waited = 0; waited < 1000; waited += 10) {
-		left = helper_find(GW_COMM, root, pids, 8);
-		if (left == 0 || (left == 1 && pids[0] == keep))
+		if (pids[i] != keep &&
+		    (pfd[k].fd = gw_kill_one(pids[i], root)) != -1)
+			pfd[k++].events = POLLIN;
+	for (waited = 0, left = k; left > 0 && waited < 1000; waited += 50) {
+		if (poll(pfd, (nfds_t)k, 50) == -1 && errno != EINTR)
 			break;
-		nanosleep(&ts, NULL);
+		for (i = 0, left = 0; i < k; i++)
+			if (pfd[i].fd >= 0 && (pfd[i].revents & POLLIN) == 0)
+				left++;
+			else if (pfd[i].fd >= 0) {
+				close(pfd[i].fd);
+				pfd[i].fd = -1;		/* poll ignores it now */
+			}
 	}
+	for (i = 0; i < k; i++)
+		if (pfd[i].fd >= 0)
+			close(pfd[i].fd);
 	return n;
 }
 
@@ -429,7 +446,7 @@ gw_publish(const char *id, const char *name, const json_t *pobj, int mode,
 	char base[600], tmp[620], root[4200], other[4200], shown[600];
 	struct rt_paths rp;
 	pid_t pid = -1;
-	int dfd, rfd, lfd, rc = -1;
+	int dfd, rfd, lfd, pfd, rc = -1;
 
 	if (conf.publish_dir[0] == '\0' || (mode == PD_GW_SERVE &&
 	    json_string_value(json_object_get(json_object_get(cfg,
@@ -462,8 +479,8 @@ gw_publish(const char *id, const char *name, const json_t *pobj, int mode,
 	rt_paths(id, &rp);
 	if (rc == -1) {
 		/* Only the new one: the old gateway keeps the name served. */
-		if (pid > 0)
-			gw_kill_one(pid, root);
+		if (pid > 0 && (pfd = gw_kill_one(pid, root)) != -1)
+			close(pfd);
 		return -1;
 	}
 	/* NAME.sock is the new gateway's: the others serve nothing now. */
