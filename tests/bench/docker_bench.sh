@@ -88,6 +88,18 @@ rss_kb() {
 	    END { do { ch = 0; for (i = 1; i <= NR; i++) if (!(pid[i] in in_) && (pp[i] in in_)) { in_[pid[i]] = 1; ch = 1 } } while (ch)
 	          for (i = 1; i <= NR; i++) if (pid[i] in in_) s += rs[i]; print s + 0 }'
 }
+# pss_kb ROOT...: the same processes' proportional set size (smaps_rollup),
+# which counts a page shared by N processes as 1/N in each: the sum is
+# what they cost together.  RSS counts shared libraries once per process.
+pss_kb() {
+	for _p in $(ps -e -o pid=,ppid= | awk -v roots="$*" '
+	    BEGIN { n = split(roots, r, " "); for (i = 1; i <= n; i++) in_[r[i]] = 1 }
+	    { pid[NR] = $1; pp[NR] = $2 }
+	    END { do { ch = 0; for (i = 1; i <= NR; i++) if (!(pid[i] in in_) && (pp[i] in in_)) { in_[pid[i]] = 1; ch = 1 } } while (ch)
+	          for (i = 1; i <= NR; i++) if (pid[i] in in_) print pid[i] }'); do
+		cat /proc/$_p/smaps_rollup 2>/dev/null
+	done | awk '$1 == "Pss:" { s += $2 } END { print s + 0 }'
+}
 # The roots of each system: plugind is the broker (helpers and plugins
 # are its children); dockerd is every process of its mount namespace
 # (dockerd, containerd, the shims, which are not dockerd's children) and
@@ -102,13 +114,15 @@ roots_of() {
 # peak RSS sum of ROOTS-SYS's processes in FILE.
 peak_during() {
 	_ps=$1 _rs=$2 _f=$3; shift 3
-	( m=0; while :; do k=$(rss_kb $(roots_of $_rs)); [ "$k" -gt "$m" ] && { m=$k; echo $m >"$_f"; }; sleep 0.02; done ) &
+	( m=0 q=0; while :; do r=$(roots_of $_rs); k=$(rss_kb $r); [ "$k" -gt "$m" ] && { m=$k; echo $m >"$_f"; }
+	  k=$(pss_kb $r); [ "$k" -gt "$q" ] && { q=$k; echo $q >"$_f.pss"; }; sleep 0.02; done ) &
 	_sp=$!
 	timed "$_ps" big "$@"
 	kill $_sp; wait $_sp 2>/dev/null
 }
 
 idle_p=$(rss_kb $(roots_of p)); idle_d=$(rss_kb $(roots_of d))
+ipss_p=$(pss_kb $(roots_of p)); ipss_d=$(pss_kb $(roots_of d))
 
 i=0
 while [ $i -lt "$RS" ]; do
@@ -175,7 +189,10 @@ printf 'raw one-pass floor (curl | tee >(sha256sum) | tar xz): small %s s, big %
 printf 'install --disable over the floor: small plugind %.2fx, dockerd %.2fx; big plugind %.2fx, dockerd %.2fx\n' \
     "$(echo "$(med p install-disable) / $fs" | bc -l)" "$(echo "$(med d install-disable) / $fs" | bc -l)" \
     "$(echo "$(med p big) / $fb" | bc -l)" "$(echo "$(med d big) / $fb" | bc -l)"
-pk() { cat "$T"/peak.$1.* 2>/dev/null | sort -n | tail -n1; }
+pk() { cat "$T"/peak.$1.[0-9] "$T"/peak.$1.[0-9][0-9] 2>/dev/null | sort -n | tail -n1; }
+pkp() { cat "$T"/peak.$1.*.pss 2>/dev/null | sort -n | tail -n1; }
 # The peak of plugind's own processes is sampled in its pluginctl runs.
 printf 'RSS, all processes: idle plugind %d KiB, dockerd+containerd %d KiB; peak during the big install plugind %d KiB, dockerd %d KiB (%.3f of dockerd)\n' \
     "$idle_p" "$idle_d" "$(pk p)" "$(pk d)" "$(echo "$(pk p) / $(pk d)" | bc -l)"
+printf 'PSS, all processes: idle plugind %d KiB, dockerd+containerd %d KiB; peak during the big install plugind %d KiB, dockerd %d KiB (%.3f of dockerd)\n' \
+    "$ipss_p" "$ipss_d" "$(pkp p)" "$(pkp d)" "$(echo "$(pkp p) / $(pkp d)" | bc -l)"
