@@ -442,6 +442,8 @@ describe_exit(int status, char *buf, size_t len)
 		snprintf(buf, len, "ended (status 0x%x)", status);
 }
 
+static void	spare_returned(struct helper *);
+
 static void
 teardown(struct helper *h, int status_wait_ms, int *status)
 {
@@ -451,6 +453,7 @@ teardown(struct helper *h, int status_wait_ms, int *status)
 	}
 	pd_chan_free(&h->chan);
 	reap(h, status, status_wait_ms);
+	spare_returned(h);	/* after it is gone: never both at once */
 }
 
 void
@@ -1098,8 +1101,8 @@ helper_spawn_fd(struct helper *h, int role, int rootfd, const char *rootpath,
  * `spare` count in the roles table the broker keeps that many helpers
  * started, sandboxed and checked from outside, each waiting for its first
  * request.  helper_get() hands one to a job, which uses it for that job
- * alone as before, and wakes the spare thread, which starts a replacement
- * off the job's path.  The thread also watches the idle spares: one that
+ * alone as before; when the job tears it down (an API spare: at once),
+ * the spare thread is woken and starts a replacement, off the job's path.  The thread also watches the idle spares: one that
  * dies or sends anything but a LOG line is reaped and replaced.  A spare
  * holds no lock and no fd but its channel.
  *
@@ -1124,6 +1127,15 @@ struct spare {
 
 static pthread_mutex_t	 spare_mtx = PTHREAD_MUTEX_INITIALIZER;
 static struct spare	*spares[PD_ROLE_MAX][PD_ROLE_MAXSPARE];
+/*
+ * Job spares (fetcher, extractor) taken and not yet torn down, per role.
+ * Their replacements start when the job is done with them, not when it
+ * takes them: no replacement is spawned, or sits in memory, while the
+ * job it would compete with runs (a big install's peak RSS, a small
+ * one's CPU on a 2-core host).  An API spare is replaced at once: its
+ * process lives as long as its connection.
+ */
+static int		 spare_busy[PD_ROLE_MAX];
 static int		 spare_run;
 static int		 spare_pipe[2] = { -1, -1 };	/* wakes the thread */
 static pthread_t	 spare_tid;
@@ -1245,9 +1257,9 @@ helper_get(struct helper *h, int role, const char *kind, struct stage *st,
 	struct spare *s;
 
 	while ((s = spare_take(role)) != NULL) {
-		spare_wake();
 		if (!helper_dead(s->h.pid))
 			break;
+		spare_wake();
 		log_info("warm spare %s[%d] had died: not used",
 		    pd_role_name(role), (int)s->h.pid);
 		spare_free(s);
@@ -1269,12 +1281,34 @@ helper_get(struct helper *h, int role, const char *kind, struct stage *st,
 		    (int)s->h.pid);
 	}
 	*h = s->h;
+	if (role == PD_ROLE_API)
+		spare_wake();
+	else {
+		pthread_mutex_lock(&spare_mtx);
+		spare_busy[role]++;
+		pthread_mutex_unlock(&spare_mtx);
+		h->spare_out = 1;
+	}
 	if (st != NULL)
 		*st = s->st;
 	else
 		stage_discard(&s->st);
 	free(s);
 	return 0;
+}
+
+/* A job is done with a spare it took: its replacement may start now. */
+static void
+spare_returned(struct helper *h)
+{
+	if (!h->spare_out)
+		return;
+	h->spare_out = 0;
+	pthread_mutex_lock(&spare_mtx);
+	if (spare_busy[h->role] > 0)
+		spare_busy[h->role]--;
+	pthread_mutex_unlock(&spare_mtx);
+	spare_wake();
 }
 
 /* Start what is missing; failed starts are retried after a pause. */
@@ -1288,7 +1322,8 @@ spare_fill(uint64_t retry[PD_ROLE_MAX])
 	for (role = PD_ROLE_FETCHER; role < PD_ROLE_MAX; role++)
 		for (i = 0; i < spare_count(role); i++) {
 			pthread_mutex_lock(&spare_mtx);
-			placed = spares[role][i] != NULL || !spare_run;
+			placed = spares[role][i] != NULL || !spare_run ||
+			    spare_busy[role] > 0;
 			pthread_mutex_unlock(&spare_mtx);
 			if (placed || pd_now_ms() < retry[role])
 				continue;

@@ -23,6 +23,7 @@ struct helper {
 	struct ctl_client *client;	/* the job's client: a hang-up cancels */
 	uint64_t	 chatter_t0;	/* LOG/PROGRESS rate limit (helper.c) */
 	uint64_t	 chatter;
+	int		 spare_out;	/* a job's spare: refilled at teardown */
 };
 
 int	helper_spawn(struct helper *, int, int, const char *, struct pd_err *);

@@ -13,6 +13,8 @@ reg_start "$T/reg" anon || { notok "registry starts"; done_testing; exit 1; }
 R="127.0.0.1:$REG_PORT"
 python3 "$PD_TOP/tests/registry/push_plugin.py" --registry "http://$R" \
     --repo test/sp --layer-size 20000 >/dev/null || notok "push test/sp"
+python3 "$PD_TOP/tests/registry/push_plugin.py" --registry "http://$R" \
+    --repo test/spbig --layer-size 40000000 >/dev/null || notok "push test/spbig"
 D="$T/b/data"
 start_broker "$T/b" --docker-api "unix://$T/api.sock" || { done_testing; exit 1; }
 
@@ -78,6 +80,33 @@ out=$(curl -s --unix-socket "$T/api.sock" http://x/_ping)
 wait_spares api 1 "$a0" && ok "the API spare was used and replaced" ||
     notok "api spare not replaced: $a0 -> $(spares api)"
 ctl rm sp1 >/dev/null
+
+# A fetcher spare is replaced when the job is done with it, not while it
+# runs: a replacement would compete with the job for CPU and memory.  So
+# the job's fetcher (nice 0) and an idle fetcher spare are never seen at
+# once during an install that takes a while (a 40 MB layer).
+jobf() { # the job's fetchers: children at nice 0
+	for p in $(ps -o pid= --ppid "$BROKER_PID"); do
+		[ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$PD_BUILD/plugind-fetcher" ] || continue
+		[ "$(awk '{ sub(/.*\) /, ""); print $17 }' "/proc/$p/stat" 2>/dev/null)" = 0 ] && echo "$p"
+	done
+}
+wait_spares fetcher 1 || notok "no fetcher spare before the big install"
+ctl install --disable --grant-all-permissions --alias spbig "$R/test/spbig:latest" >/dev/null 2>&1 &
+ip=$!
+seen=0 both=0
+while kill -0 $ip 2>/dev/null; do
+	j=$(jobf) s=$(spares fetcher)
+	[ -n "$j" ] && seen=$((seen + 1))
+	[ -n "$j" ] && [ -n "$s" ] && both=$((both + 1))
+	sleep 0.02
+done
+wait $ip && ok "the big install" || notok "the big install failed"
+[ $seen -gt 0 ] && [ $both = 0 ] &&
+    ok "no fetcher spare while the job's fetcher ran ($seen samples)" ||
+    notok "a job fetcher and a fetcher spare at once in $both of $seen samples"
+wait_spares fetcher 1 && ok "the fetcher spare is back after the job" || notok "no fetcher spare after the job"
+ctl rm spbig >/dev/null
 
 # SIGKILL to every idle spare: each is replaced, and no job fails.
 old=$(spares fetcher; spares extractor; spares api)
