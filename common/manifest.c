@@ -283,3 +283,34 @@ pd_index_select(const json_t *summary, const char *os, const char *arch,
 	    "list entries (available: %s)", os, arch, have[0] ? have : "none");
 	return NULL;
 }
+
+/*
+ * The schema2 manifest of a plugin as moby's create writes it, compact:
+ * {schemaVersion, mediaType, config, layers}, each descriptor {mediaType,
+ * size, digest}, the layers gzip.  The one builder: create stores it,
+ * push rebuilds it to know a manifest of plugind's own without a parser.
+ * NULL when out of memory.
+ */
+char *
+pd_plugin_manifest(const char *cdigest, uint64_t csize,
+    const char *const *layers, const uint64_t *sizes, size_t n)
+{
+	json_t *man, *ls;
+	char *txt;
+	size_t i;
+
+	ls = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(ls, json_pack("{s:s, s:I, s:s}", "mediaType",
+		    MT_LAYER_GZIP, "size", (json_int_t)sizes[i], "digest",
+		    layers[i]));
+	man = json_pack("{s:i, s:s, s:{s:s, s:I, s:s}, s:o}", "schemaVersion", 2,
+	    "mediaType", MT_DOCKER_MANIFEST, "config", "mediaType",
+	    MT_PLUGIN_CONFIG, "size", (json_int_t)csize, "digest", cdigest,
+	    "layers", ls);
+	if (man == NULL)
+		return NULL;
+	txt = json_dumps(man, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(man);
+	return txt;
+}

@@ -7,6 +7,7 @@
 #define PD_MANIFEST_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -28,5 +29,7 @@ json_t	*pd_manifest_summary(const char *, size_t, const char *, struct pd_err *)
 const json_t *pd_index_select(const json_t *, const char *, const char *,
 	    struct pd_err *);
 const char *pd_host_arch(void);
+char	*pd_plugin_manifest(const char *, uint64_t, const char *const *,
+	    const uint64_t *, size_t);
 
 #endif

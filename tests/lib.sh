@@ -146,6 +146,19 @@ job_helpers() {
 	done
 }
 job_tmp() { ls -A "$1/tmp" | grep -v '^spare-'; }
+# idle_spares NAME: the broker's idle (niced) plugind-NAME spares, sorted;
+# wait_idle_spares NAME N: until there are N of them (5 s at most).
+idle_spares() {
+	for _p in $(pgrep -P "$BROKER_PID" -f "plugind-$1"); do
+		[ "$(awk '{ sub(/.*\) /, ""); print $17 }' "/proc/$_p/stat" 2>/dev/null)" -gt 0 ] 2>/dev/null &&
+		    echo "$_p"
+	done | sort
+}
+wait_idle_spares() {
+	_i=0
+	while [ "$(idle_spares "$1" | wc -l)" -ne "$2" ] && [ $_i -lt 100 ]; do sleep 0.05; _i=$((_i + 1)); done
+	[ "$(idle_spares "$1" | wc -l)" -eq "$2" ]
+}
 
 # reg_start DIR MODE: a docker-registry from tests/registry/registry.sh
 # (MODE anon, basic, token, tls...); sets REG_PORT and tracks every pid it

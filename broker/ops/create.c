@@ -13,12 +13,10 @@
 #include "ops/ops.h"
 #include "digest.h"
 #include "log.h"
+#include "manifest.h"
 #include "plugincfg.h"
 #include "util.h"
 
-#define MT_MANIFEST	"application/vnd.docker.distribution.manifest.v2+json"
-#define MT_PLUGIN	"application/vnd.docker.plugin.v1+json"
-#define MT_LAYER_GZIP	"application/vnd.docker.image.rootfs.diff.tar.gzip"
 
 /* What create stored: the digests of its three blobs. */
 struct created {
@@ -105,7 +103,6 @@ static int
 create_store_meta(json_t *cfg, struct created *d, struct pd_err *e)
 {
 	char *cfgtxt, *mantxt;
-	json_t *man;
 	int rc = -1;
 
 	/* Docker's create writes the compressed layer digest as diff_id. */
@@ -115,16 +112,12 @@ create_store_meta(json_t *cfg, struct created *d, struct pd_err *e)
 	cfgtxt = realloc(cfgtxt, strlen(cfgtxt) + 2);
 	strcat(cfgtxt, "\n");
 	if (store_put(cfgtxt, strlen(cfgtxt), d->cfg, e) == 0) {
-		man = json_pack("{s:i, s:s, s:{s:s, s:I, s:s}, "
-		    "s:[{s:s, s:I, s:s}]}",
-		    "schemaVersion", 2, "mediaType", MT_MANIFEST,
-		    "config", "mediaType", MT_PLUGIN,
-		    "size", (json_int_t)strlen(cfgtxt), "digest", d->cfg,
-		    "layers", "mediaType", MT_LAYER_GZIP,
-		    "size", (json_int_t)d->layer_size, "digest", d->layer);
-		mantxt = json_dumps(man, JSON_COMPACT);
-		json_decref(man);
-		rc = store_put(mantxt, strlen(mantxt), d->man, e);
+		const char *l[1] = { d->layer };
+		uint64_t lsize[1] = { d->layer_size };
+
+		mantxt = pd_plugin_manifest(d->cfg, strlen(cfgtxt), l, lsize, 1);
+		rc = mantxt == NULL ? pd_errf(e, PD_E_INTERNAL, "cannot encode "
+		    "the manifest") : store_put(mantxt, strlen(mantxt), d->man, e);
 		free(mantxt);
 	}
 	free(cfgtxt);

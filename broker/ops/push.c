@@ -140,16 +140,19 @@ built_desc(struct pushblob *b, const char *digest, const char *mt,
 }
 
 /*
- * A manifest built from Config and Blobsums (as Docker's buildManifest):
- * layers, then the config, as Docker's Go struct; stored as a blob.
+ * The manifest of Config and Blobsums, as create writes it
+ * (pd_plugin_manifest, common/manifest.c).  Stored as a blob, or with
+ * store 0 only its digest computed (is a stored manifest ours?).
  */
 static int
-build_manifest(const char *cdigest, const json_t *sums, char *man_digest,
-    char *man_type, size_t mtlen, struct pushblob **blobs, size_t *nblobs,
-    struct pd_err *e)
+build_manifest(const char *cdigest, const json_t *sums, int store,
+    char *man_digest, char *man_type, size_t mtlen, struct pushblob **blobs,
+    size_t *nblobs, struct pd_err *e)
 {
+	const char **ld = NULL;
 	struct pushblob *b;
-	json_t *man, *layers, *v;
+	uint64_t *ls = NULL;
+	json_t *v;
 	size_t i, n;
 	char *txt;
 	int rc = -1;
@@ -158,7 +161,8 @@ build_manifest(const char *cdigest, const json_t *sums, char *man_digest,
 		return pd_errf(e, PD_E_INVAL, "the plugin has no config digest");
 	n = json_array_size(sums);
 	b = xcalloc(n + 1, sizeof(*b));
-	layers = json_array();
+	ld = xcalloc(n + 1, sizeof(*ld));
+	ls = xcalloc(n + 1, sizeof(*ls));
 	json_array_foreach(sums, i, v) {
 		if (!json_is_string(v) || !pd_digest_valid(json_string_value(v))) {
 			pd_errf(e, PD_E_INVAL, "malformed Blobsums in the state");
@@ -166,25 +170,23 @@ build_manifest(const char *cdigest, const json_t *sums, char *man_digest,
 		}
 		if (built_desc(&b[i], json_string_value(v), MT_LAYER_GZIP, e) == -1)
 			goto out;
-		json_array_append_new(layers, json_pack("{s:s, s:s, s:I}",
-		    "mediaType", MT_LAYER_GZIP, "digest", b[i].digest, "size",
-		    (json_int_t)b[i].size));
+		ld[i] = b[i].digest;
+		ls[i] = b[i].size;
 	}
 	if (built_desc(&b[n], cdigest, MT_PLUGIN_CONFIG, e) == -1)
 		goto out;
-	man = json_pack("{s:i, s:{s:s, s:s, s:I}, s:O, s:s}", "schemaVersion", 2,
-	    "config", "mediaType", MT_PLUGIN_CONFIG, "digest", cdigest, "size",
-	    (json_int_t)b[n].size, "layers", layers, "mediaType",
-	    MT_DOCKER_MANIFEST);
-	txt = json_dumps(man, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(man);
-	if (txt == NULL)
+	if ((txt = pd_plugin_manifest(cdigest, b[n].size, ld, ls, n)) == NULL)
 		pd_errf(e, PD_E_INTERNAL, "cannot encode the manifest");
-	else if (store_put(txt, strlen(txt), man_digest, e) == 0)
+	else if (!store && pd_sha256_buf(txt, strlen(txt), man_digest) == 0)
 		rc = 0;
+	else if (store && store_put(txt, strlen(txt), man_digest, e) == 0)
+		rc = 0;
+	else if (!store)
+		pd_errf(e, PD_E_INTERNAL, "cannot hash the manifest");
 	free(txt);
 out:
-	json_decref(layers);
+	free(ld);
+	free(ls);
 	if (rc == -1) {
 		free(b);
 		return -1;
@@ -204,13 +206,30 @@ choose_manifest(const char *mdigest, const char *cdigest, const json_t *sums,
     char *man_digest, char *man_type, size_t mtlen, struct pushblob **blobs,
     size_t *nblobs, int *built, struct pd_err *e)
 {
+	struct pd_err ie;
+
 	*built = 0;
 	*blobs = NULL;
 	*nblobs = 0;
-	if (mdigest != NULL && pd_digest_valid(mdigest) && store_has(mdigest))
+	if (mdigest != NULL && pd_digest_valid(mdigest) && store_has(mdigest)) {
+		/*
+		 * A manifest this broker built (create, an earlier push) is
+		 * the same bytes built again: the descriptors are then known
+		 * without a parser.  Anything else, a registry's, is decoded
+		 * in the sandbox.
+		 */
+		if (build_manifest(cdigest, sums, 0, man_digest, man_type, mtlen,
+		    blobs, nblobs, &ie) == 0 && strcmp(man_digest, mdigest) == 0)
+			return 0;
+		log_debug("manifest %s is not the one built from the state (%s): "
+		    "decoded by a parser", mdigest, man_digest);
+		free(*blobs);
+		*blobs = NULL;
+		*nblobs = 0;
 		return stored_manifest(mdigest, man_digest, man_type, mtlen, blobs,
 		    nblobs, e);
-	if (build_manifest(cdigest, sums, man_digest, man_type, mtlen, blobs,
+	}
+	if (build_manifest(cdigest, sums, 1, man_digest, man_type, mtlen, blobs,
 	    nblobs, e) == -1)
 		return -1;
 	*built = 1;

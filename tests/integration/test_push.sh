@@ -68,8 +68,15 @@ CFG1=$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1])
 diff -r --no-dereference "$P/rootfs" "$DR/plugins/$ID2/rootfs" >/dev/null 2>&1 && ok "same rootfs" ||
     { notok "rootfs differs"; diag "$(diff -r --no-dereference "$P/rootfs" "$DR/plugins/$ID2/rootfs" 2>&1 | head -3)"; }
 
-# Pushing again: nothing uploaded.
+# Pushing again: nothing uploaded.  The manifest is the one plugind built
+# (create, then this round trip), so it is known without a parser: the
+# extractor spares are not touched.
+wait_idle_spares extractor 2 || notok "two extractor spares before the re-push"
+sp0=$(idle_spares extractor)
 out=$(ctl push "$N" 2>&1)
+[ -n "$sp0" ] && [ "$(idle_spares extractor)" = "$sp0" ] &&
+    ok "re-push of a manifest plugind built: no parser started" ||
+    notok "re-push took an extractor: $sp0 -> $(idle_spares extractor)"
 case "$out" in *"Layer already exists"*) ok "re-push: Layer already exists" ;; *) notok "re-push"; diag "$out" ;; esac
 case "$out" in *"Pushed"*) notok "re-push uploaded again"; diag "$out" ;; *) ok "re-push uploads no blob" ;; esac
 case "$out" in *"latest: digest: $DG"*) ok "re-push: same digest" ;; *) notok "re-push digest"; diag "$out" ;; esac
@@ -88,6 +95,21 @@ DG3=$(printf '%s\n' "$out" | sed -n 's/^v1: digest: \(sha256:[0-9a-f]*\) size: [
 M3b=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["Manifest"])' "$DR/plugins/$ID3/config.json")
 [ -n "$DG3" ] && [ "$DG3" = "$M3b" ] && [ -f "$DR/storage/blobs/sha256/${M3b#sha256:}" ] &&
     ok "missing manifest blob: built, pushed under the tag, recorded" || { notok "built manifest"; diag "$out"; diag "$M3b"; }
+
+# A manifest written by another tool (push_plugin.py's JSON) is decoded
+# by a parser, and pushed byte for byte.
+python3 "$REG/push_plugin.py" --registry "http://$R" --repo test/foreign --layer-size 2000 \
+    --info "$T/foreign.json" >/dev/null || notok "push test/foreign"
+FD=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["digest"])' "$T/foreign.json" 2>/dev/null)
+check "install test/foreign as test/foreign2" ctl install --disable --grant-all-permissions \
+    --alias "$R/test/foreign2" "$R/test/foreign"
+wait_idle_spares extractor 2 || notok "two extractor spares before the foreign push"
+sp0=$(idle_spares extractor)
+out=$(ctl push "$R/test/foreign2" 2>&1)
+case "$out" in *"latest: digest: $FD "*) ok "a foreign manifest is pushed byte for byte ($FD)" ;;
+*) notok "foreign push"; diag "$out"; diag "want $FD" ;; esac
+[ "$(idle_spares extractor)" != "$sp0" ] && ok "a foreign manifest is decoded by a parser (an extractor spare taken)" ||
+    notok "no parser for a foreign manifest"
 
 # Cross-repository mount: a plugin installed from repo A, named B.
 out=$(ctl install --disable --alias "$R/test/mounted" "$R/test/pushed" </dev/null 2>&1) ||

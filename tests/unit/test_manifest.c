@@ -44,6 +44,34 @@ static const struct {
 	{ MAN(MT_DOCKER_LIST, ENT), MT_OCI_INDEX, "manifest media type mismatch" },
 };
 
+/* pd_plugin_manifest: what push rebuilds decodes to the descriptors given. */
+static void
+built(void)
+{
+	const char *cd = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+	const char *l[2] = {
+	    "sha256:2222222222222222222222222222222222222222222222222222222222222222",
+	    "sha256:3333333333333333333333333333333333333333333333333333333333333333" };
+	uint64_t s[2] = { 10, 20 };
+	struct pd_err e;
+	json_t *j, *ls;
+	char *txt;
+
+	txt = pd_plugin_manifest(cd, 5, l, s, 2);
+	j = txt != NULL ? pd_manifest_summary(txt, strlen(txt), MT_DOCKER_MANIFEST,
+	    &e) : NULL;
+	ls = json_object_get(j, "layers");
+	ASSERT(j != NULL && json_array_size(ls) == 2 &&
+	    strcmp(json_string_value(json_object_get(json_array_get(ls, 1),
+	    "digest")), l[1]) == 0 && strcmp(json_string_value(json_object_get(
+	    json_object_get(j, "config"), "digest")), cd) == 0,
+	    "pd_plugin_manifest decodes to its config and layers, in order");
+	ASSERT(txt != NULL && strncmp(txt, "{\"schemaVersion\":2,\"mediaType\":", strlen("{\"schemaVersion\":2,\"mediaType\":")) == 0,
+	    "compact, in the order moby's create writes");
+	json_decref(j);
+	free(txt);
+}
+
 int
 main(void)
 {
@@ -69,5 +97,6 @@ main(void)
 			printf("# got: %s\n", e.msg);
 		json_decref(j);
 	}
+	built();
 	TAP_DONE();
 }
