@@ -402,7 +402,7 @@ helper_check_all(struct pd_err *e)
 static void
 reap(struct helper *h, int *status, int wait_ms)
 {
-	int waited = 0;
+	struct pollfd pfd;
 	pid_t r;
 
 	*status = -1;
@@ -410,18 +410,23 @@ reap(struct helper *h, int *status, int wait_ms)
 		return;
 	/* Whatever the helper started dies with it (its own process group). */
 	(void)kill(-h->pid, SIGKILL);
-	for (;;) {
-		r = waitpid(h->pid, status, WNOHANG);
-		if (r == h->pid || (r == -1 && errno != EINTR))
-			break;
-		if (waited >= wait_ms) {
-			kill(h->pid, SIGKILL);
-			(void)waitpid(h->pid, status, 0);
-			break;
-		}
-		usleep(5000);
-		waited += 5;
+	/*
+	 * Woken by its pidfd the moment it exits, not at the next tick of
+	 * a sleep: each job tears down two or three helpers.  Our child
+	 * and owned, so no one else reaps it; the pid cannot be reused
+	 * before our waitpid.
+	 */
+	if ((pfd.fd = (int)syscall(SYS_pidfd_open, h->pid, 0)) >= 0) {
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		while (poll(&pfd, 1, wait_ms) == -1 && errno == EINTR)
+			;
+		if (!(pfd.revents & POLLIN))
+			(void)kill(h->pid, SIGKILL);
+		close(pfd.fd);
 	}
+	while ((r = waitpid(h->pid, status, 0)) == -1 && errno == EINTR)
+		;
 	owned_set(h->pid, 0);
 	h->pid = -1;
 }
@@ -492,18 +497,32 @@ helper_release(struct helper *h)
 	owned_set(h->pid, 0);
 }
 
-/* Has our (unreaped) child exited?  Then it is a zombie, or gone. */
+/*
+ * Has our (unreaped) child exited, or is it about to: a zombie, gone, or
+ * with a SIGKILL pending that it has not yet acted on (killed a moment
+ * ago, it would take the job down with it).
+ */
 static int
 helper_dead(pid_t pid)
 {
-	char path[64], buf[512], *p;
+	char path[64], buf[2048], *p;
+	unsigned long long m;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	if (pd_read_small(path, buf, sizeof(buf)) == -1)
 		return 1;
 	/* "pid (comm) S ...": comm may hold anything; the state follows ')' */
 	p = strrchr(buf, ')');
-	return p == NULL || p[1] == '\0' || p[2] == 'Z' || p[2] == 'X';
+	if (p == NULL || p[1] == '\0' || p[2] == 'Z' || p[2] == 'X')
+		return 1;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (pd_read_small(path, buf, sizeof(buf)) == -1)
+		return 1;
+	/* SigPnd (the thread's) and ShdPnd (the process's): bit SIGKILL-1 */
+	for (p = buf; (p = strstr(p, "Pnd:")) != NULL; p += 4)
+		if (sscanf(p + 4, "%llx", &m) == 1 && (m & (1ULL << (SIGKILL - 1))))
+			return 1;
+	return 0;
 }
 
 /* The helper is gone or broken: collect why, then fail the job with it. */

@@ -124,8 +124,8 @@ grep -q "warm spare .*starting another" "$T/b/broker.log" && ok "the broker logg
     notok "no replacement logged"
 # Killed again, right before the job: a dead spare is never handed out.
 kill -KILL $(spares fetcher; spares extractor)
-ctl install --disable --grant-all-permissions --alias sp2 "$R/test/sp:latest" >/dev/null &&
-    ok "install right after its spares were killed" || notok "install after kill"
+out=$(ctl install --disable --grant-all-permissions --alias sp2 "$R/test/sp:latest" 2>&1) &&
+    ok "install right after its spares were killed" || { notok "install after kill"; diag "$out"; }
 curl -s --unix-socket "$T/api.sock" http://x/_ping >/dev/null; kill -KILL $(spares api)
 out=$(curl -s --unix-socket "$T/api.sock" http://x/_ping)
 [ "$out" = OK ] && ok "API request right after its spare was killed" || notok "_ping after kill: $out"
