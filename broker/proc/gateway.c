@@ -28,7 +28,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -153,29 +152,17 @@ gw_kill_one(pid_t pid, const char *root)
 static int
 gw_kill(const char *root, pid_t keep)
 {
-	struct pollfd pfd[8];
+	int fds[8], i, k = 0, n;
 	pid_t pids[8];
-	int n, i, k = 0, left, waited;
 
 	n = helper_find(GW_COMM, root, pids, 8);
 	for (i = 0; i < n && i < 8; i++)
-		if (pids[i] != keep &&
-		    (pfd[k].fd = gw_kill_one(pids[i], root)) != -1)
-			pfd[k++].events = POLLIN;
-	for (waited = 0, left = k; left > 0 && waited < 1000; waited += 50) {
-		if (poll(pfd, (nfds_t)k, 50) == -1 && errno != EINTR)
-			break;
-		for (i = 0, left = 0; i < k; i++)
-			if (pfd[i].fd >= 0 && (pfd[i].revents & POLLIN) == 0)
-				left++;
-			else if (pfd[i].fd >= 0) {
-				close(pfd[i].fd);
-				pfd[i].fd = -1;		/* poll ignores it now */
-			}
-	}
+		if (pids[i] != keep && (fds[k] = gw_kill_one(pids[i], root)) != -1)
+			k++;
+	(void)helper_wait_gone(fds, k, 1000);	/* SIGKILLed: gone at once */
 	for (i = 0; i < k; i++)
-		if (pfd[i].fd >= 0)
-			close(pfd[i].fd);
+		if (fds[i] >= 0)
+			close(fds[i]);
 	return n;
 }
 

@@ -1508,6 +1508,43 @@ helper_is(pid_t pid, const char *comm, const char *root)
 }
 
 /*
+ * Wait, ms at most, until the processes behind the pidfds fds[0..n-1]
+ * have exited (a pidfd turns readable then, reaped or not); each gone
+ * one's fd is closed and set to -1.  How many are left.
+ */
+int
+helper_wait_gone(int *fds, int n, int ms)
+{
+	struct pollfd pfd[16];
+	uint64_t end = pd_now_ms() + (uint64_t)ms, now;
+	int i, k, left;
+
+	for (;;) {
+		for (i = 0, k = 0; i < n && k < 16; i++)
+			if (fds[i] >= 0) {
+				pfd[k].fd = fds[i];
+				pfd[k].events = POLLIN;
+				pfd[k++].revents = 0;
+			}
+		if (k == 0 || (now = pd_now_ms()) >= end)
+			break;
+		if (poll(pfd, (nfds_t)k, (int)(end - now)) == -1 && errno != EINTR)
+			break;
+		for (i = 0; i < n; i++)
+			for (left = 0; left < k; left++)
+				if (pfd[left].fd == fds[i] &&
+				    (pfd[left].revents & (POLLIN | POLLHUP))) {
+					close(fds[i]);
+					fds[i] = -1;
+					break;
+				}
+	}
+	for (i = 0, left = 0; i < n; i++)
+		left += fds[i] >= 0;
+	return left;
+}
+
+/*
  * The processes named comm chrooted into root (at most npids of them);
  * how many.  Long-lived helpers (log writers, gateways) are found again
  * this way, by a restarted broker too: no pid files.

@@ -128,31 +128,31 @@ plugin_logger_count(const char *id)
 void
 plugin_logger_wait(const char *id, int ms)
 {
-	struct timespec ts = { 0, 10 * 1000 * 1000 };
 	char root[4200];
 	pid_t pids[8];
-	int n, i, pfd, waited = 0;
+	int fds[8], n, i, k = 0;
 
-	for (;;) {
-		if ((n = find_loggers(id, pids, 8)) == 0)
-			return;
-		if (waited >= ms)
-			break;
-		nanosleep(&ts, NULL);
-		waited += 10;
-	}
 	snprintf(root, sizeof(root), "%s/plugins/%s/logs", conf.data_root, id);
-	for (i = 0; i < n && i < 8; i++) {
-		if ((pfd = (int)syscall(SYS_pidfd_open, pids[i], 0)) == -1)
-			continue;
-		if (helper_is(pids[i], "plugind-logger", root)) {
+	n = find_loggers(id, pids, 8);
+	for (i = 0; i < n && i < 8; i++)
+		if ((fds[k] = (int)syscall(SYS_pidfd_open, pids[i], 0)) != -1) {
+			/* Safety: re-checked through the pidfd it is pinned by. */
+			if (helper_is(pids[i], "plugind-logger", root))
+				pids[k++] = pids[i];
+			else
+				close(fds[k]);
+		}
+	/* Woken when each exits (the pipe's EOF), not at a sleep's tick. */
+	if (k == 0 || helper_wait_gone(fds, k, ms) == 0)
+		return;
+	for (i = 0; i < k; i++)
+		if (fds[i] >= 0) {
 			log_warnx("plugin %.12s: log writer %d still runs after the "
 			    "plugin stopped: killed", id, (int)pids[i]);
-			(void)syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
+			(void)syscall(SYS_pidfd_send_signal, fds[i], SIGKILL, NULL, 0);
 		}
-		close(pfd);
-	}
-	for (waited = 0; waited < 1000 && find_loggers(id, pids, 8) > 0;
-	    waited += 10)
-		nanosleep(&ts, NULL);
+	if (helper_wait_gone(fds, k, 1000) > 0)
+		for (i = 0; i < k; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
 }

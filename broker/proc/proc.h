@@ -62,6 +62,7 @@ void	helper_spares_start(void);
 void	helper_spares_stop(void);
 int	helper_is(pid_t, const char *, const char *);
 int	helper_find(const char *, const char *, pid_t *, int);
+int	helper_wait_gone(int *, int, int);
 
 /* extract.c: the extractor, one process per staging rootfs. */
 struct extract_result {
