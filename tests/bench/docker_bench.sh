@@ -121,6 +121,25 @@ peak_during() {
 	kill $_sp; wait $_sp 2>/dev/null
 }
 
+# The raw one-pass floor for each layer blob, sampled inside the loops
+# below (once per round, beside the three systems), so that it runs under
+# the same conditions (page cache, writeback of earlier rounds) as they do.
+floor() {
+	_i=0
+	while [ $_i -lt "$2" ]; do
+		rm -rf "$T/raw"; mkdir "$T/raw"
+		_a=$(now)
+		curl -s "http://$R/v2/bench/$1/blobs/$3" | tee >(sha256sum >/dev/null) | tar xzf - -C "$T/raw"
+		_b=$(now); echo "scale=4; ($_b - $_a) / 1000000000" | bc >>"$T/t.raw.$1"
+		_i=$((_i + 1))
+	done
+}
+layer_of() { # the first layer digest of bench/NAME, from the registry
+	curl -s -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' "http://$R/v2/bench/$1/manifests/latest" |
+	    python3 -c 'import json,sys; print(json.load(sys.stdin)["layers"][0]["digest"])'
+}
+LS=$(layer_of small) LB=$(layer_of big)
+
 idle_p=$(rss_kb $(roots_of p)); idle_d=$(rss_kb $(roots_of d))
 ipss_p=$(pss_kb $(roots_of p)); ipss_d=$(pss_kb $(roots_of d))
 
@@ -141,6 +160,7 @@ while [ $i -lt "$RS" ]; do
 		timed $s push-warm $X push "$R/push$s/c$i"
 		$X rm -f "$R/push$s/c$i" >/dev/null 2>&1
 	done
+	floor small 1 "$LS"
 	i=$((i + 1))
 done
 peak_p=0 peak_d=0
@@ -152,25 +172,10 @@ while [ $i -lt "$RB" ]; do
 		peak_during $s $rs "$T/peak.$s.$i" $X install --grant-all-permissions --disable --alias $n "$R/bench/big"
 		$X rm -f $n >/dev/null 2>&1
 	done
+	floor big 1 "$LB"
 	i=$((i + 1))
 done
 
-# The raw one-pass floor for each layer blob.
-floor() {
-	_i=0
-	while [ $_i -lt "$2" ]; do
-		rm -rf "$T/raw"; mkdir "$T/raw"
-		_a=$(now)
-		curl -s "http://$R/v2/bench/$1/blobs/$3" | tee >(sha256sum >/dev/null) | tar xzf - -C "$T/raw"
-		_b=$(now); echo "scale=4; ($_b - $_a) / 1000000000" | bc >>"$T/t.raw.$1"
-		_i=$((_i + 1))
-	done
-}
-layer_of() { # the first layer digest of bench/NAME, from the registry
-	curl -s -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' "http://$R/v2/bench/$1/manifests/latest" |
-	    python3 -c 'import json,sys; print(json.load(sys.stdin)["layers"][0]["digest"])'
-}
-floor small "$RS" "$(layer_of small)"; floor big "$RB" "$(layer_of big)"
 
 stat3() { sort -n "$1" | awk '{a[NR] = $1} END {printf "%.3f %.3f %.3f", a[int((NR + 1) / 2)], a[1], a[NR]}'; }
 cell() { [ -s "$T/t.$1.$2" ] || { printf '%-22s' "-"; return; }; set -- $(stat3 "$T/t.$1.$2"); printf '%-22s' "$1 ($2-$3)"; }
