@@ -31,6 +31,11 @@ threads() { awk '/^Threads/ { print $2 }' "/proc/$P/status"; }
 nfds()    { ls "/proc/$P/fd" | wc -l; }
 rss()     { awk '/^VmRSS/ { print $2 }' "/proc/$P/status"; }
 ms()      { date +%s%3N; }
+# The baseline with the warm spares in place: the install's are replaced
+# when it is done with them (docs/PRIVSEP.md, "Warm spares"), and each
+# holds a channel (and an extractor's, its root) in the broker.
+wait_idle_spares fetcher 1 && wait_idle_spares extractor 2 ||
+    diag "spares before the baseline: fetcher $(idle_spares fetcher | wc -l), extractor $(idle_spares extractor | wc -l)"
 thr0=$(threads); fds0=$(nfds); rss0=$(rss); peak_thr=$thr0; peak_rss=$rss0
 sample()  {
 	_t=$(threads); _r=$(rss)

@@ -36,6 +36,8 @@ nfds()    { ls "/proc/$P/fd" | wc -l; }
 # Idle figures after a short warm-up (first-use allocations are not load).
 "$LOADGEN" -s "$SOCK" -c 50 -t 1 -i stable >/dev/null 2>&1
 sleep 0.5
+# With the warm spares in place (replaced after the install, PRIVSEP.md).
+wait_idle_spares fetcher 1 && wait_idle_spares extractor 2 || diag "warm spares not all in place"
 rss0=$(rss); fds0=$(nfds); thr0=$(threads)
 diag "idle: rss ${rss0} KiB, $fds0 fds, $thr0 threads"
 
