@@ -402,32 +402,13 @@ helper_check_all(struct pd_err *e)
 static void
 reap(struct helper *h, int *status, int wait_ms)
 {
-	struct pollfd pfd;
-	pid_t r;
-
 	*status = -1;
 	if (h->pid <= 0)
 		return;
 	/* Whatever the helper started dies with it (its own process group). */
 	(void)kill(-h->pid, SIGKILL);
-	/*
-	 * Woken by its pidfd the moment it exits, not at the next tick of
-	 * a sleep: each job tears down two or three helpers.  Our child
-	 * and owned, so no one else reaps it; the pid cannot be reused
-	 * before our waitpid.
-	 */
-	if ((pfd.fd = (int)syscall(SYS_pidfd_open, h->pid, 0)) >= 0) {
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		while (poll(&pfd, 1, wait_ms) == -1 && errno == EINTR)
-			;
-		if (!(pfd.revents & POLLIN))
-			(void)kill(h->pid, SIGKILL);
-		close(pfd.fd);
-	}
-	while ((r = waitpid(h->pid, status, 0)) == -1 && errno == EINTR)
-		;
-	owned_set(h->pid, 0);
+	/* Woken by its pidfd the moment it exits, not at a sleep's tick. */
+	(void)helper_wait_owned(h->pid, status, wait_ms);
 	h->pid = -1;
 }
 
@@ -1121,9 +1102,10 @@ helper_spawn_fd(struct helper *h, int role, int rootfd, const char *rootpath,
  * started, sandboxed and checked from outside, each waiting for its first
  * request.  helper_get() hands one to a job, which uses it for that job
  * alone as before; when the job tears it down (an API spare: at once),
- * the spare thread is woken and starts a replacement, off the job's path.  The thread also watches the idle spares: one that
- * dies or sends anything but a LOG line is reaped and replaced.  A spare
- * holds no lock and no fd but its channel.
+ * the spare thread is woken and starts a replacement, off the job's
+ * path.  The thread also watches the idle spares: one that dies or sends
+ * anything but a LOG line is reaped and replaced.  A spare holds no lock
+ * and no fd but its channel.
  *
  * An extractor spare starts chrooted into a staging rootfs made for it
  * alone (tmp/spare-XXXXXX/rootfs), renamed for the job that takes it, so
@@ -1517,31 +1499,26 @@ helper_wait_gone(int *fds, int n, int ms)
 {
 	struct pollfd pfd[16];
 	uint64_t end = pd_now_ms() + (uint64_t)ms, now;
-	int i, k, left;
+	int i, left;
 
+	if (n > 16)
+		n = 16;
 	for (;;) {
-		for (i = 0, k = 0; i < n && k < 16; i++)
-			if (fds[i] >= 0) {
-				pfd[k].fd = fds[i];
-				pfd[k].events = POLLIN;
-				pfd[k++].revents = 0;
-			}
-		if (k == 0 || (now = pd_now_ms()) >= end)
-			break;
-		if (poll(pfd, (nfds_t)k, (int)(end - now)) == -1 && errno != EINTR)
-			break;
+		for (i = 0, left = 0; i < n; i++) {
+			pfd[i].fd = fds[i];	/* poll skips the -1s */
+			pfd[i].events = POLLIN;
+			pfd[i].revents = 0;
+			left += fds[i] >= 0;
+		}
+		if (left == 0 || (now = pd_now_ms()) >= end ||
+		    (poll(pfd, (nfds_t)n, (int)(end - now)) == -1 && errno != EINTR))
+			return left;
 		for (i = 0; i < n; i++)
-			for (left = 0; left < k; left++)
-				if (pfd[left].fd == fds[i] &&
-				    (pfd[left].revents & (POLLIN | POLLHUP))) {
-					close(fds[i]);
-					fds[i] = -1;
-					break;
-				}
+			if (fds[i] >= 0 && (pfd[i].revents & (POLLIN | POLLHUP))) {
+				close(fds[i]);
+				fds[i] = -1;
+			}
 	}
-	for (i = 0, left = 0; i < n; i++)
-		left += fds[i] >= 0;
-	return left;
 }
 
 /*
