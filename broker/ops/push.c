@@ -219,10 +219,12 @@ choose_manifest(const char *mdigest, const char *cdigest, const json_t *sums,
 		 * in the sandbox.
 		 */
 		if (build_manifest(cdigest, sums, 0, man_digest, man_type, mtlen,
-		    blobs, nblobs, &ie) == 0 && strcmp(man_digest, mdigest) == 0)
-			return 0;
-		log_debug("manifest %s is not the one built from the state (%s): "
-		    "decoded by a parser", mdigest, man_digest);
+		    blobs, nblobs, &ie) == 0) {
+			if (strcmp(man_digest, mdigest) == 0)
+				return 0;
+			log_debug("manifest %s is not the one built from the "
+			    "state (%s): decoded by a parser", mdigest, man_digest);
+		}
 		free(*blobs);
 		*blobs = NULL;
 		*nblobs = 0;
