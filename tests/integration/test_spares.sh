@@ -19,14 +19,8 @@ D="$T/b/data"
 start_broker "$T/b" --docker-api "unix://$T/api.sock" || { done_testing; exit 1; }
 
 field() { awk -v k="$2:" '$1 == k { $1 = ""; sub(/^ /, ""); print; exit }' "/proc/$1/status"; }
-# spares ROLE: the idle spares of plugind-ROLE (children, niced)
-spares() {
-	for p in $(ps -o pid= --ppid "$BROKER_PID"); do
-		[ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$PD_BUILD/plugind-$1" ] || continue
-		[ "$(awk '{ sub(/.*\) /, ""); print $17 }' "/proc/$p/stat")" -gt 0 ] || continue
-		echo "$p"
-	done
-}
+# spares ROLE: the idle spares of plugind-ROLE (children, niced; lib.sh)
+spares() { idle_spares "$1"; }
 # wait_spares ROLE N [NOT-PID]: N spares of ROLE, none of them NOT-PID
 wait_spares() {
 	_i=0
@@ -85,18 +79,12 @@ ctl rm sp1 >/dev/null
 # runs: a replacement would compete with the job for CPU and memory.  So
 # the job's fetcher (nice 0) and an idle fetcher spare are never seen at
 # once during an install that takes a while (a 40 MB layer).
-jobf() { # the job's fetchers: children at nice 0
-	for p in $(ps -o pid= --ppid "$BROKER_PID"); do
-		[ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$PD_BUILD/plugind-fetcher" ] || continue
-		[ "$(awk '{ sub(/.*\) /, ""); print $17 }' "/proc/$p/stat" 2>/dev/null)" = 0 ] && echo "$p"
-	done
-}
 wait_spares fetcher 1 || notok "no fetcher spare before the big install"
 ctl install --disable --grant-all-permissions --alias spbig "$R/test/spbig:latest" >/dev/null 2>&1 &
 ip=$!
 seen=0 both=0
 while kill -0 $ip 2>/dev/null; do
-	j=$(jobf) s=$(spares fetcher)
+	j=$(job_helpers fetcher) s=$(spares fetcher)
 	[ -n "$j" ] && seen=$((seen + 1))
 	[ -n "$j" ] && [ -n "$s" ] && both=$((both + 1))
 	sleep 0.02
