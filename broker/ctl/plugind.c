@@ -406,6 +406,7 @@ start_broker(void)
 
 	prepare_dirs();
 	take_lock();
+	runtime_quiesce();
 	clean_tmp();
 	prepare_fetch_root();
 	if (store_init(&e) == -1)

@@ -150,6 +150,7 @@ int	runtime_delete(const char *, struct pd_err *);
 int	runtime_unmount_under(const char *, struct pd_err *);
 int	runtime_mounted_under(const char *);
 void	runtime_last_error(const char *, char *, size_t);
+void	runtime_quiesce(void);
 
 /* plugin-seccomp.c: a plugin's seccomp profile, from its capability set. */
 json_t	*plugin_seccomp(uint64_t);

@@ -9,6 +9,7 @@
  * component without following symlinks, or with openat2(RESOLVE_IN_ROOT)
  * when a symlink must be followed the way the plugin would see it.
  */
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -20,6 +21,7 @@
 #include <linux/openat2.h>
 
 #include <ctype.h>
+#include <dirent.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +41,9 @@
 #include "log.h"
 #include "plugincfg.h"
 #include "util.h"
+
+/* How long a starting broker waits for a previous one's runtime processes. */
+#define RT_LOCK_WAIT_S	30
 
 #define DEFAULT_PATH	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -1139,6 +1144,113 @@ runc_argv(char **argv, char *bin, char *root, const char *const *args)
 	argv[nargs] = NULL;
 }
 
+/*
+ * The runtime lock.  The runtime's processes outlive a SIGKILLed broker,
+ * as they must (`run -d` leaves the plugin running), and a `runc run` in
+ * flight goes on working on paths it resolves by name: it creates its
+ * mount points below <plugin>/rootfs, re-creating that directory when a
+ * restarted broker has just rolled an upgrade back and moved the new
+ * rootfs away (found by tests/reliability/test_crash.sh).  So every
+ * runtime process holds one open file description of
+ * <data-root>/runtime.lock, locked LOCK_SH, at fd 3 for as long as it
+ * runs (runc's own children get other fds there), and a starting broker
+ * takes LOCK_EX on it before it touches any plugin directory.
+ */
+static int rt_lockfd = -1;
+
+/* SIGKILL every process holding an open file of the lock's inode. */
+static int
+lock_holders_kill(int fd)
+{
+	char path[64], fdp[320];
+	struct dirent *de, *fe;
+	struct stat lk, st;
+	DIR *proc, *fds;
+	int n = 0;
+	pid_t pid;
+
+	if (fstat(fd, &lk) == -1 || (proc = opendir("/proc")) == NULL)
+		return 0;
+	while ((de = readdir(proc)) != NULL) {
+		if ((pid = (pid_t)atoi(de->d_name)) <= 1 || pid == getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+		if ((fds = opendir(path)) == NULL)
+			continue;
+		while ((fe = readdir(fds)) != NULL) {
+			snprintf(fdp, sizeof(fdp), "%s/%s", path, fe->d_name);
+			if (fe->d_name[0] == '.' || stat(fdp, &st) == -1 ||
+			    st.st_dev != lk.st_dev || st.st_ino != lk.st_ino)
+				continue;
+			/*
+			 * Safety: only processes the broker started hold this
+			 * root-only file open (it leaves the broker at fd 3 of
+			 * a runtime, nowhere else); this one has outlived its
+			 * broker by the whole wait, and the restore cleans up
+			 * the container it may leave half made.
+			 */
+			log_warnx("runtime process %d of a previous plugind still runs "
+			    "after %d s: killed", (int)pid, RT_LOCK_WAIT_S);
+			(void)kill(pid, SIGKILL);
+			n++;
+			break;
+		}
+		closedir(fds);
+	}
+	closedir(proc);
+	return n;
+}
+
+/* Wait up to ms for LOCK_EX on fd. */
+static int
+lock_wait(int fd, uint64_t ms)
+{
+	uint64_t deadline = pd_now_ms() + ms, delay = 1;
+
+	while (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if ((errno != EWOULDBLOCK && errno != EINTR) ||
+		    pd_now_ms() >= deadline)
+			return -1;
+		usleep((useconds_t)(delay * 1000));
+		if (delay < 100)
+			delay *= 2;
+	}
+	return 0;
+}
+
+/*
+ * At start, before any plugin directory is read: wait for the runtime
+ * processes a previous broker left (up to RT_LOCK_WAIT_S, then they are
+ * killed), then hold the lock for our own.
+ */
+void
+runtime_quiesce(void)
+{
+	char path[4200];
+	uint64_t t0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/runtime.lock", conf.data_root);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) ==
+	    -1)
+		fatal("open %s", path);
+	if (lock_wait(fd, 0) == -1) {
+		t0 = pd_now_ms();
+		if (lock_wait(fd, RT_LOCK_WAIT_S * 1000) == -1 &&
+		    (lock_holders_kill(fd) == 0 || lock_wait(fd, 5000) == -1))
+			log_warnx("%s is still held: runtime processes of a previous "
+			    "plugind may still run", path);
+		else
+			log_info("waited %llu ms for the runtime processes a previous "
+			    "plugind left running (%s)",
+			    (unsigned long long)(pd_now_ms() - t0), path);
+	}
+	/* Ours from now on, shared with every runtime process we start. */
+	if (flock(fd, LOCK_SH) == -1)
+		log_warn("lock %s", path);
+	rt_lockfd = fd;
+}
+
 /* The forked child of runtime_runc; o takes its stdout and stderr. */
 static __dead void
 runc_child(int exfd, int devnull, int o, char *const *argv)
@@ -1152,7 +1264,8 @@ runc_child(int exfd, int devnull, int o, char *const *argv)
 	 * as root.  Safety: the binary is conf.runtime (the admin's),
 	 * run by the fd runtime_binary() checked (execveat), the
 	 * arguments are broker-made paths and a 64-hex id, the
-	 * environment is a fixed PATH; no other fd than stdio passes.
+	 * environment is a fixed PATH; no other fd than stdio and the
+	 * runtime lock (runtime_quiesce) passes.
 	 * The broker's blocked signals and ignored SIGPIPE are reset:
 	 * the plugin inherits this state through runc.
 	 */
@@ -1160,11 +1273,15 @@ runc_child(int exfd, int devnull, int o, char *const *argv)
 	signal(SIGPIPE, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	(void)setsid();
-	if ((exfd = fcntl(exfd, F_DUPFD_CLOEXEC, 3)) == -1)
+	if ((exfd = fcntl(exfd, F_DUPFD_CLOEXEC, 4)) == -1)
 		_exit(126);
 	if (dup2(devnull, 0) == -1 || dup2(o, 1) == -1 || dup2(o, 2) == -1)
 		_exit(126);
-	if ((exfd > 3 && syscall(SYS_close_range, 3U, (unsigned)exfd - 1,
+	/* fd 3: the runtime lock, held for as long as this runtime runs. */
+	if (rt_lockfd >= 0 ? dup2(rt_lockfd, 3) == -1 : close(3) == -1 &&
+	    errno != EBADF)
+		_exit(126);
+	if ((exfd > 4 && syscall(SYS_close_range, 4U, (unsigned)exfd - 1,
 	    0) == -1) || syscall(SYS_close_range, (unsigned)exfd + 1, ~0U,
 	    0) == -1)
 		_exit(126);

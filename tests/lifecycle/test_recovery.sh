@@ -80,6 +80,26 @@ start_broker "$T/b" --config "$T/conf.json" || notok "broker restarts"
 wait_for 10 answers a && [ "$(runc_pid a)" != "$PA" ] && ok "enabled plugin that died meanwhile starts again" || notok "not restarted"
 [ "$(ctl inspect -f '{{.Enabled}}' b)" = false ] && [ -z "$(runc_pid b)" ] && ok "disabled plugin stays stopped" || notok "b runs"
 
+# A runtime process the dead broker left (a holder of the runtime lock
+# stands in for a `runc run` in flight) is waited for before any plugin
+# directory is touched; the plugins themselves never hold the lock.
+PA=$(runc_pid a)
+if [ -n "$PA" ] && ls -l "/proc/$PA/fd" 2>/dev/null | grep -q runtime.lock; then
+	notok "plugin a holds the runtime lock"
+else
+	ok "a plugin does not inherit the runtime lock"
+fi
+! flock -n -x "$D/runtime.lock" true && ok "the broker holds the runtime lock" || notok "runtime lock free while the broker runs"
+kill -9 $BROKER_PID; wait $BROKER_PID 2>/dev/null
+flock -s "$D/runtime.lock" sleep 1.5 & HOLD=$!; track_pid $HOLD
+sleep 0.2
+t0=$(now_ms); start_broker "$T/b" --config "$T/conf.json" || notok "broker restarts"
+el=$(($(now_ms) - t0))
+[ $el -ge 1000 ] && grep -q "waited [0-9]* ms for the runtime processes a previous plugind left running" "$T/b/broker.log" &&
+    ok "a starting broker waits for a previous one's runtime processes (${el} ms)" ||
+    { notok "no wait for the runtime lock (${el} ms)"; diag "$(tail -n 5 "$T/b/broker.log")"; }
+wait $HOLD 2>/dev/null
+
 # Clean shutdown stops plugins; the next start brings enabled ones back.
 PA=$(runc_pid a)
 kill -TERM $BROKER_PID; wait $BROKER_PID

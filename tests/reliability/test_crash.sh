@@ -181,15 +181,15 @@ for p in ins cr rmme "$R/test/pushed"; do ! exists "$p" || ctl rm -f "$p" >/dev/
 # A kill that lands after the helper's last reply (the job then succeeds
 # and is complete) does not count; up to 6 tries for 3 mid-job kills.
 helper_kill() {
-	_n=0 _good=0 _bad=0
+	_try=0 _good=0 _bad=0
 	ensure_broker
-	while [ $_n -lt 6 ] && [ $_good -lt 3 ]; do
-		_n=$((_n + 1))
+	while [ $_try -lt 6 ] && [ $_good -lt 3 ]; do
+		_try=$((_try + 1))
 		helper_kill_once "$@"
 		case $? in 0) _good=$((_good + 1)) ;; 1) _bad=$((_bad + 1)) ;; esac
 		"undo_$5"
 	done
-	diag "$1 killed mid-job $_good times in $_n tries; last error: $(printf '%s' "$_out" | tail -n 1)"
+	diag "$1 killed mid-job $_good times in $_try tries; last error: $(printf '%s' "$_out" | tail -n 1)"
 	[ $_good = 3 ] && [ $_bad = 0 ] && ok "$1 SIGKILLed mid-job ($5): the job fails with a clear error, nothing is left" ||
 	    notok "$1 killed ($5): $_good clean, $_bad not"
 	"prep_$5" || diag "$1: prepare"
@@ -198,7 +198,7 @@ helper_kill() {
 }
 helper_kill_once() {
 	"prep_$5" || { diag "$1: prepare"; return 1; }
-	"$KILLHELPER" "$BROKER_PID" "$2" "$3" 10000 $(($4 * ((_n - 1) % 3))) >"$T/killed" 2>&1 &
+	"$KILLHELPER" "$BROKER_PID" "$2" "$3" 10000 $(($4 * ((_try - 1) % 3))) >"$T/killed" 2>&1 &
 	_kh=$!
 	_out=$("job_$5" 2>&1); _rc=$?
 	wait $_kh || { diag "$1: the helper was not caught: $(cat "$T/killed")"; return 2; }
