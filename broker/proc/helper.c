@@ -1125,6 +1125,7 @@ struct spare {
  * job's own helper is set back to 0 when taken.
  */
 #define SPARE_NICE	10
+#define SPARE_API_HOLD_MS 250	/* see spare_hold */
 
 static pthread_mutex_t	 spare_mtx = PTHREAD_MUTEX_INITIALIZER;
 static struct spare	*spares[PD_ROLE_MAX][PD_ROLE_MAXSPARE];
@@ -1133,10 +1134,15 @@ static struct spare	*spares[PD_ROLE_MAX][PD_ROLE_MAXSPARE];
  * Their replacements start when the job is done with them, not when it
  * takes them: no replacement is spawned, or sits in memory, while the
  * job it would compete with runs (a big install's peak RSS, a small
- * one's CPU on a 2-core host).  An API spare is replaced at once: its
- * process lives as long as its connection.
+ * one's CPU on a 2-core host).  An API spare lives as long as its
+ * connection, which may be a keep-alive client's: its replacement starts
+ * when the connection ends or SPARE_API_HOLD_MS after it was taken,
+ * whichever comes first, so that a docker CLI verb (a few connections of
+ * a few ms each) never shares the CPUs with the exec, sandbox and check
+ * of the next API process.
  */
 static int		 spare_busy[PD_ROLE_MAX];
+static uint64_t		 spare_hold[PD_ROLE_MAX];	/* no replacement before */
 static int		 spare_run;
 static int		 spare_pipe[2] = { -1, -1 };	/* wakes the thread */
 static pthread_t	 spare_tid;
@@ -1282,14 +1288,13 @@ helper_get(struct helper *h, int role, const char *kind, struct stage *st,
 		    (int)s->h.pid);
 	}
 	*h = s->h;
+	pthread_mutex_lock(&spare_mtx);
 	if (role == PD_ROLE_API)
-		spare_wake();
-	else {
-		pthread_mutex_lock(&spare_mtx);
+		spare_hold[role] = pd_now_ms() + SPARE_API_HOLD_MS;
+	else
 		spare_busy[role]++;
-		pthread_mutex_unlock(&spare_mtx);
-		h->spare_out = 1;
-	}
+	pthread_mutex_unlock(&spare_mtx);
+	h->spare_out = 1;
 	if (st != NULL)
 		*st = s->st;
 	else
@@ -1306,7 +1311,9 @@ spare_returned(struct helper *h)
 		return;
 	h->spare_out = 0;
 	pthread_mutex_lock(&spare_mtx);
-	if (spare_busy[h->role] > 0)
+	if (h->role == PD_ROLE_API)
+		spare_hold[h->role] = 0;
+	else if (spare_busy[h->role] > 0)
 		spare_busy[h->role]--;
 	pthread_mutex_unlock(&spare_mtx);
 	spare_wake();
@@ -1324,7 +1331,7 @@ spare_fill(uint64_t retry[PD_ROLE_MAX])
 		for (i = 0; i < spare_count(role); i++) {
 			pthread_mutex_lock(&spare_mtx);
 			placed = spares[role][i] != NULL || !spare_run ||
-			    spare_busy[role] > 0;
+			    spare_busy[role] > 0 || pd_now_ms() < spare_hold[role];
 			pthread_mutex_unlock(&spare_mtx);
 			if (placed || pd_now_ms() < retry[role])
 				continue;
@@ -1393,7 +1400,8 @@ spare_thread(void *arg)
 	pid_t pids[1 + PD_ROLE_MAX * PD_ROLE_MAXSPARE];
 	uint64_t retry[PD_ROLE_MAX];
 	char buf[64];
-	int role, i, n, run;
+	uint64_t now;
+	int role, i, n, run, wait;
 
 	(void)arg;
 	/* This thread only: Linux applies a tid's nice to that thread. */
@@ -1406,7 +1414,13 @@ spare_thread(void *arg)
 		n = 1;
 		pthread_mutex_lock(&spare_mtx);
 		run = spare_run;
-		for (role = 0; role < PD_ROLE_MAX; role++)
+		/* A failed start is retried within a second of its pause. */
+		wait = 1000;
+		now = pd_now_ms();
+		for (role = 0; role < PD_ROLE_MAX; role++) {
+			if (spare_hold[role] > now &&
+			    spare_hold[role] - now < (uint64_t)wait)
+				wait = (int)(spare_hold[role] - now);
 			for (i = 0; i < PD_ROLE_MAXSPARE; i++)
 				if (spares[role][i] != NULL) {
 					pfd[n].fd = spares[role][i]->h.sock;
@@ -1415,11 +1429,11 @@ spare_thread(void *arg)
 					rs[n][0] = role;
 					rs[n++][1] = i;
 				}
+		}
 		pthread_mutex_unlock(&spare_mtx);
 		if (!run)
 			break;
-		/* A failed start is retried within a second of its pause. */
-		if (poll(pfd, (nfds_t)n, 1000) <= 0)
+		if (poll(pfd, (nfds_t)n, wait) <= 0)
 			continue;
 		if (pfd[0].revents & POLLIN)
 			while (read(spare_pipe[0], buf, sizeof(buf)) > 0)

@@ -75,6 +75,22 @@ wait_spares api 1 "$a0" && ok "the API spare was used and replaced" ||
     notok "api spare not replaced: $a0 -> $(spares api)"
 ctl rm sp1 >/dev/null
 
+# An API process lives as long as its connection: its replacement waits
+# until that ends, or 250 ms (a keep-alive client), so a docker CLI verb
+# never shares the CPUs with the next API process's start.
+a0=$(spares api)
+python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(b"GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n"); s.recv(4096)
+open(sys.argv[2], "w").write("up\n"); time.sleep(5)' "$T/api.sock" "$T/ka.up" & KA=$!; track_pid $KA
+_i=0; while [ ! -s "$T/ka.up" ] && [ $_i -lt 100 ]; do sleep 0.02; _i=$((_i + 1)); done
+[ -s "$T/ka.up" ] && [ -z "$(spares api)" ] && ok "no API spare starts while a fresh connection runs" ||
+    notok "API spares at once: $(spares api) (was $a0)"
+wait_spares api 1 "$a0" && kill -0 $KA 2>/dev/null && ok "a keep-alive connection gets its replacement spare after the hold" ||
+    notok "no API spare while a keep-alive connection stays: $(spares api)"
+kill $KA 2>/dev/null; wait $KA 2>/dev/null
+
 # A fetcher spare is replaced when the job is done with it, not while it
 # runs: a replacement would compete with the job for CPU and memory.  So
 # the job's fetcher (nice 0) and an idle fetcher spare are never seen at
