@@ -100,6 +100,15 @@ cleanup() {
 trap 'cleanup' EXIT
 trap 'exit 1' INT TERM
 
+# removals_done DATA-ROOT: wait (up to 5 s) until the directories rm has
+# answered for (<id>-removing, deleted after the reply) are gone.
+removals_done() {
+	_i=0
+	while ls "$1/plugins" 2>/dev/null | grep -q -- '-removing$' && [ $_i -lt 100 ]; do
+		sleep 0.05; _i=$((_i + 1))
+	done
+	! ls "$1/plugins" 2>/dev/null | grep -q -- '-removing$'
+}
 done_testing() { echo "1..$_n"; [ "$_failed" -eq 0 ]; }
 
 # start_broker DIR [extra plugind args...]: a broker on DIR/data, DIR/exec;

@@ -564,6 +564,9 @@ check_run(FILE *out, int repair, int online, const struct ctl_client *c,
 	snprintf(bdir, sizeof(bdir), "%s/storage/blobs/sha256", conf.data_root);
 	snprintf(tdir, sizeof(tdir), "%s/tmp", conf.data_root);
 
+	/* A removal rm has answered is not a problem: it is awaited. */
+	if (online)
+		lifecycle_janitor_drain();
 	nblobs = check_blobs(&k, bdir);
 	if (k.unlocked) {
 		if (lock_jobs(c, wait) != 0)

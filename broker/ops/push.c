@@ -425,9 +425,10 @@ op_push(struct ctl_client *c, struct pd_ctlreq *q, int reqfd,
 	if (push_blobs(&f, c, blobs, nblobs, mount, e) == 0 &&
 	    push_manifest(&f, c, ref.tag, man_digest, man_type, man_size, e) == 0)
 		rc = 0;
-	fetcher_close(&f);
-	if (rc == -1)
+	if (rc == -1) {
+		fetcher_close(&f);
 		goto out;
+	}
 	snprintf(line, sizeof(line), "%s: digest: %s size: %llu", ref.tag,
 	    man_digest, (unsigned long long)man_size);
 	(void)ctl_progress(c, "", line, 0, 0);
@@ -439,6 +440,8 @@ op_push(struct ctl_client *c, struct pd_ctlreq *q, int reqfd,
 	rc = ctl_reply_json(c, json_pack("{s:s, s:s, s:I, s:s}", "Tag", ref.tag,
 	    "Digest", man_digest, "Size", (json_int_t)man_size, "Reference",
 	    line)) == -1 ? pd_errf(e, PD_E_IO, "reply") : 0;
+	/* After the reply: the fetcher's teardown is not the client's wait. */
+	fetcher_close(&f);
 out:
 	pthread_rwlock_unlock(&jobs_lock);
 	json_decref(s.sums);

@@ -1130,11 +1130,13 @@ struct spare {
 static pthread_mutex_t	 spare_mtx = PTHREAD_MUTEX_INITIALIZER;
 static struct spare	*spares[PD_ROLE_MAX][PD_ROLE_MAXSPARE];
 /*
- * Job spares (fetcher, extractor) taken and not yet torn down, per role.
- * Their replacements start when the job is done with them, not when it
- * takes them: no replacement is spawned, or sits in memory, while the
- * job it would compete with runs (a big install's peak RSS, a small
- * one's CPU on a 2-core host).  An API spare lives as long as its
+ * Job helpers (fetcher, extractor) started or taken and not yet torn
+ * down, per role.  Replacements of job spares start when no job helper
+ * of any role is left, not when a spare is taken nor when the job's
+ * parser is done: no replacement is spawned, or sits in memory, while a
+ * job it would compete with runs (a big install's peak RSS: a fresh
+ * extractor spare is 8 MB of it; a small install's CPU on a 2-core
+ * host).  An API spare lives as long as its
  * connection, which may be a keep-alive client's: its replacement starts
  * when the connection ends or SPARE_API_HOLD_MS after it was taken,
  * whichever comes first, so that a docker CLI verb (a few connections of
@@ -1331,7 +1333,9 @@ spare_fill(uint64_t retry[PD_ROLE_MAX])
 		for (i = 0; i < spare_count(role); i++) {
 			pthread_mutex_lock(&spare_mtx);
 			placed = spares[role][i] != NULL || !spare_run ||
-			    spare_busy[role] > 0 || pd_now_ms() < spare_hold[role];
+			    (role != PD_ROLE_API && (spare_busy[PD_ROLE_FETCHER] > 0 ||
+			    spare_busy[PD_ROLE_EXTRACTOR] > 0)) ||
+			    pd_now_ms() < spare_hold[role];
 			pthread_mutex_unlock(&spare_mtx);
 			if (placed || pd_now_ms() < retry[role])
 				continue;

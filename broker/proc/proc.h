@@ -168,6 +168,7 @@ int	lifecycle_remove(const char *, const char *, int, struct pd_err *);
 int	lifecycle_init(struct pd_err *);
 void	lifecycle_restore(void);
 void	lifecycle_shutdown(void);
+void	lifecycle_janitor_drain(void);
 int	lifecycle_quiescent(const char *);
 const char *lifecycle_describe(const char *);
 void	runtime_reap(pid_t);

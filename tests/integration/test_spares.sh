@@ -96,19 +96,30 @@ kill $KA 2>/dev/null; wait $KA 2>/dev/null
 # the job's fetcher (nice 0) and an idle fetcher spare are never seen at
 # once during an install that takes a while (a 40 MB layer).
 wait_spares fetcher 1 || notok "no fetcher spare before the big install"
+wait_spares extractor 2 || notok "no extractor spares before the big install"
+x0=$(spares extractor)
 ctl install --disable --grant-all-permissions --alias spbig "$R/test/spbig:latest" >/dev/null 2>&1 &
 ip=$!
-seen=0 both=0
+seen=0 both=0 newx=""
 while kill -0 $ip 2>/dev/null; do
 	j=$(job_helpers fetcher) s=$(spares fetcher)
 	[ -n "$j" ] && seen=$((seen + 1))
 	[ -n "$j" ] && [ -n "$s" ] && both=$((both + 1))
+	# Nor an extractor spare started after the job began (the parser's
+	# replacement waits for the whole job too).
+	if [ -n "$j" ]; then
+		for x in $(spares extractor); do
+			case " $(echo $x0) " in *" $x "*) ;; *) newx="$newx $x" ;; esac
+		done
+	fi
 	sleep 0.02
 done
 wait $ip && ok "the big install" || notok "the big install failed"
 [ $seen -gt 0 ] && [ $both = 0 ] &&
     ok "no fetcher spare while the job's fetcher ran ($seen samples)" ||
     notok "a job fetcher and a fetcher spare at once in $both of $seen samples"
+[ $seen -gt 0 ] && [ -z "$newx" ] && ok "no extractor spare started while the job ran" ||
+    notok "extractor spares started during the job:$newx"
 wait_spares fetcher 1 && ok "the fetcher spare is back after the job" || notok "no fetcher spare after the job"
 ctl rm spbig >/dev/null
 

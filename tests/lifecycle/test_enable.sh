@@ -94,7 +94,7 @@ vcall vol VolumeDriver.Mount '{"Name":"v1","ID":"c3"}' >/dev/null
 [ -n "$(mounts_under "$D/plugins/$ID/propagated-mount/volumes")" ] && ok "volume mounted before rm -f" || notok "volume mount"
 out=$(ctl rm -f vol 2>&1) && [ "$out" = vol ] && ok "rm -f removes an enabled plugin" || { notok "rm -f"; diag "$out"; }
 [ -z "$(mounts_under "$D")" ] && ok "rm: no mounts left under the data root" || { notok "mounts after rm"; diag "$(mounts_under "$D")"; }
-[ ! -e "$D/plugins/$ID" ] && [ ! -e "$D/plugins/$ID-removing" ] && ok "rm: plugin directory gone" || notok "plugin dir left"
+[ ! -e "$D/plugins/$ID" ] && removals_done "$D" && ok "rm: plugin directory gone (its deletion after the reply done)" || notok "plugin dir left"
 [ -z "$(ls "$D/storage/blobs/sha256")" ] && ok "rm: no blob is left that nothing references" || notok "blobs left: $(ls "$D/storage/blobs/sha256")"
 [ -z "$(ls -A "$E/runc")$(ls -A "$E/plugins")$(ls -A "$E/bundles")" ] && ok "rm: no runtime leftovers" || notok "exec root leftovers"
 [ -z "$(plugin_procs "$ID")" ] && ok "rm: no plugin process left" || notok "processes left: $(plugin_procs "$ID")"

@@ -215,7 +215,7 @@ api POST "/v1.51/plugins/pull?remote=$R/acme/all:v1&name=all" -H 'Content-Type: 
 find "$D/storage" -type f | sort >"$T/store.after"
 cmp -s "$T/store.before" "$T/store.after" && ok "nothing stored after the refusal" ||
     { notok "the store changed"; diag "$(diff "$T/store.before" "$T/store.after")"; }
-[ -z "$(ctl ls -q)" ] && [ -z "$(ls "$D/plugins")" ] && [ -z "$(job_tmp "$D")" ] &&
+[ -z "$(ctl ls -q)" ] && removals_done "$D" && [ -z "$(ls "$D/plugins")" ] && [ -z "$(job_tmp "$D")" ] &&
     ok "no plugin, no staging after the refusal" || notok "plugin or staging left: $(ctl ls -q; ls "$D/plugins"; job_tmp "$D")"
 C="$C, \"mounts\": [{\"source\": \"$T/srv\", \"rw\": true}]"
 ceil "$C"

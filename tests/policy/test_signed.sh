@@ -76,7 +76,7 @@ W="policy: $R/acme/ requires a signature by $T/acme.pub"
 blobs() { ls "$D/storage/blobs/sha256" 2>/dev/null | sort; }
 # refused WHAT REF WANT: install refused with WANT, nothing stored, audited.
 refused() {
-	_before=$(blobs); _pl=$(ls "$D/plugins" 2>/dev/null)
+	removals_done "$D"; _before=$(blobs); _pl=$(ls "$D/plugins" 2>/dev/null)
 	expect_fail "$1" "$3" ctl install --grant-all-permissions --disable "$2"
 	[ "$(blobs)" = "$_before" ] && [ "$(ls "$D/plugins" 2>/dev/null)" = "$_pl" ] &&
 	    [ -z "$(job_tmp "$D")" ] && ok "$1: nothing stored" ||
