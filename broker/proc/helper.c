@@ -1136,12 +1136,12 @@ static struct spare	*spares[PD_ROLE_MAX][PD_ROLE_MAXSPARE];
  * parser is done: no replacement is spawned, or sits in memory, while a
  * job it would compete with runs (a big install's peak RSS: a fresh
  * extractor spare is 8 MB of it; a small install's CPU on a 2-core
- * host).  An API spare lives as long as its
- * connection, which may be a keep-alive client's: its replacement starts
- * when the connection ends or SPARE_API_HOLD_MS after it was taken,
- * whichever comes first, so that a docker CLI verb (a few connections of
- * a few ms each) never shares the CPUs with the exec, sandbox and check
- * of the next API process.
+ * host).  An API spare lives as long as its connection, which may be a
+ * keep-alive client's: its replacement starts when the connection ends
+ * or SPARE_API_HOLD_MS after it was taken, whichever comes first, so
+ * that a docker CLI verb (a few connections of a few ms each) never
+ * shares the CPUs with the exec, sandbox and check of the next API
+ * process.
  */
 static int		 spare_busy[PD_ROLE_MAX];
 static uint64_t		 spare_hold[PD_ROLE_MAX];	/* no replacement before */

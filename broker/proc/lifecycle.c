@@ -1017,13 +1017,12 @@ jan_thread(void *arg)
 	return NULL;
 }
 
-/* Delete <data-root>/plugins/name now or soon; errors are logged. */
+/* Delete <data-root>/plugins/name soon (now if no thread starts). */
 static void
-jan_queue(int pdfd, const char *name, const char *plugin)
+jan_queue(const char *name, const char *plugin)
 {
 	pthread_attr_t attr;
 	struct jan_job *j;
-	struct pd_err e;
 	pthread_t t;
 	int rc;
 
@@ -1038,17 +1037,9 @@ jan_queue(int pdfd, const char *name, const char *plugin)
 	pthread_attr_setstacksize(&attr, 256 * 1024);
 	rc = pthread_create(&t, &attr, jan_thread, j);
 	pthread_attr_destroy(&attr);
-	if (rc == 0)
-		return;
 	/* No thread: the caller waits after all. */
-	if (pd_rm_rf_at(pdfd, name, &e) == -1)
-		log_warnx("plugin %s removed, but %s is left (finished at the next "
-		    "start): %s", plugin, name, e.msg);
-	free(j);
-	pthread_mutex_lock(&jan_mtx);
-	jan_pending--;
-	pthread_cond_broadcast(&jan_cv);
-	pthread_mutex_unlock(&jan_mtx);
+	if (rc != 0)
+		(void)jan_thread(j);
 }
 
 void
@@ -1126,7 +1117,7 @@ lifecycle_remove(const char *id, const char *arg, int force, struct pd_err *e)
 	if (rc == 0) {
 		(void)fsync(pdfd);
 		PD_CRASHPOINT("rm-renamed");
-		jan_queue(pdfd, gone, r->name);
+		jan_queue(gone, r->name);
 		log_info("removed plugin %s (%s)", r->name, id);
 		event_emit("remove", id, r->name, NULL);
 	}

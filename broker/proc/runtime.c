@@ -1277,9 +1277,14 @@ runc_child(int exfd, int devnull, int o, char *const *argv)
 		_exit(126);
 	if (dup2(devnull, 0) == -1 || dup2(o, 1) == -1 || dup2(o, 2) == -1)
 		_exit(126);
-	/* fd 3: the runtime lock, held for as long as this runtime runs. */
-	if (rt_lockfd >= 0 ? dup2(rt_lockfd, 3) == -1 : close(3) == -1 &&
-	    errno != EBADF)
+	/*
+	 * fd 3: the runtime lock, held for as long as this runtime runs
+	 * (dup2 onto itself would leave it close-on-exec).
+	 */
+	if (rt_lockfd < 0)
+		(void)close(3);
+	else if ((rt_lockfd == 3 ? fcntl(3, F_SETFD, 0) :
+	    dup2(rt_lockfd, 3)) == -1)
 		_exit(126);
 	if ((exfd > 4 && syscall(SYS_close_range, 4U, (unsigned)exfd - 1,
 	    0) == -1) || syscall(SYS_close_range, (unsigned)exfd + 1, ~0U,

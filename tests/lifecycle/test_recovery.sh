@@ -84,11 +84,8 @@ wait_for 10 answers a && [ "$(runc_pid a)" != "$PA" ] && ok "enabled plugin that
 # stands in for a `runc run` in flight) is waited for before any plugin
 # directory is touched; the plugins themselves never hold the lock.
 PA=$(runc_pid a)
-if [ -n "$PA" ] && ls -l "/proc/$PA/fd" 2>/dev/null | grep -q runtime.lock; then
-	notok "plugin a holds the runtime lock"
-else
-	ok "a plugin does not inherit the runtime lock"
-fi
+[ -n "$PA" ] && [ -d "/proc/$PA/fd" ] && ! ls -l "/proc/$PA/fd" | grep -q runtime.lock &&
+    ok "a plugin does not inherit the runtime lock" || notok "plugin a (pid $PA) holds the runtime lock, or does not run"
 ! flock -n -x "$D/runtime.lock" true && ok "the broker holds the runtime lock" || notok "runtime lock free while the broker runs"
 kill -9 $BROKER_PID; wait $BROKER_PID 2>/dev/null
 flock -s "$D/runtime.lock" sleep 1.5 & HOLD=$!; track_pid $HOLD
